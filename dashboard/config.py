@@ -1,0 +1,92 @@
+"""Every setting of the dashboard, listed once with its default and help.
+
+Values come from environment variables first, then from `.streamlit/secrets.toml`
+(top-level keys with the same names), then the default. The README's configuration
+table is checked against this registry by a test.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = PROJECT_ROOT / "data"
+BOUNDARIES_DIR = DATA_DIR / "boundaries"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("IOC_DATABASE_URL", "duckdb:///data/ioc.duckdb",
+            "SQLAlchemy URL of the database. Relative DuckDB paths are resolved from the project root. "
+            "PostgreSQL: postgresql+psycopg://user:pass@host/db"),
+    Setting("IOC_CITY", "hue", "City whose boundaries and names the app uses (see data/boundaries/)."),
+    Setting("IOC_TIMEZONE", "Asia/Ho_Chi_Minh",
+            "Time zone of the city. Every timestamp in the database is naive local time of this zone."),
+    Setting("IOC_LANGUAGE", "vi", "Default user-interface language: vi or en."),
+    Setting("IOC_QUERY_TTL_SECONDS", "300", "How long page query results are cached."),
+    Setting("IOC_STATEMENT_TIMEOUT_SECONDS", "30",
+            "Longest a single query may run (PostgreSQL statement_timeout)."),
+)
+
+_SETTING_NAMES = {s.name for s in SETTINGS}
+
+
+def _secrets() -> dict:
+    path = PROJECT_ROOT / ".streamlit" / "secrets.toml"
+    if not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def get(name: str) -> str:
+    """Current value of one registered setting."""
+    if name not in _SETTING_NAMES:
+        raise KeyError(f"unknown setting {name!r}")
+    if name in os.environ and os.environ[name] != "":
+        return os.environ[name]
+    secrets = _secrets()
+    if name in secrets:
+        return str(secrets[name])
+    return next(s.default for s in SETTINGS if s.name == name)
+
+
+def database_url() -> str:
+    """The database URL with a relative DuckDB path made absolute against the project root."""
+    url = get("IOC_DATABASE_URL")
+    prefix = "duckdb:///"
+    if url.startswith(prefix):
+        path = url[len(prefix):]
+        if path and path != ":memory:" and not path.startswith("/"):
+            return prefix + str(PROJECT_ROOT / path)
+    return url
+
+
+def timezone() -> str:
+    return get("IOC_TIMEZONE")
+
+
+def city() -> str:
+    return get("IOC_CITY")
+
+
+def default_language() -> str:
+    value = get("IOC_LANGUAGE")
+    return value if value in ("vi", "en") else "vi"
+
+
+def query_ttl_seconds() -> int:
+    return int(get("IOC_QUERY_TTL_SECONDS"))
+
+
+def statement_timeout_seconds() -> int:
+    return int(get("IOC_STATEMENT_TIMEOUT_SECONDS"))

@@ -1,0 +1,75 @@
+"""Bulk loading of DataFrames: Arrow into DuckDB, COPY into PostgreSQL.
+
+Used by the demo generator and the importer. Table and column names come from the
+schema objects, never from user input; values travel as data, never as SQL text.
+"""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+from sqlalchemy import Table, delete
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard.db.engine import _translate, is_duckdb
+
+
+def _ordered(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    columns = [c.name for c in table.columns]
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{table.name}: frame lacks columns {missing}")
+    return frame[columns]
+
+
+def _load_duckdb(engine: Engine, table: Table, frame: pd.DataFrame) -> None:
+    import pyarrow as pa
+
+    arrow_table = pa.Table.from_pandas(frame, preserve_index=False)
+    raw = engine.raw_connection()
+    try:
+        con = raw.driver_connection
+        con.register("incoming_frame", arrow_table)
+        column_list = ", ".join(f'"{c.name}"' for c in table.columns)
+        con.execute(f'INSERT INTO "{table.name}" ({column_list}) SELECT {column_list} FROM incoming_frame')  # noqa: S608 - names from schema
+        con.unregister("incoming_frame")
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def _load_postgres(engine: Engine, table: Table, frame: pd.DataFrame) -> None:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d %H:%M:%S")
+    buffer.seek(0)
+    column_list = ", ".join(f'"{c.name}"' for c in table.columns)
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.driver_connection.cursor()
+        copy_sql = f'COPY "{table.name}" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL \'\\N\')'  # noqa: S608
+        with cursor.copy(copy_sql) as copy:
+            while chunk := buffer.read(1 << 20):
+                copy.write(chunk)
+        raw.commit()
+    finally:
+        raw.close()
+
+
+def bulk_load(engine: Engine, table: Table, frame: pd.DataFrame, *, replace: bool = False) -> int:
+    """Append `frame` to `table` (after deleting every row when `replace`); returns rows loaded."""
+    frame = _ordered(frame, table)
+    try:
+        if replace:
+            with engine.begin() as connection:
+                connection.execute(delete(table))
+        if frame.empty:
+            return 0
+        if is_duckdb(engine):
+            _load_duckdb(engine, table, frame)
+        else:
+            _load_postgres(engine, table, frame)
+    except SQLAlchemyError as error:
+        raise _translate(error, engine) from error
+    return len(frame)

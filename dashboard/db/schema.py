@@ -1,0 +1,126 @@
+"""The database schema, identical on DuckDB and PostgreSQL (SQLAlchemy Core).
+
+All timestamps are *naive local time* of the city (setting IOC_TIMEZONE, default
+Asia/Ho_Chi_Minh): what a clock on the wall in the city showed at that moment.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+areas = Table(
+    "areas",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("name_ascii", String(128), nullable=False),
+    Column("kind", String(32), nullable=False),  # ward (phường) / commune (xã)
+    Column("parent_code", String(16)),
+    Column("geometry_geojson", Text),
+    Column("centroid_lat", Float),
+    Column("centroid_lon", Float),
+    Column("area_km2", Float),
+    Column("population", Integer),
+    Column("population_is_estimate", Boolean, nullable=False, default=True),
+)
+
+feedback = Table(
+    "feedback",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("source", String(32), nullable=False),
+    Column("source_id", String(64), nullable=False),
+    Column("received_at", DateTime, nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("channel", String(32)),
+    Column("area_code", String(16)),
+    Column("lat", Float),
+    Column("lon", Float),
+    Column("status", String(16), nullable=False),
+    Column("agency", String(64)),
+    Column("due_at", DateTime),
+    Column("first_response_at", DateTime),
+    Column("resolved_at", DateTime),
+    Column("satisfaction", Integer),
+    Column("reopened", Boolean, nullable=False, default=False),
+    UniqueConstraint("source", "source_id", name="uq_feedback_source"),
+    CheckConstraint("status IN ('new', 'in_progress', 'resolved', 'rejected')", name="ck_feedback_status"),
+    CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="ck_feedback_satisfaction"),
+)
+
+dossiers = Table(
+    "dossiers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("source", String(32), nullable=False),
+    Column("source_id", String(64), nullable=False),
+    Column("procedure_code", String(32), nullable=False),
+    Column("procedure_name", String(256), nullable=False),
+    Column("sector", String(64), nullable=False),
+    Column("agency", String(64)),
+    Column("area_code", String(16)),
+    Column("channel", String(16), nullable=False),
+    Column("received_at", DateTime, nullable=False),
+    Column("due_at", DateTime),
+    Column("completed_at", DateTime),
+    Column("status", String(16), nullable=False),
+    UniqueConstraint("source", "source_id", name="uq_dossiers_source"),
+    CheckConstraint("channel IN ('online', 'counter', 'postal')", name="ck_dossiers_channel"),
+)
+
+traffic_sensors = Table(
+    "traffic_sensors",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False),
+    Column("road", String(128), nullable=False),
+    Column("area_code", String(16)),
+    Column("lat", Float, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("free_flow_speed_kmh", Float, nullable=False),
+    Column("capacity_per_hour", Float, nullable=False),
+)
+
+traffic_observations = Table(
+    "traffic_observations",
+    metadata,
+    Column("sensor_id", String(32), nullable=False),
+    Column("observed_at", DateTime, nullable=False),
+    Column("period_minutes", Integer, nullable=False),
+    Column("vehicle_count", Integer, nullable=False),
+    Column("mean_speed_kmh", Float),
+)
+
+# Key/value facts about the dataset itself: whether it is demo data, when it was generated.
+dataset_info = Table(
+    "dataset_info",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+Index("ix_feedback_received_at", feedback.c.received_at)
+Index("ix_feedback_resolved_at", feedback.c.resolved_at)
+Index("ix_feedback_area_received", feedback.c.area_code, feedback.c.received_at)
+Index("ix_dossiers_received_at", dossiers.c.received_at)
+Index("ix_dossiers_completed_at", dossiers.c.completed_at)
+Index("ix_dossiers_area_received", dossiers.c.area_code, dossiers.c.received_at)
+Index("ix_traffic_observations_time", traffic_observations.c.observed_at)
+Index("ix_traffic_observations_sensor_time", traffic_observations.c.sensor_id, traffic_observations.c.observed_at)
+
+DATA_TABLES = (areas, feedback, dossiers, traffic_sensors, traffic_observations, dataset_info)
