@@ -1,0 +1,31 @@
+"""The registry of pages the app lists. Only pages that work are registered.
+
+The router (dashboard/app.py), the AppTest smoke test and the browser tests all read
+this one list, so a new page is tested the moment it is registered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dashboard.config import PROJECT_ROOT
+
+PAGES_DIR = PROJECT_ROOT / "pages"
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    key: str          # i18n key of the page title is f"page.{key}"
+    file: str         # file name under pages/
+    url_path: str     # "" for the default page
+    icon: str
+
+    @property
+    def path(self) -> Path:
+        return PAGES_DIR / self.file
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("overview", "overview.py", "", ":material/dashboard:"),
+)
