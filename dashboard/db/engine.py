@@ -47,14 +47,27 @@ def is_duckdb(engine: Engine) -> bool:
     return engine.dialect.name == "duckdb"
 
 
-def make_engine(url: str | None = None) -> Engine:
-    """A new engine for `url` (default: the configured database)."""
+def duckdb_file(url: str) -> Path | None:
+    """The database file of a DuckDB URL (None for other databases and in-memory DuckDB)."""
+    prefix = "duckdb:///"
+    if not url.startswith(prefix):
+        return None
+    path = url[len(prefix):].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
+    """A new engine for `url` (default: the configured database).
+
+    The app opens DuckDB read-only, so `make demo` or an import can run beside it.
+    """
     url = url or config.database_url()
-    if url.startswith("duckdb:///"):
-        path = url[len("duckdb:///"):]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-    connect_args = {}
+    connect_args: dict = {}
+    path = duckdb_file(url)
+    if path is not None and not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    if path is not None and read_only:
+        connect_args["read_only"] = True
     if url.startswith("postgresql"):
         # Every PostgreSQL session gets a statement timeout so one slow query cannot hang a page.
         connect_args["options"] = f"-c statement_timeout={config.statement_timeout_seconds() * 1000}"
@@ -113,6 +126,12 @@ def execute(engine: Engine, statement: Executable, params: Any = None) -> None:
 
 def check_ready(engine: Engine) -> None:
     """Raise a DatabaseError unless the database is reachable and has every IOC table."""
+    path = duckdb_file(engine.url.render_as_string(hide_password=False))
+    if path is not None and not path.exists():
+        raise DatabaseNotInitialised(
+            f"The DuckDB file {path} does not exist yet.",
+            hint="make demo  (or: python -m dashboard demo)",
+        )
     try:
         with engine.connect() as connection:
             present = set(inspect(connection).get_table_names())

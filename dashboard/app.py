@@ -1,0 +1,43 @@
+"""The router: `streamlit run dashboard/app.py`.
+
+Builds the navigation from `dashboard.navigation.PAGES`, the shared filters (mirrored in the
+URL), the language toggle and the theme. Pages only lay out what `dashboard` computes.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cache, theme, ui
+from dashboard.db.engine import DatabaseError
+from dashboard.i18n import t
+from dashboard.navigation import PAGES
+
+st.set_page_config(page_title="IOC Huế", page_icon=":material/location_city:", layout="wide")
+theme.register_template()
+
+
+def _database_problem() -> DatabaseError | None:
+    try:
+        cache.ensure_ready()
+        cache.areas(cache.current_url())
+    except DatabaseError as error:
+        return error
+    return None
+
+
+problem = _database_problem()
+if problem is not None:
+    if "lang" not in st.session_state:
+        st.session_state["lang"] = st.query_params.get("lang", "vi") if st.query_params.get("lang") in ("vi", "en") else "vi"
+    st.navigation([st.Page(lambda: ui.database_error_page(problem), title=t("app.title", ui.lang()),
+                           url_path="problem")], position="hidden").run()
+    st.stop()
+
+area_table = cache.areas(cache.current_url())
+filters = ui.global_filters(area_table)
+st.session_state["filters"] = filters
+
+pages = [st.Page(spec.path, title=t(f"page.{spec.key}", filters.lang), icon=spec.icon,
+                 url_path=spec.url_path or None, default=not spec.url_path) for spec in PAGES]
+st.navigation(pages, position="sidebar").run()

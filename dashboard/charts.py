@@ -1,0 +1,40 @@
+"""Chart builders: pure functions from DataFrames to Plotly figures (no Streamlit, no SQL)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import theme
+from dashboard.i18n import t
+
+
+def daily_trend(daily: pd.DataFrame, *, title: str, lang: str = "vi", stack_column: str | None = None,
+                value_column: str = "received", label_prefix: str = "", height: int = theme.CHART_HEIGHT) -> go.Figure:
+    """Daily bars (stacked by `stack_column` when given) with the 7-day rolling mean of the total as a line."""
+    figure = go.Figure()
+    if daily.empty:
+        figure.update_layout(height=height, title=title)
+        return figure
+    frame = daily.copy()
+    frame["day"] = pd.to_datetime(frame["day"])
+    if stack_column:
+        wide = frame.pivot_table(index="day", columns=stack_column, values=value_column, aggfunc="sum", fill_value=0)
+        order = wide.sum().sort_values(ascending=False).index
+        for key in order:
+            figure.add_trace(go.Bar(x=wide.index, y=wide[key], name=t(f"{label_prefix}{key}", lang) if label_prefix else str(key)))
+        total = wide.sum(axis=1)
+    else:
+        total = frame.groupby("day")[value_column].sum()
+        figure.add_trace(go.Bar(x=total.index, y=total.values, name=title, marker_color=theme.SERIES_COLOURS[0]))
+    full_days = pd.date_range(total.index.min(), total.index.max(), freq="D")
+    total = total.reindex(full_days, fill_value=0)
+    figure.add_trace(go.Scatter(x=total.index, y=total.rolling(7, min_periods=1).mean().round(1),
+                                name=t("trend.rolling", lang), mode="lines",
+                                line=dict(color=theme.TEXT, width=2.5)))
+    figure.update_layout(barmode="stack", height=height, bargap=0.1,
+                         title=dict(text=title, x=0, font=dict(size=16)),
+                         xaxis=dict(tickformat="%d/%m/%Y"), yaxis=dict(title=t("trend.count", lang)),
+                         separators=",." if lang == "vi" else ".,", hovermode="x unified",
+                         margin=dict(l=10, r=10, t=70, b=10))
+    return figure

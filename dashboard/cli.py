@@ -1,0 +1,163 @@
+"""Command line: `python -m dashboard <command>`.
+
+Commands: init-db, demo, kpi, info. Every command reads IOC_DATABASE_URL (or --database-url)
+and prints a one-line, actionable message on bad input or a database problem (exit code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime
+from typing import Any
+
+from dashboard import config
+from dashboard.db.engine import DatabaseError, check_ready, create_schema, make_engine, redact_url
+from dashboard.periods import Period, parse_date
+
+
+def _date_argument(value: str) -> date:
+    try:
+        return parse_date(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{value!r} must be greater than 0")
+    return number
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def command_init_db(args: argparse.Namespace) -> int:
+    engine = make_engine(args.database_url)
+    create_schema(engine)
+    from dashboard.boundaries import load_areas
+    from dashboard.db import queries
+
+    if queries.area_list(engine).empty:
+        count = load_areas(engine, config.city())
+        print(f"Loaded {count} areas of {config.city()}.")
+    print(f"Schema ready at {redact_url(str(engine.url))}.")
+    return 0
+
+
+def command_demo(args: argparse.Namespace) -> int:
+    from dashboard.demo import build_demo
+
+    if args.start and args.end and args.end < args.start:
+        print(f"error: --end {args.end} is before --start {args.start}", file=sys.stderr)
+        return 2
+    engine = make_engine(args.database_url)
+    summary = build_demo(engine, seed=args.seed, scale=args.scale, start=args.start, end=args.end, city=config.city())
+    engine.dispose()
+    rows = ", ".join(f"{table} {count:,}" for table, count in summary.rows.items())
+    print(f"Demo data {summary.start}..{summary.end} (seed {summary.seed}, scale {summary.scale}) "
+          f"written to {redact_url(str(engine.url))} in {summary.seconds:.1f} s: {rows}")
+    return 0
+
+
+def command_kpi(args: argparse.Namespace) -> int:
+    from dashboard.kpis import compute_kpis
+
+    try:
+        period = Period(args.date_from, args.date_to)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    engine = make_engine(args.database_url, read_only=True)
+    check_ready(engine)
+    result = compute_kpis(engine, period, args.area or None)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, default=_json_default))
+    else:
+        for section in ("feedback", "dossiers", "traffic"):
+            for name, value in result[section].items():
+                print(f"{section}.{name}: {value}")
+    return 0
+
+
+def command_info(args: argparse.Namespace) -> int:
+    from dashboard.db import queries
+    from dashboard.periods import local_now
+
+    engine = make_engine(args.database_url, read_only=True)
+    check_ready(engine)
+    coverage = queries.table_coverage(engine)
+    info = queries.dataset_info(engine)
+    now = local_now()
+    tables = []
+    for row in coverage.to_dict("records"):
+        last = row.get("last_at")
+        entry = {"table": row["table"], "rows": int(row["rows"])}
+        if "first_at" in row and row.get("first_at") is not None and str(row.get("first_at")) != "NaT":
+            entry["first_at"] = row["first_at"]
+            entry["last_at"] = last
+            entry["minutes_since_last"] = round((now - last.to_pydatetime()).total_seconds() / 60.0, 1)
+        tables.append(entry)
+    result = {"database": redact_url(str(engine.url)), "dataset": info, "timezone": config.timezone(), "tables": tables}
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, default=_json_default))
+        return 0
+    print(f"Database: {result['database']}  (timestamps: naive local time, {config.timezone()})")
+    if info:
+        print("Dataset: " + ", ".join(f"{k}={v}" for k, v in sorted(info.items())))
+    for entry in tables:
+        line = f"  {entry['table']:<22} {entry['rows']:>12,} rows"
+        if "first_at" in entry:
+            line += f"  {entry['first_at']:%Y-%m-%d %H:%M} … {entry['last_at']:%Y-%m-%d %H:%M}  ({entry['minutes_since_last']:,.0f} min ago)"
+        print(line)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m dashboard", description="Huế IOC analytics dashboard")
+    parser.add_argument("--database-url", default=None,
+                        help=f"SQLAlchemy URL (default: env IOC_DATABASE_URL or {config.SETTINGS[0].default})")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    init_db = commands.add_parser("init-db", help="create the tables and load the city's areas (idempotent)")
+    init_db.set_defaults(handler=command_init_db)
+
+    demo = commands.add_parser("demo", help="replace the database content with seeded demo data")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--scale", type=_positive_float, default=1.0, help="1.0 ≈ 200k reports, 150k dossiers, 60 sensors")
+    demo.add_argument("--start", type=_date_argument, default=None, help="first day (YYYY-MM-DD; default: 3 years before --end)")
+    demo.add_argument("--end", type=_date_argument, default=None, help="last day (YYYY-MM-DD; default: today)")
+    demo.set_defaults(handler=command_demo)
+
+    kpi = commands.add_parser("kpi", help="print every KPI for a period")
+    kpi.add_argument("--from", dest="date_from", type=_date_argument, required=True)
+    kpi.add_argument("--to", dest="date_to", type=_date_argument, required=True)
+    kpi.add_argument("--area", action="append", help="area code (repeat for several); default: whole city")
+    kpi.add_argument("--json", action="store_true")
+    kpi.set_defaults(handler=command_kpi)
+
+    info = commands.add_parser("info", help="row counts, date ranges and freshness per table")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(handler=command_info)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.database_url = args.database_url or config.database_url()
+    try:
+        return args.handler(args)
+    except DatabaseError as error:
+        print(f"error: {error}" + (f"\nhint: {error.hint}" if error.hint else ""), file=sys.stderr)
+        return 2
+
+
+

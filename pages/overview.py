@@ -1,0 +1,63 @@
+"""Tổng quan — the city's operational picture: KPI tiles, a ward map and the daily trend."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cache, kpis, maps, ui
+from dashboard.charts import daily_trend
+from dashboard.i18n import t
+from dashboard.overview import MAP_METRICS, trend_window
+
+filters: ui.Filters = st.session_state["filters"]
+lang = filters.lang
+url = cache.current_url()
+
+title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
+title_column.title(t("overview.heading", lang))
+with badge_column:
+    ui.demo_badge(lang)
+scope = t("overview.scope_areas", lang, count=len(filters.areas)) if filters.areas else t("overview.scope_city", lang)
+st.caption(f"{scope} · {ui.period_caption(filters)}")
+
+current = cache.city_kpis(url, filters.period.start, filters.period.end, filters.areas)
+previous = cache.city_kpis(url, filters.compared_period.start, filters.compared_period.end, filters.areas)
+
+for section, table in (("feedback", "feedback"), ("dossiers", "dossiers"), ("traffic", "traffic_observations")):
+    st.subheader(t(f"section.{section}", lang))
+    st.caption(ui.freshness_line(table, lang))
+    definitions = [d for d in kpis.KPI_DEFINITIONS if d.section == section]
+    for column, definition in zip(st.columns(len(definitions)), definitions, strict=True):
+        with column:
+            ui.kpi_tile(definition, current, previous, filters.comparison, lang)
+
+map_column, trend_column = st.columns([1, 1])
+with map_column:
+    st.subheader(t("map.heading", lang))
+    metric = st.selectbox(t("map.metric", lang), list(MAP_METRICS), key="overview_map_metric",
+                          format_func=lambda key: t(f"map.metric.{key}", lang))
+    table = cache.area_kpis(url, filters.period.start, filters.period.end)
+    geometry = cache.areas(url, with_geometry=True)
+    figure = maps.choropleth(geometry, table.set_index("code")[metric], title=t(f"map.metric.{metric}", lang),
+                             higher_is_better=MAP_METRICS[metric], no_data_label=t("map.no_data", lang),
+                             selected=list(filters.areas))
+    st.plotly_chart(figure, key="overview_map", config={"displaylogo": False, "scrollZoom": True})
+    if "per_10k" in metric:
+        st.caption(t("map.population_note", lang))
+with trend_column:
+    st.subheader(t("trend.heading", lang))
+    window = trend_window(filters.period)
+    tabs = st.tabs([t("trend.feedback_received", lang), t("trend.dossiers_received", lang), t("trend.traffic_vehicles", lang)])
+    with tabs[0]:
+        st.plotly_chart(daily_trend(cache.feedback_daily(url, window.start, window.end, filters.areas),
+                                    title=t("trend.feedback_received", lang), lang=lang, stack_column="category",
+                                    label_prefix="category."), key="trend_feedback")
+    with tabs[1]:
+        st.plotly_chart(daily_trend(cache.dossier_daily(url, window.start, window.end, filters.areas),
+                                    title=t("trend.dossiers_received", lang), lang=lang, stack_column="channel",
+                                    label_prefix="channel."), key="trend_dossiers")
+    with tabs[2]:
+        vehicles = cache.traffic_daily(url, window.start, window.end, filters.areas)
+        vehicles = vehicles.assign(vehicles=vehicles["vehicles"] / 1000.0)
+        st.plotly_chart(daily_trend(vehicles, title=t("trend.traffic_vehicles", lang), lang=lang,
+                                    value_column="vehicles"), key="trend_traffic")
