@@ -6,6 +6,8 @@ URL), the language toggle and the theme. Pages only lay out what `dashboard` com
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
 from dashboard import cache, theme, ui
@@ -40,4 +42,10 @@ st.session_state["filters"] = filters
 
 pages = [st.Page(spec.path, title=t(f"page.{spec.key}", filters.lang), icon=spec.icon,
                  url_path=spec.url_path or None, default=not spec.url_path) for spec in PAGES]
-st.navigation(pages, position="sidebar").run()
+try:
+    st.navigation(pages, position="sidebar").run()
+except DatabaseError as error:  # the database went away while the page ran
+    ui.database_error_page(error)
+except Exception:  # never show a leader a traceback; the log keeps the details
+    logging.getLogger("dashboard").exception("page failed")
+    ui.unexpected_error_page()

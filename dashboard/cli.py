@@ -12,6 +12,8 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
+import pandas as pd
+
 from dashboard import config
 from dashboard.db.engine import DatabaseError, check_ready, create_schema, make_engine, redact_url
 from dashboard.periods import Period, parse_date
@@ -78,6 +80,15 @@ def command_kpi(args: argparse.Namespace) -> int:
         return 2
     engine = make_engine(args.database_url, read_only=True)
     check_ready(engine)
+    if args.area:
+        from dashboard.db import queries
+
+        known = set(queries.area_list(engine)["code"])
+        unknown = [code for code in args.area if code not in known]
+        if unknown:
+            print(f"error: unknown area code(s) {', '.join(unknown)}; `python -m dashboard info` lists the database, "
+                  f"the areas table holds {len(known)} codes such as {', '.join(sorted(known)[:3])}", file=sys.stderr)
+            return 2
     result = compute_kpis(engine, period, args.area or None)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, default=_json_default))
@@ -99,12 +110,12 @@ def command_info(args: argparse.Namespace) -> int:
     now = local_now()
     tables = []
     for row in coverage.to_dict("records"):
-        last = row.get("last_at")
         entry = {"table": row["table"], "rows": int(row["rows"])}
-        if "first_at" in row and row.get("first_at") is not None and str(row.get("first_at")) != "NaT":
-            entry["first_at"] = row["first_at"]
-            entry["last_at"] = last
-            entry["minutes_since_last"] = round((now - last.to_pydatetime()).total_seconds() / 60.0, 1)
+        last = row.get("last_at")
+        if last is not None and not pd.isna(last):
+            entry["first_at"] = pd.Timestamp(row["first_at"]).to_pydatetime()
+            entry["last_at"] = pd.Timestamp(last).to_pydatetime()
+            entry["minutes_since_last"] = round((now - entry["last_at"]).total_seconds() / 60.0, 1)
         tables.append(entry)
     result = {"database": redact_url(str(engine.url)), "dataset": info, "timezone": config.timezone(), "tables": tables}
     if args.json:

@@ -158,11 +158,17 @@ def compute_kpis(engine: Engine, period: Period, area_codes: Sequence[str] | Non
     """Every KPI for one period and (optionally) a set of areas: the structure `kpi --json` prints."""
     return {
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
-        "areas": list(area_codes) if area_codes else None,
         "feedback": feedback_kpis(_first_row(queries.feedback_counts(engine, period, area_codes))),
         "dossiers": dossier_kpis(_first_row(queries.dossier_counts(engine, period, area_codes))),
         "traffic": traffic_kpis(queries.traffic_hourly(engine, period, area_codes)),
     }
+
+
+def _section_frame(section: str, rows: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """Per-area KPI rows of one section as a frame with every KPI column, even when there are no rows."""
+    names = [d.name for d in KPI_DEFINITIONS if d.section == section]
+    frame = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=names)
+    return frame.add_prefix(f"{section}.")
 
 
 def compute_area_kpis(engine: Engine, period: Period) -> pd.DataFrame:
@@ -174,10 +180,9 @@ def compute_area_kpis(engine: Engine, period: Period) -> pd.DataFrame:
         ("dossiers", queries.dossier_counts(engine, period, by_area=True), dossier_kpis),
     ):
         rows = {r["area_code"]: to_kpis(r) for r in frame.to_dict("records")}
-        parts.append(pd.DataFrame.from_dict(rows, orient="index").add_prefix(f"{section}."))
+        parts.append(_section_frame(section, rows))
     hourly = queries.traffic_hourly(engine, period, by_area=True)
-    traffic_rows = {code: traffic_kpis(group) for code, group in hourly.groupby("area_code")}
-    parts.append(pd.DataFrame.from_dict(traffic_rows, orient="index").add_prefix("traffic."))
+    parts.append(_section_frame("traffic", {code: traffic_kpis(group) for code, group in hourly.groupby("area_code")}))
     table = areas.set_index("code").join(pd.concat(parts, axis=1), how="left")
     for column in [c for c in table.columns if c in {d.key for d in KPI_DEFINITIONS} and KPI_BY_KEY[c].unit == "count"]:
         table[column] = table[column].fillna(0).astype(int)

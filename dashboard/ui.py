@@ -196,6 +196,18 @@ def kpi_tile(definition: kpis.KpiDefinition, current: dict, previous: dict, comp
         st.markdown(f":{STATUS_MARKDOWN_COLOUR[state]}[● {t(f'status.{state}', language)}]")
 
 
+TILES_PER_ROW = 4
+
+
+def kpi_grid(definitions: list[kpis.KpiDefinition], current: dict, previous: dict, comparison: str, language: str) -> None:
+    """KPI tiles in rows of at most four, so labels stay readable."""
+    for first in range(0, len(definitions), TILES_PER_ROW):
+        row = definitions[first:first + TILES_PER_ROW]
+        for column, definition in zip(st.columns(TILES_PER_ROW), row, strict=False):
+            with column:
+                kpi_tile(definition, current, previous, comparison, language)
+
+
 def database_error_page(error: DatabaseError) -> None:
     """What a person sees instead of a traceback when the database cannot serve the app."""
     language = lang()
@@ -212,6 +224,13 @@ def database_error_page(error: DatabaseError) -> None:
                     f"{t('error.check_url', language, url=redact_url(cache.current_url()))}")
     with st.expander(t("error.details", language)):
         st.code(str(error) + (f"\n→ {error.hint}" if error.hint else ""), language=None)
+
+
+def unexpected_error_page() -> None:
+    """Shown when a page fails for a reason other than the database; details go to the server log."""
+    language = lang()
+    st.error(t("error.page_title", language), icon=":material/error:")
+    st.markdown(t("error.page_hint", language))
 
 
 def period_caption(filters: Filters) -> str:

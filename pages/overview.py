@@ -26,10 +26,7 @@ previous = cache.city_kpis(url, filters.compared_period.start, filters.compared_
 for section, table in (("feedback", "feedback"), ("dossiers", "dossiers"), ("traffic", "traffic_observations")):
     st.subheader(t(f"section.{section}", lang))
     st.caption(ui.freshness_line(table, lang))
-    definitions = [d for d in kpis.KPI_DEFINITIONS if d.section == section]
-    for column, definition in zip(st.columns(len(definitions)), definitions, strict=True):
-        with column:
-            ui.kpi_tile(definition, current, previous, filters.comparison, lang)
+    ui.kpi_grid([d for d in kpis.KPI_DEFINITIONS if d.section == section], current, previous, filters.comparison, lang)
 
 map_column, trend_column = st.columns([1, 1])
 with map_column:
