@@ -1,0 +1,105 @@
+"""AppTest over the router and every registered page, against the seeded demo database."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import kpis
+from dashboard.db.engine import make_engine
+from dashboard.i18n import format_number, t
+from dashboard.navigation import PAGES
+from dashboard.periods import Period
+
+APP = "dashboard/app.py"
+
+
+def run_app(monkeypatch, url: str, params: dict[str, str] | None = None, page: str | None = None) -> AppTest:
+    monkeypatch.setenv("IOC_DATABASE_URL", url)
+    app = AppTest.from_file(APP, default_timeout=60)
+    for key, value in (params or {}).items():
+        app.query_params[key] = value
+    app.run()
+    if page is not None:
+        app.switch_page(page)
+        app.run()
+    return app
+
+
+def metric_value(app: AppTest, label: str) -> str:
+    values = [m.value for m in app.metric if m.label == label]
+    assert values, f"no metric labelled {label!r}; have {[m.label for m in app.metric]}"
+    return values[0]
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[p.key for p in PAGES])
+def test_every_page_renders_without_exception(monkeypatch, demo_db_url, spec):
+    app = run_app(monkeypatch, demo_db_url, page=str(spec.path))
+    assert not app.exception, [e.message for e in app.exception]
+    assert not app.error, [e.body for e in app.error]
+
+
+def test_overview_tiles_show_the_kpi_module_figures(monkeypatch, demo_db_url, demo_now):
+    start = demo_now.date() - timedelta(days=29)
+    app = run_app(monkeypatch, demo_db_url, {"from": start.isoformat(), "to": demo_now.date().isoformat()})
+    assert not app.exception
+    expected = kpis.compute_kpis(make_engine(demo_db_url, read_only=True), Period(start, demo_now.date()))
+    assert expected["feedback"]["received"] > 0
+    assert metric_value(app, t("kpi.feedback.received")) == format_number(expected["feedback"]["received"], "vi")
+    assert metric_value(app, t("kpi.dossiers.received")) == format_number(expected["dossiers"]["received"], "vi")
+    assert metric_value(app, t("kpi.feedback.resolved_on_time_pct")) == format_number(expected["feedback"]["resolved_on_time_pct"], "vi", 1) + " %"
+
+
+def test_area_filter_from_url_changes_the_figures(monkeypatch, demo_db_url, demo_now):
+    params = {"from": (demo_now.date() - timedelta(days=89)).isoformat(), "to": demo_now.date().isoformat()}
+    city = run_app(monkeypatch, demo_db_url, params)
+    ward = run_app(monkeypatch, demo_db_url, {**params, "area": "19753"})
+    assert ward.session_state["areas"] == ["19753"]
+    city_count = int(metric_value(city, t("kpi.feedback.received")).replace(".", ""))
+    ward_count = int(metric_value(ward, t("kpi.feedback.received")).replace(".", ""))
+    assert 0 < ward_count < city_count
+
+
+def test_url_round_trip_restores_the_same_filters(monkeypatch, demo_db_url):
+    params = {"lang": "en", "from": "2026-03-01", "to": "2026-03-31", "compare": "same_period_last_year",
+              "area": "19753,19789"}
+    first = run_app(monkeypatch, demo_db_url, params)
+    written = {key: first.query_params[key] for key in params}
+    assert written == params
+    second = run_app(monkeypatch, demo_db_url, written)
+    for key in ("lang", "period_range", "compare", "areas", "preset"):
+        assert second.session_state[key] == first.session_state[key]
+    assert second.session_state["period_range"] == (date(2026, 3, 1), date(2026, 3, 31))
+    assert second.session_state["preset"] == "custom"
+
+
+def test_english_toggle_translates_the_page(monkeypatch, demo_db_url):
+    app = run_app(monkeypatch, demo_db_url, {"lang": "en"})
+    assert app.title[0].value == t("overview.heading", "en")
+    assert any(m.label == t("kpi.feedback.received", "en") for m in app.metric)
+
+
+def test_bad_link_parameters_are_named_and_ignored(monkeypatch, demo_db_url):
+    app = run_app(monkeypatch, demo_db_url, {"from": "2026-02-30", "area": "99999"})
+    assert not app.exception
+    warning = " ".join(w.body for w in app.warning)
+    assert "from/to" in warning and "99999" in warning
+    assert app.session_state["areas"] == []
+
+
+def test_missing_database_shows_what_to_run(monkeypatch, tmp_path):
+    app = run_app(monkeypatch, "duckdb:///" + str(tmp_path / "absent.duckdb"))
+    assert not app.exception
+    assert app.error[0].body == t("error.not_initialised_title")
+    assert any("make demo" in m.value for m in app.markdown)
+    assert not (tmp_path / "absent.duckdb").exists(), "the app must not create an empty database"
+
+
+def test_unreachable_server_names_the_setting(monkeypatch):
+    app = run_app(monkeypatch, "postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
+    assert not app.exception
+    assert app.error[0].body == t("error.unavailable_title")
+    text = " ".join(m.value for m in app.markdown)
+    assert "IOC_DATABASE_URL" in text and "secret" not in text
