@@ -1,0 +1,54 @@
+"""Period presets and comparison periods on a fixed 'today'."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+
+from dashboard.overview import trend_window
+from dashboard.periods import Period, parse_date, preset_period
+
+TODAY = date(2026, 11, 19)  # a Thursday
+
+
+@pytest.mark.parametrize(("preset", "start"), [
+    ("today", date(2026, 11, 19)),
+    ("last_7_days", date(2026, 11, 13)),
+    ("this_week", date(2026, 11, 16)),
+    ("this_month", date(2026, 11, 1)),
+    ("this_quarter", date(2026, 10, 1)),
+    ("year_to_date", date(2026, 1, 1)),
+    ("last_30_days", date(2026, 10, 21)),
+])
+def test_presets_end_today(preset, start):
+    assert preset_period(preset, TODAY) == Period(start, TODAY)
+
+
+def test_period_bounds_are_inclusive_local_days():
+    period = Period(date(2026, 3, 1), date(2026, 3, 7))
+    assert period.start_at == datetime(2026, 3, 1)
+    assert period.end_before == datetime(2026, 3, 8)
+    assert period.days == 7
+
+
+def test_comparison_periods():
+    period = Period(date(2026, 3, 1), date(2026, 3, 7))
+    assert period.previous() == Period(date(2026, 2, 22), date(2026, 2, 28))
+    assert period.compared("same_period_last_year") == Period(date(2025, 3, 1), date(2025, 3, 7))
+    assert Period(date(2028, 2, 29), date(2028, 2, 29)).same_last_year() == Period(date(2027, 2, 28), date(2027, 2, 28))
+    with pytest.raises(ValueError, match="unknown comparison"):
+        period.compared("yesterday")
+
+
+def test_bad_periods_and_dates_say_what_was_expected():
+    with pytest.raises(ValueError, match="before it starts"):
+        Period(date(2026, 3, 2), date(2026, 3, 1))
+    with pytest.raises(ValueError, match="YYYY-MM-DD"):
+        parse_date("31/12/2026")
+
+
+def test_trend_window_is_at_least_thirty_days():
+    assert trend_window(Period(TODAY, TODAY)) == Period(date(2026, 10, 21), TODAY)
+    long = Period(date(2026, 1, 1), TODAY)
+    assert trend_window(long) == long
