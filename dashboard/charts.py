@@ -10,7 +10,7 @@ from dashboard.i18n import t
 
 
 def daily_trend(daily: pd.DataFrame, *, title: str, lang: str = "vi", stack_column: str | None = None,
-                value_column: str = "received", label_prefix: str = "", height: int = theme.CHART_HEIGHT) -> go.Figure:
+                value_column: str = "received", label_prefix: str = "", height: int = theme.TREND_HEIGHT) -> go.Figure:
     """Daily bars (stacked by `stack_column` when given) with the 7-day rolling mean of the total as a line."""
     figure = go.Figure()
     if daily.empty:
@@ -36,5 +36,6 @@ def daily_trend(daily: pd.DataFrame, *, title: str, lang: str = "vi", stack_colu
                          title=dict(text=title, x=0, font=dict(size=16)),
                          xaxis=dict(tickformat="%d/%m/%Y"), yaxis=dict(title=t("trend.count", lang)),
                          separators=",." if lang == "vi" else ".,", hovermode="x unified",
-                         margin=dict(l=10, r=10, t=70, b=10))
+                         legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0),
+                         margin=dict(l=10, r=10, t=40, b=10))
     return figure

@@ -263,10 +263,10 @@ def format_number(value: Any, lang: str = "vi", decimals: int = 0) -> str:
 
 
 def format_signed(value: Any, lang: str = "vi", decimals: int = 1) -> str:
-    """A change with its sign: +12,5 / −3,0."""
+    """A change with its sign: +12,5 / -3,0 (ASCII minus, which Streamlit reads as a fall)."""
     if value is None:
         return "–"
-    sign = "+" if value > 0 else ("−" if value < 0 else "±")
+    sign = "+" if value > 0 else ("-" if value < 0 else "±")
     return sign + format_number(abs(value), lang, decimals)
 
 

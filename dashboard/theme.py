@@ -28,6 +28,7 @@ SEQUENTIAL_SCALE = ["#f0f9f8", "#bfe3df", "#7cc4bd", "#3a9c97", "#0b6e78", "#084
 
 MAP_HEIGHT = 520
 CHART_HEIGHT = 360
+TREND_HEIGHT = 560  # leaves room for a legend of up to ten series under the plot
 
 TEMPLATE_NAME = "ioc"
 

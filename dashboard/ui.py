@@ -187,13 +187,17 @@ def kpi_tile(definition: kpis.KpiDefinition, current: dict, previous: dict, comp
     else:
         delta = format_signed(change["absolute"], language, 1)
     colour = "off" if definition.higher_is_better is None else ("normal" if definition.higher_is_better else "inverse")
+    unchanged = change["absolute"] == 0
     target = format_number(definition.target, language, 0 if definition.target and definition.target >= 10 else 1) if definition.target else ""
-    st.metric(t(f"kpi.{definition.key}", language), _value_text(definition, value, language), delta=delta,
-              delta_color=colour, help=t(f"help.{definition.key}", language, target=target), border=True,
-              delta_description=t("delta.vs", language, comparison=t(f"compare.{comparison}", language).lower()) if delta else None)
+    help_text = t(f"help.{definition.key}", language, target=target)
+    label = t(f"kpi.{definition.key}", language)
     state = kpis.status(definition, value)
-    if state:
-        st.markdown(f":{STATUS_MARKDOWN_COLOUR[state]}[● {t(f'status.{state}', language)}]")
+    if state:  # the coloured dot says how the figure stands against its target; the (?) says it in words
+        label = f":{STATUS_MARKDOWN_COLOUR[state]}[●] {label}"
+        help_text += f"\n\n**{t(f'status.{state}', language)}**"
+    st.metric(label, _value_text(definition, value, language), delta=delta, delta_color="off" if unchanged else colour,
+              delta_arrow="off" if unchanged else "auto", help=help_text, border=True,
+              delta_description=t("delta.vs", language, comparison=t(f"compare.{comparison}", language).lower()) if delta else None)
 
 
 TILES_PER_ROW = 4

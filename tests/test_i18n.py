@@ -61,7 +61,7 @@ def test_number_format(value, lang, decimals, expected):
 
 
 def test_signed_and_dates():
-    assert format_signed(-3, "vi", 1) == "−3,0"
+    assert format_signed(-3, "vi", 1) == "-3,0"
     assert format_signed(2.26, "en", 1) == "+2.3"
     assert format_signed(0, "vi", 1) == "±0,0"
     assert format_date(date(2026, 1, 5)) == "05/01/2026"
