@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -13,7 +14,7 @@ from dashboard.i18n import format_number, t
 from dashboard.navigation import PAGES
 from dashboard.periods import Period
 
-APP = "dashboard/app.py"
+APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
 
 def run_app(monkeypatch, url: str, params: dict[str, str] | None = None, page: str | None = None) -> AppTest:
