@@ -10,7 +10,7 @@ import logging
 
 import streamlit as st
 
-from dashboard import cache, theme, ui
+from dashboard import cache, filters, theme, ui
 from dashboard.db.engine import DatabaseError
 from dashboard.i18n import t
 from dashboard.navigation import PAGES
@@ -36,11 +36,10 @@ if problem is not None:
                            url_path="problem")], position="hidden").run()
     st.stop()
 
-area_table = cache.areas(cache.current_url())
-filters = ui.global_filters(area_table)
-st.session_state["filters"] = filters
+area_names = filters.area_names(cache.areas(cache.current_url()))
+language = filters.global_filters(area_names).lang
 
-pages = [st.Page(spec.path, title=t(f"page.{spec.key}", filters.lang), icon=spec.icon,
+pages = [st.Page(spec.path, title=t(f"page.{spec.key}", language), icon=spec.icon,
                  url_path=spec.url_path or None, default=not spec.url_path) for spec in PAGES]
 try:
     st.navigation(pages, position="sidebar").run()
@@ -49,3 +48,5 @@ except DatabaseError as error:  # the database went away while the page ran
 except Exception:  # never show a leader a traceback; the log keeps the details
     logging.getLogger("dashboard").exception("page failed")
     ui.unexpected_error_page()
+filters.sidebar_footer()
+filters.sync_url()

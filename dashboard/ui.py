@@ -1,147 +1,17 @@
-"""Streamlit building blocks shared by the router and the pages: global filters mirrored in the
-URL, KPI tiles, freshness lines, the demo badge and the friendly database-error page."""
+"""Streamlit building blocks shared by the router and the pages: KPI tiles, freshness lines,
+the demo badge, downloads and the friendly error pages."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import date
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, config, kpis
+from dashboard import cache, kpis
 from dashboard.db.engine import DatabaseError, DatabaseNotInitialised, DatabaseUnavailable, redact_url
-from dashboard.i18n import LANGUAGES, format_date, format_datetime, format_number, format_signed, t
-from dashboard.periods import COMPARISONS, PRESETS, Period, local_now, parse_date, preset_period
+from dashboard.filters import Filters, lang
+from dashboard.i18n import format_date, format_datetime, format_number, format_signed, t
 
-DEFAULT_PRESET = "last_30_days"
-DEFAULT_COMPARISON = "previous_period"
 STATUS_MARKDOWN_COLOUR = {"on_target": "green", "near_target": "orange", "off_target": "red"}
-
-
-@dataclass(frozen=True)
-class Filters:
-    lang: str
-    period: Period
-    comparison: str
-    areas: tuple[str, ...]
-
-    @property
-    def compared_period(self) -> Period:
-        return self.period.compared(self.comparison)
-
-
-def lang() -> str:
-    return st.session_state.get("lang", config.default_language())
-
-
-def today() -> date:
-    return local_now().date()
-
-
-def matching_preset(period: Period, on: date) -> str:
-    for preset in PRESETS:
-        if preset != "custom" and preset_period(preset, on) == period:
-            return preset
-    return "custom"
-
-
-def _state_from_url(known_areas: set[str]) -> list[str]:
-    """Fill the filter widgets' state from the URL (first run of a session only); returns problems."""
-    params = st.query_params
-    problems: list[str] = []
-    language = params.get("lang", config.default_language())
-    if language not in LANGUAGES:
-        problems.append(f"lang={language!r} (vi, en)")
-        language = config.default_language()
-    st.session_state["lang"] = language
-    period = preset_period(DEFAULT_PRESET, today())
-    if "from" in params or "to" in params:
-        try:
-            start = parse_date(params.get("from", params.get("to")))
-            end = parse_date(params.get("to", params.get("from")))
-            period = Period(start, end)
-        except ValueError as error:
-            problems.append(f"from/to: {error}")
-    st.session_state["preset"] = matching_preset(period, today())
-    st.session_state["period_range"] = (period.start, period.end)
-    comparison = params.get("compare", DEFAULT_COMPARISON)
-    if comparison not in COMPARISONS:
-        problems.append(f"compare={comparison!r} ({', '.join(COMPARISONS)})")
-        comparison = DEFAULT_COMPARISON
-    st.session_state["compare"] = comparison
-    requested = [code for code in params.get("area", "").split(",") if code]
-    unknown = [code for code in requested if code not in known_areas]
-    if unknown:
-        problems.append(f"area={','.join(unknown)}")
-    st.session_state["areas"] = [code for code in requested if code in known_areas]
-    return problems
-
-
-def _on_preset_change() -> None:
-    preset = st.session_state["preset"]
-    if preset != "custom":
-        period = preset_period(preset, today())
-        st.session_state["period_range"] = (period.start, period.end)
-
-
-def _on_range_change() -> None:
-    value = st.session_state.get("period_range")
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        st.session_state["preset"] = matching_preset(Period(value[0], value[1]), today())
-
-
-def _reset() -> None:
-    for key in ("preset", "period_range", "compare", "areas"):
-        st.session_state.pop(key, None)
-    st.session_state["_filters_from_url"] = True
-    st.query_params.clear()
-    st.query_params["lang"] = lang()
-
-
-def _write_url(filters: Filters) -> None:
-    wanted = {"lang": filters.lang, "from": filters.period.start.isoformat(), "to": filters.period.end.isoformat(),
-              "compare": filters.comparison}
-    if filters.areas:
-        wanted["area"] = ",".join(filters.areas)
-    if dict(st.query_params) != wanted:
-        st.query_params.from_dict(wanted)
-
-
-def global_filters(area_table: pd.DataFrame) -> Filters:
-    """The sidebar filters (period preset, dates, comparison, areas, language), synced with the URL."""
-    known = dict(zip(area_table["code"], area_table["name"], strict=True))
-    if not st.session_state.get("_filters_initialised") or st.session_state.pop("_filters_from_url", False):
-        problems = _state_from_url(set(known))
-        st.session_state["_filters_initialised"] = True
-        if problems:
-            st.session_state["_url_problems"] = problems
-    with st.sidebar:
-        st.segmented_control(t("app.language", lang()), options=list(LANGUAGES), key="lang",
-                             format_func=lambda code: {"vi": "Tiếng Việt", "en": "English"}[code],
-                             selection_mode="single", required=True)
-        language = lang()
-        st.subheader(t("filter.heading", language))
-        st.selectbox(t("filter.period", language), PRESETS, key="preset",
-                     format_func=lambda p: t(f"preset.{p}", language), on_change=_on_preset_change)
-        st.date_input(t("filter.from", language) + " – " + t("filter.to", language), key="period_range",
-                      format="DD/MM/YYYY", max_value=today(), on_change=_on_range_change)
-        st.selectbox(t("filter.compare", language), COMPARISONS, key="compare",
-                     format_func=lambda c: t(f"compare.{c}", language))
-        st.multiselect(t("filter.area", language), list(known), key="areas", format_func=known.get,
-                       placeholder=t("filter.area_placeholder", language))
-        st.button(t("filter.reset", language), on_click=_reset, icon=":material/restart_alt:")
-    value = st.session_state.get("period_range")
-    if isinstance(value, (tuple, list)) and len(value) == 2:
-        period = Period(*value)
-    else:  # the user has picked only the first date so far
-        start = value[0] if isinstance(value, (tuple, list)) and value else today()
-        period = Period(start, start)
-    filters = Filters(language, period, st.session_state["compare"], tuple(st.session_state["areas"]))
-    _write_url(filters)
-    if problems := st.session_state.pop("_url_problems", None):
-        st.warning(t("filter.bad_url", language, details="; ".join(problems)), icon=":material/link_off:")
-    return filters
 
 
 def demo_badge(language: str) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import cache, kpis, maps, ui
+from dashboard.filters import current as current_filters
 from dashboard.charts import daily_trend
 from dashboard.i18n import t
 from dashboard.overview import MAP_METRICS, trend_window
 
-filters: ui.Filters = st.session_state["filters"]
+filters = current_filters()
 lang = filters.lang
 url = cache.current_url()
 

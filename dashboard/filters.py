@@ -1,0 +1,243 @@
+"""Filter state shared by every page, mirrored in the URL so a copied link reproduces the view.
+
+URL parameters: `lang`, `from`, `to`, `compare`, `area` (global) and each page's own dimensions
+(`category`, `agency`, `sector`, `procedure`, `channel`, `sensor`, …); several values are
+comma-separated. The router calls `global_filters()` before the page and `sync_url()` after it;
+a page declares its own dimensions with `dimension_filter()`.
+Chart clicks add values with `add_value()` from an `on_select` callback (callbacks run before
+the widgets exist, which is the only time Streamlit lets code change a widget's value).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import config
+from dashboard.db.filters import QueryFilter
+from dashboard.i18n import LANGUAGES, t
+from dashboard.periods import COMPARISONS, PRESETS, Period, local_now, parse_date, preset_period
+
+DEFAULT_PRESET = "last_30_days"
+DEFAULT_COMPARISON = "previous_period"
+AREA_KEY = "areas"
+DIMENSION_PREFIX = "dim_"
+
+
+@dataclass(frozen=True)
+class Filters:
+    lang: str
+    period: Period
+    comparison: str
+    areas: tuple[str, ...]
+    dimensions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def compared_period(self) -> Period:
+        return self.period.compared(self.comparison)
+
+    def query(self, period: Period | None = None) -> QueryFilter:
+        """The plain, hashable filter the query functions take."""
+        return QueryFilter.build(period or self.period, self.areas, self.dimensions)
+
+
+def lang() -> str:
+    return st.session_state.get("lang", config.default_language())
+
+
+def today() -> date:
+    return local_now().date()
+
+
+def matching_preset(period: Period, on: date) -> str:
+    for preset in PRESETS:
+        if preset != "custom" and preset_period(preset, on) == period:
+            return preset
+    return "custom"
+
+
+def _split(value: str | None) -> list[str]:
+    return [part for part in (value or "").split(",") if part]
+
+
+def _note_problem(text: str) -> None:
+    st.session_state.setdefault("_url_problems", []).append(text)
+
+
+def _global_state_from_url(known_areas: set[str]) -> None:
+    """Fill the global widgets' state from the URL (first run of a session, or after a reset)."""
+    params = st.query_params
+    language = params.get("lang", config.default_language())
+    if language not in LANGUAGES:
+        _note_problem(f"lang={language!r} (vi, en)")
+        language = config.default_language()
+    st.session_state["lang"] = language
+    period = preset_period(DEFAULT_PRESET, today())
+    if "from" in params or "to" in params:
+        try:
+            period = Period(parse_date(params.get("from", params.get("to"))), parse_date(params.get("to", params.get("from"))))
+        except ValueError as error:
+            _note_problem(f"from/to: {error}")
+    st.session_state["preset"] = matching_preset(period, today())
+    st.session_state["period_range"] = (period.start, period.end)
+    comparison = params.get("compare", DEFAULT_COMPARISON)
+    if comparison not in COMPARISONS:
+        _note_problem(f"compare={comparison!r} ({', '.join(COMPARISONS)})")
+        comparison = DEFAULT_COMPARISON
+    st.session_state["compare"] = comparison
+    requested = _split(params.get("area"))
+    if unknown := [code for code in requested if code not in known_areas]:
+        _note_problem(f"area={','.join(unknown)}")
+    st.session_state[AREA_KEY] = [code for code in requested if code in known_areas]
+
+
+def _on_preset_change() -> None:
+    preset = st.session_state["preset"]
+    if preset != "custom":
+        period = preset_period(preset, today())
+        st.session_state["period_range"] = (period.start, period.end)
+
+
+def _on_range_change() -> None:
+    value = st.session_state.get("period_range")
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        st.session_state["preset"] = matching_preset(Period(value[0], value[1]), today())
+
+
+def reset() -> None:
+    """Back to the defaults: last 30 days, previous period, whole city, no page dimensions."""
+    for key in [k for k in st.session_state if k.startswith(DIMENSION_PREFIX)] + ["preset", "period_range", "compare", AREA_KEY]:
+        st.session_state.pop(key, None)
+    st.query_params.clear()
+    st.query_params["lang"] = lang()
+    st.session_state["_reload_from_url"] = True
+
+
+def _current_period() -> Period:
+    value = st.session_state.get("period_range")
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return Period(*value)
+    start = value[0] if isinstance(value, (tuple, list)) and value else today()
+    return Period(start, start)  # the user has picked only the first date so far
+
+
+def global_filters(area_names: Mapping[str, str]) -> Filters:
+    """The sidebar's language toggle and global filters (period, comparison, areas)."""
+    if not st.session_state.get("_filters_initialised") or st.session_state.pop("_reload_from_url", False):
+        _global_state_from_url(set(area_names))
+        st.session_state["_filters_initialised"] = True
+    st.session_state["_declared_dimensions"] = []
+    with st.sidebar:
+        st.segmented_control(t("app.language", lang()), options=list(LANGUAGES), key="lang",
+                             format_func=lambda code: {"vi": "Tiếng Việt", "en": "English"}[code],
+                             selection_mode="single", required=True)
+        language = lang()
+        st.subheader(t("filter.heading", language))
+        st.selectbox(t("filter.period", language), PRESETS, key="preset",
+                     format_func=lambda p: t(f"preset.{p}", language), on_change=_on_preset_change)
+        st.date_input(t("filter.from", language) + " – " + t("filter.to", language), key="period_range",
+                      format="DD/MM/YYYY", max_value=today(), on_change=_on_range_change)
+        st.selectbox(t("filter.compare", language), COMPARISONS, key="compare",
+                     format_func=lambda c: t(f"compare.{c}", language))
+        st.multiselect(t("filter.area", language), list(area_names), key=AREA_KEY, format_func=area_names.get,
+                       placeholder=t("filter.area_placeholder", language))
+    return current()
+
+
+def current() -> Filters:
+    """The filters as they stand now (global and the dimensions this page declared)."""
+    dimensions = {name: tuple(st.session_state.get(DIMENSION_PREFIX + name, []))
+                  for name in st.session_state.get("_declared_dimensions", [])}
+    return Filters(lang(), _current_period(), st.session_state.get("compare", DEFAULT_COMPARISON),
+                   tuple(st.session_state.get(AREA_KEY, [])), {k: v for k, v in dimensions.items() if v})
+
+
+def dimension_filter(name: str, options: Mapping[str, str], label: str) -> tuple[str, ...]:
+    """A page's own multi-select filter (URL parameter `name`), shown in the sidebar under the global ones."""
+    key = DIMENSION_PREFIX + name
+    if key not in st.session_state:
+        requested = _split(st.query_params.get(name))
+        if unknown := [value for value in requested if value not in options]:
+            _note_problem(f"{name}={','.join(unknown)}")
+        st.session_state[key] = [value for value in requested if value in options]
+    else:  # values clicked on a chart may not be among the options any more
+        st.session_state[key] = [value for value in st.session_state[key] if value in options]
+    st.session_state["_declared_dimensions"].append(name)
+    with st.sidebar:
+        st.multiselect(label, list(options), key=key, format_func=lambda value: options.get(value, value),
+                       placeholder=t("filter.all", lang()))
+    return tuple(st.session_state[key])
+
+
+def add_value(name: str, value: str) -> None:
+    """Add `value` to a filter (name `area` or a dimension); for chart-click callbacks."""
+    key = AREA_KEY if name == "area" else DIMENSION_PREFIX + name
+    values = list(st.session_state.get(key, []))
+    if value not in values:
+        st.session_state[key] = values + [value]
+
+
+def remove_value(name: str, value: str) -> None:
+    key = AREA_KEY if name == "area" else DIMENSION_PREFIX + name
+    st.session_state[key] = [v for v in st.session_state.get(key, []) if v != value]
+
+
+def click_to_filter(name: str, chart_key: str, field_name: str = "location") -> Callable[[], None]:
+    """An `on_select` callback adding the clicked point's `field_name` (e.g. a ward's location, a bar's x) to a filter."""
+
+    def callback() -> None:
+        state = st.session_state.get(chart_key)
+        points = (state or {}).get("selection", {}).get("points", []) if isinstance(state, Mapping) else state.selection.points
+        for point in points:
+            value = point.get(field_name) if isinstance(point, Mapping) else None
+            if value is None and field_name == "location":
+                value = (point.get("customdata") or [None])[0] if isinstance(point, Mapping) else None
+            if value is not None:
+                add_value(name, str(value))
+
+    return callback
+
+
+def chips(filters: Filters, labels: Mapping[str, Callable[[str], str]]) -> None:
+    """The active area and dimension filters as buttons; clicking one removes it."""
+    active = [("area", code) for code in filters.areas]
+    active += [(name, value) for name, values in filters.dimensions.items() for value in values]
+    if not active:
+        return
+    with st.container(horizontal=True, gap="small"):
+        st.caption(t("filter.active", filters.lang))
+        for name, value in active:
+            label = labels.get(name, str)(value)
+            st.button(label, key=f"chip_{name}_{value}", icon=":material/close:", type="secondary",
+                      on_click=remove_value, args=(name, value), help=t("filter.remove", filters.lang))
+        st.button(t("filter.reset", filters.lang), key="chip_reset", icon=":material/restart_alt:", type="tertiary",
+                  on_click=reset)
+
+
+def sync_url() -> None:
+    """Write the current filters into the URL (after the page ran, so its dimensions are known)."""
+    filters = current()
+    wanted = {"lang": filters.lang, "from": filters.period.start.isoformat(), "to": filters.period.end.isoformat(),
+              "compare": filters.comparison}
+    if filters.areas:
+        wanted["area"] = ",".join(filters.areas)
+    for name, values in filters.dimensions.items():
+        wanted[name] = ",".join(values)
+    if dict(st.query_params) != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def sidebar_footer() -> None:
+    """Below every filter (global and the page's): the reset button and any problem with the link."""
+    with st.sidebar:
+        st.button(t("filter.reset", lang()), key="sidebar_reset", icon=":material/restart_alt:", on_click=reset)
+        if problems := st.session_state.pop("_url_problems", None):
+            st.warning(t("filter.bad_url", lang(), details="; ".join(problems)), icon=":material/link_off:")
+
+
+def area_names(area_table: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(area_table["code"], area_table["name"], strict=True))
