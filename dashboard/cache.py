@@ -7,7 +7,9 @@ area codes) so they hash cheaply and the same view hits the same cache entry.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import pandas as pd
 import streamlit as st
@@ -82,3 +84,22 @@ def coverage(url: str) -> pd.DataFrame:
 @st.cache_data(ttl=60, max_entries=8, show_spinner=False)
 def dataset_info(url: str) -> dict[str, str]:
     return queries.dataset_info(engine_for(url))
+
+
+_QUERIES: dict[str, Callable[..., Any]] = {}
+
+
+def query(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run `function(engine, *args, **kwargs)` through the shared TTL cache.
+
+    `function` is a query or KPI function of `dashboard.db`/`dashboard.kpis` taking the engine first;
+    its other arguments are plain hashable values (a QueryFilter, strings, numbers).
+    """
+    name = f"{function.__module__}.{function.__qualname__}"
+    _QUERIES[name] = function
+    return _cached_query(current_url(), name, args, tuple(sorted(kwargs.items())))
+
+
+@st.cache_data(ttl=TTL, max_entries=4 * MAX_ENTRIES, show_spinner=False)
+def _cached_query(url: str, name: str, args: tuple, kwargs: tuple) -> Any:
+    return _QUERIES[name](engine_for(url), *args, **dict(kwargs))

@@ -3,6 +3,8 @@ the demo badge, downloads and the friendly error pages."""
 
 from __future__ import annotations
 
+import io
+
 import pandas as pd
 import streamlit as st
 
@@ -114,3 +116,23 @@ def period_caption(filters: Filters) -> str:
              comparison=t(f"compare.{filters.comparison}", language).lower(),
              cstart=format_date(compared.start), cend=format_date(compared.end))
 
+
+
+def table_bytes(frame: pd.DataFrame, kind: str) -> bytes:
+    """A table as CSV (UTF-8 with BOM, so Excel shows Vietnamese correctly) or as an .xlsx workbook."""
+    if kind == "csv":
+        return frame.to_csv(index=False).encode("utf-8-sig")
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        frame.to_excel(writer, index=False, sheet_name="data")
+    return buffer.getvalue()
+
+
+def download_buttons(frame: pd.DataFrame, name: str, language: str) -> None:
+    """CSV and Excel downloads of exactly the table shown (the file name carries the table's name)."""
+    with st.container(horizontal=True, gap="small"):
+        st.download_button(t("download.csv", language), data=lambda: table_bytes(frame, "csv"), file_name=f"{name}.csv",
+                           mime="text/csv", key=f"download_csv_{name}", icon=":material/download:", on_click="ignore")
+        st.download_button(t("download.excel", language), data=lambda: table_bytes(frame, "xlsx"), file_name=f"{name}.xlsx",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           key=f"download_xlsx_{name}", icon=":material/table_view:", on_click="ignore")
