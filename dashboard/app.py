@@ -10,7 +10,8 @@ import logging
 
 import streamlit as st
 
-from dashboard import cache, filters, theme, ui
+from dashboard import cache, filters, ui
+from dashboard.charts import theme
 from dashboard.db.engine import DatabaseError
 from dashboard.i18n import t
 from dashboard.navigation import PAGES

@@ -10,7 +10,7 @@ import json
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import theme
+from dashboard.charts import theme
 from dashboard.boundaries import feature_collection
 
 

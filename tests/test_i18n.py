@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from importlib import import_module
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 
 from dashboard import domain, kpis
-from dashboard.i18n import EN, VI, format_date, format_datetime, format_number, format_signed, t
+from dashboard.i18n import EN, KEY_MODULES, TOPIC_MODULES, VI, format_date, format_datetime, format_number, format_signed, t
 from dashboard.navigation import PAGES
 from dashboard.overview import MAP_METRICS
 from dashboard.periods import COMPARISONS, PRESETS
@@ -19,6 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_both_languages_have_every_key():
     assert set(VI) == set(EN)
+    for name in TOPIC_MODULES:
+        module = import_module(f"dashboard.i18n.{name}")
+        assert set(module.VI) == set(module.EN), name
+
+
+def test_no_key_is_defined_in_two_topic_modules():
+    assert {key: owners for key, owners in KEY_MODULES.items() if len(owners) > 1} == {}
 
 
 def test_placeholders_match_between_languages():
@@ -37,7 +45,7 @@ def test_every_translated_code_has_a_label():
 
 def test_every_literal_key_used_in_code_exists():
     used = set()
-    for path in [*ROOT.glob("dashboard/*.py"), *ROOT.glob("pages/*.py")]:
+    for path in [*ROOT.glob("dashboard/**/*.py"), *ROOT.glob("pages/*.py"), *ROOT.glob("models/**/*.py")]:
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_]+\.[a-z_.0-9]+)["']""", path.read_text(encoding="utf-8")))
     assert used, "the scan found no keys"
     assert sorted(used - set(VI)) == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import theme
+from dashboard.charts import theme
 from dashboard.i18n import t
 
 

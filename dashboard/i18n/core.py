@@ -1,17 +1,4 @@
-"""The user-interface catalogue (Vietnamese first, English second) and local formats.
-
-Every word a user reads comes from here. Vietnamese numbers use "." for thousands and
-"," for decimals (1.234,5) and dates dd/mm/yyyy; English uses 1,234.5 and dd/mm/yyyy too,
-because the city's documents are written that way.
-"""
-
-from __future__ import annotations
-
-import math
-from datetime import date, datetime
-from typing import Any
-
-LANGUAGES = ("vi", "en")
+"""Catalogue of the shell, the overview and shared words (filters, KPIs, errors, codes)."""
 
 VI: dict[str, str] = {
     "app.title": "IOC Huế — Bảng điều hành đô thị",
@@ -252,37 +239,3 @@ EN: dict[str, str] = {
     "channel.counter": "At the counter",
     "channel.postal": "By post",
 }
-
-CATALOGUE = {"vi": VI, "en": EN}
-
-
-def t(key: str, lang: str = "vi", **values: Any) -> str:
-    """The text for `key` in `lang`, with {placeholders} filled. Unknown keys raise KeyError."""
-    text = CATALOGUE.get(lang, VI)[key]
-    return text.format(**values) if values else text
-
-
-def format_number(value: Any, lang: str = "vi", decimals: int = 0) -> str:
-    """1.234,5 in Vietnamese, 1,234.5 in English; an en dash for missing values."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    text = f"{float(value):,.{decimals}f}"
-    if lang == "vi":
-        text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-    return text
-
-
-def format_signed(value: Any, lang: str = "vi", decimals: int = 1) -> str:
-    """A change with its sign: +12,5 / -3,0 (ASCII minus, which Streamlit reads as a fall)."""
-    if value is None:
-        return "–"
-    sign = "+" if value > 0 else ("-" if value < 0 else "±")
-    return sign + format_number(abs(value), lang, decimals)
-
-
-def format_date(value: date | datetime | None, lang: str = "vi") -> str:
-    return "–" if value is None else value.strftime("%d/%m/%Y")
-
-
-def format_datetime(value: datetime | None, lang: str = "vi") -> str:
-    return "–" if value is None else value.strftime("%H:%M %d/%m/%Y")
