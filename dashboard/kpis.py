@@ -154,13 +154,23 @@ def _first_row(frame: pd.DataFrame) -> Mapping[str, Any]:
     return frame.iloc[0].to_dict() if not frame.empty else {}
 
 
+def section_kpis(engine: Engine, section: str, period: Period, area_codes: Sequence[str] | None = None,
+                 dimensions: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
+    """The KPIs of one section (feedback, dossiers or traffic), optionally narrowed by the page's dimensions."""
+    if section == "feedback":
+        return feedback_kpis(_first_row(queries.feedback_counts(engine, period, area_codes, dimensions=dimensions)))
+    if section == "dossiers":
+        return dossier_kpis(_first_row(queries.dossier_counts(engine, period, area_codes, dimensions=dimensions)))
+    if section == "traffic":
+        return traffic_kpis(queries.traffic_hourly(engine, period, area_codes, dimensions=dimensions))
+    raise ValueError(f"unknown KPI section {section!r}")
+
+
 def compute_kpis(engine: Engine, period: Period, area_codes: Sequence[str] | None = None) -> dict[str, Any]:
     """Every KPI for one period and (optionally) a set of areas: the structure `kpi --json` prints."""
     return {
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
-        "feedback": feedback_kpis(_first_row(queries.feedback_counts(engine, period, area_codes))),
-        "dossiers": dossier_kpis(_first_row(queries.dossier_counts(engine, period, area_codes))),
-        "traffic": traffic_kpis(queries.traffic_hourly(engine, period, area_codes)),
+        **{section: section_kpis(engine, section, period, area_codes) for section in ("feedback", "dossiers", "traffic")},
     }
 
 

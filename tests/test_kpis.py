@@ -183,3 +183,12 @@ def test_change_against_comparison():
 def test_congestion_index_definition():
     assert kpis.congestion_index(300, 200) == 50.0
     assert kpis.congestion_index(0, 0) is None
+
+
+def test_page_dimensions_narrow_a_section(tiny_engine):
+    assert kpis.section_kpis(tiny_engine, "feedback", MARCH, dimensions={"category": ["noise"]})["received"] == 0
+    assert kpis.section_kpis(tiny_engine, "feedback", MARCH, dimensions={"category": ["waste_environment"]})["received"] == 6
+    assert kpis.section_kpis(tiny_engine, "dossiers", MARCH, dimensions={"channel": ["online"]})["received"] == 2
+    assert kpis.section_kpis(tiny_engine, "traffic", MARCH, dimensions={"sensor": ["S2"]}) == {"vehicles": 150, "congestion_index_peak": 100.0}
+    with pytest.raises(ValueError, match="unknown KPI section"):
+        kpis.section_kpis(tiny_engine, "weather", MARCH)

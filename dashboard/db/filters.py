@@ -40,13 +40,19 @@ def matches(column, values: Sequence[str]) -> ColumnElement:
     return column.in_(list(values)) if values else true()
 
 
-def scope(query_filter: QueryFilter, area_column, dimension_columns: Mapping[str, object]) -> ColumnElement:
-    """The area and dimension restrictions of a filter (not the period) for one table's columns.
+def restrict(area_column, areas: Sequence[str] | None, dimensions: Mapping[str, Sequence[str]] | None,
+             dimension_columns: Mapping[str, object]) -> ColumnElement:
+    """Area and dimension restrictions for one table's columns (the period is handled by each query).
 
     Dimensions the table has no column for are ignored, so one filter serves several tables.
     """
-    clauses = [matches(area_column, query_filter.areas)]
-    for name, values in query_filter.dimensions:
+    clauses = [matches(area_column, areas or ())]
+    for name, values in (dimensions or {}).items():
         if name in dimension_columns:
             clauses.append(matches(dimension_columns[name], values))
     return and_(*clauses)
+
+
+def scope(query_filter: QueryFilter, area_column, dimension_columns: Mapping[str, object]) -> ColumnElement:
+    """`restrict` for a QueryFilter."""
+    return restrict(area_column, query_filter.areas, dict(query_filter.dimensions), dimension_columns)

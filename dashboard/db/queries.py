@@ -7,14 +7,15 @@ city figure and the per-ward map use the same SQL.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
-from sqlalchemy import Date, and_, cast, func, literal_column, or_, select, true
+from sqlalchemy import Date, and_, cast, func, literal_column, or_, select
 from sqlalchemy.engine import Engine
 
 from dashboard.db import schema
 from dashboard.db.engine import fetch_frame
+from dashboard.db.filters import matches, restrict
 from dashboard.periods import Period
 
 feedback = schema.feedback.c
@@ -40,8 +41,11 @@ def _within(column, period: Period):
     return and_(column >= period.start_at, column < period.end_before)
 
 
-def _area_filter(column, area_codes: Sequence[str] | None):
-    return column.in_(list(area_codes)) if area_codes else true()
+# Page dimensions each fact table can be filtered by (URL parameter name → column).
+FEEDBACK_DIMENSIONS = {"category": feedback.category, "agency": feedback.agency, "channel": feedback.channel}
+DOSSIER_DIMENSIONS = {"sector": dossiers.sector, "agency": dossiers.agency, "procedure": dossiers.procedure_code,
+                      "channel": dossiers.channel}
+TRAFFIC_DIMENSIONS = {"sensor": sensors.id, "road": sensors.road}
 
 
 def _median(expression, condition):
@@ -54,7 +58,7 @@ def _grouped(columns: list, group_column, by_area: bool):
 
 # ---------------------------------------------------------------- feedback
 def feedback_counts(engine: Engine, period: Period, area_codes: Sequence[str] | None = None,
-                    by_area: bool = False) -> pd.DataFrame:
+                    by_area: bool = False, dimensions: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
     """Counts behind the feedback KPIs for one period (one row, or one row per area)."""
     received = _within(feedback.received_at, period)
     resolved = _within(feedback.resolved_at, period)
@@ -77,7 +81,8 @@ def feedback_counts(engine: Engine, period: Period, area_codes: Sequence[str] | 
     ]
     statement = (
         select(*_grouped(columns, feedback.area_code, by_area))
-        .where(feedback.received_at < period.end_before, _area_filter(feedback.area_code, area_codes))
+        .where(feedback.received_at < period.end_before,
+               restrict(feedback.area_code, area_codes, dimensions, FEEDBACK_DIMENSIONS))
     )
     if by_area:
         statement = statement.group_by(feedback.area_code)
@@ -89,7 +94,7 @@ def feedback_daily(engine: Engine, period: Period, area_codes: Sequence[str] | N
     day = day_bucket(feedback.received_at)
     statement = (
         select(day.label("day"), feedback.category, func.count().label("received"))
-        .where(_within(feedback.received_at, period), _area_filter(feedback.area_code, area_codes))
+        .where(_within(feedback.received_at, period), matches(feedback.area_code, area_codes or ()))
         .group_by(day, feedback.category)
         .order_by(day, feedback.category)
     )
@@ -98,7 +103,7 @@ def feedback_daily(engine: Engine, period: Period, area_codes: Sequence[str] | N
 
 # ---------------------------------------------------------------- dossiers
 def dossier_counts(engine: Engine, period: Period, area_codes: Sequence[str] | None = None,
-                   by_area: bool = False) -> pd.DataFrame:
+                   by_area: bool = False, dimensions: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
     """Counts behind the dossier KPIs for one period (one row, or one row per area)."""
     received = _within(dossiers.received_at, period)
     completed = _within(dossiers.completed_at, period)
@@ -113,7 +118,7 @@ def dossier_counts(engine: Engine, period: Period, area_codes: Sequence[str] | N
     ]
     statement = (
         select(*_grouped(columns, dossiers.area_code, by_area))
-        .where(or_(received, completed), _area_filter(dossiers.area_code, area_codes))
+        .where(or_(received, completed), restrict(dossiers.area_code, area_codes, dimensions, DOSSIER_DIMENSIONS))
     )
     if by_area:
         statement = statement.group_by(dossiers.area_code)
@@ -125,7 +130,7 @@ def dossier_daily(engine: Engine, period: Period, area_codes: Sequence[str] | No
     day = day_bucket(dossiers.received_at)
     statement = (
         select(day.label("day"), dossiers.channel, func.count().label("received"))
-        .where(_within(dossiers.received_at, period), _area_filter(dossiers.area_code, area_codes))
+        .where(_within(dossiers.received_at, period), matches(dossiers.area_code, area_codes or ()))
         .group_by(day, dossiers.channel)
         .order_by(day, dossiers.channel)
     )
@@ -138,7 +143,7 @@ def _traffic_join():
 
 
 def traffic_hourly(engine: Engine, period: Period, area_codes: Sequence[str] | None = None,
-                   by_area: bool = False) -> pd.DataFrame:
+                   by_area: bool = False, dimensions: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
     """Per clock hour: vehicles and the vehicle-weighted sum of travel-time ratios (free flow ÷ speed).
 
     Columns: [area_code,] hour, vehicles, weighted_vehicles (vehicles with a speed), travel_time_ratio_sum.
@@ -156,7 +161,7 @@ def traffic_hourly(engine: Engine, period: Period, area_codes: Sequence[str] | N
     statement = (
         select(*_grouped(columns, sensors.area_code, by_area))
         .select_from(_traffic_join())
-        .where(_within(observations.observed_at, period), _area_filter(sensors.area_code, area_codes))
+        .where(_within(observations.observed_at, period), restrict(sensors.area_code, area_codes, dimensions, TRAFFIC_DIMENSIONS))
         .group_by(*group)
         .order_by(*group)
     )
@@ -169,7 +174,7 @@ def traffic_daily(engine: Engine, period: Period, area_codes: Sequence[str] | No
     statement = (
         select(day.label("day"), func.sum(observations.vehicle_count).label("vehicles"))
         .select_from(_traffic_join())
-        .where(_within(observations.observed_at, period), _area_filter(sensors.area_code, area_codes))
+        .where(_within(observations.observed_at, period), matches(sensors.area_code, area_codes or ()))
         .group_by(day)
         .order_by(day)
     )
