@@ -110,7 +110,8 @@ def _on_range_change() -> None:
 
 def reset() -> None:
     """Back to the defaults: last 30 days, previous period, whole city, no page dimensions."""
-    for key in [k for k in st.session_state if k.startswith(DIMENSION_PREFIX)] + ["preset", "period_range", "compare", AREA_KEY]:
+    choices = [key for _param, key, _default in st.session_state.get("_declared_choices", [])]
+    for key in [k for k in st.session_state if k.startswith(DIMENSION_PREFIX)] + choices + ["preset", "period_range", "compare", AREA_KEY]:
         st.session_state.pop(key, None)
     st.query_params.clear()
     st.query_params["lang"] = lang()
@@ -128,9 +129,11 @@ def _current_period() -> Period:
 def global_filters(area_names: Mapping[str, str]) -> Filters:
     """The sidebar's language toggle and global filters (period, comparison, areas)."""
     if not st.session_state.get("_filters_initialised") or st.session_state.pop("_reload_from_url", False):
+        st.session_state["_link_params"] = st.query_params.to_dict()
         _global_state_from_url(set(area_names))
         st.session_state["_filters_initialised"] = True
     st.session_state["_declared_dimensions"] = []
+    st.session_state["_declared_choices"] = []
     with st.sidebar:
         st.segmented_control(t("app.language", lang()), options=list(LANGUAGES), key="lang",
                              format_func=lambda code: {"vi": "Tiếng Việt", "en": "English"}[code],
@@ -156,11 +159,16 @@ def current() -> Filters:
                    tuple(st.session_state.get(AREA_KEY, [])), {k: v for k, v in dimensions.items() if v})
 
 
+def _link_value(param: str) -> str | None:
+    """A parameter of the address the session was opened with (pages declared later still find theirs)."""
+    return st.query_params.get(param, st.session_state.get("_link_params", {}).get(param))
+
+
 def dimension_filter(name: str, options: Mapping[str, str], label: str) -> tuple[str, ...]:
     """A page's own multi-select filter (URL parameter `name`), shown in the sidebar under the global ones."""
     key = DIMENSION_PREFIX + name
     if key not in st.session_state:
-        requested = _split(st.query_params.get(name))
+        requested = _split(_link_value(name))
         if unknown := [value for value in requested if value not in options]:
             _note_problem(f"{name}={','.join(unknown)}")
         st.session_state[key] = [value for value in requested if value in options]
@@ -171,6 +179,20 @@ def dimension_filter(name: str, options: Mapping[str, str], label: str) -> tuple
         st.multiselect(label, list(options), key=key, format_func=lambda value: options.get(value, value),
                        placeholder=t("filter.all", lang()))
     return tuple(st.session_state[key])
+
+
+def page_choice(param: str, options: Mapping[str, str], label: str, default: str, key: str) -> str:
+    """A single choice of the page (e.g. day/week/month) mirrored in the URL parameter `param` when not default."""
+    if key not in st.session_state:
+        requested = _link_value(param) or default
+        if requested not in options:
+            _note_problem(f"{param}={requested!r} ({', '.join(options)})")
+            requested = default
+        st.session_state[key] = requested
+    st.session_state.setdefault("_declared_choices", []).append((param, key, default))
+    st.segmented_control(label, list(options), key=key, format_func=lambda value: options[value],
+                         selection_mode="single", required=True)
+    return st.session_state[key]
 
 
 def add_value(name: str, value: str) -> None:
@@ -194,8 +216,8 @@ def click_to_filter(name: str, chart_key: str, field_name: str = "location") -> 
         points = (state or {}).get("selection", {}).get("points", []) if isinstance(state, Mapping) else state.selection.points
         for point in points:
             value = point.get(field_name) if isinstance(point, Mapping) else None
-            if value is None and field_name == "location":
-                value = (point.get("customdata") or [None])[0] if isinstance(point, Mapping) else None
+            if isinstance(value, (list, tuple)):
+                value = value[0] if value else None
             if value is not None:
                 add_value(name, str(value))
 
@@ -227,6 +249,9 @@ def sync_url() -> None:
         wanted["area"] = ",".join(filters.areas)
     for name, values in filters.dimensions.items():
         wanted[name] = ",".join(values)
+    for param, key, default in st.session_state.get("_declared_choices", []):
+        if st.session_state.get(key, default) != default:
+            wanted[param] = st.session_state[key]
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
 

@@ -181,26 +181,37 @@ def _section_frame(section: str, rows: dict[str, dict[str, Any]]) -> pd.DataFram
     return frame.add_prefix(f"{section}.")
 
 
-def compute_area_kpis(engine: Engine, period: Period) -> pd.DataFrame:
-    """One row per area with every KPI (columns `section.name`) plus rates per 10,000 residents and per km²."""
-    areas = queries.area_list(engine)[["code", "name", "kind", "area_km2", "population", "population_is_estimate"]]
-    parts = []
-    for section, frame, to_kpis in (
-        ("feedback", queries.feedback_counts(engine, period, by_area=True), feedback_kpis),
-        ("dossiers", queries.dossier_counts(engine, period, by_area=True), dossier_kpis),
-    ):
-        rows = {r["area_code"]: to_kpis(r) for r in frame.to_dict("records")}
-        parts.append(_section_frame(section, rows))
-    hourly = queries.traffic_hourly(engine, period, by_area=True)
-    parts.append(_section_frame("traffic", {code: traffic_kpis(group) for code, group in hourly.groupby("area_code")}))
-    table = areas.set_index("code").join(pd.concat(parts, axis=1), how="left")
-    for column in [c for c in table.columns if c in {d.key for d in KPI_DEFINITIONS} and KPI_BY_KEY[c].unit == "count"]:
+def compute_area_kpis(engine: Engine, period: Period, dimensions: Mapping[str, Sequence[str]] | None = None,
+                      sections: Sequence[str] = ("feedback", "dossiers", "traffic")) -> pd.DataFrame:
+    """One row per area with the KPIs of `sections` (columns `section.name`), plus rates per 10,000 residents
+    and per km². `dimensions` narrow each section's rows by the columns it has (see queries.*_DIMENSIONS)."""
+    table = queries.area_list(engine)[["code", "name", "kind", "area_km2", "population", "population_is_estimate"]]
+    table = table.set_index("code")
+    if "feedback" in sections:
+        frame = queries.feedback_counts(engine, period, by_area=True, dimensions=dimensions)
+        table = table.join(_section_frame("feedback", {r["area_code"]: feedback_kpis(r) for r in frame.to_dict("records")}))
+    if "dossiers" in sections:
+        frame = queries.dossier_counts(engine, period, by_area=True, dimensions=dimensions)
+        table = table.join(_section_frame("dossiers", {r["area_code"]: dossier_kpis(r) for r in frame.to_dict("records")}))
+    if "traffic" in sections:
+        hourly = queries.traffic_hourly(engine, period, by_area=True, dimensions=dimensions)
+        table = table.join(_section_frame("traffic", {code: traffic_kpis(g) for code, g in hourly.groupby("area_code")}))
+    for column in [c for c in table.columns if c in KPI_BY_KEY and KPI_BY_KEY[c].unit in ("count", "vehicles")]:
         table[column] = table[column].fillna(0).astype(int)
     population = table["population"].where(table["population"] > 0)
-    table["feedback.received_per_10k"] = (10_000 * table["feedback.received"] / population).round(1)
-    table["feedback.received_per_km2"] = (table["feedback.received"] / table["area_km2"]).round(2)
-    table["dossiers.received_per_10k"] = (10_000 * table["dossiers.received"] / population).round(1)
+    area_km2 = table["area_km2"].where(table["area_km2"] > 0)
+    for section in [s for s in ("feedback", "dossiers") if s in sections]:
+        table[f"{section}.received_per_10k"] = (10_000 * table[f"{section}.received"] / population).round(1)
+        table[f"{section}.received_per_km2"] = (table[f"{section}.received"] / area_km2).round(2)
     return table.reset_index()
+
+
+def feedback_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add resolved_on_time_pct and reopened_pct to per-group count rows (same formulas as feedback_kpis)."""
+    frame = frame.copy()
+    frame["resolved_on_time_pct"] = [percent(a, b) for a, b in zip(frame["resolved_on_time"], frame["resolved_with_due"], strict=True)]
+    frame["reopened_pct"] = [percent(a, b) for a, b in zip(frame["reopened"], frame["resolved"], strict=True)]
+    return frame
 
 
 def change(current: Any, previous: Any) -> dict[str, float | None]:

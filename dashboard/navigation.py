@@ -28,4 +28,5 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview", "overview.py", "", ":material/dashboard:"),
+    PageSpec("feedback", "feedback.py", "phan-anh", ":material/campaign:"),
 )

@@ -136,3 +136,19 @@ def download_buttons(frame: pd.DataFrame, name: str, language: str) -> None:
         st.download_button(t("download.excel", language), data=lambda: table_bytes(frame, "xlsx"), file_name=f"{name}.xlsx",
                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                            key=f"download_xlsx_{name}", icon=":material/table_view:", on_click="ignore")
+
+
+def labelled_table(frame: pd.DataFrame, language: str, code_prefixes: dict[str, str] | None = None) -> pd.DataFrame:
+    """The table a person reads: coded values turned into labels (e.g. category → "Cây xanh") and headers translated
+    through `column.<name>`; numbers of days rounded to one decimal."""
+    table = frame.copy()
+    for column, prefix in (code_prefixes or {}).items():
+        if column in table:
+            table[column] = [t(f"{prefix}{value}", language) if isinstance(value, str) else value for value in table[column]]
+    for column in [c for c in table.columns if c.endswith("_days")]:
+        table[column] = table[column].astype(float).round(1)
+    return table.rename(columns={c: t(f"column.{c}", language) for c in table.columns})
+
+
+def format_count(value, language: str) -> str:
+    return format_number(value, language, 0)
