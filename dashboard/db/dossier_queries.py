@@ -1,0 +1,257 @@
+"""Queries behind the administrative-procedures page ("Thủ tục hành chính"). All aggregation is in SQL.
+
+Every function takes the engine and a `QueryFilter` (period, areas, page dimensions) and returns a
+small aggregated frame; percentages use `kpis.percent`, the formula behind the KPI tiles.
+
+Definitions beyond `dashboard.kpis`:
+  late                completed in the period after their due_at (completed_with_due − completed_on_time)
+  past due (open)     at the instant `as_of`: received before it, not completed by then, not returned or
+                      withdrawn, and due_at < as_of. Age = as_of − received_at; overdue = as_of − due_at.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import DateTime, and_, func, literal, literal_column, or_, select
+from sqlalchemy.engine import Engine
+
+from dashboard import kpis
+from dashboard.db import schema
+from dashboard.db.engine import fetch_frame, fetch_one
+from dashboard.db.filters import QueryFilter, scope
+from dashboard.db.queries import DOSSIER_DIMENSIONS, hours_between
+from dashboard.periods import Period
+
+dossiers = schema.dossiers.c
+areas = schema.areas.c
+
+RECORD_LIMIT = 5_000
+TOP_PROCEDURES = 15
+QUANTILES = (("p10", 0.10), ("p25", 0.25), ("p50", 0.50), ("p75", 0.75), ("p90", 0.90))
+CLOSED_WITHOUT_RESULT = ("returned", "withdrawn")
+GRAIN_LITERALS = {"day": literal_column("'day'"), "week": literal_column("'week'")}
+DAILY_UP_TO_DAYS = 14  # shorter periods show the channel mix per day, longer ones per week
+
+
+# ---------------------------------------------------------------- building blocks
+def _scope(query_filter: QueryFilter):
+    return scope(query_filter, dossiers.area_code, DOSSIER_DIMENSIONS)
+
+
+def _within(column, period: Period):
+    return and_(column >= period.start_at, column < period.end_before)
+
+
+def _received(query_filter: QueryFilter):
+    return _within(dossiers.received_at, query_filter.period)
+
+
+def _completed(query_filter: QueryFilter):
+    return _within(dossiers.completed_at, query_filter.period)
+
+
+def _completed_with_due(query_filter: QueryFilter):
+    return and_(_completed(query_filter), dossiers.due_at.is_not(None))
+
+
+def _late(query_filter: QueryFilter):
+    return and_(_completed_with_due(query_filter), dossiers.completed_at > dossiers.due_at)
+
+
+def _past_due_at(as_of: datetime):
+    """Open at `as_of` and already past its due time (see the module docstring)."""
+    return and_(
+        dossiers.received_at < as_of,
+        dossiers.due_at < as_of,
+        dossiers.status.not_in(CLOSED_WITHOUT_RESULT),
+        or_(dossiers.completed_at.is_(None), dossiers.completed_at >= as_of),
+    )
+
+
+def _days(start, end):
+    return hours_between(start, end) / 24.0
+
+
+def as_of_instant(period: Period, now: datetime) -> datetime:
+    """The instant the past-due list describes: the end of the period, or `now` when the period has not ended."""
+    return min(period.end_before, now.replace(second=0, microsecond=0))
+
+
+def channel_grain(period: Period) -> str:
+    return "day" if period.days <= DAILY_UP_TO_DAYS else "week"
+
+
+# ---------------------------------------------------------------- filter options
+def filter_options(engine: Engine) -> dict[str, dict[str, str]]:
+    """Distinct values of each page dimension: {dimension: {value: display name}} (names for procedures)."""
+    options: dict[str, dict[str, str]] = {}
+    for name in ("sector", "agency", "channel"):
+        column = DOSSIER_DIMENSIONS[name]
+        frame = fetch_frame(engine, select(column.label("value")).where(column.is_not(None)).distinct().order_by(column))
+        options[name] = {str(v): str(v) for v in frame["value"]}
+    statement = (
+        select(dossiers.procedure_code, func.min(dossiers.procedure_name).label("procedure_name"))
+        .group_by(dossiers.procedure_code)
+        .order_by(dossiers.procedure_code)
+    )
+    frame = fetch_frame(engine, statement)
+    options["procedure"] = dict(zip(frame["procedure_code"].astype(str), frame["procedure_name"].astype(str), strict=True))
+    return options
+
+
+# ---------------------------------------------------------------- figures beside the KPI tiles
+def extra_counts(engine: Engine, query_filter: QueryFilter, as_of: datetime) -> dict[str, int]:
+    """Dossiers completed late in the period and dossiers open and past due at `as_of`."""
+    statement = select(
+        func.count().filter(_late(query_filter)).label("late"),
+        func.count().filter(_past_due_at(as_of)).label("past_due_open"),
+    ).where(_scope(query_filter))
+    row = fetch_one(engine, statement)
+    return {"late": int(row.get("late") or 0), "past_due_open": int(row.get("past_due_open") or 0)}
+
+
+# ---------------------------------------------------------------- charts
+def channel_mix(engine: Engine, query_filter: QueryFilter, grain: str = "week") -> pd.DataFrame:
+    """Dossiers received per day or week (weeks start on Monday) and channel: columns bucket, channel, received."""
+    if grain not in GRAIN_LITERALS:
+        raise ValueError(f"grain must be one of {', '.join(GRAIN_LITERALS)}, not {grain!r}")
+    bucket = func.date_trunc(GRAIN_LITERALS[grain], dossiers.received_at)
+    statement = (
+        select(bucket.label("bucket"), dossiers.channel, func.count().label("received"))
+        .where(_received(query_filter), _scope(query_filter))
+        .group_by(bucket, dossiers.channel)
+        .order_by(bucket, dossiers.channel)
+    )
+    frame = fetch_frame(engine, statement)
+    frame["bucket"] = pd.to_datetime(frame["bucket"])
+    return frame
+
+
+def lead_time_quantiles(engine: Engine, query_filter: QueryFilter, top: int = TOP_PROCEDURES) -> pd.DataFrame:
+    """Lead time (days, received → completed) quantiles of the `top` procedures with most dossiers completed.
+
+    Columns procedure_code, procedure_name, completed, p10, p25, p50, p75, p90; most completed first.
+    """
+    lead_days = _days(dossiers.received_at, dossiers.completed_at)
+    statement = (
+        select(
+            dossiers.procedure_code,
+            func.min(dossiers.procedure_name).label("procedure_name"),
+            func.count().label("completed"),
+            *[func.percentile_cont(q).within_group(lead_days).label(name) for name, q in QUANTILES],
+        )
+        .where(_completed(query_filter), _scope(query_filter))
+        .group_by(dossiers.procedure_code)
+        .order_by(func.count().desc(), dossiers.procedure_code)
+        .limit(top)
+    )
+    frame = fetch_frame(engine, statement)
+    for name, _ in QUANTILES:
+        frame[name] = pd.to_numeric(frame[name]).astype(float).round(2)
+    return frame
+
+
+def _with_rates(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["late"] = frame["completed_with_due"] - frame["completed_on_time"]
+    frame["on_time_pct"] = [kpis.percent(a, b) for a, b in zip(frame["completed_on_time"], frame["completed_with_due"], strict=True)]
+    frame["late_pct"] = [kpis.percent(a, b) for a, b in zip(frame["late"], frame["completed_with_due"], strict=True)]
+    for column in ("on_time_pct", "late_pct"):
+        frame[column] = frame[column].astype(float)
+    return frame
+
+
+def _outcome_columns(query_filter: QueryFilter) -> list:
+    completed_with_due = _completed_with_due(query_filter)
+    return [
+        func.count().filter(_received(query_filter)).label("received"),
+        func.count().filter(_completed(query_filter)).label("completed"),
+        func.count().filter(completed_with_due).label("completed_with_due"),
+        func.count().filter(and_(completed_with_due, dossiers.completed_at <= dossiers.due_at)).label("completed_on_time"),
+    ]
+
+
+def agency_ranking(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
+    """Per agency: received, completed, on time and late, on-time % — lowest on-time % first.
+
+    Agencies with nothing completed in the period have no on-time % and come last.
+    """
+    statement = (
+        select(dossiers.agency, *_outcome_columns(query_filter))
+        .where(or_(_received(query_filter), _completed(query_filter)), dossiers.agency.is_not(None), _scope(query_filter))
+        .group_by(dossiers.agency)
+    )
+    frame = _with_rates(fetch_frame(engine, statement))
+    return frame.sort_values(["on_time_pct", "completed", "agency"], ascending=[True, False, True],
+                             na_position="last").reset_index(drop=True)
+
+
+def procedure_stats(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
+    """Per procedure: sector, received, completed, on time, late and late % — most received first."""
+    statement = (
+        select(dossiers.procedure_code, func.min(dossiers.procedure_name).label("procedure_name"),
+               func.min(dossiers.sector).label("sector"), *_outcome_columns(query_filter))
+        .where(or_(_received(query_filter), _completed(query_filter)), _scope(query_filter))
+        .group_by(dossiers.procedure_code)
+    )
+    frame = _with_rates(fetch_frame(engine, statement))
+    return frame.sort_values(["received", "procedure_code"], ascending=[False, True]).reset_index(drop=True)
+
+
+def top_procedures(stats: pd.DataFrame, by: str, top: int = 10) -> pd.DataFrame:
+    """The `top` rows of `procedure_stats` by received volume (`by="received"`) or by late count (`by="late"`)."""
+    if by not in ("received", "late"):
+        raise ValueError(f"by must be 'received' or 'late', not {by!r}")
+    ranked = stats[stats[by] > 0].sort_values([by, "procedure_code"], ascending=[False, True])
+    return ranked.head(top).reset_index(drop=True)
+
+
+def sector_stats(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
+    """Per sector: received, completed, on time, late and on-time % — most received first."""
+    statement = (
+        select(dossiers.sector, *_outcome_columns(query_filter))
+        .where(or_(_received(query_filter), _completed(query_filter)), _scope(query_filter))
+        .group_by(dossiers.sector)
+    )
+    frame = _with_rates(fetch_frame(engine, statement))
+    return frame.sort_values(["received", "sector"], ascending=[False, True]).reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- records
+def past_due(engine: Engine, query_filter: QueryFilter, as_of: datetime, limit: int = RECORD_LIMIT) -> pd.DataFrame:
+    """Dossiers open and past due at `as_of`, oldest first (at most `limit` rows).
+
+    Columns source_id, procedure_code, procedure_name, sector, agency, area_name, channel, status,
+    received_at, due_at, age_days, overdue_days. No personal data is stored, so none can be shown.
+    """
+    moment = literal(as_of, DateTime())
+    statement = (
+        select(
+            dossiers.source_id, dossiers.procedure_code, dossiers.procedure_name, dossiers.sector, dossiers.agency,
+            areas.name.label("area_name"), dossiers.channel, dossiers.status, dossiers.received_at, dossiers.due_at,
+            _days(dossiers.received_at, moment).label("age_days"),
+            _days(dossiers.due_at, moment).label("overdue_days"),
+        )
+        .select_from(schema.dossiers.outerjoin(schema.areas, areas.code == dossiers.area_code))
+        .where(_past_due_at(as_of), _scope(query_filter))
+        .order_by(dossiers.received_at, dossiers.id)
+        .limit(limit)
+    )
+    frame = fetch_frame(engine, statement)
+    for column in ("age_days", "overdue_days"):
+        frame[column] = pd.to_numeric(frame[column]).astype(float).round(1)
+    return frame
+
+
+# ---------------------------------------------------------------- what the page shows
+PAGE_DIMENSIONS = ("sector", "agency", "procedure", "channel")
+LATE_KPI = kpis.KpiDefinition("dossiers", "late", "count", False)
+PAST_DUE_KPI = kpis.KpiDefinition("dossiers", "past_due_open", "count", False)
+
+
+def page_kpis() -> list[kpis.KpiDefinition]:
+    """The tiles of the page, in order: received, completed, on-time %, late | online %, lead time, past due."""
+    by_name = {d.name: d for d in kpis.KPI_DEFINITIONS if d.section == "dossiers"}
+    return [by_name["received"], by_name["completed"], by_name["completed_on_time_pct"], LATE_KPI,
+            by_name["online_pct"], by_name["median_lead_time_days"], PAST_DUE_KPI]
