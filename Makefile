@@ -1,0 +1,86 @@
+# Everyday commands of the IOC dashboard.
+#
+#   make run          install (first time only), build the demo database if needed, start the app
+#   make demo         rebuild the demo database from scratch (python -m dashboard demo)
+#   make test         run the whole test suite (browser and PostgreSQL tests included when possible)
+#   make screenshots  regenerate docs/img/overview.png and artifacts/screenshots/*.png
+#   make clean        remove caches, test artifacts and build leftovers
+#
+# Database used by `make run` / `make db`:
+#   * IOC_DATABASE_URL unset (or set to the default duckdb:///data/ioc.duckdb): the demo
+#     database data/ioc.duckdb is built once, when the file does not exist yet. Run
+#     `make demo` to rebuild it.
+#   * IOC_DATABASE_URL (or .streamlit/secrets.toml) points anywhere else, e.g. PostgreSQL:
+#     only `python -m dashboard init-db` runs. It creates missing tables and never touches
+#     existing data, so it is safe on every start. Load data yourself, or run `make demo`
+#     to fill that database with demo data.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+PORT ?= 8501
+PYTEST_ARGS ?=
+SCREENSHOT_ARGS ?=
+
+# Stamp files: an install step re-runs only when its input is newer than its stamp.
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+DEV_STAMP := $(VENV)/.installed-dev
+DEMO_DB := data/ioc.duckdb
+
+.PHONY: venv dev demo db run test screenshots clean distclean
+
+venv: $(RUNTIME_STAMP)
+
+dev: $(DEV_STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(RUNTIME_STAMP): requirements.txt pyproject.toml | $(PY)
+	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q -e . --no-deps
+	touch $@
+
+$(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+demo: venv
+	$(PY) -m dashboard demo
+
+# Built only when missing; never rebuilt because code changed (use `make demo` for that).
+$(DEMO_DB): | $(RUNTIME_STAMP)
+	$(PY) -m dashboard demo
+
+# Asks the app which URL it will use (environment, then .streamlit/secrets.toml, then default),
+# so `make run` and the app never disagree about the database.
+db: venv
+	@url=$$($(PY) -c 'from dashboard import config; print(config.database_url())'); \
+	if [ "$$url" = "duckdb:///$(CURDIR)/$(DEMO_DB)" ]; then \
+		$(MAKE) --no-print-directory $(DEMO_DB); \
+	else \
+		echo "IOC_DATABASE_URL is not the default demo database: running init-db only"; \
+		$(PY) -m dashboard init-db; \
+	fi
+
+run: venv db
+	$(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
+
+# pytest exits with 5 when it collected no tests; that is a failure here, said plainly.
+test: venv dev
+	@status=0; $(PY) -m pytest -q $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5); check PYTEST_ARGS and tests/" >&2; fi; \
+	exit $$status
+
+screenshots: venv dev
+	$(PY) scripts/screenshot.py $(SCREENSHOT_ARGS)
+
+clean:
+	rm -rf artifacts .pytest_cache build *.egg-info
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -print0 | xargs -0 rm -rf
+
+# Also removes the virtual environment and the demo database.
+distclean: clean
+	rm -rf $(VENV) $(DEMO_DB) $(DEMO_DB).wal

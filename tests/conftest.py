@@ -1,0 +1,95 @@
+"""Fixtures shared by the whole test suite.
+
+Databases:
+  * `demo_db_url`  - a small seeded demo DuckDB, built once per session (read it, don't write it).
+  * `any_db_url`   - a fresh, empty database with the schema, once on DuckDB and once on
+                     PostgreSQL (the PostgreSQL case is marked `postgres`).
+  * `pg_url`       - the PostgreSQL test server (IOC_TEST_POSTGRES_URL).
+
+PostgreSQL tests skip when IOC_TEST_POSTGRES_URL is unset, unless IOC_REQUIRE_POSTGRES=1
+(set by .ci/run), where a missing server fails the run instead of hiding the tests.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from dashboard.db.engine import create_schema, make_engine
+
+# The clock of the demo database: a fixed weekday afternoon, naive local time of Huế.
+DEMO_NOW = datetime(2026, 11, 20, 14, 37)
+DEMO_SEED = 7
+DEMO_SCALE = 0.03
+DEMO_DAYS = 400
+
+
+@pytest.fixture(scope="session")
+def demo_now() -> datetime:
+    """The fixed "now" (naive local time) the demo database was generated at.
+
+    Tests that compute periods relative to today use this instead of the wall clock,
+    so results do not change from one day to the next.
+    """
+    return DEMO_NOW
+
+
+@pytest.fixture(scope="session")
+def demo_db_url(tmp_path_factory: pytest.TempPathFactory, demo_now: datetime) -> str:
+    """URL of a small seeded demo DuckDB (seed 7, scale 0.03, 400 days up to `demo_now`).
+
+    Built once per session in a temporary directory; every engine used for the build is
+    disposed, so the app (also in a subprocess) can open the file read-only. Treat it as
+    read-only: tests that change data must use `any_db_url` instead.
+    """
+    from dashboard.demo import build_demo
+
+    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
+    url = f"duckdb:///{path}"
+    engine = make_engine(url)
+    try:
+        build_demo(engine, seed=DEMO_SEED, scale=DEMO_SCALE,
+                   start=demo_now.date() - timedelta(days=DEMO_DAYS), end=demo_now.date(), now=demo_now)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """URL of the PostgreSQL test database, from IOC_TEST_POSTGRES_URL.
+
+    Skips the test when the variable is unset; fails it instead when IOC_REQUIRE_POSTGRES=1,
+    so CI cannot pass with the PostgreSQL tests silently skipped. The tests own that
+    database: they drop and recreate the IOC tables in it.
+    """
+    url = os.environ.get("IOC_TEST_POSTGRES_URL", "").strip()
+    if not url:
+        if os.environ.get("IOC_REQUIRE_POSTGRES") == "1":
+            pytest.fail("IOC_REQUIRE_POSTGRES=1 but IOC_TEST_POSTGRES_URL is not set")
+        pytest.skip("set IOC_TEST_POSTGRES_URL to run the PostgreSQL tests")
+    return url
+
+
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh database holding the schema and no rows, once per backend.
+
+    DuckDB: a new file in the test's tmp_path. PostgreSQL: the `pg_url` database with every
+    IOC table dropped and recreated. Use it for tests that insert their own rows (KPI tests);
+    the test ids end in [duckdb] / [postgres].
+    """
+    if request.param == "duckdb":
+        url = f"duckdb:///{tmp_path / 'test.duckdb'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    engine = make_engine(url)
+    try:
+        create_schema(engine, drop_first=True)
+    finally:
+        engine.dispose()
+    yield url
