@@ -152,3 +152,10 @@ def labelled_table(frame: pd.DataFrame, language: str, code_prefixes: dict[str, 
 
 def format_count(value, language: str) -> str:
     return format_number(value, language, 0)
+
+
+def show_table(table: pd.DataFrame, height: int | str = "auto") -> None:
+    """A read-only table with local date formats (dd/mm/yyyy HH:mm) and no index."""
+    config = {column: st.column_config.DatetimeColumn(column, format="DD/MM/YYYY HH:mm")
+              for column in table.columns if pd.api.types.is_datetime64_any_dtype(table[column])}
+    st.dataframe(table, hide_index=True, column_config=config, height=height)

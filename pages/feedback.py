@@ -55,7 +55,7 @@ with resolution_column:
 with st.expander(t("feedback.agency_table", lang)):
     agency_table = ui.labelled_table(agencies[["agency", "received", "resolved", "resolved_on_time_pct", "reopened_pct",
                                                "open_backlog"]].sort_values("received", ascending=False), lang)
-    st.dataframe(agency_table, hide_index=True)
+    ui.show_table(agency_table)
     ui.download_buttons(agency_table, "feedback_agencies", lang)
 
 ageing_column, satisfaction_column = st.columns(2)
@@ -79,7 +79,7 @@ with map_column:
 with overdue_column:
     st.subheader(t("feedback.overdue_title", lang))
     overdue = ui.labelled_table(cache.query(fq.overdue, query), lang, {"category": "category.", "status": "status."})
-    st.dataframe(overdue, hide_index=True, height=420)
+    ui.show_table(overdue, height=420)
     ui.download_buttons(overdue, "feedback_overdue", lang)
 
 st.subheader(t("feedback.records_title", lang))
@@ -87,5 +87,5 @@ records = cache.query(fq.records, query)
 st.caption(t("feedback.records_note", lang, shown=ui.format_count(len(records), lang),
              total=ui.format_count(current["feedback"]["received"], lang)))
 record_table = ui.labelled_table(records, lang, {"category": "category.", "status": "status.", "channel": "feedback_channel."})
-st.dataframe(record_table, hide_index=True)
+ui.show_table(record_table)
 ui.download_buttons(record_table, "feedback_records", lang)

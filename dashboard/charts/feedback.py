@@ -36,9 +36,12 @@ def volume(frame: pd.DataFrame, grain: str, lang: str) -> go.Figure:
                    legend=dict(orientation="h", yanchor="top", y=-0.12, x=0), margin=dict(t=40, b=10, l=10, r=10))
 
 
-def agency_ranking(frame: pd.DataFrame, target: float, lang: str) -> go.Figure:
-    """Agencies ranked by on-time resolution rate, with the target as a vertical line."""
-    rows = frame.dropna(subset=["resolved_on_time_pct"]).sort_values("resolved_on_time_pct")
+AGENCIES_SHOWN = 15
+
+
+def agency_ranking(frame: pd.DataFrame, target: float, lang: str, limit: int = AGENCIES_SHOWN) -> go.Figure:
+    """The `limit` agencies that resolved most reports, ranked by on-time rate, with the target as a vertical line."""
+    rows = frame.dropna(subset=["resolved_on_time_pct"]).nlargest(limit, "resolved").sort_values("resolved_on_time_pct")
     colours = [theme.status_colour("on_target" if v >= target else ("near_target" if v >= 0.9 * target else "off_target"))
                for v in rows["resolved_on_time_pct"]]
     figure = go.Figure(go.Bar(
@@ -51,7 +54,7 @@ def agency_ranking(frame: pd.DataFrame, target: float, lang: str) -> go.Figure:
     figure.add_vline(x=target, line=dict(color=theme.TEXT, dash="dash", width=1.5),
                      annotation_text=t("feedback.target_line", lang, target=f"{target:.0f}"), annotation_position="top")
     height = max(theme.CHART_HEIGHT, 34 * len(rows) + 90)
-    return _layout(figure, t("feedback.agency_title", lang), lang, height=height,
+    return _layout(figure, t("feedback.agency_title", lang, count=limit), lang, height=height,
                    xaxis=dict(range=[max(0, min([*rows["resolved_on_time_pct"], target]) - 5), 100], ticksuffix=" %"),
                    yaxis=dict(automargin=True), margin=dict(t=60, b=10, l=10, r=10))
 
