@@ -16,7 +16,7 @@ from dashboard.db.engine import DatabaseError
 from dashboard.i18n import t
 from dashboard.navigation import PAGES
 
-st.set_page_config(page_title="IOC Huế", page_icon=":material/location_city:", layout="wide")
+st.set_page_config(page_title="IOC Huế", page_icon="🏙️", layout="wide")
 theme.register_template()
 
 

@@ -32,7 +32,7 @@ def _bounds(collection: dict) -> tuple[float, float, float, float]:
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def _zoom_for(west: float, south: float, east: float, north: float, width_px: int = 560, height_px: int = 520) -> float:
+def _zoom_for(west: float, south: float, east: float, north: float, width_px: int = 470, height_px: int = 520) -> float:
     """A MapLibre zoom level that fits the bounds into a frame of the given size."""
     import math
 

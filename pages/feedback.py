@@ -79,7 +79,7 @@ with map_column:
 with overdue_column:
     st.subheader(t("feedback.overdue_title", lang))
     overdue = ui.labelled_table(cache.query(fq.overdue, query), lang, {"category": "category.", "status": "status."})
-    ui.show_table(overdue, height=420)
+    ui.show_table(overdue)
     ui.download_buttons(overdue, "feedback_overdue", lang)
 
 st.subheader(t("feedback.records_title", lang))

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import streamlit as st
 
 from dashboard import cache, kpis, maps, ui
+from dashboard.charts import ROLLING_DAYS, daily_trend
 from dashboard.filters import current as current_filters
-from dashboard.charts import daily_trend
 from dashboard.i18n import t
 from dashboard.overview import MAP_METRICS, trend_window
+from dashboard.periods import Period
 
 filters = current_filters()
 lang = filters.lang
@@ -45,17 +48,18 @@ with map_column:
 with trend_column:
     st.subheader(t("trend.heading", lang))
     window = trend_window(filters.period)
+    fetched = Period(window.start - timedelta(days=ROLLING_DAYS - 1), window.end)  # full 7-day means from day one
     tabs = st.tabs([t("trend.feedback_received", lang), t("trend.dossiers_received", lang), t("trend.traffic_vehicles", lang)])
     with tabs[0]:
-        st.plotly_chart(daily_trend(cache.feedback_daily(url, window.start, window.end, filters.areas),
-                                    title=t("trend.feedback_received", lang), lang=lang, stack_column="category",
+        st.plotly_chart(daily_trend(cache.feedback_daily(url, fetched.start, fetched.end, filters.areas),
+                                    title=t("trend.feedback_received", lang), lang=lang, stack_column="category", display_start=window.start,
                                     label_prefix="category."), key="trend_feedback")
     with tabs[1]:
-        st.plotly_chart(daily_trend(cache.dossier_daily(url, window.start, window.end, filters.areas),
-                                    title=t("trend.dossiers_received", lang), lang=lang, stack_column="channel",
+        st.plotly_chart(daily_trend(cache.dossier_daily(url, fetched.start, fetched.end, filters.areas),
+                                    title=t("trend.dossiers_received", lang), lang=lang, stack_column="channel", display_start=window.start,
                                     label_prefix="channel."), key="trend_dossiers")
     with tabs[2]:
-        vehicles = cache.traffic_daily(url, window.start, window.end, filters.areas)
+        vehicles = cache.traffic_daily(url, fetched.start, fetched.end, filters.areas)
         vehicles = vehicles.assign(vehicles=vehicles["vehicles"] / 1000.0)
         st.plotly_chart(daily_trend(vehicles, title=t("trend.traffic_vehicles", lang), lang=lang,
-                                    value_column="vehicles"), key="trend_traffic")
+                                    value_column="vehicles", display_start=window.start), key="trend_traffic")

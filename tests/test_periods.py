@@ -52,3 +52,17 @@ def test_trend_window_is_at_least_thirty_days():
     assert trend_window(Period(TODAY, TODAY)) == Period(date(2026, 10, 21), TODAY)
     long = Period(date(2026, 1, 1), TODAY)
     assert trend_window(long) == long
+
+
+def test_trend_line_starts_with_a_full_seven_day_mean():
+    import pandas as pd
+
+    from dashboard.charts import daily_trend
+
+    days = pd.date_range("2026-03-01", "2026-03-20", freq="D")
+    daily = pd.DataFrame({"day": days, "received": [10 if d.day < 7 else 20 for d in days]})
+    figure = daily_trend(daily, title="x", display_start=date(2026, 3, 7))
+    bars, line = figure.data
+    assert pd.Timestamp(bars.x[0]) == pd.Timestamp("2026-03-07")
+    assert pd.Timestamp(line.x[0]) == pd.Timestamp("2026-03-07")
+    assert line.y[0] == round((6 * 10 + 20) / 7, 1)  # 1–6 March (10 a day) and 7 March (20)

@@ -9,9 +9,17 @@ from dashboard.charts import theme
 from dashboard.i18n import t
 
 
+ROLLING_DAYS = 7
+
+
 def daily_trend(daily: pd.DataFrame, *, title: str, lang: str = "vi", stack_column: str | None = None,
-                value_column: str = "received", label_prefix: str = "", height: int = theme.TREND_HEIGHT) -> go.Figure:
-    """Daily bars (stacked by `stack_column` when given) with the 7-day rolling mean of the total as a line."""
+                value_column: str = "received", label_prefix: str = "", height: int = theme.TREND_HEIGHT,
+                display_start=None) -> go.Figure:
+    """Daily bars (stacked by `stack_column` when given) with the 7-day rolling mean of the total as a line.
+
+    Pass rows from six days before `display_start` so the first points of the line are full 7-day means;
+    only days from `display_start` on are drawn.
+    """
     figure = go.Figure()
     if daily.empty:
         figure.update_layout(height=height, title=title)
@@ -28,8 +36,15 @@ def daily_trend(daily: pd.DataFrame, *, title: str, lang: str = "vi", stack_colu
         total = frame.groupby("day")[value_column].sum()
         figure.add_trace(go.Bar(x=total.index, y=total.values, name=title, marker_color=theme.SERIES_COLOURS[0]))
     full_days = pd.date_range(total.index.min(), total.index.max(), freq="D")
-    total = total.reindex(full_days, fill_value=0)
-    figure.add_trace(go.Scatter(x=total.index, y=total.rolling(7, min_periods=1).mean().round(1),
+    rolling = total.reindex(full_days, fill_value=0).rolling(ROLLING_DAYS, min_periods=1).mean().round(1)
+    if display_start is not None:
+        shown_from = pd.Timestamp(display_start)
+        rolling = rolling[rolling.index >= shown_from]
+        for trace in figure.data:
+            keep = [i for i, x in enumerate(trace.x) if pd.Timestamp(x) >= shown_from]
+            trace.x = [trace.x[i] for i in keep]
+            trace.y = [trace.y[i] for i in keep]
+    figure.add_trace(go.Scatter(x=rolling.index, y=rolling,
                                 name=t("trend.rolling", lang), mode="lines",
                                 line=dict(color=theme.TEXT, width=2.5)))
     figure.update_layout(barmode="stack", height=height, bargap=0.1,

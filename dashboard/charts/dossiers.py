@@ -7,6 +7,7 @@ procedure code, sector code) and show a readable label as tick text, so a click'
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -20,15 +21,20 @@ ON_TIME = kpis.KPI_BY_KEY["dossiers.completed_on_time_pct"]
 CHANNEL_COLOURS = dict(zip(DOSSIER_CHANNELS, theme.SERIES_COLOURS, strict=False))
 ROW_HEIGHT = 26          # pixels per bar of a horizontal ranking
 LABEL_CHARACTERS = 42    # longer procedure names are shortened on the axis (the hover shows them whole)
+PARTIAL_OPACITY = 0.45   # weeks only partly inside the period
 
 
 def _separators(lang: str) -> str:
     return ",." if lang == "vi" else ".,"
 
 
-def _layout(figure: go.Figure, title: str, lang: str, height: int = theme.CHART_HEIGHT, **extra) -> go.Figure:
-    figure.update_layout(title=dict(text=title, x=0, font=dict(size=16)), height=height, separators=_separators(lang),
-                         margin=dict(l=10, r=20, t=50, b=10), **extra)
+def _layout(figure: go.Figure, title: str, lang: str, height: int = theme.CHART_HEIGHT, subtitle: str = "",
+            **extra) -> go.Figure:
+    heading = dict(text=title, x=0, font=dict(size=16))
+    if subtitle:
+        heading["subtitle"] = dict(text=subtitle, font=dict(size=13, color=theme.MUTED))
+    extra.setdefault("margin", dict(l=10, r=20, t=70 if subtitle else 50, b=10))
+    figure.update_layout(title=heading, height=height, separators=_separators(lang), **extra)
     return figure
 
 
@@ -55,17 +61,29 @@ def _category_axis(values: Sequence[str], labels: Sequence[str], **extra) -> dic
 
 
 # ---------------------------------------------------------------- channel mix over time
-def channel_share(frame: pd.DataFrame, grain: str, lang: str) -> go.Figure:
-    """100 % stacked bars: the share of each submission channel per day or week (counts in the hover)."""
+def partial_weeks(buckets: pd.Series | pd.Index, first_day: date, last_day: date) -> list[bool]:
+    """For Monday-based week buckets: whether each week reaches outside the period (so holds fewer than 7 days of it)."""
+    starts = pd.to_datetime(pd.Series(buckets)).dt.normalize()
+    return [bool(start < pd.Timestamp(first_day) or start + pd.Timedelta(days=6) > pd.Timestamp(last_day)) for start in starts]
+
+
+def channel_share(frame: pd.DataFrame, grain: str, lang: str, period_days: tuple[date, date] | None = None) -> go.Figure:
+    """100 % stacked bars: the share of each submission channel per day or week (counts in the hover).
+
+    With `period_days` (first, last) weekly bars that do not lie wholly inside the period are drawn lighter.
+    """
     figure = go.Figure()
     if not frame.empty:
         wide = frame.pivot_table(index="bucket", columns="channel", values="received", aggfunc="sum", fill_value=0)
         total = wide.sum(axis=1)
         bucket_word = t("procedures.week_of" if grain == "week" else "procedures.day_of", lang)
+        partial = partial_weeks(wide.index, *period_days) if grain == "week" and period_days else [False] * len(wide)
+        opacity = [PARTIAL_OPACITY if p else 1.0 for p in partial]
         for channel in [c for c in DOSSIER_CHANNELS if c in wide.columns]:
             share = (100.0 * wide[channel] / total).round(1)
             figure.add_trace(go.Bar(
-                x=wide.index, y=share, name=t(f"channel.{channel}", lang), marker_color=CHANNEL_COLOURS[channel],
+                x=wide.index, y=share, name=t(f"channel.{channel}", lang),
+                marker=dict(color=CHANNEL_COLOURS[channel], opacity=opacity),
                 customdata=list(zip(wide[channel], total, strict=True)),
                 hovertemplate=f"{bucket_word} %{{x|%d/%m/%Y}}<br>%{{fullData.name}}: %{{y:.1f}} % "
                               "(%{customdata[0]:,} / %{customdata[1]:,})<extra></extra>",
@@ -85,7 +103,7 @@ def lead_time_ranges(frame: pd.DataFrame, lang: str, selected: Sequence[str] = (
     """
     figure = go.Figure()
     if frame.empty:
-        return _layout(figure, t("procedures.lead_title", lang, count=0), lang)
+        return _layout(figure, t("procedures.lead_title", lang), lang)
     rows = frame.reset_index(drop=True)
     codes = rows["procedure_code"].astype(str).tolist()
     labels = [procedure_label(c, n) for c, n in zip(codes, rows["procedure_name"], strict=True)]
@@ -104,9 +122,9 @@ def lead_time_ranges(frame: pd.DataFrame, lang: str, selected: Sequence[str] = (
     figure.add_trace(go.Scatter(y=codes, x=rows["p50"], mode="markers", name=t("procedures.median", lang),
                                 marker=dict(symbol="line-ns", size=18, line=dict(width=3, color=theme.TEXT)),
                                 customdata=details, hovertemplate=hover))
-    return _layout(figure, t("procedures.lead_title", lang, count=len(rows)), lang, height=_ranking_height(len(rows)),
-                   barmode="overlay", showlegend=True,
-                   legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+    return _layout(figure, t("procedures.lead_title", lang), lang, height=_ranking_height(len(rows)) + 40,
+                   subtitle=t("procedures.lead_subtitle", lang, count=len(rows)), barmode="overlay", showlegend=True,
+                   legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0),
                    xaxis=dict(title=t("procedures.lead_axis", lang), rangemode="tozero"),
                    yaxis=_category_axis(codes, labels, autorange="reversed"))
 
@@ -125,6 +143,8 @@ def agency_ranking(frame: pd.DataFrame, lang: str, selected: Sequence[str] = ())
         colours = [theme.status_colour(kpis.status(ON_TIME, v)) for v in rows["on_time_pct"]]
         figure.add_trace(go.Bar(
             x=rows["on_time_pct"], y=agencies, orientation="h", marker=dict(color=colours, line=_outline(agencies, selected)),
+            text=[format_number(v, lang, 1) + " %" for v in rows["on_time_pct"]], textposition="outside",
+            cliponaxis=False, textfont=dict(color=theme.TEXT, size=12),
             customdata=rows[["completed_with_due", "late", "received"]].to_numpy().tolist(),
             hovertemplate="<b>%{y}</b><br>" + t("procedures.col.on_time_pct", lang) + ": %{x:.1f} %<br>"
                           + t("procedures.col.completed_with_due", lang) + ": %{customdata[0]:,}<br>"
@@ -134,9 +154,11 @@ def agency_ranking(frame: pd.DataFrame, lang: str, selected: Sequence[str] = ())
         figure.update_yaxes(autorange="reversed", automargin=True, type="category")
     figure.add_vline(x=target, line=dict(color=theme.TEXT, dash="dash", width=1.5),
                      annotation_text=t("procedures.target_line", lang, target=f"{target:.0f}"),
-                     annotation_position="top left")
+                     annotation_position="top", annotation_yanchor="bottom")
     return _layout(figure, t("procedures.agency_title", lang), lang, height=_ranking_height(len(rows)), showlegend=False,
-                   xaxis=dict(range=[0, 100], ticksuffix=" %", title=t("procedures.on_time_axis", lang)))
+                   subtitle=t("procedures.agency_subtitle", lang),
+                   xaxis=dict(range=[0, 114], tickvals=[0, 20, 40, 60, 80, 100], ticksuffix=" %",
+                              title=t("procedures.on_time_axis", lang)))
 
 
 # ---------------------------------------------------------------- volume bars
@@ -147,8 +169,9 @@ def _volume_bars(codes: list[str], labels: list[str], values: pd.Series, hover_r
         figure.add_trace(go.Bar(x=values, y=codes, orientation="h", marker=dict(color=colour, line=_outline(codes, selected)),
                                 customdata=hover_rows, hovertemplate=hover, text=text, textposition="outside",
                                 cliponaxis=False))
+    top = float(values.max()) if codes else 1.0
     return _layout(figure, title, lang, height=_ranking_height(len(codes)), showlegend=False,
-                   xaxis=dict(title=axis_title, rangemode="tozero"),
+                   xaxis=dict(title=axis_title, range=[0, top * (1.3 if text else 1.05)]),
                    yaxis=_category_axis(codes, labels, autorange="reversed"))
 
 
@@ -206,8 +229,8 @@ def option_labels(options: dict[str, dict[str, str]], lang: str) -> dict[str, di
 AGENCY_COLUMNS = ("agency", "received", "completed", "completed_with_due", "completed_on_time", "late", "on_time_pct")
 PROCEDURE_COLUMNS = ("procedure_code", "procedure_name", "sector", "received", "completed", "completed_with_due",
                      "completed_on_time", "late", "on_time_pct", "late_pct")
-PAST_DUE_COLUMNS = ("source_id", "procedure_code", "procedure_name", "sector", "agency", "area_name", "channel", "status",
-                    "received_at", "due_at", "age_days", "overdue_days")
+PAST_DUE_COLUMNS = ("source_id", "overdue_days", "age_days", "procedure_name", "agency", "area_name", "channel", "status",
+                    "received_at", "due_at")
 _CODED = {"sector": "sector", "channel": "channel", "status": "procedures.status"}
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboard.charts import theme
-from dashboard.i18n import t
+from dashboard.i18n import format_number, t
 
 AGE_COLOURS = ("#9ecae1", "#4292c6", "#e6550d", "#a50f15")  # fresher → older
 
@@ -55,7 +55,7 @@ def agency_ranking(frame: pd.DataFrame, target: float, lang: str, limit: int = A
                      annotation_text=t("feedback.target_line", lang, target=f"{target:.0f}"), annotation_position="top")
     height = max(theme.CHART_HEIGHT, 34 * len(rows) + 90)
     return _layout(figure, t("feedback.agency_title", lang, count=limit), lang, height=height,
-                   xaxis=dict(range=[max(0, min([*rows["resolved_on_time_pct"], target]) - 5), 100], ticksuffix=" %"),
+                   xaxis=dict(range=[max(0, min([*rows["resolved_on_time_pct"], target]) - 5), 101], ticksuffix=" %", dtick=10),
                    yaxis=dict(automargin=True), margin=dict(t=60, b=10, l=10, r=10))
 
 
@@ -69,8 +69,8 @@ def resolution_times(frame: pd.DataFrame, lang: str) -> go.Figure:
         go.Bar(y=labels, x=rows["p90_resolution_hours"], orientation="h", name=t("feedback.p90", lang),
                marker_color=theme.SERIES_COLOURS[5], customdata=rows["category"]),
     ])
-    return _layout(figure, t("feedback.resolution_title", lang), lang, barmode="group",
-                   xaxis=dict(title=t("unit.hours", lang)), yaxis=dict(automargin=True),
+    return _layout(figure, t("feedback.resolution_title", lang) + f" ({t('unit.hours', lang)})", lang, barmode="group",
+                   yaxis=dict(automargin=True),
                    legend=dict(orientation="h", yanchor="top", y=-0.15, x=0), margin=dict(t=40, b=10, l=10, r=10))
 
 
@@ -87,6 +87,6 @@ def satisfaction(frame: pd.DataFrame, lang: str) -> go.Figure:
     shares = (100 * frame["reports"] / total).round(1) if total else frame["reports"] * 0
     colours = ["#c53030", "#dd6b20", "#b7791f", "#38a169", "#1a7f37"]
     figure = go.Figure(go.Bar(x=[f"{r} ★" for r in frame["rating"]], y=frame["reports"], marker_color=colours,
-                              text=[f"{s:.1f} %" for s in shares], textposition="outside",
+                              text=[format_number(s, lang, 1) + " %" for s in shares], textposition="outside",
                               hovertemplate="%{x}: %{y:,}<extra></extra>"))
     return _layout(figure, t("feedback.satisfaction_title", lang), lang, yaxis=dict(title=t("trend.count", lang)))

@@ -7,7 +7,7 @@ import plotly.io as pio
 
 FONT_FAMILY = "Noto Sans, DejaVu Sans, Arial, sans-serif"
 
-PRIMARY = "#0b6e78"        # deep teal, also in .streamlit/config.toml
+PRIMARY = "#0B5E73"        # deep teal, also primaryColor in .streamlit/config.toml
 TEXT = "#1f2a33"
 MUTED = "#5f6b76"
 GRID = "#e3e8ec"
@@ -21,7 +21,7 @@ STATUS_COLOURS = {
 }
 
 # Qualitative palette (colour-blind friendly, Okabe–Ito order) for categories and series.
-SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#7f7f7f", "#000000")
+SERIES_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#7f7f7f", "#8C564B")
 
 # Sequential scale for choropleths (light → dark teal); reversed for "lower is better" metrics.
 SEQUENTIAL_SCALE = ["#f0f9f8", "#bfe3df", "#7cc4bd", "#3a9c97", "#0b6e78", "#08434a"]

@@ -1,0 +1,174 @@
+"""Map layers that work offline (MapLibre on "white-bg", no tiles): ward outlines under point layers,
+the map page's ward choropleth layers, the feedback point/density layer and the ward-vs-city table.
+
+Pure functions from DataFrames to figures/tables; no Streamlit, no SQL.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard import kpis, maps
+from dashboard.boundaries import feature_collection
+from dashboard.charts import theme
+from dashboard.db.map_queries import FeedbackLayer
+from dashboard.i18n import format_number, t
+
+MAP_PAGE_HEIGHT = 640
+CONGESTION_TARGET = kpis.KPI_BY_KEY["traffic.congestion_index_peak"].target or 50.0
+# Green at free flow, amber at the target, red at twice the target and beyond (status colours of the theme).
+CONGESTION_SCALE = [[0.0, theme.STATUS_COLOURS["on_target"]], [0.5, theme.STATUS_COLOURS["near_target"]],
+                    [1.0, theme.STATUS_COLOURS["off_target"]]]
+OUTLINE_FILL = "#f4f6f8"
+
+
+def separators(lang: str) -> str:
+    return ",." if lang == "vi" else ".,"
+
+
+def fit_view(lats: Sequence[float], lons: Sequence[float], width_px: int, height_px: int,
+             padding: float = 0.2, max_zoom: float = 15.0) -> dict:
+    """MapLibre centre and zoom that show every point with `padding` (a share of the span) around them."""
+    lats = [v for v in lats if v is not None and not math.isnan(v)]
+    lons = [v for v in lons if v is not None and not math.isnan(v)]
+    if not lats:
+        return dict(center=dict(lat=16.46, lon=107.59), zoom=11)
+    south, north, west, east = min(lats), max(lats), min(lons), max(lons)
+    lat_span = max(north - south, 0.005) * (1 + 2 * padding)
+    lon_span = max(east - west, 0.005) * (1 + 2 * padding)
+    zoom_lon = math.log2(360.0 * width_px / (256.0 * lon_span))
+    zoom_lat = math.log2(180.0 * height_px / (256.0 * lat_span * 1.05))
+    return dict(center=dict(lat=(south + north) / 2, lon=(west + east) / 2),
+                zoom=round(min(zoom_lon, zoom_lat, max_zoom), 2))
+
+
+def ward_outline_layers(areas: pd.DataFrame) -> list[dict]:
+    """Ward polygons as non-interactive MapLibre layers (a light fill and white-on-grey borders).
+
+    Layers are not traces, so clicks on them never reach a chart's selection (only the markers do).
+    """
+    collection = feature_collection(areas)
+    return [
+        dict(sourcetype="geojson", source=collection, type="fill", color=OUTLINE_FILL, below="traces"),
+        dict(sourcetype="geojson", source=collection, type="line", color=theme.MUTED, opacity=0.45,
+             line=dict(width=1), below="traces"),
+    ]
+
+
+# ---------------------------------------------------------------- ward choropleth layers of the map page
+@dataclass(frozen=True)
+class WardLayer:
+    key: str                       # URL value and i18n key wardmap.layer.<key>
+    column: str                    # column of kpis.compute_area_kpis
+    higher_is_better: bool | None
+    decimals: int
+
+
+WARD_LAYERS: tuple[WardLayer, ...] = (
+    WardLayer("feedback_per_10k", "feedback.received_per_10k", None, 1),
+    WardLayer("feedback_per_km2", "feedback.received_per_km2", None, 2),
+    WardLayer("feedback_on_time", "feedback.resolved_on_time_pct", True, 1),
+    WardLayer("dossiers_received", "dossiers.received", None, 0),
+    WardLayer("dossiers_per_10k", "dossiers.received_per_10k", None, 1),
+    WardLayer("congestion", "traffic.congestion_index_peak", False, 1),
+)
+WARD_LAYER_BY_KEY = {layer.key: layer for layer in WARD_LAYERS}
+
+
+def ward_layer_map(geometry: pd.DataFrame, area_table: pd.DataFrame, layer: WardLayer, lang: str,
+                   selected: Sequence[str] = (), height: int = MAP_PAGE_HEIGHT) -> go.Figure:
+    """The ward choropleth of one layer (values from `kpis.compute_area_kpis` rows, indexed by `code`)."""
+    values = area_table.set_index("code")[layer.column]
+    figure = maps.choropleth(geometry, values, title=t(f"wardmap.layer.{layer.key}", lang),
+                             value_format=f",.{layer.decimals}f", higher_is_better=layer.higher_is_better,
+                             no_data_label=t("map.no_data", lang), height=height, selected=list(selected))
+    figure.update_layout(separators=separators(lang))
+    return figure
+
+
+def add_feedback_layer(figure: go.Figure, layer: FeedbackLayer, lang: str) -> go.Figure:
+    """Draw individual reports (small dots) or, above the threshold, grid cells sized by their report count.
+
+    The markers carry no `location` or `customdata`, so clicking one never changes the area filter.
+    """
+    frame = layer.frame
+    if frame.empty:
+        return figure
+    if layer.kind == "points":
+        text = [f"<b>{t(f'category.{c}', lang)}</b><br>{t(f'wardmap.status.{s}', lang)} · {pd.Timestamp(at):%H:%M %d/%m/%Y}"
+                for c, s, at in zip(frame["category"], frame["status"], frame["received_at"], strict=True)]
+        figure.add_trace(go.Scattermap(
+            lat=frame["lat"], lon=frame["lon"], mode="markers", name=t("wardmap.points_legend", lang),
+            marker=dict(size=6, color=theme.TEXT, opacity=0.7), text=text, hovertemplate="%{text}<extra></extra>",
+        ))
+    else:
+        counts = frame["reports"].to_numpy(float)
+        sizes = 4 + 22 * np.sqrt(counts / max(counts.max(), 1.0))
+        text = [t("wardmap.hover.reports", lang) + ": " + format_number(c, lang) for c in counts]
+        figure.add_trace(go.Scattermap(
+            lat=frame["lat"], lon=frame["lon"], mode="markers", name=t("wardmap.density_legend", lang),
+            marker=dict(size=sizes, color=theme.SERIES_COLOURS[3], opacity=0.55), text=text,
+            hovertemplate="%{text}<extra></extra>",
+        ))
+    figure.update_layout(showlegend=True, legend=dict(orientation="h", x=0.01, y=0.99, xanchor="left", yanchor="top",
+                                                      bgcolor="rgba(255,255,255,0.85)"))
+    if layer.kind == "density":  # said on the map itself, not only in the caption
+        figure.add_annotation(text=feedback_layer_note(layer, lang, short=True), xref="paper", yref="paper", x=0.01, y=0.01,
+                              xanchor="left", yanchor="bottom", showarrow=False, align="left",
+                              bgcolor="rgba(255,255,255,0.9)", font=dict(size=13, color=theme.TEXT))
+    return figure
+
+
+def feedback_layer_note(layer: FeedbackLayer, lang: str, short: bool = False) -> str:
+    """What the point layer shows, in words: the points themselves, or a density and why."""
+    if layer.kind == "points":
+        return t("wardmap.points_shown", lang, count=format_number(layer.total, lang))
+    key = "wardmap.density_badge" if short else "wardmap.density_shown"
+    return t(key, lang, count=format_number(layer.total, lang), threshold=format_number(layer.threshold, lang))
+
+
+# ---------------------------------------------------------------- a ward beside the city
+COMPARED_KPIS = kpis.KPI_DEFINITIONS
+
+
+def kpi_text(definition: kpis.KpiDefinition, value, lang: str) -> str:
+    """A KPI value with its unit, in the language's number format ("–" when missing)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if definition.unit in ("pct", "index_pct"):
+        return format_number(value, lang, 1) + " %"
+    if definition.unit in ("hours", "days"):
+        return format_number(value, lang, 1) + " " + t(f"unit.{definition.unit}", lang)
+    if definition.unit == "rating":
+        return format_number(value, lang, 2) + t("unit.rating", lang)
+    return format_number(value, lang, 0)
+
+
+def comparison_table(columns: Mapping[str, Mapping], lang: str) -> pd.DataFrame:
+    """KPIs side by side: one row per KPI, one column per place (e.g. wards then the city).
+
+    `columns` maps a column heading to a `kpis.compute_kpis` result.
+    """
+    rows = []
+    for definition in COMPARED_KPIS:
+        row = {t("wardmap.compare.indicator", lang): t(f"kpi.{definition.key}", lang)}
+        for heading, figures in columns.items():
+            row[heading] = kpi_text(definition, figures[definition.section][definition.name], lang)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ward_ranking(area_table: pd.DataFrame, layer: WardLayer, lang: str) -> pd.DataFrame:
+    """Wards ranked by the layer's value, worst (or largest) first, missing values last: columns code, name, value."""
+    frame = area_table[["code", "name", layer.column]].rename(columns={layer.column: "value"})
+    ascending = layer.higher_is_better is True
+    frame = frame.sort_values("value", ascending=ascending, na_position="last").reset_index(drop=True)
+    frame["value"] = frame["value"].astype(float).round(layer.decimals)
+    return frame.rename(columns={"code": t("wardmap.column.code", lang), "name": t("wardmap.column.name", lang),
+                                 "value": t(f"wardmap.layer.{layer.key}", lang)})
