@@ -10,7 +10,7 @@ alone. The app is started on a free local port and opened in system Chromium (se
 dashboard/browser.py); nothing is fetched from the internet.
 
 Writes:
-  docs/img/overview.png                  the overview at 1600x1000, as a visitor first sees it
+  docs/img/overview.png                  the whole overview page at 1600 px wide (Vietnamese)
                                          (only with the default --lang vi)
   artifacts/screenshots/<key>.png        every registered page, full length (not with --docs-only)
 """
@@ -72,7 +72,7 @@ def shoot(page, base_url: str, spec, *, lang: str, full_length: Path | None,
         problems.append("an exception is shown")
     if viewport_path is not None:
         viewport_path.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(viewport_path))
+        browser.full_page_screenshot(page, viewport_path)  # the whole page: tiles, map and trend
         print(f"saved {viewport_path.relative_to(PROJECT_ROOT)}")
     if full_length is not None:
         browser.full_page_screenshot(page, full_length)
