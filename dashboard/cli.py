@@ -1,6 +1,6 @@
 """Command line: `python -m dashboard <command>`.
 
-Commands: init-db, demo, kpi, info. Every command reads IOC_DATABASE_URL (or --database-url)
+Commands: init-db, demo, kpi, info, forecast. Every command reads IOC_DATABASE_URL (or --database-url)
 and prints a one-line, actionable message on bad input or a database problem (exit code 2).
 """
 
@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
+
+from sqlalchemy.engine import Engine
 
 from dashboard import config
 from dashboard.db.engine import DatabaseError, check_ready, create_schema, make_engine, redact_url
@@ -42,8 +47,22 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
+@contextmanager
+def _engine(args: argparse.Namespace, read_only: bool = False) -> Iterator[Engine]:
+    """An engine for the command, closed afterwards so the next command (or the app) can open the file."""
+    engine = make_engine(args.database_url, read_only=read_only)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 def command_init_db(args: argparse.Namespace) -> int:
-    engine = make_engine(args.database_url)
+    with _engine(args) as engine:
+        return _init_db(engine)
+
+
+def _init_db(engine: Engine) -> int:
     create_schema(engine)
     from dashboard.boundaries import load_areas
     from dashboard.db import queries
@@ -61,9 +80,8 @@ def command_demo(args: argparse.Namespace) -> int:
     if args.start and args.end and args.end < args.start:
         print(f"error: --end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
-    engine = make_engine(args.database_url)
-    summary = build_demo(engine, seed=args.seed, scale=args.scale, start=args.start, end=args.end, city=config.city())
-    engine.dispose()
+    with _engine(args) as engine:
+        summary = build_demo(engine, seed=args.seed, scale=args.scale, start=args.start, end=args.end, city=config.city())
     rows = ", ".join(f"{table} {count:,}" for table, count in summary.rows.items())
     print(f"Demo data {summary.start}..{summary.end} (seed {summary.seed}, scale {summary.scale}) "
           f"written to {redact_url(str(engine.url))} in {summary.seconds:.1f} s: {rows}")
@@ -71,14 +89,18 @@ def command_demo(args: argparse.Namespace) -> int:
 
 
 def command_kpi(args: argparse.Namespace) -> int:
-    from dashboard.kpis import compute_kpis
-
     try:
         period = Period(args.date_from, args.date_to)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    engine = make_engine(args.database_url, read_only=True)
+    with _engine(args, read_only=True) as engine:
+        return _print_kpis(engine, period, args)
+
+
+def _print_kpis(engine: Engine, period: Period, args: argparse.Namespace) -> int:
+    from dashboard.kpis import compute_kpis
+
     check_ready(engine)
     if args.area:
         from dashboard.db import queries
@@ -100,10 +122,14 @@ def command_kpi(args: argparse.Namespace) -> int:
 
 
 def command_info(args: argparse.Namespace) -> int:
+    with _engine(args, read_only=True) as engine:
+        return _print_info(engine, args)
+
+
+def _print_info(engine: Engine, args: argparse.Namespace) -> int:
     from dashboard.db import queries
     from dashboard.periods import local_now
 
-    engine = make_engine(args.database_url, read_only=True)
     check_ready(engine)
     coverage = queries.table_coverage(engine)
     info = queries.dataset_info(engine)
@@ -128,6 +154,51 @@ def command_info(args: argparse.Namespace) -> int:
         line = f"  {entry['table']:<22} {entry['rows']:>12,} rows"
         if "first_at" in entry:
             line += f"  {entry['first_at']:%Y-%m-%d %H:%M} … {entry['last_at']:%Y-%m-%d %H:%M}  ({entry['minutes_since_last']:,.0f} min ago)"
+        print(line)
+    return 0
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError(f"{value!r} must be greater than 0")
+    return number
+
+
+def command_forecast(args: argparse.Namespace) -> int:
+    """Backtest, choose and store forecasts (and feedback anomalies); see models/run.py."""
+    from models.run import ForecastError, Settings, run_forecasts, summary_rows
+
+    engine = make_engine(args.database_url)
+    check_ready(engine)
+    create_schema(engine)  # adds the forecast tables to a database created before they existed
+    metrics = ["feedback", "dossiers", "traffic"] if args.metric == "all" else [args.metric]
+    settings = Settings(horizon=args.horizon, holdout=args.holdout or 0)
+    try:
+        runs = run_forecasts(engine, metrics, settings, jobs=args.jobs, dask_address=args.dask)
+    except ForecastError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    rows = [row for run in runs for row in summary_rows(run)]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return 0
+    kind = f"holdout of {args.holdout} days" if args.holdout else "backtest"
+    for run in runs:
+        mine = [r for r in rows if r["metric"] == run.metric]
+        chosen = pd.DataFrame(mine)
+        line = f"{run.metric}: {len(mine)} series in {run.seconds:.0f} s, run {run.run_id}"
+        if not chosen.empty:
+            line += (f"; median MASE ({kind}) {chosen['mase_model'].median():.3f} vs naive {chosen['mase_naive'].median():.3f}"
+                     f", 80 % coverage {chosen['coverage_80'].median():.0%}")
+            line += "; models: " + ", ".join(f"{m} {n}" for m, n in chosen["model"].value_counts().items())
+        if run.metric == "feedback":
+            line += f"; {len(run.anomalies)} anomalies"
         print(line)
     return 0
 
@@ -158,6 +229,18 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="row counts, date ranges and freshness per table")
     info.add_argument("--json", action="store_true")
     info.set_defaults(handler=command_info)
+
+    forecast = commands.add_parser("forecast", help="backtest and store forecasts (Prophet vs same-weekday-last-week) and anomalies")
+    forecast.add_argument("--metric", choices=["feedback", "dossiers", "traffic", "all"], default="all")
+    forecast.add_argument("--horizon", type=_positive_int, default=28, help="days to forecast (default 28)")
+    forecast.add_argument("--holdout", type=_positive_int, default=None,
+                          help="withhold the last DAYS days from fitting and score the chosen model and the baseline on them")
+    forecast.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
+                          help="worker processes (default: one per CPU core)")
+    forecast.add_argument("--dask", default=None, metavar="ADDRESS",
+                          help="run the series on a Dask cluster (tcp://host:8786); needs dask.distributed installed")
+    forecast.add_argument("--json", action="store_true", help="print one JSON object per series")
+    forecast.set_defaults(handler=command_forecast)
     return parser
 
 

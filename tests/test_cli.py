@@ -1,0 +1,91 @@
+"""The command line: `kpi --json` equals the KPI module, `info` describes the tables, bad input is explained."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from dashboard import kpis
+from dashboard.cli import main
+from dashboard.db.engine import make_engine
+from dashboard.periods import Period
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_kpi_json_is_the_kpi_module_result(capsys, demo_db_url, demo_now):
+    start = demo_now.date() - timedelta(days=6)
+    code, out, _ = run(capsys, "--database-url", demo_db_url, "kpi", "--from", start.isoformat(),
+                       "--to", demo_now.date().isoformat(), "--json")
+    assert code == 0
+    printed = json.loads(out)
+    assert set(printed) == {"period", "feedback", "dossiers", "traffic"}
+    assert set(printed["feedback"]) == {"received", "resolved", "resolved_on_time_pct", "median_resolution_hours",
+                                        "open_backlog", "satisfaction_avg", "reopened_pct"}
+    assert set(printed["dossiers"]) == {"received", "completed", "completed_on_time_pct", "online_pct", "median_lead_time_days"}
+    assert set(printed["traffic"]) == {"vehicles", "congestion_index_peak"}
+    expected = kpis.compute_kpis(make_engine(demo_db_url, read_only=True), Period(start, demo_now.date()))
+    assert printed == json.loads(json.dumps(expected))
+    assert printed["feedback"]["received"] > 0 and printed["traffic"]["vehicles"] > 0
+
+
+def test_kpi_for_one_area(capsys, demo_db_url, demo_now):
+    args = ["--database-url", demo_db_url, "kpi", "--from", (demo_now.date() - timedelta(days=29)).isoformat(),
+            "--to", demo_now.date().isoformat(), "--json"]
+    _, city, _ = run(capsys, *args)
+    _, ward, _ = run(capsys, *args, "--area", "19753")
+    assert 0 < json.loads(ward)["feedback"]["received"] < json.loads(city)["feedback"]["received"]
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["kpi", "--from", "2026-03-10", "--to", "2026-03-01"], "before it starts"),
+    (["kpi", "--from", "2026-03-01", "--to", "2026-03-07", "--area", "nowhere"], "unknown area code(s) nowhere"),
+])
+def test_bad_kpi_input_is_explained(capsys, demo_db_url, argv, message):
+    code, out, err = run(capsys, "--database-url", demo_db_url, *argv)
+    assert code == 2 and out == "" and message in err
+
+
+def test_unparsable_date_is_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["kpi", "--from", "01/03/2026", "--to", "2026-03-07"])
+    assert exit_info.value.code == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_missing_database_says_what_to_run(capsys, tmp_path):
+    code, _, err = run(capsys, "--database-url", f"duckdb:///{tmp_path / 'none.duckdb'}", "info")
+    assert code == 2 and "make demo" in err
+    assert not (tmp_path / "none.duckdb").exists()
+
+
+def test_info_lists_every_table_with_freshness(capsys, demo_db_url, demo_now):
+    code, out, _ = run(capsys, "--database-url", demo_db_url, "info", "--json")
+    assert code == 0
+    info = json.loads(out)
+    tables = {entry["table"]: entry for entry in info["tables"]}
+    assert set(tables) >= {"feedback", "dossiers", "traffic_observations", "areas", "traffic_sensors"}
+    assert tables["areas"]["rows"] == 40
+    assert info["dataset"]["kind"] == "demo"
+    assert tables["feedback"]["last_at"] <= demo_now.isoformat()
+
+
+def test_init_db_is_idempotent_and_loads_areas(capsys, tmp_path):
+    url = f"duckdb:///{tmp_path / 'fresh.duckdb'}"
+    assert run(capsys, "--database-url", url, "init-db")[0] == 0
+    code, out, _ = run(capsys, "--database-url", url, "init-db")
+    assert code == 0 and "Loaded" not in out
+    code, out, _ = run(capsys, "--database-url", url, "info", "--json")
+    assert {e["table"]: e["rows"] for e in json.loads(out)["tables"]}["areas"] == 40
+
+
+def test_demo_command_rejects_reversed_dates(capsys, tmp_path):
+    code, _, err = run(capsys, "--database-url", f"duckdb:///{tmp_path / 'd.duckdb'}", "demo",
+                       "--start", "2026-03-10", "--end", "2026-03-01")
+    assert code == 2 and "before --start" in err
