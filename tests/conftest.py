@@ -93,3 +93,13 @@ def any_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     finally:
         engine.dispose()
     yield url
+
+
+@pytest.fixture
+def tiny_engine(any_db_url: str):
+    """An engine on `any_db_url` holding the hand-made tables of tests/tiny_data.py (KPIs worked out by hand there)."""
+    from tiny_data import load_tiny
+
+    engine = load_tiny(any_db_url)
+    yield engine
+    engine.dispose()

@@ -18,17 +18,10 @@ from dashboard.db.engine import make_engine
 from dashboard.db.filters import QueryFilter
 from dashboard.i18n import format_number, t
 from dashboard.periods import Period
-from tiny_data import MARCH, load_tiny
+from tiny_data import MARCH
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "feedback.py")
-
-
-@pytest.fixture
-def tiny_engine(any_db_url):
-    engine = load_tiny(any_db_url)
-    yield engine
-    engine.dispose()
 
 
 def test_volume_by_day_and_week(tiny_engine):

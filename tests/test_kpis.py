@@ -8,14 +8,7 @@ import pytest
 
 from dashboard import kpis
 from dashboard.periods import Period
-from tiny_data import MARCH, load_tiny
-
-@pytest.fixture
-def tiny_engine(any_db_url):
-    engine = load_tiny(any_db_url)
-    yield engine
-    engine.dispose()
-
+from tiny_data import MARCH
 
 def test_city_kpis_match_hand_computation(tiny_engine):
     result = kpis.compute_kpis(tiny_engine, MARCH)
