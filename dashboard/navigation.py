@@ -29,4 +29,5 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview", "overview.py", "", ":material/dashboard:"),
     PageSpec("feedback", "feedback.py", "phan-anh", ":material/campaign:"),
+    PageSpec("procedures", "procedures.py", "thu-tuc", ":material/description:"),
 )

@@ -14,13 +14,13 @@ from dashboard.periods import local_now
 
 
 def column_config(table) -> dict:
-    """Dates as dd/mm/yyyy hh:mm, day counts and rates with one decimal."""
+    """Dates as dd/mm/yyyy hh:mm (as on the other pages); numbers in the reader's browser locale (1.234,5 in Vietnamese)."""
     config = {}
     for column in table.columns:
         if str(table[column].dtype).startswith("datetime"):
-            config[column] = st.column_config.DatetimeColumn(format="HH:mm DD/MM/YYYY")
+            config[column] = st.column_config.DatetimeColumn(format="DD/MM/YYYY HH:mm")
         elif table[column].dtype.kind == "f":
-            config[column] = st.column_config.NumberColumn(format="%.1f")
+            config[column] = st.column_config.NumberColumn(format="localized")
     return config
 
 
@@ -60,7 +60,8 @@ if current["dossiers"]["received"] == 0 and current["dossiers"]["completed"] == 
 share_column, sector_column = st.columns([3, 2])
 with share_column:
     grain = dq.channel_grain(selection.period)
-    st.plotly_chart(charts.channel_share(cache.query(dq.channel_mix, query, grain), grain, lang), key="procedures_channels")
+    st.plotly_chart(charts.channel_share(cache.query(dq.channel_mix, query, grain), grain, lang,
+                                         (selection.period.start, selection.period.end)), key="procedures_channels")
     if grain == "week":
         st.caption(t("procedures.channel_note", lang))
 with sector_column:
@@ -68,12 +69,21 @@ with sector_column:
     st.plotly_chart(charts.sector_volume(sectors, lang, query.values("sector")), key="procedures_sectors",
                     on_select=filters.click_to_filter("sector", "procedures_sectors", "y"), selection_mode="points")
 
-lead_column, agency_column = st.columns(2)
-with lead_column:
+procedures = cache.query(dq.procedure_stats, query.without("procedure"))
+procedure_column, agency_column = st.columns(2)
+with procedure_column:
     lead_times = cache.query(dq.lead_time_quantiles, query.without("procedure"))
     st.plotly_chart(charts.lead_time_ranges(lead_times, lang, query.values("procedure")), key="procedures_lead_times",
                     on_select=filters.click_to_filter("procedure", "procedures_lead_times", "y"), selection_mode="points")
     st.caption(t("procedures.lead_note", lang))
+    st.plotly_chart(charts.top_procedures(dq.top_procedures(procedures, "received"), "received", lang, query.values("procedure")),
+                    key="procedures_top_volume", selection_mode="points",
+                    on_select=filters.click_to_filter("procedure", "procedures_top_volume", "y"))
+    late = dq.top_procedures(procedures, "late")
+    st.plotly_chart(charts.top_procedures(late, "late", lang, query.values("procedure")), key="procedures_top_late",
+                    selection_mode="points", on_select=filters.click_to_filter("procedure", "procedures_top_late", "y"))
+    if late.empty:
+        st.caption(t("procedures.none_late", lang))
 with agency_column:
     agencies = cache.query(dq.agency_ranking, query.without("agency"))
     st.plotly_chart(charts.agency_ranking(agencies, lang, query.values("agency")), key="procedures_agencies",
@@ -82,19 +92,6 @@ with agency_column:
         agency_table = charts.display_table(agencies, charts.AGENCY_COLUMNS, lang)
         st.dataframe(agency_table, hide_index=True, column_config=column_config(agency_table))
         ui.download_buttons(agency_table, "procedures_agencies", lang)
-
-procedures = cache.query(dq.procedure_stats, query.without("procedure"))
-volume_column, late_column = st.columns(2)
-with volume_column:
-    st.plotly_chart(charts.top_procedures(dq.top_procedures(procedures, "received"), "received", lang, query.values("procedure")),
-                    key="procedures_top_volume", selection_mode="points",
-                    on_select=filters.click_to_filter("procedure", "procedures_top_volume", "y"))
-with late_column:
-    late = dq.top_procedures(procedures, "late")
-    st.plotly_chart(charts.top_procedures(late, "late", lang, query.values("procedure")), key="procedures_top_late",
-                    selection_mode="points", on_select=filters.click_to_filter("procedure", "procedures_top_late", "y"))
-    if late.empty:
-        st.caption(t("procedures.none_late", lang))
 with st.expander(t("procedures.procedure_table_title", lang)):
     procedure_table = charts.display_table(procedures, charts.PROCEDURE_COLUMNS, lang)
     st.dataframe(procedure_table, hide_index=True, column_config=column_config(procedure_table))

@@ -6,7 +6,7 @@ procedure code, sector code) and show a readable label as tick text, so a click'
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 
 import pandas as pd
@@ -21,6 +21,7 @@ ON_TIME = kpis.KPI_BY_KEY["dossiers.completed_on_time_pct"]
 CHANNEL_COLOURS = dict(zip(DOSSIER_CHANNELS, theme.SERIES_COLOURS, strict=False))
 ROW_HEIGHT = 26          # pixels per bar of a horizontal ranking
 LABEL_CHARACTERS = 42    # longer procedure names are shortened on the axis (the hover shows them whole)
+MIN_RANKING_HEIGHT = 220
 PARTIAL_OPACITY = 0.45   # weeks only partly inside the period
 
 
@@ -39,7 +40,8 @@ def _layout(figure: go.Figure, title: str, lang: str, height: int = theme.CHART_
 
 
 def _ranking_height(rows: int) -> int:
-    return max(theme.CHART_HEIGHT, ROW_HEIGHT * rows + 110)
+    """Tall enough for every bar, short enough that one or two bars do not turn into slabs."""
+    return max(MIN_RANKING_HEIGHT, ROW_HEIGHT * rows + 120)
 
 
 def shorten(text: str, limit: int = LABEL_CHARACTERS) -> str:
@@ -122,9 +124,9 @@ def lead_time_ranges(frame: pd.DataFrame, lang: str, selected: Sequence[str] = (
     figure.add_trace(go.Scatter(y=codes, x=rows["p50"], mode="markers", name=t("procedures.median", lang),
                                 marker=dict(symbol="line-ns", size=18, line=dict(width=3, color=theme.TEXT)),
                                 customdata=details, hovertemplate=hover))
-    return _layout(figure, t("procedures.lead_title", lang), lang, height=_ranking_height(len(rows)) + 40,
-                   subtitle=t("procedures.lead_subtitle", lang, count=len(rows)), barmode="overlay", showlegend=True,
-                   legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0),
+    # No legend: the caption under the chart says what the bars and the tick are.
+    return _layout(figure, t("procedures.lead_title", lang), lang, height=_ranking_height(len(rows)),
+                   subtitle=t("procedures.lead_subtitle", lang, count=len(rows)), barmode="overlay", showlegend=False,
                    xaxis=dict(title=t("procedures.lead_axis", lang), rangemode="tozero"),
                    yaxis=_category_axis(codes, labels, autorange="reversed"))
 
@@ -196,11 +198,10 @@ def _late_text(late, pct, lang: str) -> str:
     return f"{format_number(late, lang, 0)} ({format_number(pct, lang, 1)} %)"
 
 
-def sector_volume(frame: pd.DataFrame, lang: str, selected: Sequence[str] = (),
-                  label: Callable[[str], str] | None = None) -> go.Figure:
-    """Dossiers received per sector, most on top; on-time rate in the hover."""
+def sector_volume(frame: pd.DataFrame, lang: str, selected: Sequence[str] = ()) -> go.Figure:
+    """Dossiers received per sector, most on top; on-time rate in the hover (a sector without a label shows its code)."""
     codes = frame["sector"].astype(str).tolist()
-    labels = [label(c) if label else t(f"sector.{c}", lang) for c in codes]
+    labels = [_code_label("sector", c, lang) for c in codes]
     rows = [[name, *values] for name, values in zip(labels, frame[["completed", "on_time_pct"]].to_numpy().tolist(), strict=True)]
     hover = ("<b>%{customdata[0]}</b><br>" + t("procedures.col.received", lang) + ": %{x:,}<br>"
              + t("procedures.col.completed", lang) + ": %{customdata[1]:,}<br>"
