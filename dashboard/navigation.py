@@ -30,4 +30,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview", "overview.py", "", ":material/dashboard:"),
     PageSpec("feedback", "feedback.py", "phan-anh", ":material/campaign:"),
     PageSpec("procedures", "procedures.py", "thu-tuc", ":material/description:"),
+    PageSpec("traffic", "traffic.py", "giao-thong", ":material/traffic:"),
 )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import shapely
 
 from dashboard import kpis, maps
 from dashboard.boundaries import feature_collection
@@ -82,14 +83,25 @@ WARD_LAYER_BY_KEY = {layer.key: layer for layer in WARD_LAYERS}
 
 
 def ward_layer_map(geometry: pd.DataFrame, area_table: pd.DataFrame, layer: WardLayer, lang: str,
-                   selected: Sequence[str] = (), height: int = MAP_PAGE_HEIGHT) -> go.Figure:
-    """The ward choropleth of one layer (values from `kpis.compute_area_kpis` rows, indexed by `code`)."""
+                   selected: Sequence[str] = (), height: int = MAP_PAGE_HEIGHT, width_px: int = 900) -> go.Figure:
+    """The ward choropleth of one layer (values from `kpis.compute_area_kpis` rows), zoomed to fill a map
+    about `width_px` wide (the page's map is wider than the overview's)."""
     values = area_table.set_index("code")[layer.column]
+    # Darker always means a larger value (more reports, a higher on-time rate, more congestion): on a map
+    # that reads more naturally than "darker is better", and the caption says what the layer measures.
     figure = maps.choropleth(geometry, values, title=t(f"wardmap.layer.{layer.key}", lang),
-                             value_format=f",.{layer.decimals}f", higher_is_better=layer.higher_is_better,
+                             value_format=f",.{layer.decimals}f", higher_is_better=None,
                              no_data_label=t("map.no_data", lang), height=height, selected=list(selected))
-    figure.update_layout(separators=separators(lang))
+    west, south, east, north = _bounds(geometry)
+    figure.update_layout(separators=separators(lang),
+                         map=fit_view([south, north], [west, east], width_px, height, padding=0.02))
     return figure
+
+
+def _bounds(geometry: pd.DataFrame) -> tuple[float, float, float, float]:
+    """(west, south, east, north) of every ward polygon."""
+    shapes = shapely.from_geojson([g for g in geometry["geometry_geojson"] if isinstance(g, str) and g])
+    return tuple(float(v) for v in shapely.total_bounds(shapes))
 
 
 def add_feedback_layer(figure: go.Figure, layer: FeedbackLayer, lang: str) -> go.Figure:
@@ -109,11 +121,11 @@ def add_feedback_layer(figure: go.Figure, layer: FeedbackLayer, lang: str) -> go
         ))
     else:
         counts = frame["reports"].to_numpy(float)
-        sizes = 4 + 22 * np.sqrt(counts / max(counts.max(), 1.0))
+        sizes = 3 + 13 * np.sqrt(counts / max(counts.max(), 1.0))
         text = [t("wardmap.hover.reports", lang) + ": " + format_number(c, lang) for c in counts]
         figure.add_trace(go.Scattermap(
             lat=frame["lat"], lon=frame["lon"], mode="markers", name=t("wardmap.density_legend", lang),
-            marker=dict(size=sizes, color=theme.SERIES_COLOURS[3], opacity=0.55), text=text,
+            marker=dict(size=sizes, color=theme.SERIES_COLOURS[3], opacity=0.5), text=text,
             hovertemplate="%{text}<extra></extra>",
         ))
     figure.update_layout(showlegend=True, legend=dict(orientation="h", x=0.01, y=0.99, xanchor="left", yanchor="top",
@@ -165,10 +177,10 @@ def comparison_table(columns: Mapping[str, Mapping], lang: str) -> pd.DataFrame:
 
 
 def ward_ranking(area_table: pd.DataFrame, layer: WardLayer, lang: str) -> pd.DataFrame:
-    """Wards ranked by the layer's value, worst (or largest) first, missing values last: columns code, name, value."""
-    frame = area_table[["code", "name", layer.column]].rename(columns={layer.column: "value"})
+    """Wards that have a value for the layer, worst (or largest) first: columns code, name, value."""
+    frame = area_table[["code", "name", layer.column]].rename(columns={layer.column: "value"}).dropna(subset=["value"])
     ascending = layer.higher_is_better is True
-    frame = frame.sort_values("value", ascending=ascending, na_position="last").reset_index(drop=True)
+    frame = frame.sort_values(["value", "name"], ascending=[ascending, True]).reset_index(drop=True)
     frame["value"] = frame["value"].astype(float).round(layer.decimals)
     return frame.rename(columns={"code": t("wardmap.column.code", lang), "name": t("wardmap.column.name", lang),
                                  "value": t(f"wardmap.layer.{layer.key}", lang)})

@@ -38,7 +38,7 @@ def _index_text(value, lang: str) -> str:
 
 
 def sensor_map(sensors: pd.DataFrame, areas: pd.DataFrame, lang: str, selected: Sequence[str] = (),
-               height: int = SENSOR_MAP_HEIGHT, width_px: int = 760) -> go.Figure:
+               height: int = SENSOR_MAP_HEIGHT, width_px: int = 560) -> go.Figure:
     """Sensors over the ward outlines: marker area ∝ vehicles, colour = peak-hour congestion index.
 
     `sensors` are `traffic_queries.congestion_ranking(..., "sensor")` rows (key = sensor id, which
@@ -75,7 +75,7 @@ def sensor_map(sensors: pd.DataFrame, areas: pd.DataFrame, lang: str, selected: 
         peak = active["congestion_index_peak"].astype(float).fillna(0.0)
         figure.add_trace(go.Scattermap(
             lat=active["lat"], lon=active["lon"], mode="markers", name=t("traffic.map.legend_sensors", lang),
-            marker=dict(size=10 + 26 * np.sqrt(active["vehicles"].to_numpy(float) / biggest), color=peak,
+            marker=dict(size=7 + 17 * np.sqrt(active["vehicles"].to_numpy(float) / biggest), color=peak,
                         colorscale=CONGESTION_SCALE, cmin=0, cmax=2 * CONGESTION_TARGET, opacity=0.9,
                         colorbar=dict(title=dict(text=t("traffic.map.colorbar", lang), side="right"), thickness=14,
                                       len=0.85, ticksuffix=" %")),
@@ -158,8 +158,8 @@ def congestion_ranking_chart(frame: pd.DataFrame, group: str, measure: str, lang
         figure.add_vline(x=CONGESTION_TARGET, line=dict(color=theme.TEXT, dash="dash", width=1.5),
                          annotation_text=t("traffic.ranking.target", lang, target=f"{CONGESTION_TARGET:.0f}"),
                          annotation_position="top")
-    height = max(theme.CHART_HEIGHT, 34 * len(rows) + 90)
-    return _layout(figure, None, lang, height=height, showlegend=False,
+    height = max(200, 34 * len(rows) + 120)
+    return _layout(figure, None, lang, height=height, showlegend=False, bargap=0.25,
                    xaxis=dict(title=t("traffic.ranking.axis", lang), range=[min(0.0, values.min() if len(values) else 0.0), upper],
                               ticksuffix=" %"),
                    yaxis=dict(automargin=True), margin=dict(t=40, b=10, l=10, r=10))
