@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Float,
     Index,
@@ -124,3 +125,68 @@ Index("ix_traffic_observations_time", traffic_observations.c.observed_at)
 Index("ix_traffic_observations_sensor_time", traffic_observations.c.sensor_id, traffic_observations.c.observed_at)
 
 DATA_TABLES = (areas, feedback, dossiers, traffic_sensors, traffic_observations, dataset_info)
+
+
+# ---------------------------------------------------------------- forecasts (written by `python -m dashboard forecast`)
+# Not in DATA_TABLES: the app runs before any forecast exists. Each run of a metric writes its rows
+# under a new run_id; readers see only the run whose status is 'current', and the switch from the
+# previous run happens in one transaction (see models.run).
+forecast_runs = Table(
+    "forecast_runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("metric", String(16), nullable=False),
+    Column("horizon_days", Integer, nullable=False),
+    Column("holdout_days", Integer, nullable=False, default=0),
+    Column("status", String(16), nullable=False),
+    CheckConstraint("status IN ('running', 'current', 'replaced', 'failed')", name="ck_forecast_runs_status"),
+)
+
+forecasts = Table(
+    "forecasts",
+    metadata,
+    Column("run_id", String(64), nullable=False),
+    Column("series_id", String(128), nullable=False),
+    Column("metric", String(16), nullable=False),
+    Column("ds", Date, nullable=False),
+    Column("yhat", Float, nullable=False),
+    Column("yhat_lower", Float, nullable=False),  # 80 % prediction interval
+    Column("yhat_upper", Float, nullable=False),
+    Column("model", String(32), nullable=False),
+)
+
+forecast_scores = Table(
+    "forecast_scores",
+    metadata,
+    Column("run_id", String(64), nullable=False),
+    Column("series_id", String(128), nullable=False),
+    Column("metric", String(16), nullable=False),
+    Column("model", String(32), nullable=False),
+    Column("mase", Float),          # mean absolute error ÷ in-sample MAE of "same day last week"
+    Column("smape", Float),         # symmetric mean absolute percentage error, 0..2
+    Column("coverage_80", Float),   # share of actual days inside the 80 % interval, 0..1
+    Column("is_holdout", Boolean, nullable=False),
+    Column("chosen", Boolean, nullable=False),
+)
+
+anomalies = Table(
+    "anomalies",
+    metadata,
+    Column("run_id", String(64), nullable=False),
+    Column("series_id", String(128), nullable=False),
+    Column("area_code", String(16)),
+    Column("category", String(32)),
+    Column("ds", Date, nullable=False),
+    Column("actual", Float, nullable=False),
+    Column("expected", Float, nullable=False),
+    Column("lower", Float, nullable=False),   # 95 % interval
+    Column("upper", Float, nullable=False),
+    Column("size", Float, nullable=False),    # robust z-score: + above, - below the expected value
+)
+
+Index("ix_forecasts_run_series_ds", forecasts.c.run_id, forecasts.c.series_id, forecasts.c.ds)
+Index("ix_forecast_scores_run_series", forecast_scores.c.run_id, forecast_scores.c.series_id)
+Index("ix_anomalies_run_ds", anomalies.c.run_id, anomalies.c.ds)
+
+FORECAST_TABLES = (forecast_runs, forecasts, forecast_scores, anomalies)

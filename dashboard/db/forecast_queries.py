@@ -1,0 +1,266 @@
+"""Queries of the forecasting feature: the daily series the models learn from, and the stored
+forecasts, scores and anomalies the pages read.
+
+A series is named `metric:level[:key]`, e.g. `feedback:city`, `feedback:category:noise`,
+`feedback:area:19753`, `dossiers:sector:land`, `traffic:sensor:S01`. Counting happens in SQL,
+one row per (series key, local day); `models.series` turns that into complete daily series.
+Pages read forecasts only from the run of each metric whose status is `current`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import and_, func, inspect, literal, select
+from sqlalchemy.engine import Engine
+
+from dashboard.db import schema
+from dashboard.db.engine import fetch_frame, fetch_one
+from dashboard.db.queries import day_bucket
+
+METRICS = ("feedback", "dossiers", "traffic")
+feedback = schema.feedback.c
+dossiers = schema.dossiers.c
+observations = schema.traffic_observations.c
+runs = schema.forecast_runs.c
+forecasts = schema.forecasts.c
+scores = schema.forecast_scores.c
+anomalies = schema.anomalies.c
+
+
+@dataclass(frozen=True)
+class SeriesSource:
+    """Where a metric's daily values come from."""
+
+    table: object
+    time_column: object
+    value: object            # aggregate giving the day's value
+    levels: dict[str, object]  # level name → grouping column ("city" has none)
+
+
+def _sources() -> dict[str, SeriesSource]:
+    return {
+        "feedback": SeriesSource(schema.feedback, feedback.received_at, func.count(),
+                                 {"city": None, "category": feedback.category, "area": feedback.area_code}),
+        "dossiers": SeriesSource(schema.dossiers, dossiers.received_at, func.count(),
+                                 {"city": None, "sector": dossiers.sector}),
+        "traffic": SeriesSource(schema.traffic_observations, observations.observed_at,
+                                func.sum(observations.vehicle_count),
+                                {"city": None, "sensor": observations.sensor_id}),
+    }
+
+
+SOURCES = _sources()
+
+
+def series_id(metric: str, level: str, key: str | None = None) -> str:
+    return f"{metric}:{level}" if key is None else f"{metric}:{level}:{key}"
+
+
+def parse_series_id(value: str) -> tuple[str, str, str | None]:
+    """`feedback:area:19753` → ("feedback", "area", "19753"); raises ValueError for unknown ids."""
+    parts = value.split(":", 2)
+    metric, level = parts[0], parts[1] if len(parts) > 1 else ""
+    key = parts[2] if len(parts) > 2 else None
+    if metric not in SOURCES or level not in SOURCES[metric].levels or (key is None) != (level == "city"):
+        raise ValueError(f"unknown series {value!r}")
+    return metric, level, key
+
+
+def data_span(engine: Engine, metric: str) -> tuple[datetime | None, datetime | None]:
+    """Oldest and newest timestamp of a metric's fact table (None, None when it is empty)."""
+    source = SOURCES[metric]
+    row = fetch_one(engine, select(func.min(source.time_column).label("first_at"),
+                                   func.max(source.time_column).label("last_at")).select_from(source.table))
+    return row.get("first_at"), row.get("last_at")
+
+
+def daily_values(engine: Engine, metric: str, level: str, start: date, end: date) -> pd.DataFrame:
+    """One row per (key, day) with data between start and end inclusive: columns key, ds, y, records.
+
+    `records` is the number of rows behind the value (traffic: 15-minute observations, used to tell
+    a complete day from a sensor outage).
+    """
+    source = SOURCES[metric]
+    group = source.levels[level]
+    day = day_bucket(source.time_column)
+    key = (group if group is not None else literal("city")).label("key")
+    columns = [key, day.label("ds"), source.value.label("y"), func.count().label("records")]
+    statement = (
+        select(*columns).select_from(source.table)
+        .where(source.time_column >= datetime.combine(start, datetime.min.time()),
+               source.time_column < datetime.combine(end + timedelta(days=1), datetime.min.time()))
+        .group_by(*([group] if group is not None else []), day)
+        .order_by(*([group] if group is not None else []), day)
+    )
+    if group is not None:
+        statement = statement.where(group.is_not(None))
+    return fetch_frame(engine, statement)
+
+
+def series_keys(engine: Engine, metric: str, level: str) -> list[str]:
+    """Every key of a level that has data (categories, ward codes, sectors, sensor ids)."""
+    group = SOURCES[metric].levels[level]
+    if group is None:
+        return ["city"]
+    frame = fetch_frame(engine, select(group.label("key")).where(group.is_not(None)).distinct().order_by(group))
+    return [str(k) for k in frame["key"]]
+
+
+def sensor_count(engine: Engine) -> int:
+    return int(fetch_one(engine, select(func.count().label("n")).select_from(schema.traffic_sensors)).get("n") or 0)
+
+
+def ward_category_daily(engine: Engine, start: date, end: date) -> pd.DataFrame:
+    """Feedback received per ward, category and day (only non-zero cells): columns area_code, category, ds, y."""
+    day = day_bucket(feedback.received_at)
+    statement = (
+        select(feedback.area_code, feedback.category, day.label("ds"), func.count().label("y"))
+        .where(feedback.area_code.is_not(None),
+               feedback.received_at >= datetime.combine(start, datetime.min.time()),
+               feedback.received_at < datetime.combine(end + timedelta(days=1), datetime.min.time()))
+        .group_by(feedback.area_code, feedback.category, day)
+    )
+    return fetch_frame(engine, statement)
+
+
+def series_actuals(engine: Engine, series: str, start: date, end: date) -> pd.DataFrame:
+    """Actual daily values of one series between start and end (days with data): columns ds, y."""
+    metric, level, key = parse_series_id(series)
+    source = SOURCES[metric]
+    group = source.levels[level]
+    day = day_bucket(source.time_column)
+    statement = (
+        select(day.label("ds"), source.value.label("y")).select_from(source.table)
+        .where(source.time_column >= datetime.combine(start, datetime.min.time()),
+               source.time_column < datetime.combine(end + timedelta(days=1), datetime.min.time()),
+               *([group == key] if group is not None else []))
+        .group_by(day).order_by(day)
+    )
+    return fetch_frame(engine, statement)
+
+
+# ---------------------------------------------------------------- stored results (pages read these)
+def forecasts_available(engine: Engine) -> bool:
+    """True when the forecast tables exist and at least one run is current."""
+    if not inspect(engine).has_table(schema.forecast_runs.name):
+        return False
+    row = fetch_one(engine, select(func.count().label("n")).where(runs.status == "current"))
+    return bool(row.get("n"))
+
+
+def current_runs(engine: Engine) -> pd.DataFrame:
+    """The current run of each metric: columns run_id, created_at, metric, horizon_days, holdout_days."""
+    if not inspect(engine).has_table(schema.forecast_runs.name):
+        return pd.DataFrame(columns=["run_id", "created_at", "metric", "horizon_days", "holdout_days"])
+    statement = (select(runs.run_id, runs.created_at, runs.metric, runs.horizon_days, runs.holdout_days)
+                 .where(runs.status == "current").order_by(runs.metric))
+    return fetch_frame(engine, statement)
+
+
+def _current(run_column):
+    """Rows of a current run only (a run being written or replaced is invisible)."""
+    return run_column.in_(select(runs.run_id).where(runs.status == "current"))
+
+
+def series_scores(engine: Engine, metric: str) -> pd.DataFrame:
+    """Scores of every series of a metric's current run, one row per series and model.
+
+    Columns series_id, model, mase, smape, coverage_80, is_holdout, chosen.
+    """
+    statement = (
+        select(scores.series_id, scores.model, scores.mase, scores.smape, scores.coverage_80, scores.is_holdout,
+               scores.chosen)
+        .where(scores.metric == metric, _current(scores.run_id))
+        .order_by(scores.series_id, scores.model)
+    )
+    return fetch_frame(engine, statement)
+
+
+def series_forecast(engine: Engine, series: str) -> pd.DataFrame:
+    """The current forecast of one series: columns ds, yhat, yhat_lower, yhat_upper, model."""
+    statement = (
+        select(forecasts.ds, forecasts.yhat, forecasts.yhat_lower, forecasts.yhat_upper, forecasts.model)
+        .where(forecasts.series_id == series, _current(forecasts.run_id))
+        .order_by(forecasts.ds)
+    )
+    return fetch_frame(engine, statement)
+
+
+def forecast_totals(engine: Engine, metric: str, level: str, start: date, end: date) -> pd.DataFrame:
+    """Forecast totals per series of one level between start and end: columns series_id, yhat, yhat_lower, yhat_upper."""
+    prefix = series_id(metric, level) + ("" if level == "city" else ":")
+    statement = (
+        select(forecasts.series_id, func.sum(forecasts.yhat).label("yhat"),
+               func.sum(forecasts.yhat_lower).label("yhat_lower"), func.sum(forecasts.yhat_upper).label("yhat_upper"))
+        .where(forecasts.series_id.like(prefix + "%") if level != "city" else forecasts.series_id == prefix,
+               forecasts.ds >= start, forecasts.ds <= end, _current(forecasts.run_id))
+        .group_by(forecasts.series_id)
+    )
+    return fetch_frame(engine, statement)
+
+
+def category_agency_shares(engine: Engine, start: date, end: date) -> pd.DataFrame:
+    """Which agency handled each category's reports received between start and end.
+
+    Columns category, agency, share (of the category's reports with an agency).
+    """
+    period = and_(feedback.received_at >= datetime.combine(start, datetime.min.time()),
+                  feedback.received_at < datetime.combine(end + timedelta(days=1), datetime.min.time()))
+    statement = (select(feedback.category, feedback.agency, func.count().label("reports"))
+                 .where(period, feedback.agency.is_not(None)).group_by(feedback.category, feedback.agency))
+    frame = fetch_frame(engine, statement)
+    if frame.empty:
+        return frame.assign(share=pd.Series(dtype=float))
+    frame["share"] = frame["reports"] / frame.groupby("category")["reports"].transform("sum")
+    return frame[["category", "agency", "share"]]
+
+
+def agency_resolved_per_week(engine: Engine, start: date, end: date) -> pd.DataFrame:
+    """Reports each agency resolved between start and end, per week: columns agency, resolved_per_week."""
+    period = and_(feedback.resolved_at >= datetime.combine(start, datetime.min.time()),
+                  feedback.resolved_at < datetime.combine(end + timedelta(days=1), datetime.min.time()))
+    weeks = ((end - start).days + 1) / 7.0
+    statement = (select(feedback.agency, (func.count() / weeks).label("resolved_per_week"))
+                 .where(period, feedback.agency.is_not(None)).group_by(feedback.agency))
+    return fetch_frame(engine, statement)
+
+
+def recent_anomalies(engine: Engine, since: date, limit: int = 20, area_code: str | None = None,
+                     category: str | None = None) -> pd.DataFrame:
+    """Anomalies of the current feedback run on or after `since`, largest first (for the overview and the wall).
+
+    `size` is the robust z-score of the day (see models.anomalies); optionally one ward or category.
+
+    Columns series_id, area_code, area_name, category, ds, actual, expected, lower, upper, size.
+    Empty (with the columns) when no forecast has been run yet.
+    """
+    columns = ["series_id", "area_code", "area_name", "category", "ds", "actual", "expected", "lower", "upper", "size"]
+    if not inspect(engine).has_table(schema.anomalies.name):
+        return pd.DataFrame(columns=columns)
+    areas = schema.areas.c
+    statement = (
+        select(anomalies.series_id, anomalies.area_code, areas.name.label("area_name"), anomalies.category,
+               anomalies.ds, anomalies.actual, anomalies.expected, anomalies.lower, anomalies.upper, anomalies.size)
+        .select_from(schema.anomalies.outerjoin(schema.areas, areas.code == anomalies.area_code))
+        .where(anomalies.ds >= since, _current(anomalies.run_id),
+               *([anomalies.area_code == area_code] if area_code else []),
+               *([anomalies.category == category] if category else []))
+        .order_by(func.abs(anomalies.size).desc(), anomalies.ds.desc())
+        .limit(limit)
+    )
+    return fetch_frame(engine, statement)
+
+
+def ward_category_totals(engine: Engine, start: date, end: date) -> pd.DataFrame:
+    """Feedback received per ward and category between start and end: columns area_code, category, y."""
+    statement = (
+        select(feedback.area_code, feedback.category, func.count().label("y"))
+        .where(feedback.area_code.is_not(None),
+               feedback.received_at >= datetime.combine(start, datetime.min.time()),
+               feedback.received_at < datetime.combine(end + timedelta(days=1), datetime.min.time()))
+        .group_by(feedback.area_code, feedback.category)
+    )
+    return fetch_frame(engine, statement)
