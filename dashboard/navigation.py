@@ -31,4 +31,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("feedback", "feedback.py", "phan-anh", ":material/campaign:"),
     PageSpec("procedures", "procedures.py", "thu-tuc", ":material/description:"),
     PageSpec("traffic", "traffic.py", "giao-thong", ":material/traffic:"),
+    PageSpec("map", "map.py", "ban-do", ":material/map:"),
 )

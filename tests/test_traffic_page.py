@@ -82,7 +82,7 @@ OBSERVATIONS = [
 
 
 @pytest.fixture
-def tiny_engine(any_db_url):
+def traffic_engine(any_db_url):
     engine = make_engine(any_db_url)
     with engine.begin() as connection:
         connection.execute(schema.traffic_sensors.insert(), SENSORS)
@@ -96,8 +96,8 @@ def by_key(frame: pd.DataFrame) -> dict:
 
 
 # ------------------------------------------------------------------ queries
-def test_congestion_per_sensor(tiny_engine):
-    rows = by_key(tq.congestion_ranking(tiny_engine, QueryFilter.build(WEEK)))
+def test_congestion_per_sensor(traffic_engine):
+    rows = by_key(tq.congestion_ranking(traffic_engine, QueryFilter.build(WEEK)))
     assert list(rows) == ["S1", "S2", "S3", "S4", "S5"]
     # S1: 400 vehicles, Σ ratio = 100·2 + 100·1 + 200·1 = 500 -> mean 100·(500/400 − 1) = 25 %; worst hour Monday 8h = 50 %.
     assert rows["S1"]["vehicles"] == 400
@@ -115,32 +115,32 @@ def test_congestion_per_sensor(tiny_engine):
     assert rows["S4"]["vehicles"] == 0 and pd.isna(rows["S4"]["congestion_index_mean"])
 
 
-def test_sensor_peak_equals_the_kpi_module(tiny_engine):
-    rows = by_key(tq.congestion_ranking(tiny_engine, QueryFilter.build(TWO_WEEKS)))
+def test_sensor_peak_equals_the_kpi_module(traffic_engine):
+    rows = by_key(tq.congestion_ranking(traffic_engine, QueryFilter.build(TWO_WEEKS)))
     for sensor in ("S1", "S2", "S3"):
-        expected = kpis.section_kpis(tiny_engine, "traffic", TWO_WEEKS, dimensions={"sensor": [sensor]})
+        expected = kpis.section_kpis(traffic_engine, "traffic", TWO_WEEKS, dimensions={"sensor": [sensor]})
         assert rows[sensor]["vehicles"] == expected["vehicles"]
         assert rows[sensor]["congestion_index_peak"] == expected["congestion_index_peak"]
 
 
-def test_congestion_per_road_and_filters(tiny_engine):
-    roads = by_key(tq.congestion_ranking(tiny_engine, QueryFilter.build(WEEK), "road"))
+def test_congestion_per_road_and_filters(traffic_engine):
+    roads = by_key(tq.congestion_ranking(traffic_engine, QueryFilter.build(WEEK), "road"))
     assert set(roads) == {"Cầu Trường Tiền", "Lê Lợi", "Hùng Vương", "Điện Biên Phủ"}
     assert roads["Lê Lợi"]["sensors"] == 2
     assert roads["Lê Lợi"]["vehicles"] == 450
     assert roads["Lê Lợi"]["congestion_index_peak"] == 100.0
     assert roads["Cầu Trường Tiền"]["congestion_index_mean"] == 25.0
-    in_b = tq.congestion_ranking(tiny_engine, QueryFilter.build(WEEK, ["B"]))
+    in_b = tq.congestion_ranking(traffic_engine, QueryFilter.build(WEEK, ["B"]))
     assert list(in_b["key"]) == ["S3", "S4"] and in_b["vehicles"].sum() == 0
-    one_road = tq.congestion_ranking(tiny_engine, QueryFilter.build(TWO_WEEKS, dimensions={"road": ["Lê Lợi"]}))
+    one_road = tq.congestion_ranking(traffic_engine, QueryFilter.build(TWO_WEEKS, dimensions={"road": ["Lê Lợi"]}))
     assert list(one_road["key"]) == ["S2", "S3"]
     assert list(one_road["vehicles"]) == [450, 10]
     with pytest.raises(ValueError, match="group must be one of"):
-        tq.congestion_ranking(tiny_engine, QueryFilter.build(WEEK), "ward")
+        tq.congestion_ranking(traffic_engine, QueryFilter.build(WEEK), "ward")
 
 
-def test_hour_weekday_matrix(tiny_engine):
-    cells = tq.hour_weekday(tiny_engine, QueryFilter.build(TWO_WEEKS)).set_index(["weekday", "hour"])
+def test_hour_weekday_matrix(traffic_engine):
+    cells = tq.hour_weekday(traffic_engine, QueryFilter.build(TWO_WEEKS)).set_index(["weekday", "hour"])
     monday_8 = cells.loc[(1, 8)]
     # Two Mondays: 6 April (S1 200 + S2 300) and 13 April (S1 1000 + S3 10).
     assert monday_8["days"] == 2
@@ -160,24 +160,24 @@ def test_previous_same_weekdays():
     assert {d.isoweekday() for d in days} == {5}
 
 
-def test_typical_profile_is_the_median_of_previous_same_weekdays(tiny_engine):
+def test_typical_profile_is_the_median_of_previous_same_weekdays(traffic_engine):
     query = QueryFilter.build(WEEK, dimensions={"sensor": ["S5"]})
-    typical = tq.typical_profile(tiny_engine, query, PROFILE_DAY).set_index("hour")
+    typical = tq.typical_profile(traffic_engine, query, PROFILE_DAY).set_index("hour")
     # Hour 8 of the 8 previous Fridays: 100, 300, 200, 400 (four Fridays without data are left out) -> 250.
     assert typical.loc[8, "typical_vehicles"] == 250.0
     assert typical.loc[8, "days"] == 4
     assert typical.loc[9, "typical_vehicles"] == 50.0 and typical.loc[9, "days"] == 1
     assert list(typical.index) == [8, 9]
-    today = tq.day_profile(tiny_engine, query, PROFILE_DAY).set_index("hour")["vehicles"].to_dict()
+    today = tq.day_profile(traffic_engine, query, PROFILE_DAY).set_index("hour")["vehicles"].to_dict()
     assert today == {8: 120, 14: 30}
-    running = tq.day_profile(tiny_engine, query, PROFILE_DAY, until=datetime(2026, 3, 20, 14)).set_index("hour")
+    running = tq.day_profile(traffic_engine, query, PROFILE_DAY, until=datetime(2026, 3, 20, 14)).set_index("hour")
     assert running["vehicles"].to_dict() == {8: 120}
-    both = tq.profile_comparison(tiny_engine, query, PROFILE_DAY, until=datetime(2026, 3, 20, 14))
+    both = tq.profile_comparison(traffic_engine, query, PROFILE_DAY, until=datetime(2026, 3, 20, 14))
     assert list(both["hour"]) == list(range(24))
     assert both.loc[8, "vehicles"] == 120 and both.loc[8, "typical_vehicles"] == 250.0
     assert pd.isna(both.loc[14, "vehicles"]) and both.loc[0, "days"] == 0
     # Another area's sensors are not part of the profile.
-    assert tq.typical_profile(tiny_engine, QueryFilter.build(WEEK, ["A"]), PROFILE_DAY).empty
+    assert tq.typical_profile(traffic_engine, QueryFilter.build(WEEK, ["A"]), PROFILE_DAY).empty
 
 
 def test_profile_day_leaves_out_the_running_hour():
@@ -186,8 +186,8 @@ def test_profile_day_leaves_out_the_running_hour():
     assert tq.profile_day(Period(date(2026, 4, 1), date(2026, 4, 30)), NOW)[0] == date(2026, 4, 20)
 
 
-def test_silent_sensors_relative_to_now(tiny_engine):
-    silent = tq.silent_sensors(tiny_engine, QueryFilter.build(WEEK), NOW)
+def test_silent_sensors_relative_to_now(traffic_engine):
+    silent = tq.silent_sensors(traffic_engine, QueryFilter.build(WEEK), NOW)
     # S1 reported 22 min ago and S2 exactly 60 min ago: not silent. S3's last report before NOW was 67 min
     # ago (its 15:00 row is after NOW); S4 never reported; S5 last reported on 20 March at 14:45.
     assert list(silent["id"]) == ["S4", "S5", "S3"]
@@ -196,9 +196,9 @@ def test_silent_sensors_relative_to_now(tiny_engine):
     assert minutes["S3"] == 67
     assert minutes["S5"] == 31 * 24 * 60 - 8
     assert silent.loc[2, "last_observed_at"] == pd.Timestamp(apr(20, 13, 30))
-    assert tq.silent_sensors(tiny_engine, QueryFilter.build(WEEK, ["A"]), NOW).empty
-    assert list(tq.silent_sensors(tiny_engine, QueryFilter.build(WEEK), NOW, silence_minutes=59)["id"]) == ["S4", "S5", "S3", "S2"]
-    assert len(tq.sensor_last_seen(tiny_engine, QueryFilter.build(WEEK, dimensions={"road": ["Lê Lợi"]}), NOW)) == 2
+    assert tq.silent_sensors(traffic_engine, QueryFilter.build(WEEK, ["A"]), NOW).empty
+    assert list(tq.silent_sensors(traffic_engine, QueryFilter.build(WEEK), NOW, silence_minutes=59)["id"]) == ["S4", "S5", "S3", "S2"]
+    assert len(tq.sensor_last_seen(traffic_engine, QueryFilter.build(WEEK, dimensions={"road": ["Lê Lợi"]}), NOW)) == 2
 
 
 # ------------------------------------------------------------------ chart builders

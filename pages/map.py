@@ -1,0 +1,70 @@
+"""Bản đồ — the ward map: a choice of layers (feedback density, on-time rate, dossiers, congestion), individual
+feedback reports or their density on top, and a clicked ward's figures beside the whole city's."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import cache, filters, kpis, ui
+from dashboard.charts import map_layers
+from dashboard.db import map_queries
+from dashboard.i18n import format_number, t
+
+COMPARED_WARDS = 3  # columns of the ward-vs-city table besides the city
+
+lang = filters.lang()
+url = cache.current_url()
+selection = filters.current()
+query = selection.query()
+area_names = filters.area_names(cache.areas(url))
+
+title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
+title_column.title(t("wardmap.heading", lang))
+with badge_column:
+    ui.demo_badge(lang)
+st.caption(ui.period_caption(selection))
+filters.chips(selection, {"area": area_names.get})
+
+layer_column, points_column = st.columns([4, 1], vertical_alignment="bottom")
+with layer_column:
+    layer_key = filters.page_choice("layer", {layer.key: t(f"wardmap.choice.{layer.key}", lang) for layer in map_layers.WARD_LAYERS},
+                                    t("wardmap.layer", lang), default=map_layers.WARD_LAYERS[0].key, key="map_layer")
+with points_column:
+    show_points = st.toggle(t("wardmap.points", lang), key="map_points", help=t("wardmap.points_help", lang))
+layer = map_layers.WARD_LAYER_BY_KEY[layer_key]
+
+area_table = cache.area_kpis(url, selection.period.start, selection.period.end)
+figure = map_layers.ward_layer_map(cache.areas(url, with_geometry=True), area_table, layer, lang, selected=selection.areas)
+feedback_layer = None
+if show_points:
+    feedback_layer = cache.query(map_queries.feedback_layer, query, map_queries.POINT_THRESHOLD)
+    map_layers.add_feedback_layer(figure, feedback_layer, lang)
+st.plotly_chart(figure, key="ward_map", on_select=filters.click_to_filter("area", "ward_map", "location"),
+                selection_mode="points", config={"displaylogo": False, "scrollZoom": True})
+notes = [t(f"wardmap.about.{layer.key}", lang, target=format_number(kpis.KPI_BY_KEY["feedback.resolved_on_time_pct"].target, lang))]
+if "per_10k" in layer.key:
+    notes.append(t("map.population_note", lang))
+if feedback_layer is not None:
+    notes.append(map_layers.feedback_layer_note(feedback_layer, lang))
+st.caption(" ".join(notes))
+
+compare_column, ranking_column = st.columns([3, 2])
+with compare_column:
+    st.subheader(t("wardmap.compare.heading", lang))
+    if selection.areas:
+        shown = selection.areas[:COMPARED_WARDS]
+        places = {area_names.get(code, code): cache.city_kpis(url, selection.period.start, selection.period.end, (code,))
+                  for code in shown}
+        places[t("wardmap.city", lang)] = cache.city_kpis(url, selection.period.start, selection.period.end, ())
+        comparison = map_layers.comparison_table(places, lang)
+        st.dataframe(comparison, hide_index=True, height=35 * (len(comparison) + 1) + 3)
+        if len(selection.areas) > COMPARED_WARDS:
+            st.caption(t("wardmap.compare.more", lang, count=len(selection.areas), shown=COMPARED_WARDS))
+        ui.download_buttons(comparison, "ward_vs_city", lang)
+    else:
+        st.info(t("wardmap.click_hint", lang), icon=":material/touch_app:")
+with ranking_column:
+    st.subheader(t("wardmap.ranking.heading", lang))
+    ranking = map_layers.ward_ranking(area_table, layer, lang)
+    st.dataframe(ranking, hide_index=True, height=420)
+    ui.download_buttons(ranking, f"wards_{layer.key}", lang)
