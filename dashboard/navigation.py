@@ -32,4 +32,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("procedures", "procedures.py", "thu-tuc", ":material/description:"),
     PageSpec("traffic", "traffic.py", "giao-thong", ":material/traffic:"),
     PageSpec("map", "map.py", "ban-do", ":material/map:"),
+    PageSpec("forecast", "forecast.py", "du-bao", ":material/insights:"),
 )

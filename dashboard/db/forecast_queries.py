@@ -165,38 +165,38 @@ def _current(run_column):
     return run_column.in_(select(runs.run_id).where(runs.status == "current"))
 
 
-def series_scores(engine: Engine, metric: str) -> pd.DataFrame:
-    """Scores of every series of a metric's current run, one row per series and model.
+def series_scores(engine: Engine, run_id: str) -> pd.DataFrame:
+    """Scores of every series of a run, one row per series, model and kind (backtest/holdout).
 
     Columns series_id, model, mase, smape, coverage_80, is_holdout, chosen.
     """
     statement = (
         select(scores.series_id, scores.model, scores.mase, scores.smape, scores.coverage_80, scores.is_holdout,
                scores.chosen)
-        .where(scores.metric == metric, _current(scores.run_id))
+        .where(scores.run_id == run_id)
         .order_by(scores.series_id, scores.model)
     )
     return fetch_frame(engine, statement)
 
 
-def series_forecast(engine: Engine, series: str) -> pd.DataFrame:
-    """The current forecast of one series: columns ds, yhat, yhat_lower, yhat_upper, model."""
+def series_forecast(engine: Engine, run_id: str, series: str) -> pd.DataFrame:
+    """The forecast of one series in a run: columns ds, yhat, yhat_lower, yhat_upper, model."""
     statement = (
         select(forecasts.ds, forecasts.yhat, forecasts.yhat_lower, forecasts.yhat_upper, forecasts.model)
-        .where(forecasts.series_id == series, _current(forecasts.run_id))
+        .where(forecasts.run_id == run_id, forecasts.series_id == series)
         .order_by(forecasts.ds)
     )
     return fetch_frame(engine, statement)
 
 
-def forecast_totals(engine: Engine, metric: str, level: str, start: date, end: date) -> pd.DataFrame:
-    """Forecast totals per series of one level between start and end: columns series_id, yhat, yhat_lower, yhat_upper."""
+def forecast_totals(engine: Engine, run_id: str, metric: str, level: str, start: date, end: date) -> pd.DataFrame:
+    """Forecast totals per series of one level in a run between start and end: columns series_id, yhat, yhat_lower, yhat_upper."""
     prefix = series_id(metric, level) + ("" if level == "city" else ":")
     statement = (
         select(forecasts.series_id, func.sum(forecasts.yhat).label("yhat"),
                func.sum(forecasts.yhat_lower).label("yhat_lower"), func.sum(forecasts.yhat_upper).label("yhat_upper"))
         .where(forecasts.series_id.like(prefix + "%") if level != "city" else forecasts.series_id == prefix,
-               forecasts.ds >= start, forecasts.ds <= end, _current(forecasts.run_id))
+               forecasts.ds >= start, forecasts.ds <= end, forecasts.run_id == run_id)
         .group_by(forecasts.series_id)
     )
     return fetch_frame(engine, statement)
@@ -264,3 +264,48 @@ def ward_category_totals(engine: Engine, start: date, end: date) -> pd.DataFrame
         .group_by(feedback.area_code, feedback.category)
     )
     return fetch_frame(engine, statement)
+
+
+def sensor_names(engine: Engine) -> dict[str, str]:
+    """Sensor id → "name (road)" for labelling traffic series."""
+    s = schema.traffic_sensors.c
+    frame = fetch_frame(engine, select(s.id, s.name, s.road))
+    return {str(row.id): f"{row.name}" for row in frame.itertuples()}
+
+
+def first_forecast_day(engine: Engine, run_id: str) -> date | None:
+    """The first forecast day of a run (the day after the last complete day of its data)."""
+    row = fetch_one(engine, select(func.min(forecasts.ds).label("first")).where(forecasts.run_id == run_id))
+    first = row.get("first")
+    return pd.Timestamp(first).date() if first is not None else None
+
+
+OUTLOOK_DAYS = 28
+SHARE_DAYS = 90
+CAPACITY_WEEKS = 8
+
+
+def agency_outlook(engine: Engine, run_id: str) -> pd.DataFrame:
+    """Next four weeks of feedback per agency against what it resolved per week over the last eight.
+
+    The per-category forecasts of a feedback run are split between agencies by each agency's
+    share of the category's reports over the last 90 days. Columns agency, forecast_per_week,
+    resolved_per_week, load_pct (forecast ÷ resolved × 100; None without resolved reports), largest load first.
+    """
+    columns = ["agency", "forecast_per_week", "resolved_per_week", "load_pct"]
+    first = first_forecast_day(engine, run_id)
+    if first is None:
+        return pd.DataFrame(columns=columns)
+    totals = forecast_totals(engine, run_id, "feedback", "category", first, first + timedelta(days=OUTLOOK_DAYS - 1))
+    if totals.empty:
+        return pd.DataFrame(columns=columns)
+    totals["category"] = totals["series_id"].str.split(":").str[-1]
+    shares = category_agency_shares(engine, first - timedelta(days=SHARE_DAYS), first - timedelta(days=1))
+    capacity = agency_resolved_per_week(engine, first - timedelta(days=7 * CAPACITY_WEEKS), first - timedelta(days=1))
+    load = totals.merge(shares, on="category")
+    load["forecast_per_week"] = load["yhat"] * load["share"] / (OUTLOOK_DAYS / 7)
+    outlook = load.groupby("agency", as_index=False)["forecast_per_week"].sum().merge(capacity, on="agency", how="left")
+    resolved = outlook["resolved_per_week"].astype(float)
+    outlook["load_pct"] = (100 * outlook["forecast_per_week"] / resolved).where(resolved > 0)
+    outlook = outlook.sort_values(["load_pct", "forecast_per_week"], ascending=False, na_position="first")
+    return outlook[columns].reset_index(drop=True)

@@ -1,0 +1,154 @@
+"""Dự báo — forecasts with their 80 % band, how they did in the backtest against "same as last week",
+the next four weeks of feedback per agency against its capacity, and recent anomalies.
+
+The page only reads what `python -m dashboard forecast` stored; it never fits a model.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import cache, filters, ui
+from dashboard.charts import forecast as charts
+from dashboard.db import forecast_queries as fq
+from dashboard.i18n import format_datetime, format_number, t
+from models.calendar import holiday_markers
+
+HISTORY_CHOICES = (90, 180, 365, 730)
+ANOMALY_DAYS = 30
+ANOMALIES_SHOWN = 500
+
+lang = filters.lang()
+selection = filters.current()
+url = cache.current_url()
+engine = cache.engine()
+
+title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
+title_column.title(t("forecast.heading", lang))
+with badge_column:
+    ui.demo_badge(lang)
+
+runs = fq.current_runs(engine)  # uncached: a new run shows on the next rerun
+
+
+def run_line(run: pd.Series, series_count: int) -> str:
+    line = t("forecast.run_line", lang, time=format_datetime(pd.Timestamp(run["created_at"]).to_pydatetime(), lang),
+             series=format_number(series_count, lang), folds=4, horizon=int(run["horizon_days"]))
+    if run["holdout_days"]:
+        line += t("forecast.run_holdout", lang, days=int(run["holdout_days"]))
+    return line
+
+
+def scorecard(row: pd.Series, run: pd.Series) -> None:
+    st.subheader(t("forecast.score.heading", lang))
+    improvement = row["improvement_pct"]
+    if row["model"] != "naive" and improvement is not None and not pd.isna(improvement) and improvement > 0:
+        st.markdown("**" + t("forecast.score.better", lang, pct=format_number(improvement, lang, 0)) + "**")
+    else:
+        st.markdown("**" + t("forecast.score.not_better", lang) + "**")
+    columns = st.columns(4)
+    columns[0].metric(t("forecast.tile.improvement", lang), charts.percent_text(improvement, lang), border=True,
+                      help=t("forecast.tile.improvement_help", lang))
+    columns[1].metric(t("forecast.tile.mase", lang), format_number(row["mase_model"], lang, 2), border=True,
+                      help=t("forecast.tile.mase_help", lang, naive=format_number(row["mase_naive"], lang, 2)))
+    coverage = None if pd.isna(row["coverage_80"]) else 100 * row["coverage_80"]
+    columns[2].metric(t("forecast.tile.coverage", lang), charts.percent_text(coverage, lang), border=True,
+                      help=t("forecast.tile.coverage_help", lang))
+    columns[3].metric(t("forecast.tile.model", lang), t(f"forecast.model.{row['model']}", lang), border=True,
+                      help=t("forecast.tile.model_help", lang))
+    if coverage is not None:
+        st.caption(t("forecast.score.coverage", lang, pct=format_number(coverage, lang, 0)))
+    if row["is_holdout"]:
+        st.caption(t("forecast.score.method_holdout", lang, days=int(run["holdout_days"])))
+    else:
+        st.caption(t("forecast.score.method", lang, folds=4, horizon=int(run["horizon_days"])))
+
+
+def agency_section(run_id: str) -> None:
+    st.subheader(t("forecast.agency.heading", lang))
+    outlook = cache.query(fq.agency_outlook, run_id)
+    if outlook.empty:
+        st.info(t("forecast.agency.none", lang))
+        return
+    st.caption(t("forecast.agency.note", lang, share_days=fq.SHARE_DAYS, weeks=fq.CAPACITY_WEEKS))
+    over = int((pd.to_numeric(outlook["load_pct"]) > charts.OVER_CAPACITY_PCT).sum())
+    if over:
+        st.warning(t("forecast.agency.over_count", lang, count=over), icon=":material/warning:")
+    st.plotly_chart(charts.agency_chart(outlook, lang), key="forecast_agencies")
+    with st.expander(t("forecast.agency.table", lang, count=len(outlook))):
+        table = charts.agency_table(outlook, lang)
+        st.dataframe(table, hide_index=True)
+        ui.download_buttons(table, "du_bao_theo_don_vi", lang)
+
+
+def anomaly_section(series_id: str, last_day) -> None:
+    st.subheader(t("forecast.anomalies.heading", lang))
+    st.caption(t("forecast.anomalies.note", lang))
+    since = last_day - timedelta(days=ANOMALY_DAYS - 1)
+    parts = series_id.split(":", 2) + ["", "", ""]
+    level, key = parts[1], parts[2]
+    area = key if level == "area" else None
+    category = key if level == "category" else None
+    found = cache.query(fq.recent_anomalies, since, ANOMALIES_SHOWN, area, category)
+    if found.empty:
+        st.info(t("forecast.anomalies.none", lang, since=since.strftime("%d/%m/%Y")), icon=":material/check_circle:")
+        return
+    if area or category:
+        st.caption(t("forecast.anomalies.filtered", lang))
+    table = charts.anomaly_table(found, lang)
+    st.dataframe(table, hide_index=True)
+    ui.download_buttons(table, "bat_thuong", lang)
+
+
+if runs.empty:
+    st.info(t("forecast.empty", lang), icon=":material/insights:")
+    st.code("python -m dashboard forecast", language="bash")
+else:
+    by_metric = runs.set_index("metric")
+    metrics = [m for m in fq.METRICS if m in by_metric.index]
+    metric = st.segmented_control(t("forecast.metric", lang), metrics, key="forecast_metric", default=metrics[0],
+                                  format_func=lambda m: t(f"forecast.metric.{m}", lang), required=True)
+    run = by_metric.loc[metric]
+    run_id = str(run["run_id"])
+    rows = charts.score_rows(cache.query(fq.series_scores, run_id))
+    st.caption(run_line(run, len(rows)) + " · " + t("forecast.scope_note", lang))
+    area_names = filters.area_names(cache.areas(url))
+    sensors = cache.query(fq.sensor_names) if metric == "traffic" else {}
+    options = charts.series_options(list(rows["series_id"]), lang, area_names, sensors)
+    summary = charts.metric_summary(rows)
+    st.markdown(t("forecast.summary", lang, total=summary["total"], metric=t(f"forecast.metric.{metric}", lang).lower(),
+                  better=summary["better"], pct=format_number(summary["median_improvement_pct"], lang, 0)))
+
+    preferred = f"feedback:area:{selection.areas[0]}" if metric == "feedback" and len(selection.areas) == 1 else ""
+    choices = list(options)
+    chooser, history = st.columns([3, 1])
+    series_id = chooser.selectbox(t("forecast.series", lang), choices, format_func=options.get, key=f"forecast_series_{metric}",
+                                  index=choices.index(preferred) if preferred in choices else 0)
+    days_back = history.selectbox(t("forecast.history", lang), HISTORY_CHOICES, index=1, key="forecast_history",
+                                  format_func=lambda n: t("forecast.days", lang, n=n))
+
+    forecast = cache.query(fq.series_forecast, run_id, series_id)
+    first_day = pd.Timestamp(forecast["ds"].min()).date()
+    last_day = first_day - timedelta(days=1)
+    start = first_day - timedelta(days=days_back)
+    actual = cache.query(fq.series_actuals, series_id, start, last_day)
+    markers = holiday_markers(start, pd.Timestamp(forecast["ds"].max()).date())
+    st.plotly_chart(charts.forecast_chart(actual, forecast, markers, lang=lang, unit=t(f"forecast.unit.{metric}", lang),
+                                          title=t("forecast.chart.title", lang, series=options[series_id], days=len(forecast))),
+                    key="forecast_chart")
+    st.caption(t("forecast.chart.caption", lang))
+    scorecard(rows.set_index("series_id").loc[series_id], run)
+
+    with st.expander(t("forecast.scores.heading", lang)):
+        table = charts.score_table(rows, options, lang)
+        st.dataframe(table, hide_index=True)
+        ui.download_buttons(table, f"diem_du_bao_{metric}", lang)
+
+    if "feedback" in by_metric.index:
+        feedback_run = by_metric.loc["feedback"]
+        agency_section(str(feedback_run["run_id"]))
+        feedback_last_day = cache.query(fq.first_forecast_day, str(feedback_run["run_id"])) - timedelta(days=1)
+        anomaly_section(series_id if metric == "feedback" else "", feedback_last_day)
