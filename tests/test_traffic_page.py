@@ -372,3 +372,48 @@ def test_empty_period_says_there_is_no_data(monkeypatch, demo_db_url, frozen_now
     app = run_page(monkeypatch, demo_db_url, {"from": "2020-01-01", "to": "2020-01-31"})
     assert tile(app, t("kpi.traffic.vehicles")) == "0"
     assert any(info.body == t("traffic.no_data") for info in app.info)
+
+
+# ------------------------------------------------------------------ a real browser clicks a sensor
+MARKER_PIXELS = """() => {
+    const chart = document.querySelector('.js-plotly-plot');
+    const map = chart._fullLayout.map._subplot.map;
+    const last = chart.calcdata.length - 1;
+    return chart.calcdata[last].map(point => {
+        const pixel = map.project(point.lonlat);
+        return [pixel.x, pixel.y, chart._fullData[last].customdata[point.i][0]];
+    });
+}"""
+
+
+@pytest.mark.browser
+def test_clicking_a_sensor_filters_the_page(demo_db_url, demo_now):
+    from urllib.parse import parse_qs, urlsplit
+
+    from dashboard import browser
+
+    pytest.importorskip("playwright.sync_api")
+    if not Path(browser.CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {browser.CHROMIUM}")
+    artifacts = Path(__file__).resolve().parent.parent / "artifacts" / "browser"
+    params = last_30_days(demo_now)
+    with browser.running_app(demo_db_url, log_path=artifacts / "streamlit-traffic-click.log") as base, \
+            browser.browser() as chromium:
+        page = browser.new_page(chromium)
+        page.goto(f"{base}/giao-thong?from={params['from']}&to={params['to']}")
+        browser.wait_for_app(page, charts=True, map_canvas=True)
+        box = page.locator(browser.MAP_CANVAS).first.bounding_box()
+        markers = [m for m in page.evaluate(MARKER_PIXELS) if 20 < m[0] < box["width"] - 90 and 20 < m[1] < box["height"] - 20]
+        assert markers, "no sensor marker inside the map"
+        x, y, sensor = markers[0]
+        page.mouse.click(box["x"] + x, box["y"] + y)
+        page.wait_for_function("() => window.location.search.includes('sensor=')", timeout=30_000)
+        browser.wait_for_app(page, charts=True, map_canvas=True)
+        browser.full_page_screenshot(page, artifacts / "traffic-sensor-click.png")
+        assert page.locator(browser.EXCEPTION).count() == 0
+        clicked = parse_qs(urlsplit(page.url).query)["sensor"][0]
+        # The two directions of a site share a spot; the click picks the marker drawn on top.
+        number = int(sensor[1:])
+        partner = f"S{number + 1 if number % 2 else number - 1:02d}"   # demo sensors S01/S02, S03/S04, … share a site
+        assert clicked in {sensor, partner}
+        page.context.close()

@@ -142,18 +142,26 @@ def congestion_ranking(engine: Engine, query_filter: QueryFilter, group: str = "
 def hour_weekday(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
     """Traffic by ISO weekday (1 = Monday … 7 = Sunday) and hour of day over the period.
 
-    Columns: weekday, hour, days (distinct dates with data), vehicles, vehicles_per_day
+    Columns: weekday, hour, days (dates with data in that hour), vehicles, vehicles_per_day
     (vehicles ÷ days: the typical hour on that weekday) and congestion_index.
     """
-    weekday = extract("isodow", observations.observed_at)
-    hour = extract("hour", observations.observed_at)
-    statement = (
-        select(weekday.label("weekday"), hour.label("hour"),
-               func.count(func.distinct(day_bucket(observations.observed_at))).label("days"), *_speed_sums())
+    hour = hour_bucket(observations.observed_at)
+    hourly = (
+        select(hour.label("hour"), *_speed_sums())
         .select_from(_joined())
         .where(_within(observations.observed_at, query_filter.period), _scope(query_filter))
-        .group_by(weekday, hour)
-        .order_by(weekday, hour)
+        .group_by(hour)
+        .subquery("hourly")
+    )
+    weekday = extract("isodow", hourly.c.hour)
+    hour_of_day = extract("hour", hourly.c.hour)
+    statement = (
+        select(weekday.label("weekday"), hour_of_day.label("hour"), func.count().label("days"),
+               func.sum(hourly.c.vehicles).label("vehicles"),
+               func.sum(hourly.c.weighted_vehicles).label("weighted_vehicles"),
+               func.sum(hourly.c.travel_time_ratio_sum).label("travel_time_ratio_sum"))
+        .group_by(weekday, hour_of_day)
+        .order_by(weekday, hour_of_day)
     )
     frame = fetch_frame(engine, statement)
     frame = _counts(frame, "weekday", "hour", "days", "vehicles")
