@@ -28,7 +28,7 @@ def naive_scale(y: pd.Series | np.ndarray) -> float:
 def _last_by_weekday(history: pd.DataFrame) -> dict[int, float]:
     """The newest non-missing value of each weekday."""
     known = history.dropna(subset=["y"])
-    latest = known.groupby(known["ds"].dt.dayofweek)["y"].last()
+    latest = known.groupby(known["ds"].dt.day_of_week)["y"].last()
     return {int(day): float(value) for day, value in latest.items()}
 
 
@@ -51,7 +51,7 @@ def forecast(history: pd.DataFrame, future: pd.Series, level: float = 0.8, non_n
     last_day = history["ds"].max()
     latest = _last_by_weekday(history)
     fallback = float(history["y"].dropna().iloc[-1]) if history["y"].notna().any() else 0.0
-    yhat = np.array([latest.get(int(day.dayofweek), fallback) for day in future], dtype=float)
+    yhat = np.array([latest.get(int(day.day_of_week), fallback) for day in future], dtype=float)
     weeks_ahead = np.maximum(1, np.ceil((future - last_day).dt.days.to_numpy() / SEASON_DAYS).astype(int))
     bands = {w: _error_quantiles(history, int(w), level) for w in np.unique(weeks_ahead)}
     lower = yhat + np.array([bands[w][0] for w in weeks_ahead])

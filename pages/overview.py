@@ -8,6 +8,8 @@ import streamlit as st
 
 from dashboard import cache, kpis, maps, ui
 from dashboard.charts import ROLLING_DAYS, daily_trend
+from dashboard.charts.forecast import anomaly_table
+from dashboard.db import forecast_queries
 from dashboard.filters import current as current_filters
 from dashboard.i18n import t
 from dashboard.overview import MAP_METRICS, trend_window
@@ -63,3 +65,16 @@ with trend_column:
         vehicles = vehicles.assign(vehicles=vehicles["vehicles"] / 1000.0)
         st.plotly_chart(daily_trend(vehicles, title=t("trend.traffic_vehicles", lang), lang=lang,
                                     value_column="vehicles", display_start=window.start), key="trend_traffic")
+
+# Recent anomalies (written by `python -m dashboard forecast`; see pages/forecast.py).
+st.subheader(t("forecast.overview.heading", lang))
+scan_end = cache.query(forecast_queries.anomaly_scan_end)
+if scan_end is None:
+    st.caption(t("forecast.overview.not_run", lang))
+else:
+    recent = cache.query(forecast_queries.recent_anomalies, scan_end - timedelta(days=6), 8)
+    st.caption(t("forecast.overview.caption", lang))
+    if recent.empty:
+        st.info(t("forecast.overview.none", lang), icon=":material/check_circle:")
+    else:
+        st.dataframe(anomaly_table(recent, lang), hide_index=True)

@@ -309,3 +309,12 @@ def agency_outlook(engine: Engine, run_id: str) -> pd.DataFrame:
     outlook["load_pct"] = (100 * outlook["forecast_per_week"] / resolved).where(resolved > 0)
     outlook = outlook.sort_values(["load_pct", "forecast_per_week"], ascending=False, na_position="first")
     return outlook[columns].reset_index(drop=True)
+
+
+def anomaly_scan_end(engine: Engine) -> date | None:
+    """The last day the current feedback run scanned for anomalies (None before any feedback forecast)."""
+    if not inspect(engine).has_table(schema.forecast_runs.name):
+        return None
+    first = select(func.min(forecasts.ds).label("first")).where(forecasts.metric == "feedback", _current(forecasts.run_id))
+    row = fetch_one(engine, first)
+    return pd.Timestamp(row["first"]).date() - timedelta(days=1) if row.get("first") is not None else None
