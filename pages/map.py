@@ -34,13 +34,17 @@ with points_column:
 layer = map_layers.WARD_LAYER_BY_KEY[layer_key]
 
 area_table = cache.area_kpis(url, selection.period.start, selection.period.end)
-figure = map_layers.ward_layer_map(cache.areas(url, with_geometry=True), area_table, layer, lang, selected=selection.areas)
+geometry = cache.areas(url, with_geometry=True)
 feedback_layer = None
-if show_points:
-    feedback_layer = cache.query(map_queries.feedback_layer, query, map_queries.POINT_THRESHOLD)
-    map_layers.add_feedback_layer(figure, feedback_layer, lang)
-st.plotly_chart(figure, key="ward_map", on_select=filters.click_to_filter("area", "ward_map", "location"),
-                selection_mode="points", config={"displaylogo": False, "scrollZoom": True})
+if map_layers.has_polygons(geometry):
+    figure = map_layers.ward_layer_map(geometry, area_table, layer, lang, selected=selection.areas)
+    if show_points:
+        feedback_layer = cache.query(map_queries.feedback_layer, query, map_queries.POINT_THRESHOLD)
+        map_layers.add_feedback_layer(figure, feedback_layer, lang)
+    st.plotly_chart(figure, key="ward_map", on_select=filters.click_to_filter("area", "ward_map", "location"),
+                    selection_mode="points", config={"displaylogo": False, "scrollZoom": True})
+else:
+    st.info(t("wardmap.no_polygons", lang), icon=":material/map:")
 notes = [t(f"wardmap.about.{layer.key}", lang, target=format_number(kpis.KPI_BY_KEY["feedback.resolved_on_time_pct"].target, lang))]
 if "per_10k" in layer.key:
     notes.append(t("map.population_note", lang))

@@ -81,7 +81,8 @@ with heat_column:
     st.plotly_chart(charts.hour_weekday_heatmap(cache.query(tq.hour_weekday, query), heat, lang), key="traffic_heatmap")
     st.caption(t(f"traffic.heatmap.caption.{heat}", lang))
 with profile_column:
-    day, until = tq.profile_day(selection.period, now)
+    newest = cache.coverage(url).set_index("table")["last_at"].get("traffic_observations")
+    day, until = tq.profile_day(selection.period, now, newest)
     is_today = day == now.date()
     st.subheader(t("traffic.profile.heading", lang) if is_today else
                  t("traffic.profile.heading_day", lang, date=format_date(day)))

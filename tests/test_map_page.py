@@ -91,7 +91,7 @@ def _square(west, south, size=0.1):
 
 
 GEOMETRY = pd.DataFrame({"code": ["A", "B"], "name": ["Phường Thuận Hóa", "Xã Phú Vang"],
-                         "geometry_geojson": [_square(107.5, 16.4), _square(107.6, 16.4)]})
+                         "geometry_geojson": [_square(107.5, 16.4), _square(107.9, 16.4)]})
 AREA_TABLE = pd.DataFrame({"code": ["A", "B"], "name": ["Phường Thuận Hóa", "Xã Phú Vang"],
                            "feedback.received_per_10k": [12.5, 3.25], "feedback.resolved_on_time_pct": [80.0, None],
                            "traffic.congestion_index_peak": [None, 42.0]})
@@ -101,7 +101,9 @@ def test_ward_layer_map_is_offline_and_fits_the_wards():
     layer = map_layers.WARD_LAYER_BY_KEY["feedback_per_10k"]
     figure = map_layers.ward_layer_map(GEOMETRY, AREA_TABLE, layer, "vi", selected=["B"])
     assert figure.layout.map.style == "white-bg"
-    assert figure.layout.map.center.lon == pytest.approx(107.6) and figure.layout.map.center.lat == pytest.approx(16.45)
+    assert figure.layout.map.center.lon == pytest.approx(107.95) and figure.layout.map.center.lat == pytest.approx(16.45)
+    city = map_layers.ward_layer_map(GEOMETRY, AREA_TABLE, layer, "vi")     # nothing selected: both wards
+    assert city.layout.map.center.lon == pytest.approx(107.75) and city.layout.map.zoom < figure.layout.map.zoom
     assert figure.layout.separators == ",."
     valued = figure.data[-1]
     assert list(valued.locations) == ["A", "B"] and list(valued.z) == [12.5, 3.25]
@@ -252,6 +254,13 @@ def test_page_filters_round_trip_through_the_url(monkeypatch, demo_db_url):
     assert second.session_state["map_layer"] == "congestion"
     assert second.title[0].value == t("wardmap.heading", "en")
     assert list(second.dataframe[0].value.columns)[-1] == t("wardmap.city", "en")
+
+
+def test_page_renders_on_an_empty_database(monkeypatch, any_db_url, demo_now):
+    _, params = last_30_days(demo_now)
+    app = run_page(monkeypatch, any_db_url, params, points=True)
+    assert ranking_shown(app).empty
+    assert any(info.body == t("wardmap.no_polygons") for info in app.info)
 
 
 # ------------------------------------------------------------------ a real browser clicks a ward

@@ -184,6 +184,10 @@ def test_profile_day_leaves_out_the_running_hour():
     assert tq.profile_day(Period(date(2026, 4, 1), date(2026, 4, 20)), NOW) == (date(2026, 4, 20), datetime(2026, 4, 20, 14))
     assert tq.profile_day(WEEK, NOW) == (date(2026, 4, 12), None)
     assert tq.profile_day(Period(date(2026, 4, 1), date(2026, 4, 30)), NOW)[0] == date(2026, 4, 20)
+    # A feed that stopped on 17 April at 09:15: that day is shown, without its last (incomplete) hour.
+    assert tq.profile_day(Period(date(2026, 4, 1), date(2026, 4, 20)), NOW, newest=datetime(2026, 4, 17, 9, 15)) == \
+        (date(2026, 4, 17), datetime(2026, 4, 17, 9))
+    assert tq.profile_day(WEEK, NOW, newest=datetime(2026, 4, 20, 14, 15)) == (date(2026, 4, 12), None)
 
 
 def test_silent_sensors_relative_to_now(traffic_engine):
@@ -241,7 +245,7 @@ def test_heatmap_places_weekdays_and_hours():
     assert z[0][8] == 755.0 and z[6][23] == 5.0 and pd.isna(z[3][3])
     assert vehicles.data[0].y[0] == "Thứ Hai" and vehicles.data[0].text[0][8] == "755"
     congestion = charts.hour_weekday_heatmap(frame, "congestion", "en")
-    assert congestion.data[0].z[0][8] == 206.0 and congestion.data[0].zmax == 100.0
+    assert congestion.data[0].z[0][8] == 206.0 and congestion.data[0].zmin == 0
     assert congestion.data[0].y[6] == "Sunday"
     assert charts.hour_weekday_heatmap(frame.iloc[0:0], "vehicles", "vi").data[0].z.shape == (7, 24)
 
@@ -417,3 +421,9 @@ def test_clicking_a_sensor_filters_the_page(demo_db_url, demo_now):
         partner = f"S{number + 1 if number % 2 else number - 1:02d}"   # demo sensors S01/S02, S03/S04, … share a site
         assert clicked in {sensor, partner}
         page.context.close()
+
+
+def test_page_renders_on_an_empty_database(monkeypatch, any_db_url, frozen_now):
+    app = run_page(monkeypatch, any_db_url, last_30_days(frozen_now))
+    assert tile(app, t("kpi.traffic.vehicles")) == "0"
+    assert tile(app, t("traffic.silent.kpi")) == "0 / 0"

@@ -82,24 +82,31 @@ WARD_LAYERS: tuple[WardLayer, ...] = (
 WARD_LAYER_BY_KEY = {layer.key: layer for layer in WARD_LAYERS}
 
 
+def has_polygons(geometry: pd.DataFrame) -> bool:
+    """Whether any ward has a polygon to draw (a database without areas has none)."""
+    return bool(len(geometry)) and geometry["geometry_geojson"].map(lambda g: isinstance(g, str) and bool(g)).any()
+
+
 def ward_layer_map(geometry: pd.DataFrame, area_table: pd.DataFrame, layer: WardLayer, lang: str,
                    selected: Sequence[str] = (), height: int = MAP_PAGE_HEIGHT, width_px: int = 900) -> go.Figure:
     """The ward choropleth of one layer (values from `kpis.compute_area_kpis` rows), zoomed to fill a map
-    about `width_px` wide (the page's map is wider than the overview's)."""
+    about `width_px` wide (the page's map is wider than the overview's) with the city or the selected wards."""
     values = area_table.set_index("code")[layer.column]
     # Darker always means a larger value (more reports, a higher on-time rate, more congestion): on a map
     # that reads more naturally than "darker is better", and the caption says what the layer measures.
     figure = maps.choropleth(geometry, values, title=t(f"wardmap.layer.{layer.key}", lang),
                              value_format=f",.{layer.decimals}f", higher_is_better=None,
                              no_data_label=t("map.no_data", lang), height=height, selected=list(selected))
-    west, south, east, north = _bounds(geometry)
+    # Zoomed to the selected wards (so their reports can be told apart), else to the whole city.
+    focus = geometry[geometry["code"].isin(list(selected))] if selected else geometry
+    west, south, east, north = _bounds(focus if len(focus) else geometry)
     figure.update_layout(separators=separators(lang),
-                         map=fit_view([south, north], [west, east], width_px, height, padding=0.02))
+                         map=fit_view([south, north], [west, east], width_px, height, padding=0.15 if selected else 0.02))
     return figure
 
 
 def _bounds(geometry: pd.DataFrame) -> tuple[float, float, float, float]:
-    """(west, south, east, north) of every ward polygon."""
+    """(west, south, east, north) of the wards' polygons."""
     shapes = shapely.from_geojson([g for g in geometry["geometry_geojson"] if isinstance(g, str) and g])
     return tuple(float(v) for v in shapely.total_bounds(shapes))
 
@@ -117,7 +124,7 @@ def add_feedback_layer(figure: go.Figure, layer: FeedbackLayer, lang: str) -> go
                 for c, s, at in zip(frame["category"], frame["status"], frame["received_at"], strict=True)]
         figure.add_trace(go.Scattermap(
             lat=frame["lat"], lon=frame["lon"], mode="markers", name=t("wardmap.points_legend", lang),
-            marker=dict(size=6, color=theme.TEXT, opacity=0.7), text=text, hovertemplate="%{text}<extra></extra>",
+            marker=dict(size=7, color=theme.SERIES_COLOURS[3], opacity=0.8), text=text, hovertemplate="%{text}<extra></extra>",
         ))
     else:
         counts = frame["reports"].to_numpy(float)

@@ -100,10 +100,9 @@ def hour_weekday_heatmap(frame: pd.DataFrame, measure: str, lang: str) -> go.Fig
     labels = [t(f"traffic.weekday.{day}", lang) for day in WEEKDAYS]
     decimals = 0 if measure == "vehicles" else 1
     text = [[("" if pd.isna(v) else format_number(v, lang, decimals)) for v in row] for row in grid.to_numpy()]
-    if measure == "vehicles":
-        scale, bounds = theme.SEQUENTIAL_SCALE, {}
-    else:
-        scale, bounds = CONGESTION_SCALE, dict(zmin=0, zmax=2 * CONGESTION_TARGET)
+    # One sequential scale over the range present: hourly means sit far below the peak-hour target, so
+    # the status colours of the map would paint every cell green.
+    scale, bounds = theme.SEQUENTIAL_SCALE, ({} if measure == "vehicles" else dict(zmin=0))
     title = t(f"traffic.heatmap.{measure}", lang)
     figure = go.Figure(go.Heatmap(
         z=grid.to_numpy(), x=[f"{h}h" for h in range(24)], y=labels, colorscale=scale, text=text, **bounds,

@@ -191,11 +191,18 @@ def previous_same_weekdays(day: date, weeks: int = PROFILE_WEEKS) -> list[date]:
     return [day - timedelta(weeks=k) for k in range(1, weeks + 1)]
 
 
-def profile_day(period: Period, now: datetime) -> tuple[date, datetime | None]:
-    """The day the profile chart shows (the period's last day, never after today) and, when that day
-    is today, the start of the running hour: later observations are left out as incomplete."""
-    day = min(period.end, now.date())
-    return day, (now.replace(minute=0, second=0, microsecond=0) if day == now.date() else None)
+def profile_day(period: Period, now: datetime, newest=None) -> tuple[date, datetime | None]:
+    """The day the profile chart shows and, when the data of that day may still be coming in, the start of
+    the hour from which observations are left out as incomplete.
+
+    The clock is `now`, or the newest observation when the feed stopped earlier (e.g. a demo database built
+    days ago): the day is the period's last day but never after that clock, and on the clock's own day the
+    hour the clock is in is left out. `newest` may be None/NaT (no observations at all).
+    """
+    newest = None if newest is None or pd.isna(newest) else pd.Timestamp(newest).to_pydatetime()
+    clock = min(now, newest) if newest is not None else now
+    day = min(period.end, clock.date())
+    return day, (clock.replace(minute=0, second=0, microsecond=0) if day == clock.date() else None)
 
 
 def day_profile(engine: Engine, query_filter: QueryFilter, day: date, until: datetime | None = None) -> pd.DataFrame:
