@@ -1,6 +1,6 @@
 """Command line: `python -m dashboard <command>`.
 
-Commands: init-db, demo, kpi, info, forecast. Every command reads IOC_DATABASE_URL (or --database-url)
+Commands: init-db, demo, kpi, info, forecast, brief. Every command reads IOC_DATABASE_URL (or --database-url)
 and prints a one-line, actionable message on bad input or a database problem (exit code 2).
 """
 
@@ -203,6 +203,38 @@ def command_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_brief(args: argparse.Namespace) -> int:
+    """Write the weekly PDF briefing (dashboard/briefing) and print where it went."""
+    import time
+    from pathlib import Path
+
+    from dashboard.briefing.charts import ChartExportError
+    from dashboard.briefing.render import FontsMissing, render_briefing
+    from dashboard.briefing.weeks import BriefingInputError, last_complete_week, parse_week, week_code
+    from dashboard.periods import local_now
+
+    started = time.perf_counter()
+    try:
+        week = parse_week(args.week) if args.week else last_complete_week(local_now().date())
+        with _engine(args, read_only=True) as engine:
+            check_ready(engine)
+            pdf = render_briefing(engine, week, area=args.area, lang=args.lang)
+    except (BriefingInputError, FontsMissing, ChartExportError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    suffix = f"-{args.area}" if args.area else ""
+    path = Path(args.out or f"briefing-{week_code(week)}{suffix}-{args.lang}.pdf").expanduser().resolve()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(pdf)
+    except OSError as error:
+        print(f"error: cannot write {path}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    print(path)
+    print(f"{week_code(week)}: {len(pdf) / 1024:,.0f} kB in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dashboard", description="Huế IOC analytics dashboard")
     parser.add_argument("--database-url", default=None,
@@ -241,6 +273,15 @@ def build_parser() -> argparse.ArgumentParser:
                           help="run the series on a Dask cluster (tcp://host:8786); needs dask.distributed installed")
     forecast.add_argument("--json", action="store_true", help="print one JSON object per series")
     forecast.set_defaults(handler=command_forecast)
+
+    brief = commands.add_parser("brief", help="write the weekly PDF briefing for leaders")
+    brief.add_argument("--week", default=None, metavar="YYYY-Www",
+                       help="ISO week, e.g. 2026-W47 (default: the last complete Monday-Sunday week, city time)")
+    brief.add_argument("--area", default=None, help="one ward/commune code (default: the whole city)")
+    brief.add_argument("--lang", choices=["vi", "en"], default=config.default_language())
+    brief.add_argument("--out", default=None, metavar="FILE.pdf",
+                       help="output file (default: briefing-<week>[-<area>]-<lang>.pdf in the current directory)")
+    brief.set_defaults(handler=command_brief)
     return parser
 
 

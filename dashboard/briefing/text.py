@@ -1,0 +1,150 @@
+"""Words and numbers of the briefing: KPI values with their units, changes, targets and the generated sentences.
+
+Values come from `dashboard.kpis` unchanged; this module only writes them down (Vietnamese 1.234,5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dashboard import kpis
+from dashboard.i18n import format_number, t
+
+# The executive summary's sentences, in reading order (5–8 headline KPIs).
+HEADLINE_KEYS = (
+    "feedback.received",
+    "feedback.resolved_on_time_pct",
+    "feedback.median_resolution_hours",
+    "feedback.satisfaction_avg",
+    "feedback.open_backlog",
+    "dossiers.completed_on_time_pct",
+    "dossiers.online_pct",
+    "traffic.congestion_index_peak",
+)
+
+DECIMALS = {"count": 0, "vehicles": 0, "pct": 1, "index_pct": 1, "hours": 1, "days": 1, "rating": 2}
+POINT_UNITS = ("pct", "index_pct")     # changes of percentages are told in points
+RELATIVE_UNITS = ("count", "vehicles")  # changes of volumes are told in percent
+
+
+@dataclass(frozen=True)
+class KpiLine:
+    """One KPI of the week as the briefing prints it."""
+
+    key: str
+    label: str
+    value: float | None
+    previous: float | None
+    value_text: str
+    previous_text: str
+    change_text: str
+    target_text: str
+    status: str | None   # kpis.status: on_target / near_target / off_target / None
+    status_text: str
+    sentence: str
+
+
+def value_text(definition: kpis.KpiDefinition, value: Any, lang: str) -> str:
+    """94,2 % · 41,5 giờ · 4,12/5 · 3.812 — or an en dash when there is no value."""
+    if value is None:
+        return "–"
+    number = format_number(value, lang, DECIMALS[definition.unit])
+    return _with_unit(definition.unit, number, lang)
+
+
+NBSP = "\u00a0"  # keeps a number and its unit (or ≥ and its number) on one line
+
+
+def _with_unit(unit: str, number: str, lang: str) -> str:
+    if unit in POINT_UNITS:
+        return f"{number}{NBSP}%"
+    if unit == "hours":
+        return f"{number}{NBSP}{t('unit.hours', lang)}"
+    if unit == "days":
+        return f"{number}{NBSP}{t('unit.days', lang)}"
+    if unit == "rating":
+        return f"{number}{t('unit.rating', lang)}"
+    return number
+
+
+def target_text(definition: kpis.KpiDefinition, lang: str) -> str:
+    """"≥ 90 %", "≤ 72 giờ", "≥ 4,0/5"; empty for volumes."""
+    if definition.target is None or definition.higher_is_better is None:
+        return ""
+    operator = "≥" if definition.higher_is_better else "≤"
+    decimals = 1 if definition.unit == "rating" else (0 if float(definition.target).is_integer() else 1)
+    return f"{operator}{NBSP}{_with_unit(definition.unit, format_number(definition.target, lang, decimals), lang)}"
+
+
+def change_amount(definition: kpis.KpiDefinition, value: Any, previous: Any, lang: str) -> tuple[float | None, str]:
+    """(signed change, its words without sign): points for percentages, percent for volumes, units otherwise."""
+    change = kpis.change(value, previous)
+    absolute = change["absolute"]
+    if absolute is None:
+        return None, ""
+    if definition.unit in POINT_UNITS:
+        return absolute, f"{format_number(abs(absolute), lang, 1)}{NBSP}{t('briefing.unit.points', lang)}"
+    if definition.unit in RELATIVE_UNITS and change["relative_pct"] is not None:
+        relative = change["relative_pct"]
+        return relative, f"{format_number(abs(relative), lang, 1)}{NBSP}%"
+    decimals = DECIMALS[definition.unit]
+    amount = format_number(abs(absolute), lang, decimals)
+    if definition.unit == "rating":
+        return absolute, f"{amount}{NBSP}{t('briefing.unit.points', lang)}"
+    return absolute, _with_unit(definition.unit, amount, lang)
+
+
+def change_text(definition: kpis.KpiDefinition, value: Any, previous: Any, lang: str) -> str:
+    """"+1,3 điểm", "-5,2 %", "+2,1 giờ" for the KPI table ("–" when there is nothing to compare)."""
+    signed, words = change_amount(definition, value, previous, lang)
+    if signed is None:
+        return "–"
+    sign = "+" if signed > 0 else ("-" if signed < 0 else "±")
+    return sign + words
+
+
+def sentence(definition: kpis.KpiDefinition, value: Any, previous: Any, lang: str) -> str:
+    """"Tỷ lệ xử lý phản ánh đúng hạn đạt 94,2 %, tăng 1,3 điểm so với tuần trước; đạt mục tiêu ≥ 90 %."""
+    if value is None:
+        return f"{t(f'kpi.{definition.key}', lang)}: {t('briefing.no_value', lang)}."
+    text = t(f"briefing.sentence.{definition.key}", lang, value=value_text(definition, value, lang))
+    signed, words = change_amount(definition, value, previous, lang)
+    if signed is not None:
+        direction = "up" if signed > 0 else ("down" if signed < 0 else "same")
+        text += t(f"briefing.change.{direction}", lang, amount=words)
+    status = kpis.status(definition, value)
+    if status is not None:
+        text += t(f"briefing.target.{status}", lang, target=target_text(definition, lang))
+    return text + "."
+
+
+def kpi_line(definition: kpis.KpiDefinition, current: dict, previous: dict, lang: str) -> KpiLine:
+    value = current[definition.section][definition.name]
+    before = previous[definition.section][definition.name]
+    status = kpis.status(definition, value)
+    return KpiLine(
+        key=definition.key,
+        label=t(f"kpi.{definition.key}", lang),
+        value=value,
+        previous=before,
+        value_text=value_text(definition, value, lang),
+        previous_text=value_text(definition, before, lang),
+        change_text=change_text(definition, value, before, lang),
+        target_text=target_text(definition, lang),
+        status=status,
+        status_text=t(f"status.{status}", lang) if status else "",
+        sentence=sentence(definition, value, before, lang),
+    )
+
+
+def kpi_lines(current: dict, previous: dict, lang: str) -> list[KpiLine]:
+    """Every KPI of `kpis.KPI_DEFINITIONS`, in its order."""
+    return [kpi_line(d, current, previous, lang) for d in kpis.KPI_DEFINITIONS]
+
+
+def help_text(definition: kpis.KpiDefinition, lang: str) -> str:
+    """The KPI's definition from the catalogue (the same text as the dashboard's (?) help)."""
+    target = definition.target
+    shown = format_number(target, lang, 0 if target and target >= 10 else 1) if target else ""
+    return t(f"help.{definition.key}", lang, target=shown)
