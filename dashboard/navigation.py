@@ -33,4 +33,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("traffic", "traffic.py", "giao-thong", ":material/traffic:"),
     PageSpec("map", "map.py", "ban-do", ":material/map:"),
     PageSpec("forecast", "forecast.py", "du-bao", ":material/insights:"),
+    PageSpec("briefing", "briefing.py", "bao-cao-tuan", ":material/picture_as_pdf:"),
 )

@@ -20,7 +20,7 @@ from dashboard import kpis
 from dashboard.boundaries import feature_collection
 from dashboard.briefing.content import Briefing
 from dashboard.charts import theme
-from dashboard.i18n import t
+from dashboard.i18n import format_number, t
 
 NO_DATA_COLOUR = "#d9dde1"  # as dashboard.maps
 PNG_SCALE = 2            # pixels per CSS pixel: sharp on paper, still small files
@@ -78,11 +78,13 @@ def ward_map(briefing: Briefing) -> go.Figure:
         missing = value is None or pd.isna(value)
         colour = NO_DATA_COLOUR if missing else sample_colorscale(theme.SEQUENTIAL_SCALE, (float(value) - low) / (high - low))[0]
         outline = dict(color=theme.TEXT, width=2.5) if feature["id"] == briefing.area_code else dict(color="#ffffff", width=0.8)
+        label = feature["properties"]["name"] + ": " + (t("map.no_data", lang) if missing
+                                                        else format_number(value, lang, 1) + " %")
         for ring in _outer_rings(feature["geometry"]):
             xs, ys = zip(*[(point[0], point[1]) for point in ring], strict=True)
             latitudes.extend(ys)
             figure.add_trace(go.Scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour, line=outline,
-                                        hoverinfo="skip", showlegend=False))
+                                        hoveron="fills", hoverinfo="text", text=label, showlegend=False))
     # an invisible marker carries the colour bar of the scale
     figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip", marker=dict(
         color=[low, high], cmin=low, cmax=high, colorscale=theme.SEQUENTIAL_SCALE, showscale=True,

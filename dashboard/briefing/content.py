@@ -362,6 +362,16 @@ def build_briefing(engine: Engine, week: str | Period, area: str | None = None, 
         current=current, previous=previous, lines=lines, headlines=[by_key[k] for k in text.HEADLINE_KEYS],
         areas=pd.DataFrame(), ward_on_time=pd.Series(dtype=float), categories=pd.DataFrame(), notes=notes,
     )
+    briefing.tables["kpis"] = _table(
+        [(t("briefing.table.kpi", lang), False), (t("briefing.table.this_week", lang), True),
+         (t("briefing.table.previous_week", lang), True), (t("briefing.table.change", lang), True),
+         (t("briefing.table.target", lang), True), (t("briefing.table.status", lang), False)],
+        [[line.label, line.value_text, line.previous_text, line.change_text, line.target_text, line.status_text]
+         for line in lines])
+    statuses = [line.status for line in lines if line.status]
+    briefing.notes["scorecard"] = t("briefing.cover.scorecard", lang, total=len(statuses),
+                                    on=statuses.count("on_target"), near=statuses.count("near_target"),
+                                    off=statuses.count("off_target"))
     query_filter = QueryFilter.build(period, areas or ())
     _feedback_sections(engine, briefing, query_filter)
     _ward_sections(engine, briefing)

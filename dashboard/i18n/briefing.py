@@ -18,6 +18,7 @@ VI: dict[str, str] = {
     "briefing.partial.ends": "{source}: dữ liệu chỉ có đến {time}.",
     "briefing.partial.starts": "{source}: dữ liệu chỉ bắt đầu từ {time}.",
     "briefing.contents": "Nội dung",
+    "briefing.cover.scorecard": "Trong {total} chỉ số có mục tiêu: {on} đạt, {near} gần đạt, {off} chưa đạt mục tiêu.",
     "briefing.page": "Trang",
     "briefing.footer": "IOC Huế · Báo cáo tuần {week}",
     # executive summary
@@ -148,6 +149,7 @@ VI: dict[str, str] = {
     "briefing.page.download": "Tải báo cáo PDF",
     "briefing.page.download_help": "Tạo tệp PDF (khoảng vài giây) với đúng nội dung xem trước bên dưới.",
     "briefing.page.preview": "Xem trước",
+    "briefing.page.scope_note": "Báo cáo dùng tuần đã chọn ở trên; khoảng thời gian ở thanh bên không áp dụng.",
     "briefing.page.cli": "Lập báo cáo tự động hằng tuần: `python -m dashboard brief --week {week} --out bao-cao.pdf` (xem README, mục Weekly briefing).",
     "briefing.page.no_weeks": "Cơ sở dữ liệu chưa có tuần nào có số liệu.",
 }
@@ -170,6 +172,7 @@ EN: dict[str, str] = {
     "briefing.partial.ends": "{source}: data only up to {time}.",
     "briefing.partial.starts": "{source}: data only from {time}.",
     "briefing.contents": "Contents",
+    "briefing.cover.scorecard": "Of {total} indicators with a target: {on} on target, {near} near, {off} off target.",
     "briefing.page": "Page",
     "briefing.footer": "Huế IOC · Weekly briefing {week}",
     "briefing.summary.heading": "Executive summary",
@@ -293,6 +296,7 @@ EN: dict[str, str] = {
     "briefing.page.download": "Download the PDF briefing",
     "briefing.page.download_help": "Makes the PDF (a few seconds) with exactly the content previewed below.",
     "briefing.page.preview": "Preview",
+    "briefing.page.scope_note": "The briefing covers the week chosen above; the sidebar period does not apply.",
     "briefing.page.cli": "Weekly automatic briefing: `python -m dashboard brief --week {week} --out briefing.pdf` (see the README, section Weekly briefing).",
     "briefing.page.no_weeks": "The database has no week with data yet.",
 }
