@@ -335,19 +335,29 @@ def _appendix(engine: Engine, briefing: Briefing, coverage: dict) -> None:
 
 
 # ---------------------------------------------------------------- the briefing
+def check_request(engine: Engine, week: str | Period, area: str | None, lang: str
+                  ) -> tuple[Period, str | None, str | None, dict]:
+    """(week, area code, area name, coverage) after checking the request; BriefingInputError when it cannot be met.
+
+    Cheap (two small queries), so callers can refuse bad input before starting anything slow.
+    """
+    if lang not in ("vi", "en"):
+        raise BriefingInputError(f"unknown language {lang!r}; expected vi or en")
+    period = as_week(week)
+    area_code, area_name = _area(engine, area)
+    coverage = _coverage(engine)
+    _check_has_data(period, coverage)
+    return period, area_code, area_name, coverage
+
+
 def build_briefing(engine: Engine, week: str | Period, area: str | None = None, lang: str = "vi",
                    now: datetime | None = None) -> Briefing:
     """Every figure, table and sentence of one week's briefing (for the whole city or one ward/commune).
 
     Raises BriefingInputError for a malformed week, an unknown area or a week without any data.
     """
-    if lang not in ("vi", "en"):
-        raise BriefingInputError(f"unknown language {lang!r}; expected vi or en")
-    period = as_week(week)
+    period, area_code, area_name, coverage = check_request(engine, week, area, lang)
     now = (now or local_now()).replace(second=0, microsecond=0)
-    area_code, area_name = _area(engine, area)
-    coverage = _coverage(engine)
-    _check_has_data(period, coverage)
     areas = [area_code] if area_code else None
     current = kpis.compute_kpis(engine, period, areas)
     previous = kpis.compute_kpis(engine, period.previous(), areas)

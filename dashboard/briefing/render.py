@@ -17,7 +17,7 @@ import markupsafe
 from sqlalchemy.engine import Engine
 
 from dashboard.briefing import charts
-from dashboard.briefing.content import Briefing, build_briefing
+from dashboard.briefing.content import Briefing, build_briefing, check_request
 from dashboard.charts import theme
 from dashboard.i18n import format_datetime, t
 from dashboard.periods import Period
@@ -137,6 +137,7 @@ def render_briefing(engine: Engine, week: str | Period, area: str | None = None,
     Raises BriefingInputError (bad week or area, no data), FontsMissing or ChartExportError.
     """
     fonts = find_fonts()
+    check_request(engine, week, area, lang)  # refuse bad input before Chromium starts
     with charts.png_export() as export:  # Chromium starts while the queries run
         briefing = build_briefing(engine, week, area, lang, now)
         images = export(charts.figures(briefing))
