@@ -18,6 +18,12 @@ from models.calendar import holiday_frame
 
 MODEL_NAME = "prophet"
 UNCERTAINTY_SAMPLES = 300  # enough for a stable 80 % interval; Prophet's default of 1000 triples predict time
+# Few, strongly regularised Fourier terms: with three years of data, Prophet's default (10 terms, prior 10)
+# learns last year's storm days as "season". Measured on the demo data (median MASE, 4-fold backtest /
+# last-28-days holdout): feedback 0.828 / 0.857 with the default, 0.825 / 0.809 with these; traffic
+# 0.637 / 0.750 and 0.658 / 0.665. Holiday effects keep Prophet's default prior.
+YEARLY_FOURIER_TERMS = 4
+SEASONALITY_PRIOR_SCALE = 0.1
 
 
 def silence() -> None:
@@ -37,8 +43,9 @@ def _model(history: pd.DataFrame, future_end: pd.Timestamp, level: float):
     model = Prophet(
         growth="linear",
         weekly_seasonality=True,
-        yearly_seasonality=10 if years >= 1.5 else False,
+        yearly_seasonality=YEARLY_FOURIER_TERMS if years >= 1.5 else False,
         daily_seasonality=False,
+        seasonality_prior_scale=SEASONALITY_PRIOR_SCALE,
         holidays=holiday_frame(history["ds"].min().year, future_end.year + 1),
         interval_width=level,
         uncertainty_samples=UNCERTAINTY_SAMPLES,
