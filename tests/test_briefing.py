@@ -193,6 +193,7 @@ def test_forecast_section_reads_the_stored_run(tmp_path, demo_db_url, demo_now):
                 run_id="r1", series_id="feedback:area:19753:noise", area_code="19753", category="noise",
                 ds=MONDAY + timedelta(days=2), actual=14.0, expected=3.0, lower=0.0, upper=7.0, size=4.3)])
         briefing = build_briefing(engine, WEEK, now=demo_now)
+        old_week = build_briefing(engine, "2026-W10", now=demo_now)  # before the run's 120 scanned days
     finally:
         engine.dispose()
     assert "outlook" not in briefing.notes
@@ -202,6 +203,8 @@ def test_forecast_section_reads_the_stored_run(tmp_path, demo_db_url, demo_now):
     anomaly = briefing.tables["anomalies"].rows[0]
     assert anomaly[0] == "11/11/2026" and anomaly[2] == t("category.noise") and anomaly[3:] == ("14", "3,0", "+4,3")
     assert list(briefing.forecast_next["yhat"]) == [100.0 + i for i in range(7)]
+    assert not old_week.tables["anomalies"] and "19/07/2026" in old_week.notes["anomalies"]
+    assert not old_week.tables["forecast"] and "forecast" in old_week.notes
 
 
 # ---------------------------------------------------------------- bad input and fonts

@@ -270,8 +270,8 @@ def _outlook_sections(engine: Engine, briefing: Briefing) -> None:
     if "feedback" in runs.index:
         found = briefing_queries.anomalies_between(engine, briefing.week.start, briefing.week.end, briefing.area_code)
         if found.empty:
-            briefing.notes["anomalies"] = t("briefing.anomalies.none", lang,
-                                            time=format_datetime(pd.Timestamp(runs.at["feedback", "created_at"]).to_pydatetime()))
+            briefing.notes["anomalies"] = _no_anomaly_note(engine, briefing, runs.at["feedback", "run_id"],
+                                                           pd.Timestamp(runs.at["feedback", "created_at"]).to_pydatetime())
         briefing.tables["anomalies"] = _table(
             [(t("briefing.column.day", lang), False), (t("briefing.column.area", lang), False),
              (t("briefing.column.category", lang), False), (t("briefing.column.actual", lang), True),
@@ -313,6 +313,21 @@ def _outlook_sections(engine: Engine, briefing: Briefing) -> None:
                                                   briefing.week.end)
         history["ds"] = pd.to_datetime(history["ds"])
         briefing.forecast_history = history
+
+
+def _no_anomaly_note(engine: Engine, briefing: Briefing, run_id: str, created_at: datetime) -> str:
+    """Why the week lists no anomaly: none found, or the run did not scan that week (it scans its last
+    `models.anomalies.WINDOW_DAYS` days of data, which end the day before its first forecast day)."""
+    from models.anomalies import WINDOW_DAYS
+
+    first_forecast = forecast_queries.first_forecast_day(engine, run_id)
+    if first_forecast is not None:
+        scan_end = first_forecast - timedelta(days=1)
+        scan_start = scan_end - timedelta(days=WINDOW_DAYS - 1)
+        if briefing.week.end < scan_start or briefing.week.start > scan_end:
+            return t("briefing.anomalies.outside", briefing.lang, time=format_datetime(created_at),
+                     start=format_date(scan_start), end=format_date(scan_end))
+    return t("briefing.anomalies.none", briefing.lang, time=format_datetime(created_at))
 
 
 def _appendix(engine: Engine, briefing: Briefing, coverage: dict) -> None:
