@@ -45,10 +45,13 @@ def run_line(run: pd.Series, series_count: int) -> str:
 def scorecard(row: pd.Series, run: pd.Series) -> None:
     st.subheader(t("forecast.score.heading", lang))
     improvement = row["improvement_pct"]
-    if row["model"] != "naive" and improvement is not None and not pd.isna(improvement) and improvement > 0:
+    known = improvement is not None and not pd.isna(improvement)
+    if row["model"] == "naive" or not known:
+        st.markdown("**" + t("forecast.score.not_better", lang) + "**")
+    elif improvement > 0:
         st.markdown("**" + t("forecast.score.better", lang, pct=format_number(improvement, lang, 0)) + "**")
     else:
-        st.markdown("**" + t("forecast.score.not_better", lang) + "**")
+        st.markdown("**" + t("forecast.score.worse", lang, pct=format_number(-improvement, lang, 0)) + "**")
     columns = st.columns(4)
     columns[0].metric(t("forecast.tile.improvement", lang), charts.percent_text(improvement, lang), border=True,
                       help=t("forecast.tile.improvement_help", lang))
@@ -119,8 +122,10 @@ else:
     sensors = cache.query(fq.sensor_names) if metric == "traffic" else {}
     options = charts.series_options(list(rows["series_id"]), lang, area_names, sensors)
     summary = charts.metric_summary(rows)
-    st.markdown(t("forecast.summary", lang, total=summary["total"], metric=t(f"forecast.metric.{metric}", lang).lower(),
-                  better=summary["better"], pct=format_number(summary["median_improvement_pct"], lang, 0)))
+    median = summary["median_improvement_pct"]
+    st.markdown(t("forecast.summary_worse" if median is not None and median < 0 else "forecast.summary", lang,
+                  total=summary["total"], metric=t(f"forecast.metric.{metric}", lang).lower(), better=summary["better"],
+                  pct=format_number(abs(median) if median is not None else None, lang, 0)))
 
     preferred = f"feedback:area:{selection.areas[0]}" if metric == "feedback" and len(selection.areas) == 1 else ""
     choices = list(options)

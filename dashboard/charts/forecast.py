@@ -61,6 +61,26 @@ def series_options(series_ids: Sequence[str], lang: str, area_names: Mapping[str
 
 
 # ---------------------------------------------------------------- the forecast chart
+LABEL_GAP_SHARE = 0.03  # holidays closer than this share of the time axis share one label
+
+
+def _span_days(*frames: pd.DataFrame) -> int:
+    days = pd.concat([pd.to_datetime(f["ds"]) for f in frames if not f.empty])
+    return int((days.max() - days.min()).days) + 1 if len(days) else 1
+
+
+def holiday_labels(holidays: pd.DataFrame, lang: str, span_days: int) -> list[tuple[pd.Timestamp, str]]:
+    """(day, text) per label; holidays within 3 % of the axis of the previous one are joined ("A · B")."""
+    labels: list[tuple[pd.Timestamp, str]] = []
+    for row in holidays.sort_values("ds").itertuples():
+        text = t(f"forecast.holiday.{row.holiday}", lang)
+        if labels and (row.ds - labels[-1][0]).days < LABEL_GAP_SHARE * span_days:
+            labels[-1] = (labels[-1][0], labels[-1][1] + " · " + text)
+        else:
+            labels.append((row.ds, text))
+    return labels
+
+
 def forecast_chart(actual: pd.DataFrame, forecast: pd.DataFrame, holidays: pd.DataFrame, *, title: str, unit: str,
                    lang: str, height: int = theme.TREND_HEIGHT - 80) -> go.Figure:
     """Actual days, their 7-day mean, the forecast with its 80 % band, and holiday markers.
@@ -89,14 +109,15 @@ def forecast_chart(actual: pd.DataFrame, forecast: pd.DataFrame, holidays: pd.Da
         figure.add_trace(go.Scatter(x=rolling.index, y=rolling.round(1), mode="lines", name=t("forecast.chart.rolling", lang),
                                     line=dict(color=theme.TEXT, width=2),
                                     hovertemplate="%{y:,.1f}<extra>" + t("forecast.chart.rolling", lang) + "</extra>"))
-    for row in holidays.itertuples():
-        figure.add_shape(type="line", x0=row.ds, x1=row.ds, y0=0, y1=1, yref="paper",
+    for day, text in holiday_labels(holidays, lang, _span_days(actual, forecast)):
+        figure.add_annotation(x=day, y=1, yref="paper", text=text, showarrow=False, textangle=-90, xanchor="right",
+                              yanchor="top", xshift=-2, font=dict(size=11, color=theme.MUTED),
+                              bgcolor=_rgba(theme.BACKGROUND, 0.8))
+    for day in holidays["ds"]:
+        figure.add_shape(type="line", x0=day, x1=day, y0=0, y1=1, yref="paper",
                          line=dict(color=theme.MUTED, width=1, dash="dot"))
-        figure.add_annotation(x=row.ds, y=1, yref="paper", text=t(f"forecast.holiday.{row.holiday}", lang),
-                              showarrow=False, textangle=-90, xanchor="right", yanchor="top", xshift=-2,
-                              font=dict(size=11, color=theme.MUTED))
     figure.update_layout(title=dict(text=title, x=0, font=dict(size=16)), height=height, hovermode="x unified",
-                         separators=_separators(lang), yaxis=dict(title=unit, rangemode="tozero"),
+                         separators=_separators(lang), yaxis=dict(title=unit, rangemode="tozero", tickformat=",.0f"),
                          xaxis=dict(tickformat="%d/%m/%Y"),
                          legend=dict(orientation="h", yanchor="top", y=-0.1, xanchor="left", x=0),
                          margin=dict(l=10, r=10, t=50, b=10))
