@@ -106,18 +106,14 @@ def anomaly_section(series_id: str, last_day) -> None:
     ui.download_buttons(table, "bat_thuong", lang)
 
 
-if runs.empty:
-    st.info(t("forecast.empty", lang), icon=":material/insights:")
-    st.code("python -m dashboard forecast", language="bash")
-else:
-    by_metric = runs.set_index("metric")
-    metrics = [m for m in fq.METRICS if m in by_metric.index]
-    metric = st.segmented_control(t("forecast.metric", lang), metrics, key="forecast_metric", default=metrics[0],
-                                  format_func=lambda m: t(f"forecast.metric.{m}", lang), required=True)
-    run = by_metric.loc[metric]
+def series_section(metric: str, run: pd.Series) -> str:
+    """Chooser, chart, scorecard and score table of one metric's run; returns the chosen series id ("" if none)."""
     run_id = str(run["run_id"])
     rows = charts.score_rows(cache.query(fq.series_scores, run_id))
     st.caption(run_line(run, len(rows)) + " · " + t("forecast.scope_note", lang))
+    if rows.empty:
+        st.info(t("forecast.no_series", lang), icon=":material/info:")
+        return ""
     area_names = filters.area_names(cache.areas(url))
     sensors = cache.query(fq.sensor_names) if metric == "traffic" else {}
     options = charts.series_options(list(rows["series_id"]), lang, area_names, sensors)
@@ -137,9 +133,8 @@ else:
 
     forecast = cache.query(fq.series_forecast, run_id, series_id)
     first_day = pd.Timestamp(forecast["ds"].min()).date()
-    last_day = first_day - timedelta(days=1)
     start = first_day - timedelta(days=days_back)
-    actual = cache.query(fq.series_actuals, series_id, start, last_day)
+    actual = cache.query(fq.series_actuals, series_id, start, first_day - timedelta(days=1))
     markers = holiday_markers(start, pd.Timestamp(forecast["ds"].max()).date())
     st.plotly_chart(charts.forecast_chart(actual, forecast, markers, lang=lang, unit=t(f"forecast.unit.{metric}", lang),
                                           title=t("forecast.chart.title", lang, series=options[series_id], days=len(forecast))),
@@ -151,9 +146,22 @@ else:
         table = charts.score_table(rows, options, lang)
         st.dataframe(table, hide_index=True)
         ui.download_buttons(table, f"diem_du_bao_{metric}", lang)
+    return series_id
+
+
+if runs.empty:
+    st.info(t("forecast.empty", lang), icon=":material/insights:")
+    st.code("python -m dashboard forecast", language="bash")
+else:
+    by_metric = runs.set_index("metric")
+    metrics = [m for m in fq.METRICS if m in by_metric.index]
+    metric = st.segmented_control(t("forecast.metric", lang), metrics, key="forecast_metric", default=metrics[0],
+                                  format_func=lambda m: t(f"forecast.metric.{m}", lang), required=True)
+    series_id = series_section(metric, by_metric.loc[metric])
 
     if "feedback" in by_metric.index:
-        feedback_run = by_metric.loc["feedback"]
-        agency_section(str(feedback_run["run_id"]))
-        feedback_last_day = cache.query(fq.first_forecast_day, str(feedback_run["run_id"])) - timedelta(days=1)
-        anomaly_section(series_id if metric == "feedback" else "", feedback_last_day)
+        feedback_run_id = str(by_metric.loc["feedback", "run_id"])
+        first_feedback_day = cache.query(fq.first_forecast_day, feedback_run_id)
+        if first_feedback_day is not None:
+            agency_section(feedback_run_id)
+            anomaly_section(series_id if metric == "feedback" else "", first_feedback_day - timedelta(days=1))

@@ -290,6 +290,8 @@ def test_forecast_page_shows_the_stored_scores(monkeypatch, forecast_db):
     assert tiles[t("forecast.tile.improvement")] == format_number(improvement, "vi", 0) + " %"
     assert len(app.get("plotly_chart")) >= 1
     assert not app.code  # no "run the command" hint once forecasts exist
+    app.segmented_control(key="forecast_metric").set_value("dossiers").run()  # a run without series (no dossiers)
+    assert not app.exception and app.info[0].body == t("forecast.no_series")
     overview = run_app(monkeypatch, url)
     assert not overview.exception
     assert t("forecast.overview.heading") in [h.value for h in overview.subheader]
