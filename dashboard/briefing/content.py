@@ -27,7 +27,6 @@ TOP_AGENCIES = 10
 TOP_ROWS = 10
 HISTORY_DAYS = 28
 FORECAST_METRICS = ("feedback", "dossiers", "traffic")
-FORECAST_COMMAND = "python -m dashboard forecast"
 
 
 @dataclass(frozen=True)
