@@ -7,17 +7,43 @@ URL), the language toggle and the theme. Pages only lay out what `dashboard` com
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 import streamlit as st
 
-from dashboard import cache, filters, ui
+from dashboard import cache, config, filters, ui
 from dashboard.charts import theme
 from dashboard.db.engine import DatabaseError
-from dashboard.i18n import t
+from dashboard.i18n import LANGUAGES, t
 from dashboard.navigation import PAGES
 
 st.set_page_config(page_title="IOC Huế", page_icon="🏙️", layout="wide")
 theme.register_template()
+
+
+def _pages(language: str) -> list:
+    # Kiosk pages (the wall) are reachable by their URL only: opening them from the sidebar would keep the sidebar.
+    return [st.Page(spec.path, title=t(f"page.{spec.key}", language), icon=spec.icon, url_path=spec.url_path or None,
+                    default=not spec.url_path, visibility="hidden" if spec.kiosk else "visible") for spec in PAGES]
+
+
+def _kiosk_requested() -> bool:
+    """Whether the browser asked for a kiosk page such as /wall (read from the address before navigation runs)."""
+    path = urlsplit(st.context.url or "").path.rstrip("/")
+    return any(spec.kiosk and path.endswith("/" + spec.url_path) for spec in PAGES)
+
+
+if _kiosk_requested():
+    # The wall: no navigation, sidebar or filters. It keeps its last figures through database outages
+    # itself, so the database check below (which would replace it by an error page) is skipped.
+    requested_language = st.query_params.get("lang", config.default_language())
+    kiosk_language = requested_language if requested_language in LANGUAGES else config.default_language()
+    try:
+        st.navigation(_pages(kiosk_language), position="hidden").run()
+    except Exception:  # never a traceback on the wall; the log keeps the details
+        logging.getLogger("dashboard").exception("kiosk page failed")
+        ui.unexpected_error_page()
+    st.stop()
 
 
 def _database_problem() -> DatabaseError | None:
@@ -40,10 +66,8 @@ if problem is not None:
 area_names = filters.area_names(cache.areas(cache.current_url()))
 language = filters.global_filters(area_names).lang
 
-pages = [st.Page(spec.path, title=t(f"page.{spec.key}", language), icon=spec.icon,
-                 url_path=spec.url_path or None, default=not spec.url_path) for spec in PAGES]
 try:
-    st.navigation(pages, position="sidebar").run()
+    st.navigation(_pages(language), position="sidebar").run()
 except DatabaseError as error:  # the database went away while the page ran
     ui.database_error_page(error)
 except Exception:  # never show a leader a traceback; the log keeps the details

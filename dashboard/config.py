@@ -35,6 +35,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IOC_QUERY_TTL_SECONDS", "300", "How long page query results are cached."),
     Setting("IOC_STATEMENT_TIMEOUT_SECONDS", "30",
             "Longest a single query may run (PostgreSQL statement_timeout)."),
+    Setting("IOC_WALL_PANELS", "overview,map,traffic,procedures,forecast",
+            "Panels the wall screen (/wall) rotates through, in order; the URL's ?panels= overrides it."),
+    Setting("IOC_WALL_DWELL_SECONDS", "20",
+            "Seconds each wall panel stays on screen: one value, or one per panel (?dwell= overrides it)."),
+    Setting("IOC_WALL_REFRESH_SECONDS", "60", "How often the wall screen reloads its figures."),
+    Setting("IOC_WALL_OVERDUE_DAYS", "3",
+            "The wall's ticker lists open feedback overdue by more than this many days."),
+    Setting("IOC_FRESHNESS_FEEDBACK_MINUTES", "60",
+            "Feedback is 'live' while its newest report is at most this many minutes old."),
+    Setting("IOC_FRESHNESS_DOSSIERS_MINUTES", "1440",
+            "Dossiers are 'live' while the newest dossier is at most this many minutes old."),
+    Setting("IOC_FRESHNESS_TRAFFIC_MINUTES", "30",
+            "Traffic is 'live' while the newest sensor observation is at most this many minutes old."),
 )
 
 _SETTING_NAMES = {s.name for s in SETTINGS}

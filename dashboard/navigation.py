@@ -20,6 +20,7 @@ class PageSpec:
     file: str         # file name under pages/
     url_path: str     # "" for the default page
     icon: str
+    kiosk: bool = False  # a screen for a wall: no navigation, sidebar or filters; only reached by its URL
 
     @property
     def path(self) -> Path:
@@ -33,5 +34,6 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("traffic", "traffic.py", "giao-thong", ":material/traffic:"),
     PageSpec("map", "map.py", "ban-do", ":material/map:"),
     PageSpec("forecast", "forecast.py", "du-bao", ":material/insights:"),
+    PageSpec("wall", "wall.py", "wall", ":material/tv:", kiosk=True),
     PageSpec("briefing", "briefing.py", "bao-cao-tuan", ":material/picture_as_pdf:"),
 )

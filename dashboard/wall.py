@@ -1,0 +1,371 @@
+"""The wall screen's decisions as plain functions (no Streamlit): which panel shows when, what "today"
+and "a typical day" mean, how fresh each source is, which alerts the ticker carries, and how the last
+good figures are kept while the database is away.
+
+Rotation: `?panels=overview,map,traffic&dwell=20,40,20` (seconds; one value for every panel or one per
+panel), defaulting to the settings IOC_WALL_PANELS / IOC_WALL_DWELL_SECONDS. The visible panel is a pure
+function of the seconds since the wall started, so a late timer never shifts the schedule.
+
+Today vs a typical day: today's KPIs from midnight up to the data clock, against the median of the same
+part of the day on the same weekday of the previous eight weeks (`TYPICAL_WEEKS`). Days on which a
+source had no records at all (before its data starts, or an outage) are left out of that median.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+
+from dashboard import config, kpis
+
+PANELS = ("overview", "map", "traffic", "procedures", "forecast")
+SOURCES = ("feedback", "dossiers", "traffic")
+SECTIONS = ("feedback", "dossiers", "traffic")
+MIN_DWELL_SECONDS = 3
+MAX_DWELL_SECONDS = 3600
+MIN_REFRESH_SECONDS = 5
+TYPICAL_WEEKS = 8
+FEED_WINDOW_HOURS = 24        # the map shows feedback received in this many hours before the data clock
+MAX_ALERT_ANOMALIES = 3
+
+# Which KPIs say whether a section had any records on a day (a day without any is not a "typical" day).
+ACTIVITY = {"feedback": ("received", "resolved"), "dossiers": ("received", "completed"), "traffic": ("vehicles",)}
+
+
+# ---------------------------------------------------------------- rotation
+class RotationError(ValueError):
+    """A `panels`/`dwell` value the wall cannot use; the message says what would work."""
+
+
+@dataclass(frozen=True)
+class Rotation:
+    panels: tuple[str, ...]
+    dwell_seconds: tuple[int, ...]
+
+    @property
+    def cycle_seconds(self) -> int:
+        return sum(self.dwell_seconds)
+
+    @property
+    def tick_seconds(self) -> int:
+        """How often the rotation must look at the clock: every panel change falls on a multiple of this."""
+        return math.gcd(*self.dwell_seconds)
+
+    def index_at(self, elapsed_seconds: float) -> int:
+        """Position in `panels` of the panel on screen `elapsed_seconds` after the wall started."""
+        moment = max(0.0, elapsed_seconds) % self.cycle_seconds
+        for index, dwell in enumerate(self.dwell_seconds):
+            if moment < dwell:
+                return index
+            moment -= dwell
+        return len(self.panels) - 1  # unreachable: moment < cycle
+
+    def panel_at(self, elapsed_seconds: float) -> str:
+        return self.panels[self.index_at(elapsed_seconds)]
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def parse_rotation(panels: str, dwell: str) -> Rotation:
+    """`"overview,map"` and `"20,40"` (or one value for all) → Rotation; RotationError explains a bad value."""
+    names = [name.lower() for name in _split(panels or "")]
+    if not names:
+        raise RotationError(f"no panels given: list one or more of {', '.join(PANELS)} (comma-separated)")
+    unknown = [name for name in names if name not in PANELS]
+    if unknown:
+        raise RotationError(f"unknown panel {', '.join(repr(n) for n in unknown)}: choose from {', '.join(PANELS)}")
+    values = _split(dwell or "")
+    if not values:
+        raise RotationError("no dwell given: seconds per panel, one value for all panels or one per panel")
+    seconds = []
+    for value in values:
+        try:
+            number = int(value)
+        except ValueError:
+            raise RotationError(f"dwell {value!r} is not a whole number of seconds") from None
+        if not MIN_DWELL_SECONDS <= number <= MAX_DWELL_SECONDS:
+            raise RotationError(f"dwell {number} s is outside {MIN_DWELL_SECONDS}–{MAX_DWELL_SECONDS} s")
+        seconds.append(number)
+    if len(seconds) == 1:
+        seconds = seconds * len(names)
+    elif len(seconds) != len(names):
+        raise RotationError(f"{len(names)} panels but {len(seconds)} dwell values: "
+                            "give one value for all panels or one per panel")
+    return Rotation(tuple(names), tuple(seconds))
+
+
+DEFAULT_ROTATION = Rotation(PANELS, (20,) * len(PANELS))
+
+
+def wall_rotation(params: Mapping[str, str]) -> tuple[Rotation, str | None]:
+    """The rotation the wall runs: URL parameters over the settings IOC_WALL_PANELS / IOC_WALL_DWELL_SECONDS.
+
+    Never raises: a bad URL falls back to the settings, bad settings to every panel for 20 s; the second
+    value is the problem to show (None when all is well).
+    """
+    configured_panels, configured_dwell = config.get("IOC_WALL_PANELS"), config.get("IOC_WALL_DWELL_SECONDS")
+    try:
+        configured = parse_rotation(configured_panels, configured_dwell)
+    except RotationError as error:
+        configured, problem = DEFAULT_ROTATION, f"IOC_WALL_PANELS/IOC_WALL_DWELL_SECONDS: {error}"
+    else:
+        problem = None
+    if "panels" not in params and "dwell" not in params:
+        return configured, problem
+    try:
+        return parse_rotation(params.get("panels", configured_panels), params.get("dwell", configured_dwell)), problem
+    except RotationError as error:
+        return configured, f"?panels/dwell: {error}"
+
+
+def refresh_seconds() -> int:
+    """How often the panels reload their figures (IOC_WALL_REFRESH_SECONDS, at least 5)."""
+    try:
+        return max(MIN_REFRESH_SECONDS, int(config.get("IOC_WALL_REFRESH_SECONDS")))
+    except ValueError:
+        return 60
+
+
+def overdue_days() -> int:
+    try:
+        return max(0, int(config.get("IOC_WALL_OVERDUE_DAYS")))
+    except ValueError:
+        return 3
+
+
+# ---------------------------------------------------------------- the data clock, today and a typical day
+@dataclass(frozen=True)
+class TimeWindow:
+    """A half-open window [start_at, end_before) of naive local time.
+
+    It has the `start_at`/`end_before` (and `start`/`end` dates) of `periods.Period`, so the KPI and page
+    queries, which only read those, take it wherever they take a Period: "today until 14:37".
+    """
+
+    start_at: datetime
+    end_before: datetime
+
+    def __post_init__(self) -> None:
+        if self.end_before < self.start_at:
+            raise ValueError(f"window ends ({self.end_before}) before it starts ({self.start_at})")
+
+    @property
+    def start(self) -> date:
+        return self.start_at.date()
+
+    @property
+    def end(self) -> date:
+        return (self.end_before - timedelta(microseconds=1)).date() if self.end_before > self.start_at else self.start
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def data_clock(now: datetime, newest: Mapping[str, datetime | None]) -> datetime:
+    """The moment the wall describes: now, or the newest record of any source when every feed stopped earlier
+    (e.g. a demo database built days ago), to the minute. Freshness is always measured against the real now."""
+    known = [pd.Timestamp(v).to_pydatetime() for v in newest.values() if v is not None and not pd.isna(v)]
+    clock = min(now, max(known)) if known else now
+    return clock.replace(second=0, microsecond=0)
+
+
+def day_so_far(as_of: datetime) -> TimeWindow:
+    return TimeWindow(datetime.combine(as_of.date(), datetime.min.time()), as_of)
+
+
+def typical_windows(as_of: datetime, weeks: int = TYPICAL_WEEKS) -> list[TimeWindow]:
+    """The same part of the day (midnight → the time of `as_of`) on each of the `weeks` previous same weekdays."""
+    today = day_so_far(as_of)
+    return [TimeWindow(today.start_at - timedelta(weeks=k), today.end_before - timedelta(weeks=k))
+            for k in range(1, weeks + 1)]
+
+
+def last_full_hour(as_of: datetime) -> TimeWindow:
+    """The last complete clock hour before `as_of` (13:00–14:00 at 14:37): "traffic now"."""
+    end = as_of.replace(minute=0, second=0, microsecond=0)
+    return TimeWindow(end - timedelta(hours=1), end)
+
+
+def had_records(section: str, figures: Mapping[str, Any]) -> bool:
+    return any((figures.get(name) or 0) > 0 for name in ACTIVITY[section])
+
+
+def typical_kpis(days: Sequence[Mapping[str, Mapping[str, Any]]]) -> tuple[dict[str, dict[str, float | None]], dict[str, int]]:
+    """Median of each KPI over `days` (each {section: {kpi: value}}), and how many days each section counted.
+
+    A day on which a section had no records is left out for that section; a KPI without a value on a
+    day (e.g. no dossier completed, so no on-time %) is left out for that KPI.
+    """
+    medians: dict[str, dict[str, float | None]] = {}
+    counted: dict[str, int] = {}
+    for section in SECTIONS:
+        usable = [day[section] for day in days if section in day and had_records(section, day[section])]
+        counted[section] = len(usable)
+        names = [d.name for d in kpis.KPI_DEFINITIONS if d.section == section]
+        medians[section] = {}
+        for name in names:
+            values = [float(v) for v in (figures.get(name) for figures in usable) if v is not None and not pd.isna(v)]
+            medians[section][name] = round(statistics.median(values), 2) if values else None
+    return medians, counted
+
+
+@dataclass(frozen=True)
+class Comparison:
+    value: float | None
+    typical: float | None
+    change: float | None        # value − typical
+    change_pct: float | None    # relative to typical, in percent
+    tone: str                   # "better", "worse", "same", "neutral" (a volume) or "unknown"
+
+
+def compare(definition: kpis.KpiDefinition, value: Any, typical: Any) -> Comparison:
+    """Today's value of a KPI against its typical-day value, and whether that is good news."""
+    change = kpis.change(value, typical)
+    absolute = change["absolute"]
+    if absolute is None:
+        tone = "unknown"
+    elif definition.higher_is_better is None:
+        tone = "neutral"
+    elif absolute == 0:
+        tone = "same"
+    else:
+        tone = "better" if (absolute > 0) == definition.higher_is_better else "worse"
+    return Comparison(kpis._number(value), kpis._number(typical), absolute, change["relative_pct"], tone)
+
+
+# ---------------------------------------------------------------- freshness of each source
+@dataclass(frozen=True)
+class Freshness:
+    source: str
+    newest: datetime | None
+    minutes_late: int | None    # minutes between the newest record and now (None without records)
+    live: bool                  # newest record within the source's threshold ("sống")
+
+
+def freshness_thresholds() -> dict[str, int]:
+    """Minutes after which a source counts as late: IOC_FRESHNESS_<SOURCE>_MINUTES."""
+    thresholds = {}
+    for source in SOURCES:
+        try:
+            thresholds[source] = max(1, int(config.get(f"IOC_FRESHNESS_{source.upper()}_MINUTES")))
+        except ValueError:
+            thresholds[source] = 60
+    return thresholds
+
+
+def freshness(source: str, newest: datetime | None, now: datetime, threshold_minutes: int) -> Freshness:
+    """Live when the newest record is at most `threshold_minutes` old (a record "from the future" is live)."""
+    if newest is None or pd.isna(newest):
+        return Freshness(source, None, None, False)
+    newest = pd.Timestamp(newest).to_pydatetime()
+    minutes = max(0, int((now - newest).total_seconds() // 60))
+    return Freshness(source, newest, minutes, minutes <= threshold_minutes)
+
+
+def all_freshness(newest: Mapping[str, datetime | None], now: datetime,
+                  thresholds: Mapping[str, int]) -> list[Freshness]:
+    return [freshness(source, newest.get(source), now, thresholds[source]) for source in SOURCES]
+
+
+def lag_parts(minutes: int) -> tuple[int, str]:
+    """A delay in the unit a person reads best: (35, "minutes"), (5, "hours") from 2 h, (3, "days") from 2 days."""
+    if minutes < 120:
+        return minutes, "minutes"
+    if minutes < 48 * 60:
+        return minutes // 60, "hours"
+    return minutes // (24 * 60), "days"
+
+
+# ---------------------------------------------------------------- alerts for the ticker
+@dataclass(frozen=True)
+class Alert:
+    kind: str        # stale_source, no_data, silent_sensors, overdue_feedback, anomaly_up, anomaly_down, all_clear
+    level: str       # critical, warning, info
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+LEVEL_ORDER = {"critical": 0, "warning": 1, "info": 2}
+
+
+def build_alerts(sources: Iterable[Freshness], silent: pd.DataFrame | None, sensor_total: int,
+                 overdue: pd.DataFrame | None, overdue_after_days: int, anomalies: pd.DataFrame | None,
+                 max_anomalies: int = MAX_ALERT_ANOMALIES) -> list[Alert]:
+    """What the ticker says, most serious first; "all clear" when nothing needs attention.
+
+    `silent`: rows of traffic_queries.silent_sensors (name); `overdue`: agency, reports (most first);
+    `anomalies`: rows of forecast_queries.recent_anomalies (area_name, category, ds, actual, expected, size).
+    """
+    alerts: list[Alert] = []
+    for item in sources:
+        if item.newest is None:
+            alerts.append(Alert("no_data", "critical", {"source": item.source}))
+        elif not item.live:
+            amount, unit = lag_parts(item.minutes_late or 0)
+            alerts.append(Alert("stale_source", "critical", {"source": item.source, "amount": amount, "unit": unit,
+                                                              "newest": item.newest}))
+    if silent is not None and not silent.empty:
+        names = [str(n) for n in silent["name"].head(3)]
+        alerts.append(Alert("silent_sensors", "warning", {"count": len(silent), "total": sensor_total,
+                                                          "names": names, "more": max(0, len(silent) - len(names))}))
+    if overdue is not None and not overdue.empty:
+        count = int(overdue["reports"].sum())
+        if count:
+            top = [(str(a), int(n)) for a, n in zip(overdue["agency"].head(3), overdue["reports"].head(3), strict=True)]
+            alerts.append(Alert("overdue_feedback", "warning", {"count": count, "days": overdue_after_days, "agencies": top}))
+    if anomalies is not None and not anomalies.empty:
+        for row in anomalies.head(max_anomalies).to_dict("records"):
+            kind = "anomaly_up" if float(row["size"]) > 0 else "anomaly_down"
+            alerts.append(Alert(kind, "info", {"area": row.get("area_name") or row.get("area_code") or "",
+                                               "category": row.get("category"), "day": pd.Timestamp(row["ds"]).date(),
+                                               "actual": float(row["actual"]), "expected": float(row["expected"])}))
+    alerts.sort(key=lambda alert: LEVEL_ORDER[alert.level])
+    return alerts or [Alert("all_clear", "info")]
+
+
+# ---------------------------------------------------------------- last good figures while the database is away
+@dataclass(frozen=True)
+class Loaded:
+    value: Any               # the figures (the last good ones when `fresh` is False; None if never loaded)
+    loaded_at: datetime | None
+    fresh: bool
+
+
+class LastGood:
+    """Keeps each panel's last good figures in `store` (Streamlit's session state, or a dict in tests).
+
+    `load` runs a loader; when it raises one of `errors` (the database went away), the previous figures are
+    returned and the time of the first failure is remembered until a load succeeds again.
+    """
+
+    OUTAGE_KEY = "wall_outage_since"
+
+    def __init__(self, store: MutableMapping[str, Any], errors: tuple[type[BaseException], ...]) -> None:
+        self.store = store
+        self.errors = errors
+
+    def load(self, key: str, loader: Callable[[], Any], now: datetime, *, tracks_outage: bool = True) -> Loaded:
+        """`tracks_outage=False` for loaders that may be answered from a cache: their success says nothing
+        about the database, so it must not end an outage (their failure still starts one)."""
+        try:
+            value = loader()
+        except self.errors:
+            self.store.setdefault(self.OUTAGE_KEY, now)
+            previous = self.store.get(f"wall_last_{key}")
+            return Loaded(previous[1], previous[0], False) if previous else Loaded(None, None, False)
+        if tracks_outage:
+            self.store.pop(self.OUTAGE_KEY, None)
+        self.store[f"wall_last_{key}"] = (now, value)
+        return Loaded(value, now, True)
+
+    @property
+    def outage_since(self) -> datetime | None:
+        return self.store.get(self.OUTAGE_KEY)
