@@ -188,7 +188,8 @@ def traffic() -> None:
     subtitle(draw.day_caption(as_of, local_now().date(), language), loaded)
     chart_column, side_column = st.columns([0.55, 0.45], gap="small")
     with chart_column:
-        figure = wall_panels.profile_figure(data["now"]["profile"], language, unit, panel_height)
+        figure = wall_panels.profile_figure(data["now"]["profile"], language, unit, panel_height,
+                                            wall_panels.day_label(as_of, local_now().date(), language))
         st.plotly_chart(figure, key="wall_profile", config={"displayModeBar": False, "staticPlot": True})
     with side_column:
         st.html(wall_panels.traffic_side_html(data["today"], data["typical"], data["now"], language))

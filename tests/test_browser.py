@@ -89,7 +89,10 @@ def assert_no_error_shown(page) -> None:
     assert "Traceback" not in app_text(page)
 
 
-@pytest.mark.parametrize("spec", PAGES, ids=[spec.key for spec in PAGES])
+ANALYST_PAGES = [spec for spec in PAGES if not spec.kiosk]  # the wall has its own tests: tests/test_wall_browser.py
+
+
+@pytest.mark.parametrize("spec", ANALYST_PAGES, ids=[spec.key for spec in ANALYST_PAGES])
 def test_page_draws_its_charts(web, app_url, page, spec, demo_now):
     # A period inside the demo data, so the test does not depend on today's date.
     query = urlencode({"from": (demo_now.date() - timedelta(days=29)).isoformat(), "to": demo_now.date().isoformat()})

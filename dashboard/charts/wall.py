@@ -185,9 +185,9 @@ def waiting_html(lang: str) -> str:
 
 
 def subtitle_html(text: str, stale_since: datetime | None, lang: str) -> str:
-    stale = (f' · <span class="wall-stale">{escape(t("wall.stale_panel", lang, time=hhmm(stale_since)))}</span>'
-             if stale_since else "")
-    return f'<div class="wall wall-subtitle">{escape(text)}{stale}</div>'
+    stale = (f'<span class="wall-stale">{escape(t("wall.stale_panel", lang, time=hhmm(stale_since)))}</span> · '
+             if stale_since else "")  # first, so a long subtitle never hides it
+    return f'<div class="wall wall-subtitle">{stale}{escape(text)}</div>'
 
 
 def day_caption(as_of: datetime, today: date, lang: str) -> str:

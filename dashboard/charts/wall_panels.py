@@ -7,7 +7,7 @@ rules hold: pure functions, sizes in wall units, database text escaped.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from html import escape
 from typing import Any
 
@@ -31,12 +31,13 @@ def _bar_row(name: str, share: float, value_text: str, colour: str, value_units:
 
 
 # ---------------------------------------------------------------- traffic
-def profile_figure(profile: pd.DataFrame, lang: str, unit_px: float, height_px: float) -> go.Figure:
-    """Vehicles per hour today (bars, up to the last complete hour) against the typical day (line)."""
+def profile_figure(profile: pd.DataFrame, lang: str, unit_px: float, height_px: float, day_label: str) -> go.Figure:
+    """Vehicles per hour on the day (bars, up to the last complete hour; `day_label` names it) against the
+    typical day (line)."""
     font = dict(family=theme.WALL_FONT_FAMILY, size=round(unit_px), color=theme.WALL_TEXT)
     figure = go.Figure()
     figure.add_trace(go.Bar(x=profile["hour"], y=profile["vehicles"].astype("Float64").astype(float) / 1000,
-                            name=t("wall.traffic.today", lang), marker_color=theme.WALL_ACCENT, hoverinfo="skip"))
+                            name=day_label, marker_color=theme.WALL_ACCENT, hoverinfo="skip"))
     figure.add_trace(go.Scatter(x=profile["hour"], y=profile["typical_vehicles"] / 1000, mode="lines",
                                 name=t("wall.traffic.typical", lang), hoverinfo="skip",
                                 line=dict(color=theme.WALL_WARN, width=max(3, unit_px / 8), shape="spline")))
@@ -68,7 +69,7 @@ def traffic_side_html(today: Mapping[str, Any], typical: Mapping[str, Any], data
     rows = []
     for row in top.to_dict("records"):
         index = row["congestion_index_mean"]
-        rows.append(_bar_row(str(row["name"]), 100.0 * float(index) / 60.0, format_number(index, lang, 0) + " %",
+        rows.append(_bar_row(str(row["name"]), 100.0 * float(index) / 60.0, format_number(round(index) or 0, lang, 0) + " %",
                              theme.WALL_BAND_COLOURS[congestion_band(index)], value_units=3.2))
     silent, total = len(data["silent"]), data["sensor_total"]
     silent_line = (t("wall.traffic.silent", lang, count=silent, total=total) if silent
@@ -121,7 +122,7 @@ def procedures_html(today: Mapping[str, Any], typical: Mapping[str, Any], data: 
         colour = STATUS_COLOURS.get(kpis.status(on_time_definition, row["on_time_pct"]), theme.WALL_MUTED)
         value = f'{format_number(row["on_time_pct"], lang, 0)} % ({format_number(row["completed"], lang)})'
         rows.append(_bar_row(t(f"sector.{row['sector']}", lang), float(row["on_time_pct"]), value, colour))
-    body = (f'<div class="wall-bars" style="grid-template-columns:repeat(2,minmax(0,1fr));align-content:space-evenly;flex:1">'
+    body = (f'<div class="wall-bars" style="grid-template-columns:repeat(2,minmax(0,1fr));align-content:start;row-gap:calc(0.55*var(--u))">'
             f'{"".join(rows)}</div>' if rows
             else f'<div class="wall-muted">{escape(t("wall.procedures.none_completed", lang))}</div>')
     return (f'<div class="wall wall-fill" style="display:flex;flex-direction:column;gap:calc(0.6*var(--u))">'
@@ -164,6 +165,11 @@ def forecast_html(outlook: Mapping[str, Any], lang: str) -> str:
             f'</div></div>'
             f'<div class="wall-week">{"".join(days)}</div></div>')
     return f'<div class="wall wall-forecast">{"".join(rows)}</div>'
+
+
+def day_label(as_of: datetime, today: date, lang: str) -> str:
+    """"Hôm nay" when the data clock is today, else "Ngày 20/11"."""
+    return t("wall.traffic.today", lang) if as_of.date() == today else t("wall.traffic.day", lang, date=as_of.strftime("%d/%m"))
 
 
 def forecast_caption(outlook: Mapping[str, Any], lang: str) -> str:
