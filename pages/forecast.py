@@ -149,9 +149,21 @@ def series_section(metric: str, run: pd.Series) -> str:
     return series_id
 
 
+def history_without_forecast() -> None:
+    """With no stored run, the city's recent daily reports still show, so the page is useful and honest."""
+    end = selection.period.end
+    start = end - timedelta(days=HISTORY_CHOICES[1])
+    actual = cache.query(fq.series_actuals, fq.series_id("feedback", "city"), start, end)
+    st.plotly_chart(charts.forecast_chart(actual, pd.DataFrame(columns=["ds", "yhat", "yhat_lower", "yhat_upper"]),
+                                          holiday_markers(start, end), lang=lang, unit=t("forecast.unit.feedback", lang),
+                                          title=t("forecast.history_only", lang, days=HISTORY_CHOICES[1])),
+                    key="forecast_history_only")
+
+
 if runs.empty:
     st.info(t("forecast.empty", lang), icon=":material/insights:")
     st.code("python -m dashboard forecast", language="bash")
+    history_without_forecast()
 else:
     by_metric = runs.set_index("metric")
     metrics = [m for m in fq.METRICS if m in by_metric.index]
