@@ -13,26 +13,8 @@ from dashboard.db.engine import make_engine
 from dashboard.i18n import format_number, t
 from dashboard.navigation import PAGES
 from dashboard.periods import Period
+from page_support import metric_value, run_app
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
-
-
-def run_app(monkeypatch, url: str, params: dict[str, str] | None = None, page: str | None = None) -> AppTest:
-    monkeypatch.setenv("IOC_DATABASE_URL", url)
-    app = AppTest.from_file(APP, default_timeout=60)
-    for key, value in (params or {}).items():
-        app.query_params[key] = value
-    app.run()
-    if page is not None:
-        app.switch_page(page)
-        app.run()
-    return app
-
-
-def metric_value(app: AppTest, label: str) -> str:
-    values = [m.value for m in app.metric if m.label == label or m.label.endswith("] " + label)]
-    assert values, f"no metric labelled {label!r}; have {[m.label for m in app.metric]}"
-    return values[0]
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=[p.key for p in PAGES])

@@ -231,7 +231,7 @@ def test_missing_fonts_name_the_package(tmp_path):
 
 # ---------------------------------------------------------------- the page
 def test_briefing_page_previews_and_offers_the_pdf(monkeypatch, demo_db_url, engine):
-    from test_app_pages import run_app
+    from page_support import run_app
 
     from dashboard.navigation import PAGES
 

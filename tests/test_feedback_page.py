@@ -18,9 +18,9 @@ from dashboard.db.engine import make_engine
 from dashboard.db.filters import QueryFilter
 from dashboard.i18n import format_number, t
 from dashboard.periods import Period
+import page_support
 from tiny_data import MARCH
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "feedback.py")
 
 
@@ -71,22 +71,11 @@ def test_satisfaction_records_and_filters(tiny_engine):
 
 # ------------------------------------------------------------------ the page
 def run_page(monkeypatch, url: str, params: dict[str, str]) -> AppTest:
-    monkeypatch.setenv("IOC_DATABASE_URL", url)
-    app = AppTest.from_file(APP, default_timeout=60)
-    for key, value in params.items():
-        app.query_params[key] = value
-    app.run()
-    app.switch_page(PAGE)
-    app.run()
-    assert not app.exception, [e.message for e in app.exception]
-    return app
+    return page_support.run_page(monkeypatch, url, params, PAGE)
 
 
 def shown(app: AppTest, key: str) -> str:
-    label = t(f"kpi.{key}")
-    values = [m.value for m in app.metric if m.label == label or m.label.endswith("] " + label)]
-    assert values, f"no tile {label!r}"
-    return values[0]
+    return page_support.metric_value(app, t(f"kpi.{key}"))
 
 
 def pandas_feedback_figures(url: str, period: Period, areas=(), categories=(), agencies=()) -> dict:

@@ -30,7 +30,7 @@ from dashboard.navigation import PAGES
 from models import anomalies, backtest, baseline, prophet_model
 from models.calendar import holiday_frame, holiday_markers
 from models.series import complete_days
-from tests.test_app_pages import run_app
+from page_support import run_app
 
 FORECAST_PAGE = str(next(spec.path for spec in PAGES if spec.key == "forecast"))
 WEEKLY = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.7, 0.5])  # Monday … Sunday

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import page_support
 from dashboard import kpis
 from dashboard.boundaries import area_frame
 from dashboard.charts import map_layers
@@ -23,7 +24,6 @@ from dashboard.db.map_queries import FeedbackLayer
 from dashboard.i18n import format_number, t
 from dashboard.periods import Period
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "map.py")
 MARCH = Period(date(2026, 3, 1), date(2026, 3, 7))
 
@@ -167,17 +167,11 @@ def test_fit_view_contains_the_points():
 
 # ------------------------------------------------------------------ the page
 def run_page(monkeypatch, url: str, params: dict[str, str], points: bool = False) -> AppTest:
-    monkeypatch.setenv("IOC_DATABASE_URL", url)
-    app = AppTest.from_file(APP, default_timeout=90)
-    for key, value in params.items():
-        app.query_params[key] = value
-    app.run()
-    app.switch_page(PAGE)
-    app.run()
+    app = page_support.run_page(monkeypatch, url, params, PAGE)
     if points:
         app.toggle(key="map_points").set_value(True).run()
-    assert not app.exception, [e.message for e in app.exception]
-    assert not app.error, [e.body for e in app.error]
+        assert not app.exception, [e.message for e in app.exception]
+        assert not app.error, [e.body for e in app.error]
     return app
 
 

@@ -22,7 +22,7 @@ from dashboard.db.filters import QueryFilter
 from dashboard.i18n import format_number, t
 from dashboard.navigation import PAGES
 from dashboard.periods import Period, local_now
-from test_app_pages import run_app
+import page_support
 
 PAGE = next(spec for spec in PAGES if spec.key == "procedures")
 
@@ -243,10 +243,7 @@ def test_tables_and_option_labels_are_translated():
 
 # ---------------------------------------------------------------- the page (AppTest) against the demo database
 def run_page(monkeypatch, url: str, params: dict[str, str]):
-    app = run_app(monkeypatch, url, params, page=str(PAGE.path))
-    assert not app.exception, [e.message for e in app.exception]
-    assert not app.error, [e.body for e in app.error]
-    return app
+    return page_support.run_page(monkeypatch, url, params, str(PAGE.path))
 
 
 def shown(app, definition: kpis.KpiDefinition, lang: str = "vi") -> str:

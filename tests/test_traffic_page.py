@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import page_support
 from dashboard import kpis
 from dashboard.charts import theme
 from dashboard.charts import traffic as charts
@@ -20,7 +21,6 @@ from dashboard.db.filters import QueryFilter
 from dashboard.i18n import format_number, t
 from dashboard.periods import Period
 
-APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "traffic.py")
 
 WEEK = Period(date(2026, 4, 6), date(2026, 4, 12))        # Monday 6 – Sunday 12 April 2026
@@ -293,22 +293,11 @@ def frozen_now(monkeypatch, demo_now):
 
 
 def run_page(monkeypatch, url: str, params: dict[str, str]) -> AppTest:
-    monkeypatch.setenv("IOC_DATABASE_URL", url)
-    app = AppTest.from_file(APP, default_timeout=90)
-    for key, value in params.items():
-        app.query_params[key] = value
-    app.run()
-    app.switch_page(PAGE)
-    app.run()
-    assert not app.exception, [e.message for e in app.exception]
-    assert not app.error, [e.body for e in app.error]
-    return app
+    return page_support.run_page(monkeypatch, url, params, PAGE)
 
 
 def tile(app: AppTest, label: str) -> str:
-    values = [m.value for m in app.metric if m.label == label or m.label.endswith("] " + label)]
-    assert values, f"no tile {label!r}; have {[m.label for m in app.metric]}"
-    return values[0]
+    return page_support.metric_value(app, label)
 
 
 def last_30_days(now: datetime) -> dict[str, str]:
