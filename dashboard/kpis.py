@@ -24,6 +24,14 @@ traffic.congestion_index_peak     the highest hourly congestion index in the per
                                   index of an hour is the extra travel time against free flow, in percent
                                   (TomTom style): 100 × (Σ count × free_flow_speed ÷ mean_speed ÷ Σ count − 1).
                                   0 means free flow; 50 means trips take 50 % longer.
+
+Counts shown on the pages beside these KPIs (computed by the page query modules with the same
+period rules):
+feedback overdue (open)           open at the end of the period (as open_backlog) and past due_at then
+dossiers late                     completed in the period after their due_at
+dossiers past due (open)          not completed at the end of the period (or now), not returned or
+                                  withdrawn, and past due_at then
+traffic silent sensors            sensors with no observation in the 60 minutes before now
 """
 
 from __future__ import annotations
