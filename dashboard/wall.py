@@ -3,8 +3,9 @@ and "a typical day" mean, how fresh each source is, which alerts the ticker carr
 good figures are kept while the database is away.
 
 Rotation: `?panels=overview,map,traffic&dwell=20,40,20` (seconds; one value for every panel or one per
-panel), defaulting to the settings IOC_WALL_PANELS / IOC_WALL_DWELL_SECONDS. The visible panel is a pure
-function of the seconds since the wall started, so a late timer never shifts the schedule.
+panel), defaulting to the settings IOC_WALL_PANELS / IOC_WALL_DWELL_SECONDS. Each panel stays until its
+dwell has passed since it appeared, then the next one follows: a late timer (a busy browser at 4K) delays
+a change but never skips a panel, so every panel is seen in every cycle.
 
 Today vs a typical day: today's KPIs from midnight up to the data clock, against the median of the same
 part of the day on the same weekday of the previous eight weeks (`TYPICAL_WEEKS`). Days on which a
@@ -54,20 +55,21 @@ class Rotation:
 
     @property
     def tick_seconds(self) -> int:
-        """How often the rotation must look at the clock: every panel change falls on a multiple of this."""
+        """How often the rotation looks at the clock: every dwell is a multiple of this. Ticking no more often
+        keeps the panel's style untouched between changes (no repeated fade-in)."""
         return math.gcd(*self.dwell_seconds)
 
-    def index_at(self, elapsed_seconds: float) -> int:
-        """Position in `panels` of the panel on screen `elapsed_seconds` after the wall started."""
-        moment = max(0.0, elapsed_seconds) % self.cycle_seconds
-        for index, dwell in enumerate(self.dwell_seconds):
-            if moment < dwell:
-                return index
-            moment -= dwell
-        return len(self.panels) - 1  # unreachable: moment < cycle
+    @property
+    def slack_seconds(self) -> float:
+        """How early a tick may come and still change the panel: half a tick, so timer jitter neither
+        skips a change nor makes one."""
+        return self.tick_seconds / 2
 
-    def panel_at(self, elapsed_seconds: float) -> str:
-        return self.panels[self.index_at(elapsed_seconds)]
+    def step(self, index: int, shown_seconds: float) -> int:
+        """The panel to show now, given the one on screen (`index`) and how long it has been there."""
+        if shown_seconds + self.slack_seconds >= self.dwell_seconds[index]:
+            return (index + 1) % len(self.panels)
+        return index
 
 
 def _split(text: str) -> list[str]:
@@ -218,6 +220,17 @@ def typical_kpis(days: Sequence[Mapping[str, Mapping[str, Any]]]) -> tuple[dict[
     return medians, counted
 
 
+def as_float(value: Any) -> float | None:
+    """A plain float from a driver or pandas value (Decimal, numpy, NA, NaN and None become None)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
 @dataclass(frozen=True)
 class Comparison:
     value: float | None
@@ -239,7 +252,7 @@ def compare(definition: kpis.KpiDefinition, value: Any, typical: Any) -> Compari
         tone = "same"
     else:
         tone = "better" if (absolute > 0) == definition.higher_is_better else "worse"
-    return Comparison(kpis._number(value), kpis._number(typical), absolute, change["relative_pct"], tone)
+    return Comparison(as_float(value), as_float(typical), absolute, change["relative_pct"], tone)
 
 
 # ---------------------------------------------------------------- freshness of each source

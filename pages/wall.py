@@ -29,6 +29,7 @@ from dashboard.i18n import LANGUAGES, t
 from dashboard.periods import local_now
 
 log = logging.getLogger("dashboard.wall")
+TYPICAL_TTL_SECONDS = 3600
 
 VIEWPORT_JS = """
 export default function (component) {
@@ -81,7 +82,7 @@ st.session_state.setdefault("lang", language)  # on the wall there is no languag
 rotation, rotation_problem = wall.wall_rotation(st.query_params.to_dict())
 refresh = wall.refresh_seconds()
 memory = wall.LastGood(st.session_state, (DatabaseError,))
-st.session_state.setdefault("wall_started", time.monotonic())
+st.session_state.setdefault("wall_panel", (0, time.monotonic()))  # (index on screen, since when)
 
 st.html(f"<style>{draw.stylesheet()}</style>")
 width, height = screen_size()
@@ -111,8 +112,14 @@ def guarded(draw_part: Callable[[], None]) -> Callable[[], None]:
     return run
 
 
+@st.cache_data(ttl=TYPICAL_TTL_SECONDS, max_entries=8, show_spinner=False)
+def typical_day(url: str, as_of: datetime) -> dict:
+    # Only past weeks go into a typical day, so its ~35 queries are kept an hour instead of the query TTL.
+    return wall_queries.typical_day(cache.engine_for(url), as_of)
+
+
 def today_and_typical(as_of: datetime) -> dict:
-    return {"today": cache.query(wall_queries.today_so_far, as_of), "typical": cache.query(wall_queries.typical_day, as_of)}
+    return {"today": cache.query(wall_queries.today_so_far, as_of), "typical": typical_day(cache.current_url(), as_of)}
 
 
 def subtitle(text: str, loaded: wall.Loaded) -> None:
@@ -137,8 +144,12 @@ def header() -> None:
 @st.fragment(run_every=rotation.tick_seconds)
 @guarded
 def rotate() -> None:
-    elapsed = time.monotonic() - st.session_state["wall_started"] + min(0.5, rotation.tick_seconds / 4)
-    index = rotation.index_at(elapsed)
+    shown, since = st.session_state["wall_panel"]
+    shown = shown if shown < len(rotation.panels) else 0  # the panel list changed under this session
+    now = time.monotonic()
+    index = rotation.step(shown, now - since)
+    if index != shown:
+        st.session_state["wall_panel"] = (index, now)
     note = t("wall.rotation_problem", language, details=rotation_problem) if rotation_problem else ""
     st.html(f"<style>{draw.visible_panel_css(rotation.panels[index])}</style>" + draw.tabs_html(rotation, index, language, note))
 

@@ -45,9 +45,16 @@ def test_parse_rotation_explains_bad_values(panels, dwell, message):
 def test_schedule_follows_each_dwell_and_repeats():
     rotation = wall.parse_rotation("overview,map,traffic", "20,40,20")
     assert rotation.cycle_seconds == 80 and rotation.tick_seconds == 20
-    moments = {0: "overview", 19.9: "overview", 20: "map", 59.9: "map", 60: "traffic", 79.9: "traffic", 80: "overview",
-               100: "map", 80 * 1000 + 61: "traffic"}
-    assert {moment: rotation.panel_at(moment) for moment in moments} == moments
+    assert rotation.slack_seconds == 10
+    assert rotation.step(0, 0) == 0 and rotation.step(0, 9.9) == 0
+    assert rotation.step(0, 18.5) == 1 and rotation.step(0, 20) == 1   # a tick a little early still changes
+    assert rotation.step(1, 20) == 1 and rotation.step(1, 38.5) == 2    # the map keeps its 40 s
+    assert rotation.step(2, 20) == 0                                    # and the cycle repeats
+
+
+def test_a_late_timer_delays_but_never_skips_a_panel():
+    rotation = wall.parse_rotation("overview,map,traffic", "20,40,20")
+    assert rotation.step(0, 95) == 1  # 95 s late: the map still comes next, not the traffic panel
     assert wall.parse_rotation("map,traffic", "6,9").tick_seconds == 3
 
 
@@ -328,3 +335,13 @@ def test_bad_rotation_in_the_address_is_said_and_the_configured_one_used(monkeyp
     html = _html(app)
     assert "Rotation parameters not usable" in html and "unknown panel &#x27;weather&#x27;" in html
     assert "The city today" in html and "Last 24 hours map" in html   # the configured panels, in English
+
+
+def test_missing_database_shows_the_banner_and_creates_nothing(monkeypatch, tmp_path):
+    missing = tmp_path / "absent.duckdb"
+    app = _wall(monkeypatch, f"duckdb:///{missing}", {"panels": "overview,map", "dwell": "10"})
+    assert not app.exception, [e.message for e in app.exception]
+    html = _html(app)
+    assert "Mất kết nối cơ sở dữ liệu từ" in html and "đang thử kết nối lại" in html
+    assert t("wall.waiting") in html and "Traceback" not in html
+    assert not missing.exists(), "the wall must not create an empty database file"
