@@ -103,3 +103,32 @@ def tiny_engine(any_db_url: str):
     engine = load_tiny(any_db_url)
     yield engine
     engine.dispose()
+
+
+# ---------------------------------------------------------------- real browser (Playwright on system Chromium)
+def _browser_module():
+    """dashboard.browser, or skip (fail on CI) when Playwright or Chromium is missing."""
+    try:
+        from dashboard import browser
+        import playwright.sync_api  # noqa: F401
+    except ImportError as error:
+        problem = f"Playwright is not installed ({error}); run `make test`"
+    else:
+        if Path(browser.CHROMIUM).exists():
+            return browser
+        problem = f"no Chromium at {browser.CHROMIUM} (set IOC_CHROMIUM or apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(problem)
+    pytest.skip(problem)
+
+
+@pytest.fixture(scope="module")
+def web():
+    """dashboard.browser (start/stop the app, launch Chromium), once Playwright and Chromium are known to exist."""
+    return _browser_module()
+
+
+@pytest.fixture(scope="module")
+def chromium(web) -> Iterator:
+    with web.browser() as instance:
+        yield instance

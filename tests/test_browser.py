@@ -8,10 +8,8 @@ The browser may only talk to the local app; any other request is blocked.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -26,34 +24,6 @@ ARTIFACTS = PROJECT_ROOT / "artifacts" / "browser"
 PAGES_WITH_MAP = {"overview"}
 UNREACHABLE_URL = "postgresql+psycopg://nobody:x@127.0.0.1:1/none"
 EXCEPTION = '[data-testid="stException"]'  # what st.exception / an uncaught error draws
-
-
-def _browser_module():
-    """dashboard.browser, or skip (fail on CI) when Playwright or Chromium is missing."""
-    try:
-        from dashboard import browser
-        import playwright.sync_api  # noqa: F401
-    except ImportError as error:
-        problem = f"Playwright is not installed ({error}); run `make test`"
-    else:
-        if Path(browser.CHROMIUM).exists():
-            return browser
-        problem = f"no Chromium at {browser.CHROMIUM} (set IOC_CHROMIUM or apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(problem)
-    pytest.skip(problem)
-
-
-@pytest.fixture(scope="module")
-def web():
-    """dashboard.browser (start/stop the app, launch Chromium), once Playwright and Chromium are known to exist."""
-    return _browser_module()
-
-
-@pytest.fixture(scope="module")
-def chromium(web) -> Iterator:
-    with web.browser() as instance:
-        yield instance
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,12 @@ must bring up the "mất kết nối" banner while the figures stay, and restori
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -61,32 +59,6 @@ LAYOUT_JS = """() => {
     exceptions: document.querySelectorAll('[data-testid="stException"]').length,
   };
 }"""
-
-
-def _browser_module():
-    try:
-        from dashboard import browser
-        import playwright.sync_api  # noqa: F401
-    except ImportError as error:
-        problem = f"Playwright is not installed ({error}); run `make test`"
-    else:
-        if Path(browser.CHROMIUM).exists():
-            return browser
-        problem = f"no Chromium at {browser.CHROMIUM} (set IOC_CHROMIUM or apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(problem)
-    pytest.skip(problem)
-
-
-@pytest.fixture(scope="module")
-def web():
-    return _browser_module()
-
-
-@pytest.fixture(scope="module")
-def chromium(web) -> Iterator:
-    with web.browser() as instance:
-        yield instance
 
 
 @pytest.fixture(scope="module")
