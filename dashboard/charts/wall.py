@@ -71,7 +71,7 @@ def _number(value: Any, lang: str, decimals: int = 0) -> str:
 
 def compact(value: Any, lang: str) -> str:
     """A count short enough for a tile: 1.132.349 → "1,13 tr" / "1.13 M"; 45.210 → "45,2 N" / "45.2 k"."""
-    number = kpis._number(value)
+    number = wall.as_float(value)
     if number is None:
         return "–"
     if abs(number) >= 1_000_000:
@@ -258,7 +258,7 @@ def overview_html(today: Mapping[str, Any], typical: Mapping[str, Any], lang: st
 
 # ---------------------------------------------------------------- map
 def congestion_band(index: Any) -> str:
-    number = kpis._number(index)
+    number = wall.as_float(index)
     if number is None:
         return "none"
     low, high = CONGESTION_BANDS
