@@ -39,6 +39,7 @@ from dashboard.db import forecast_queries as fq
 from dashboard.db import schema
 from dashboard.db.engine import execute
 from dashboard.db.load import bulk_load
+from dashboard.periods import local_now
 from models import anomalies, backtest, baseline, prophet_model
 from models.series import load_series, split
 
@@ -226,7 +227,7 @@ def write_run(engine: Engine, metric: str, run_id: str, settings: Settings, resu
               found: pd.DataFrame) -> None:
     """Write a run's rows, then make it the metric's current run in one transaction."""
     runs = schema.forecast_runs
-    execute(engine, insert(runs).values(run_id=run_id, created_at=datetime.now().replace(microsecond=0), metric=metric,
+    execute(engine, insert(runs).values(run_id=run_id, created_at=local_now().replace(microsecond=0), metric=metric,
                                         horizon_days=settings.horizon, holdout_days=settings.holdout, status="running"))
     try:
         forecast_frame, score_frame = _frames(metric, run_id, results)
