@@ -14,14 +14,14 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import DateTime, and_, func, literal, literal_column, or_, select
+from sqlalchemy import DateTime, and_, func, literal, or_, select
 from sqlalchemy.engine import Engine
 
 from dashboard import kpis
 from dashboard.db import schema
 from dashboard.db.engine import fetch_frame, fetch_one
 from dashboard.db.filters import QueryFilter, scope
-from dashboard.db.queries import DOSSIER_DIMENSIONS, hours_between
+from dashboard.db.queries import DOSSIER_DIMENSIONS, hours_between, time_bucket
 from dashboard.periods import Period
 
 dossiers = schema.dossiers.c
@@ -31,7 +31,7 @@ RECORD_LIMIT = 5_000
 TOP_PROCEDURES = 15
 QUANTILES = (("p10", 0.10), ("p25", 0.25), ("p50", 0.50), ("p75", 0.75), ("p90", 0.90))
 CLOSED_WITHOUT_RESULT = ("returned", "withdrawn")
-GRAIN_LITERALS = {"day": literal_column("'day'"), "week": literal_column("'week'")}
+GRAINS = ("day", "week")
 DAILY_UP_TO_DAYS = 14  # shorter periods show the channel mix per day, longer ones per week
 
 
@@ -115,9 +115,7 @@ def extra_counts(engine: Engine, query_filter: QueryFilter, as_of: datetime) -> 
 # ---------------------------------------------------------------- charts
 def channel_mix(engine: Engine, query_filter: QueryFilter, grain: str = "week") -> pd.DataFrame:
     """Dossiers received per day or week (weeks start on Monday) and channel: columns bucket, channel, received."""
-    if grain not in GRAIN_LITERALS:
-        raise ValueError(f"grain must be one of {', '.join(GRAIN_LITERALS)}, not {grain!r}")
-    bucket = func.date_trunc(GRAIN_LITERALS[grain], dossiers.received_at)
+    bucket = time_bucket(dossiers.received_at, grain, GRAINS)
     statement = (
         select(bucket.label("bucket"), dossiers.channel, func.count().label("received"))
         .where(_received(query_filter), _scope(query_filter))

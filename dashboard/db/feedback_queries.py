@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.engine import Engine
 
 from dashboard.db import schema
 from dashboard.db.engine import fetch_frame
 from dashboard.db.filters import QueryFilter, scope
-from dashboard.db.queries import FEEDBACK_DIMENSIONS, hours_between
+from dashboard.db.queries import FEEDBACK_DIMENSIONS, hours_between, time_bucket
 
 feedback = schema.feedback.c
 areas = schema.areas.c
 
 GRAINS = ("day", "week", "month")
-GRAIN_LITERALS = {"day": literal_column("'day'"), "week": literal_column("'week'"), "month": literal_column("'month'")}
 AGE_BUCKETS = ((0, 3, "0-3"), (3, 7, "3-7"), (7, 14, "7-14"), (14, None, ">14"))
 RECORD_LIMIT = 5_000
 
@@ -43,9 +42,7 @@ def _open_at_end(query_filter: QueryFilter):
 
 def volume(engine: Engine, query_filter: QueryFilter, grain: str = "day") -> pd.DataFrame:
     """Reports received per day/week/month and category: columns bucket, category, received."""
-    if grain not in GRAINS:
-        raise ValueError(f"grain must be one of {', '.join(GRAINS)}, not {grain!r}")
-    bucket = func.date_trunc(GRAIN_LITERALS[grain], feedback.received_at)
+    bucket = time_bucket(feedback.received_at, grain, GRAINS)
     statement = (
         select(bucket.label("bucket"), feedback.category, func.count().label("received"))
         .where(_received_in(query_filter), _scope(query_filter))

@@ -33,6 +33,16 @@ def hour_bucket(column):
     return func.date_trunc(literal_column("'hour'"), column)
 
 
+_TRUNCATION_UNITS = {unit: literal_column(f"'{unit}'") for unit in ("day", "week", "month")}  # fixed names, not input
+
+
+def time_bucket(column, grain: str, allowed: tuple[str, ...] = ("day", "week", "month")):
+    """date_trunc(grain, column) for a grain among `allowed` (weeks start on Monday on both engines)."""
+    if grain not in allowed:
+        raise ValueError(f"grain must be one of {', '.join(allowed)}, not {grain!r}")
+    return func.date_trunc(_TRUNCATION_UNITS[grain], column)
+
+
 def day_bucket(column):
     return cast(column, Date)
 
