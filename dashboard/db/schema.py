@@ -190,3 +190,45 @@ Index("ix_forecast_scores_run_series", forecast_scores.c.run_id, forecast_scores
 Index("ix_anomalies_run_ds", anomalies.c.run_id, anomalies.c.ds)
 
 FORECAST_TABLES = (forecast_runs, forecasts, forecast_scores, anomalies)
+
+
+# ---------------------------------------------------------------- imports (written by `python -m dashboard import`)
+# Not in DATA_TABLES: a demo database has never seen an import. One row per import attempt, whatever its outcome;
+# the data-quality page reads the last import per source and the reject reasons from here.
+import_log = Table(
+    "import_log",
+    metadata,
+    Column("import_id", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),        # feedback / dossiers / traffic / areas
+    Column("source", String(32), nullable=False),
+    Column("file_name", String(256), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("started_at", DateTime, nullable=False),    # naive local time of the city
+    Column("finished_at", DateTime),
+    Column("status", String(16), nullable=False),
+    Column("rows_read", Integer, nullable=False, default=0),
+    Column("rows_inserted", Integer, nullable=False, default=0),
+    Column("rows_updated", Integer, nullable=False, default=0),
+    Column("rows_unchanged", Integer, nullable=False, default=0),
+    Column("rows_rejected", Integer, nullable=False, default=0),
+    Column("rows_duplicate", Integer, nullable=False, default=0),   # repeated ids inside the file (last kept)
+    Column("rows_unknown_area", Integer, nullable=False, default=0),
+    Column("message", Text),
+    CheckConstraint("status IN ('running', 'done', 'aborted', 'failed', 'dry_run')", name="ck_import_log_status"),
+)
+
+# The rejected rows of each finished import (one row per rejected source row and reason).
+import_rejects = Table(
+    "import_rejects",
+    metadata,
+    Column("import_id", String(64), nullable=False),
+    Column("row_number", Integer, nullable=False),     # 1 = the first data row after the header
+    Column("column_name", String(128)),
+    Column("value", Text),
+    Column("reason", String(64), nullable=False),      # a code such as missing_id, future_date
+)
+
+Index("ix_import_log_kind_started", import_log.c.kind, import_log.c.started_at)
+Index("ix_import_rejects_import", import_rejects.c.import_id)
+
+IMPORT_TABLES = (import_log, import_rejects)
