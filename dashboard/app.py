@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from dashboard import cache, config, filters, ui
+from dashboard import admin, cache, config, filters, ui
 from dashboard.charts import theme
 from dashboard.db.engine import DatabaseError
 from dashboard.i18n import LANGUAGES, t
@@ -23,8 +23,10 @@ theme.register_template()
 
 def _pages(language: str) -> list:
     # Kiosk pages (the wall) are reachable by their URL only: opening them from the sidebar would keep the sidebar.
+    # Admin pages are not even registered before the administrator logged in, so their URL leads nowhere.
     return [st.Page(spec.path, title=t(f"page.{spec.key}", language), icon=spec.icon, url_path=spec.url_path or None,
-                    default=not spec.url_path, visibility="hidden" if spec.kiosk else "visible") for spec in PAGES]
+                    default=not spec.url_path, visibility="hidden" if spec.kiosk else "visible")
+            for spec in PAGES if not spec.admin or admin.is_admin()]
 
 
 def _kiosk_requested() -> bool:
@@ -74,4 +76,5 @@ except Exception:  # never show a leader a traceback; the log keeps the details
     logging.getLogger("dashboard").exception("page failed")
     ui.unexpected_error_page()
 filters.sidebar_footer()
+admin.sidebar_entry(language)
 filters.sync_url()

@@ -1,6 +1,6 @@
 """Command line: `python -m dashboard <command>`.
 
-Commands: init-db, demo, kpi, info, forecast, brief. Every command reads IOC_DATABASE_URL (or --database-url)
+Commands: init-db, demo, kpi, info, forecast, brief, hash-password. Every command reads IOC_DATABASE_URL (or --database-url)
 and prints a one-line, actionable message on bad input or a database problem (exit code 2).
 """
 
@@ -235,6 +235,26 @@ def command_brief(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_hash_password(args: argparse.Namespace) -> int:
+    """Print the IOC_ADMIN_PASSWORD_HASH line for a password typed at the prompt (or piped on stdin)."""
+    import getpass
+
+    from dashboard.admin import hash_password
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("Admin password: ")
+        if password != getpass.getpass("Repeat it: "):
+            print("error: the two passwords differ", file=sys.stderr)
+            return 2
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("error: the password is empty", file=sys.stderr)
+        return 2
+    print(f'IOC_ADMIN_PASSWORD_HASH = "{hash_password(password)}"')
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dashboard", description="Huế IOC analytics dashboard")
     parser.add_argument("--database-url", default=None,
@@ -282,6 +302,10 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("--out", default=None, metavar="FILE.pdf",
                        help="output file (default: briefing-<week>[-<area>]-<lang>.pdf in the current directory)")
     brief.set_defaults(handler=command_brief)
+
+    hash_password = commands.add_parser("hash-password",
+                                        help="print the admin password hash line for .streamlit/secrets.toml")
+    hash_password.set_defaults(handler=command_hash_password)
     return parser
 
 

@@ -48,6 +48,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Dossiers are 'live' while the newest dossier is at most this many minutes old."),
     Setting("IOC_FRESHNESS_TRAFFIC_MINUTES", "30",
             "Traffic is 'live' while the newest sensor observation is at most this many minutes old."),
+    Setting("IOC_ADMIN_PASSWORD_HASH", "",
+            "PBKDF2 hash of the administrator password (python -m dashboard hash-password); empty: no admin pages."),
 )
 
 _SETTING_NAMES = {s.name for s in SETTINGS}

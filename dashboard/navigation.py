@@ -21,6 +21,7 @@ class PageSpec:
     url_path: str     # "" for the default page
     icon: str
     kiosk: bool = False  # a screen for a wall: no navigation, sidebar or filters; only reached by its URL
+    admin: bool = False  # listed (and reachable) only after the administrator logged in (dashboard.admin)
 
     @property
     def path(self) -> Path:

@@ -8,18 +8,31 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import kpis
+from dashboard import admin, kpis
 from dashboard.db.engine import make_engine
 from dashboard.i18n import format_number, t
 from dashboard.navigation import PAGES
 from dashboard.periods import Period
-from page_support import metric_value, run_app
+from page_support import APP, metric_value, run_app
 
+
+
+def _as_admin(monkeypatch, url: str, page: str) -> AppTest:
+    """The router opened by a logged-in administrator (the session flag set as the login form would set it)."""
+    monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", admin.hash_password("test", iterations=1_000))
+    monkeypatch.setenv("IOC_DATABASE_URL", url)
+    app = AppTest.from_file(APP, default_timeout=90)
+    app.session_state[admin.SESSION_FLAG] = True
+    app.run()
+    app.switch_page(page)
+    return app.run()
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=[p.key for p in PAGES])
 def test_every_page_renders_without_exception(monkeypatch, demo_db_url, spec):
-    app = run_app(monkeypatch, demo_db_url, page=str(spec.path))
+    # Admin pages are only registered after login (tests/test_admin.py checks the login itself), so they are opened
+    # here with the session already logged in.
+    app = (_as_admin if spec.admin else run_app)(monkeypatch, demo_db_url, page=str(spec.path))
     assert not app.exception, [e.message for e in app.exception]
     assert not app.error, [e.body for e in app.error]
 

@@ -59,7 +59,8 @@ def assert_no_error_shown(page) -> None:
     assert "Traceback" not in app_text(page)
 
 
-ANALYST_PAGES = [spec for spec in PAGES if not spec.kiosk]  # the wall has its own tests: tests/test_wall_browser.py
+# The wall has its own tests (tests/test_wall_browser.py); admin pages need a login (AppTest covers them).
+ANALYST_PAGES = [spec for spec in PAGES if not spec.kiosk and not spec.admin]
 
 
 @pytest.mark.parametrize("spec", ANALYST_PAGES, ids=[spec.key for spec in ANALYST_PAGES])
