@@ -29,12 +29,18 @@ from dashboard.boundaries import area_frame, load_areas
 from dashboard.db import schema
 from dashboard.db.engine import _translate, create_schema, is_duckdb
 from dashboard.db.load import bulk_load
-from dashboard.demo_traffic import observation_frame, sensor_count, sensor_frame, traffic_day_factors
+from dashboard.demo_traffic import (SLOTS_PER_DAY, observation_frame, sensor_count, sensor_frame,
+                                    traffic_day_factors)
 from dashboard.domain import FEEDBACK_CATEGORIES, FEEDBACK_CHANNELS
 
 FEEDBACK_PER_3_YEARS = 200_000
 DOSSIERS_PER_3_YEARS = 150_000
 LOAD_CHUNK_ROWS = 1_000_000
+# Tables up to these sizes are generated in one pass (the demo as it always was for a seed);
+# larger ones in chunks of days of about GENERATE_CHUNK_ROWS rows each.
+SINGLE_PASS_CASES = 1_500_000
+SINGLE_PASS_OBSERVATIONS = 8_000_000
+GENERATE_CHUNK_ROWS = 1_000_000
 
 HEPCO = "Công ty CP Môi trường và Công trình đô thị Huế"
 HUEWACO = "Công ty CP Cấp nước Thừa Thiên Huế"
@@ -266,8 +272,12 @@ def _feedback_day_weights(cal: _Calendar) -> np.ndarray:
 
 
 def feedback_frame(rng: np.random.Generator, areas: pd.DataFrame, cal: _Calendar, reference: _Calendar,
-                   scale: float, now: datetime) -> pd.DataFrame:
-    """feedback rows: Hue-S field reports with their routing, deadlines, outcomes and ratings."""
+                   scale: float, now: datetime, *, first_id: int = 1,
+                   ward_on_time: np.ndarray | None = None) -> pd.DataFrame:
+    """feedback rows: Hue-S field reports with their routing, deadlines, outcomes and ratings.
+
+    A chunk of a larger build passes its first id and the wards' on-time rates shared by every chunk.
+    """
     cdf = _hour_cdf(_FEEDBACK_HOURS)
     now_seconds = (now - datetime.combine(now.date(), time())).total_seconds()
     last_share = np.where(cal.days == np.datetime64(now.date(), "D"), _day_fraction(cdf, now_seconds), 1.0)
@@ -294,7 +304,8 @@ def feedback_frame(rng: np.random.Generator, areas: pd.DataFrame, cal: _Calendar
     agency = np.where(drainage, HEPCO, agency)
     agency = np.where(pd.isna(agency) | (is_commune & (agency == HEPCO)), ward_agency, agency)
 
-    ward_on_time = rng.uniform(0.78, 0.97, len(areas))
+    drawn = rng.uniform(0.78, 0.97, len(areas))
+    ward_on_time = drawn if ward_on_time is None else ward_on_time
     on_time_rate = pd.Series(agency).map(_FEEDBACK_ON_TIME).to_numpy(float)
     on_time_rate = np.where(np.isnan(on_time_rate), ward_on_time[area_idx], on_time_rate)
     sla_days = np.array([_FEEDBACK[c][1] for c in FEEDBACK_CATEGORIES])[cat]
@@ -317,7 +328,7 @@ def feedback_frame(rng: np.random.Generator, areas: pd.DataFrame, cal: _Calendar
                      np.searchsorted(np.cumsum(_SATISFACTION_ON_TIME), u * 0.999999)) + 1
     reopen_p = 0.02 + 0.06 * late + 0.25 * (rated & (score <= 2))
     channel_p = np.array([_FEEDBACK_CHANNEL_SHARE[c] for c in FEEDBACK_CHANNELS])
-    ids = np.arange(1, n + 1)
+    ids = np.arange(first_id, first_id + n)
     return pd.DataFrame({
         "id": ids,
         "source": "hue-s",
@@ -357,8 +368,9 @@ def _dossier_day_weights(cal: _Calendar) -> np.ndarray:
 
 
 def dossier_frame(rng: np.random.Generator, areas: pd.DataFrame, cal: _Calendar, reference: _Calendar,
-                  scale: float, now: datetime) -> pd.DataFrame:
-    """dossiers rows: administrative procedures filed online, at a counter or by post."""
+                  scale: float, now: datetime, *, first_id: int = 1,
+                  ward_on_time: np.ndarray | None = None) -> pd.DataFrame:
+    """dossiers rows: administrative procedures filed online, at a counter or by post (chunks: see feedback_frame)."""
     cdfs = {"online": _hour_cdf(_ONLINE_HOURS), "counter": _hour_cdf(_COUNTER_HOURS), "sat": _hour_cdf(_SATURDAY_HOURS)}
     now_seconds = (now - datetime.combine(now.date(), time())).total_seconds()
     today = cal.days == np.datetime64(now.date(), "D")
@@ -389,7 +401,8 @@ def dossier_frame(rng: np.random.Generator, areas: pd.DataFrame, cal: _Calendar,
     area_idx = rng.choice(len(areas), size=n, p=_area_weights(areas, 0.5))
     agency = procedures["agency"].to_numpy(object)[proc]
     agency = np.where(pd.isna(agency), ("UBND " + areas["name"]).to_numpy(object)[area_idx], agency)
-    ward_on_time = rng.uniform(0.88, 0.99, len(areas))
+    drawn = rng.uniform(0.88, 0.99, len(areas))
+    ward_on_time = drawn if ward_on_time is None else ward_on_time
     on_time_rate = pd.Series(agency).map(_DOSSIER_ON_TIME).to_numpy(float)
     on_time_rate = np.where(np.isnan(on_time_rate), ward_on_time[area_idx], on_time_rate)
 
@@ -407,7 +420,7 @@ def dossier_frame(rng: np.random.Generator, areas: pd.DataFrame, cal: _Calendar,
     fresh = (now_s - received < 86400) | ((now_s - received < 3 * 86400) & (outcome < 0.4))
     status = np.select([returned, withdrawn, is_completed, fresh], ["returned", "withdrawn", "completed", "received"],
                        "in_progress")
-    ids = np.arange(1, n + 1)
+    ids = np.arange(first_id, first_id + n)
     return pd.DataFrame({
         "id": ids,
         "source": "dvc-hue",
@@ -454,11 +467,62 @@ def _load(engine: Engine, table, frame: pd.DataFrame) -> int:
     return len(frame)
 
 
+def _day_chunks(n_days: int, expected_rows: float, single_pass_rows: int) -> list[slice]:
+    """Day ranges to generate a table in: one pass up to `single_pass_rows` (the output of the original
+    one-pass generator), else chunks of about GENERATE_CHUNK_ROWS rows."""
+    if expected_rows <= single_pass_rows:
+        return [slice(0, n_days)]
+    parts = np.array_split(np.arange(n_days), int(np.ceil(expected_rows / GENERATE_CHUNK_ROWS)))
+    return [slice(int(p[0]), int(p[-1]) + 1) for p in parts if len(p)]
+
+
+def _calendar_part(cal: _Calendar, days: slice) -> _Calendar:
+    return _Calendar(days=cal.days[days], dow=cal.dow[days], month=cal.month[days], tet_offset=cal.tet_offset[days],
+                     holiday=cal.holiday[days], storm=cal.storm[days], years_ago=cal.years_ago[days],
+                     holiday_dates=cal.holiday_dates)
+
+
+def _load_cases(engine: Engine, table, make_frame, rng: np.random.Generator, chunks: list[slice],
+                ward_range: tuple[float, float], n_areas: int) -> int:
+    """Generate and load feedback or dossiers chunk by chunk; `make_frame(rng, part, first_id, ward_on_time)`."""
+    if len(chunks) == 1:
+        return _load(engine, table, make_frame(rng, chunks[0], 1, None))
+    ward_on_time = rng.uniform(*ward_range, n_areas)
+    loaded = 0
+    for days, chunk_rng in zip(chunks, rng.spawn(len(chunks)), strict=True):
+        loaded += _load(engine, table, make_frame(chunk_rng, days, loaded + 1, ward_on_time))
+    return loaded
+
+
+def _load_observations(engine: Engine, sensors: pd.DataFrame, rng: np.random.Generator, cal: _Calendar,
+                       horizon: datetime, chunks: list[slice]) -> int:
+    day_kind, day_factor = traffic_day_factors(cal)
+    rngs = [rng] if len(chunks) == 1 else rng.spawn(len(chunks))
+    loaded = 0
+    for k, (days, chunk_rng) in enumerate(zip(chunks, rngs, strict=True)):
+        last = k == len(chunks) - 1
+        until = horizon if last else datetime.combine(pd.Timestamp(cal.days[days.stop]).date(), time())
+        frame = observation_frame(sensors, chunk_rng, first_day=cal.days[days.start], horizon=until,
+                                  day_kind=day_kind[days], day_factor=day_factor[days], storm=cal.storm[days],
+                                  silent_tail=last)
+        loaded += _load(engine, schema.traffic_observations, frame)
+    return loaded
+
+
 def build_demo(engine: Engine, *, seed: int = 42, scale: float = 1.0, start: date | None = None,
-               end: date | None = None, city: str = "hue", now: datetime | None = None) -> DemoSummary:
-    """Recreate the schema and fill it with seeded demo data; see the module docstring."""
+               end: date | None = None, city: str = "hue", now: datetime | None = None,
+               feedback_scale: float | None = None, dossier_scale: float | None = None,
+               sensors: int | None = None) -> DemoSummary:
+    """Recreate the schema and fill it with seeded demo data; see the module docstring.
+
+    `feedback_scale`, `dossier_scale` (default `scale`) and `sensors` (default from `scale`) size the tables
+    separately, e.g. for the benchmark. Tables larger than a few million rows are generated and loaded in
+    chunks of days, so memory stays flat whatever the size.
+    """
     began = timer.perf_counter()
-    if scale <= 0:
+    feedback_scale = scale if feedback_scale is None else feedback_scale
+    dossier_scale = scale if dossier_scale is None else dossier_scale
+    if min(scale, feedback_scale, dossier_scale) <= 0 or (sensors is not None and sensors <= 0):
         raise ValueError("scale must be positive")
     now = _local_now(now)
     end = min(end or now.date(), now.date())
@@ -473,22 +537,34 @@ def build_demo(engine: Engine, *, seed: int = 42, scale: float = 1.0, start: dat
     create_schema(engine, drop_first=True)
     rows = {"areas": load_areas(engine, city)}
     areas = area_frame(city).reset_index(drop=True)
-    feedback = feedback_frame(rng_feedback, areas, cal, reference, scale, now)
-    dossiers = dossier_frame(rng_dossiers, areas, cal, reference, scale, now)
-    sensors = sensor_frame(areas, sensor_count(scale), rng_traffic)
-    day_kind, day_factor = traffic_day_factors(cal)
-    observations = observation_frame(sensors, rng_traffic, first_day=cal.days[0], horizon=horizon,
-                                     day_kind=day_kind, day_factor=day_factor, storm=cal.storm)
-    loaded = ((schema.feedback, feedback), (schema.dossiers, dossiers), (schema.traffic_sensors, sensors),
-              (schema.traffic_observations, observations))
+    sensor_table = sensor_frame(areas, sensors or sensor_count(scale), rng_traffic)
+    n_days, per_day = len(cal.days), 1 / 1096
+    feedback_chunks = _day_chunks(n_days, FEEDBACK_PER_3_YEARS * feedback_scale * n_days * per_day, SINGLE_PASS_CASES)
+    dossier_chunks = _day_chunks(n_days, DOSSIERS_PER_3_YEARS * dossier_scale * n_days * per_day, SINGLE_PASS_CASES)
+    traffic_chunks = _day_chunks(n_days, len(sensor_table) * n_days * SLOTS_PER_DAY, SINGLE_PASS_OBSERVATIONS)
+
+    def feedback_part(rng, days, first_id, ward_on_time):
+        return feedback_frame(rng, areas, _calendar_part(cal, days), reference, feedback_scale, now,
+                              first_id=first_id, ward_on_time=ward_on_time)
+
+    def dossier_part(rng, days, first_id, ward_on_time):
+        return dossier_frame(rng, areas, _calendar_part(cal, days), reference, dossier_scale, now,
+                             first_id=first_id, ward_on_time=ward_on_time)
+
+    tables = (schema.feedback, schema.dossiers, schema.traffic_sensors, schema.traffic_observations)
     # Measured at scale 1.0 (6.3 M traffic rows): DuckDB loads the indexed tables faster (≈ 5 s) than
     # it loads bare tables and builds the indexes afterwards (≈ 1 s + 7 s); PostgreSQL is the other
     # way round (COPY ≈ 38 s with the indexes, ≈ 24 s + 8 s without). So only PostgreSQL rebuilds them.
-    indexes = [] if is_duckdb(engine) else [index for table, _ in loaded for index in table.indexes]
+    indexes = [] if is_duckdb(engine) else [index for table in tables for index in table.indexes]
     _run_ddl(engine, [index.drop for index in indexes])
     try:
-        for table, frame in loaded:
-            rows[table.name] = _load(engine, table, frame)
+        rows["feedback"] = _load_cases(engine, schema.feedback, feedback_part, rng_feedback, feedback_chunks,
+                                       (0.78, 0.97), len(areas))
+        rows["dossiers"] = _load_cases(engine, schema.dossiers, dossier_part, rng_dossiers, dossier_chunks,
+                                       (0.88, 0.99), len(areas))
+        rows["traffic_sensors"] = _load(engine, schema.traffic_sensors, sensor_table)
+        rows["traffic_observations"] = _load_observations(engine, sensor_table, rng_traffic, cal, horizon,
+                                                          traffic_chunks)
     finally:
         _run_ddl(engine, [index.create for index in indexes])
     info = {"kind": "demo", "seed": str(seed), "scale": str(scale), "start": start.isoformat(),

@@ -81,12 +81,19 @@ def _area_of_points(areas: pd.DataFrame, lat: np.ndarray, lon: np.ndarray) -> np
 
 
 def sensor_frame(areas: pd.DataFrame, n_sensors: int, rng: np.random.Generator) -> pd.DataFrame:
-    """The traffic_sensors rows plus helper columns `inbound` and `peak_vc` (dropped before loading)."""
+    """The traffic_sensors rows plus helper columns `inbound` and `peak_vc` (dropped before loading).
+
+    Beyond the 60 sensors of the real sites (benchmark builds), the sites repeat with a number and a
+    position a few hundred metres along.
+    """
     rows = []
-    for road, label, lat, lon, dir_a, dir_b, inbound, kind in _SITES:
-        for k, direction in enumerate((dir_a, dir_b)):
-            shift = 0.00012 if k == 0 else -0.00012
-            rows.append((road, f"{label} – {direction}", lat + shift, lon + shift, k == inbound, kind))
+    for repeat in range(-(-n_sensors // (2 * len(_SITES)))):
+        number, along = (f" #{repeat + 1}", 0.0015 * repeat) if repeat else ("", 0.0)
+        for road, label, lat, lon, dir_a, dir_b, inbound, kind in _SITES:
+            for k, direction in enumerate((dir_a, dir_b)):
+                shift = 0.00012 if k == 0 else -0.00012
+                rows.append((road, f"{label}{number} – {direction}", lat + shift + along, lon + shift + along,
+                             k == inbound, kind))
     frame = pd.DataFrame(rows[:n_sensors], columns=["road", "name", "lat", "lon", "inbound", "kind"])
     n = len(frame)
     low_cap = frame["kind"].map(lambda k: _CAPACITY[k][0]).to_numpy(float)
@@ -138,12 +145,13 @@ def traffic_day_factors(cal) -> tuple[np.ndarray, np.ndarray]:
 
 def observation_frame(sensors: pd.DataFrame, rng: np.random.Generator, *, first_day: np.datetime64,
                       horizon: datetime, day_kind: np.ndarray, day_factor: np.ndarray,
-                      storm: np.ndarray) -> pd.DataFrame:
+                      storm: np.ndarray, silent_tail: bool = True) -> pd.DataFrame:
     """traffic_observations rows for every sensor from `first_day` 00:00 to the last full slot before `horizon`.
 
     Per day (arrays aligned on consecutive days from `first_day`): `day_kind` 0 = working day,
     1 = Saturday, 2 = Sunday or holiday; `day_factor` scales volume (Tết, growth, season);
-    `storm` marks storm/flood days (less traffic, lower speeds).
+    `storm` marks storm/flood days (less traffic, lower speeds). `silent_tail` False: no silent
+    sensor at the end (a chunk of a larger build that is not its last).
     """
     start = pd.Timestamp(first_day).to_pydatetime()
     n_slots = max(0, int((horizon - start) // timedelta(minutes=PERIOD_MINUTES)))
@@ -190,7 +198,8 @@ def observation_frame(sensors: pd.DataFrame, rng: np.random.Generator, *, first_
     # One silent sensor: nothing for the last two hours.
     silent = int(rng.integers(0, n_sensors))
     slot_start = np.datetime64(start, "s") + slot.astype("timedelta64[m]") * PERIOD_MINUTES
-    keep[slot_start >= np.datetime64(horizon - timedelta(hours=2), "s"), silent] = False
+    if silent_tail:
+        keep[slot_start >= np.datetime64(horizon - timedelta(hours=2), "s"), silent] = False
 
     flat = keep.ravel()
     sensor_ids = pd.Categorical.from_codes(np.tile(np.arange(n_sensors), n_slots)[flat],
