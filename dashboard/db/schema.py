@@ -7,11 +7,13 @@ Asia/Ho_Chi_Minh): what a clock on the wall in the city showed at that moment.
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
     Date,
     DateTime,
+    Double,
     Float,
     Index,
     Integer,
@@ -232,3 +234,82 @@ Index("ix_import_log_kind_started", import_log.c.kind, import_log.c.started_at)
 Index("ix_import_rejects_import", import_rejects.c.import_id)
 
 IMPORT_TABLES = (import_log, import_rejects)
+
+
+# ---------------------------------------------------------------- rollups (rebuilt by dashboard.db.rollups.refresh_rollups)
+# Not in DATA_TABLES: a database without them (or with them empty) is served from the base tables.
+# Every measure is a count or a sum keyed on the local day (hour for traffic) of one event, so a
+# period of whole days (hours) sums to exactly what the base-table query counts. State at an instant
+# ("open at the end of the period") is kept as two running counts: rows that entered the state on a
+# day and rows that left it; open at E = Σ in − Σ out over the days before E.
+_ROLLUP_COUNT = BigInteger
+
+
+def _measures(*names: str) -> list[Column]:
+    return [Column(name, _ROLLUP_COUNT, nullable=False, default=0) for name in names]
+
+
+rollup_feedback_daily = Table(
+    "rollup_feedback_daily",
+    metadata,
+    Column("day", Date, nullable=False),            # the day of the event each measure counts (see below)
+    Column("area_code", String(16)),
+    Column("category", String(32)),
+    Column("channel", String(32)),
+    Column("agency", String(64)),
+    Column("received_late_day", Date),              # resolved rows received on a later day than resolved (bad data)
+    *_measures(
+        "received", "located",                      # by received day; located = with lat and lon
+        "resolved", "resolved_with_due", "resolved_on_time", "reopened",   # by resolved day
+        "rating_1", "rating_2", "rating_3", "rating_4", "rating_5",       # by resolved day
+        "backlog_in",                               # not rejected, by received day
+        "backlog_out",                              # not rejected and resolved, by day of max(received, resolved)
+        "overdue_in",                               # not rejected with a due time, by day of max(received, due)
+        "overdue_out",                              # … and resolved, by day of max(received, due, resolved)
+    ),
+)
+
+rollup_dossiers_daily = Table(
+    "rollup_dossiers_daily",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("area_code", String(16)),
+    Column("sector", String(64)),
+    Column("agency", String(64)),
+    Column("procedure_code", String(32)),
+    Column("procedure_name", String(256)),
+    Column("channel", String(16)),
+    *_measures(
+        "received",                                 # by received day
+        "completed", "completed_with_due", "completed_on_time",             # by completed day
+        "past_due_in",                              # not returned/withdrawn, with due, by day of max(received, due)
+        "past_due_out",                             # … and completed, by day of max(received, due, completed)
+    ),
+)
+
+rollup_traffic_hourly = Table(
+    "rollup_traffic_hourly",
+    metadata,
+    Column("hour", DateTime, nullable=False),       # start of the clock hour of observed_at
+    Column("sensor_id", String(32), nullable=False),
+    Column("area_code", String(16)),                # the sensor's, at refresh time
+    Column("road", String(128)),
+    Column("vehicles", _ROLLUP_COUNT, nullable=False),
+    Column("weighted_vehicles", _ROLLUP_COUNT),     # vehicles of observations with a speed (NULL when none)
+    Column("travel_time_ratio_sum", Double),        # Σ vehicles × free-flow speed ÷ speed over those
+    Column("last_observed_at", DateTime, nullable=False),
+)
+
+# Rollup tables are small and read by day; PostgreSQL gets btree indexes, DuckDB its zone maps
+# (rows are inserted in time order). The big tables get BRIN indexes on their time columns on
+# PostgreSQL only (rows are loaded in time order, so a block range covers a short time span).
+for _name, _columns in (("ix_rollup_feedback_daily_day", (rollup_feedback_daily.c.day,)),
+                        ("ix_rollup_dossiers_daily_day", (rollup_dossiers_daily.c.day,)),
+                        ("ix_rollup_traffic_hourly_hour", (rollup_traffic_hourly.c.hour,))):
+    Index(_name, *_columns).ddl_if(dialect="postgresql")
+for _name, _column in (("brin_feedback_received_at", feedback.c.received_at),
+                       ("brin_dossiers_received_at", dossiers.c.received_at),
+                       ("brin_traffic_observations_observed_at", traffic_observations.c.observed_at)):
+    Index(_name, _column, postgresql_using="brin").ddl_if(dialect="postgresql")
+
+ROLLUP_TABLES = (rollup_feedback_daily, rollup_dossiers_daily, rollup_traffic_hourly)

@@ -1,0 +1,242 @@
+"""Pre-aggregated rollup tables: rebuilding them and deciding whether a query may read them.
+
+`refresh_rollups` rebuilds every rollup from the base tables in one transaction (the demo build
+and the importer call it after loading). Query modules ask `usable(engine, period)`: the rollups
+exist, hold rows, and the period starts and ends on whole days (hours for traffic), which is what
+makes a sum over the rollup equal to the count over the base table. Otherwise they read the base
+tables, so an old database without rollups keeps working.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Date, and_, case, cast, delete, func, insert, inspect, literal, literal_column, null, select, text, union_all
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard.db import schema
+from dashboard.db.engine import _translate
+
+READY_TTL_SECONDS = 30.0   # how long one readiness check is trusted (refresh_rollups forgets it at once)
+
+_ready: weakref.WeakKeyDictionary[Engine, tuple[bool, float]] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+_disabled = threading.local()
+
+F = schema.feedback.c
+D = schema.dossiers.c
+O = schema.traffic_observations.c  # noqa: E741 - the observations' columns
+S = schema.traffic_sensors.c
+
+CLOSED_WITHOUT_RESULT = ("returned", "withdrawn")  # as dossier_queries: never "past due"
+
+
+# ---------------------------------------------------------------- building the rollups
+def _day(column):
+    return cast(column, Date)
+
+
+def _flag(condition):
+    return case((condition, 1), else_=0)
+
+
+def _events(table, dimensions: list, measures: list[str], parts: list[tuple]) -> object:
+    """UNION ALL of one SELECT per event kind, each giving (day, dimensions…, extra, measures…) with 0 for
+    the measures it does not count; `parts` holds (day expression, {measure: expression}, where, extra)."""
+    selects = []
+    for day, values, condition, extra in parts:
+        columns = [day.label("day"), *dimensions, extra.label("extra")]
+        columns += [(values[name] if name in values else literal(0)).label(name) for name in measures]
+        selects.append(select(*columns).select_from(table).where(condition))
+    return union_all(*selects).subquery("events")
+
+
+def _grouped(target, events, dimension_names: list[str], measures: list[str], extra_name: str | None):
+    keys = [events.c.day, *[events.c[name] for name in dimension_names]]
+    if extra_name:
+        keys.append(events.c.extra)
+    columns = [*keys, *[cast(func.sum(events.c[name]), BigInteger).label(name) for name in measures]]
+    names = ["day", *dimension_names, *([extra_name] if extra_name else []), *measures]
+    statement = select(*columns).group_by(*keys).order_by(*keys)
+    return insert(target).from_select(names, statement)
+
+
+FEEDBACK_MEASURES = ["received", "located", "resolved", "resolved_with_due", "resolved_on_time", "reopened",
+                     "rating_1", "rating_2", "rating_3", "rating_4", "rating_5",
+                     "backlog_in", "backlog_out", "overdue_in", "overdue_out"]
+FEEDBACK_KEYS = ["area_code", "category", "channel", "agency"]
+
+
+def _feedback_insert():
+    no_day = cast(null(), Date)
+    kept = F.status != "rejected"
+    has_due = F.due_at.is_not(None)
+    resolved = {"resolved": literal(1), "resolved_with_due": _flag(has_due),
+                "resolved_on_time": _flag(and_(has_due, F.resolved_at <= F.due_at)),
+                "reopened": _flag(F.reopened.is_(True)),
+                **{f"rating_{k}": _flag(F.satisfaction == k) for k in range(1, 6)}}
+    received_later = case((_day(F.received_at) > _day(F.resolved_at), _day(F.received_at)), else_=no_day)
+    parts = [
+        (_day(F.received_at), {"received": literal(1), "located": _flag(and_(F.lat.is_not(None), F.lon.is_not(None))),
+                               "backlog_in": _flag(kept)}, literal(True), no_day),
+        (_day(F.resolved_at), resolved, F.resolved_at.is_not(None), received_later),
+        (_day(func.greatest(F.received_at, F.resolved_at)), {"backlog_out": literal(1)},
+         and_(kept, F.resolved_at.is_not(None)), no_day),
+        (_day(func.greatest(F.received_at, F.due_at)), {"overdue_in": literal(1)}, and_(kept, has_due), no_day),
+        (_day(func.greatest(F.received_at, F.due_at, F.resolved_at)), {"overdue_out": literal(1)},
+         and_(kept, has_due, F.resolved_at.is_not(None)), no_day),
+    ]
+    events = _events(schema.feedback, [F[name] for name in FEEDBACK_KEYS], FEEDBACK_MEASURES, parts)
+    return _grouped(schema.rollup_feedback_daily, events, FEEDBACK_KEYS, FEEDBACK_MEASURES, "received_late_day")
+
+
+DOSSIER_MEASURES = ["received", "completed", "completed_with_due", "completed_on_time", "past_due_in", "past_due_out"]
+DOSSIER_KEYS = ["area_code", "sector", "agency", "procedure_code", "procedure_name", "channel"]
+
+
+def _dossier_insert():
+    no_day = cast(null(), Date)
+    has_due = D.due_at.is_not(None)
+    counted = and_(D.status.not_in(CLOSED_WITHOUT_RESULT), has_due)
+    parts = [
+        (_day(D.received_at), {"received": literal(1)}, literal(True), no_day),
+        (_day(D.completed_at), {"completed": literal(1), "completed_with_due": _flag(has_due),
+                                "completed_on_time": _flag(and_(has_due, D.completed_at <= D.due_at))},
+         D.completed_at.is_not(None), no_day),
+        (_day(func.greatest(D.received_at, D.due_at)), {"past_due_in": literal(1)}, counted, no_day),
+        (_day(func.greatest(D.received_at, D.due_at, D.completed_at)), {"past_due_out": literal(1)},
+         and_(counted, D.completed_at.is_not(None)), no_day),
+    ]
+    events = _events(schema.dossiers, [D[name] for name in DOSSIER_KEYS], DOSSIER_MEASURES, parts)
+    return _grouped(schema.rollup_dossiers_daily, events, DOSSIER_KEYS, DOSSIER_MEASURES, None)
+
+
+def _traffic_insert():
+    hour = func.date_trunc(literal_column("'hour'"), O.observed_at)  # a fixed unit name
+    has_speed = O.mean_speed_kmh > 0
+    statement = (
+        select(hour.label("hour"), O.sensor_id, func.min(S.area_code).label("area_code"), func.min(S.road).label("road"),
+               cast(func.sum(O.vehicle_count), BigInteger).label("vehicles"),
+               cast(func.sum(O.vehicle_count).filter(has_speed), BigInteger).label("weighted_vehicles"),
+               func.sum(O.vehicle_count * S.free_flow_speed_kmh / O.mean_speed_kmh).filter(has_speed)
+               .label("travel_time_ratio_sum"),
+               func.max(O.observed_at).label("last_observed_at"))
+        .select_from(schema.traffic_observations.join(schema.traffic_sensors, O.sensor_id == S.id))
+        .group_by(hour, O.sensor_id)
+        .order_by(hour, O.sensor_id)
+    )
+    names = ["hour", "sensor_id", "area_code", "road", "vehicles", "weighted_vehicles", "travel_time_ratio_sum",
+             "last_observed_at"]
+    return insert(schema.rollup_traffic_hourly).from_select(names, statement)
+
+
+_BUILDERS = ((schema.rollup_feedback_daily, _feedback_insert), (schema.rollup_dossiers_daily, _dossier_insert),
+             (schema.rollup_traffic_hourly, _traffic_insert))
+
+
+def _refresh(connection: Connection) -> dict[str, int]:
+    if connection.dialect.name != "duckdb":
+        connection.execute(text("SET LOCAL statement_timeout = 0"))  # a rebuild may outlast the per-query limit
+    for table in schema.ROLLUP_TABLES:
+        table.create(connection, checkfirst=True)  # an old database gains the tables on its first refresh
+    rows = {}
+    for table, build in _BUILDERS:
+        connection.execute(delete(table))
+        connection.execute(build())
+        rows[table.name] = int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+    return rows
+
+
+def refresh_rollups(engine: Engine, connection: Connection | None = None) -> dict[str, int]:
+    """Rebuild every rollup table from the base tables; returns the rows of each rollup.
+
+    With `connection`, runs inside that caller's open transaction (it commits or rolls back);
+    otherwise in a transaction of its own. Readers see the old rollups or the new ones, never half.
+    """
+    try:
+        if connection is not None:
+            rows = _refresh(connection)
+        else:
+            with engine.begin() as own:
+                rows = _refresh(own)
+    except SQLAlchemyError as error:
+        raise _translate(error, engine) from error
+    finally:
+        forget(engine)
+    return rows
+
+
+# ---------------------------------------------------------------- deciding whether to read them
+def forget(engine: Engine) -> None:
+    """Drop the cached readiness of `engine` (after a refresh or a schema rebuild)."""
+    with _lock:
+        _ready.pop(engine, None)
+
+
+def _check(engine: Engine) -> bool:
+    try:
+        with engine.connect() as connection:
+            present = set(inspect(connection).get_table_names())
+            if any(table.name not in present for table in schema.ROLLUP_TABLES):
+                return False
+            probes = [select(table.c[0]).limit(1).scalar_subquery() for table in (schema.rollup_feedback_daily,
+                      schema.rollup_dossiers_daily, schema.rollup_traffic_hourly)]
+            row = connection.execute(select(*[probe.is_not(None) for probe in probes])).first()
+            return bool(row) and any(row)
+    except SQLAlchemyError:
+        return False
+
+
+def rollups_ready(engine: Engine) -> bool:
+    """True when the rollup tables exist and a refresh has filled them (checked at most every 30 s)."""
+    now = time.monotonic()
+    with _lock:
+        cached = _ready.get(engine)
+    if cached is not None and now - cached[1] < READY_TTL_SECONDS:
+        return cached[0]
+    ready = _check(engine)
+    with _lock:
+        _ready[engine] = (ready, now)
+    return ready
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Within the block this thread's queries read the base tables (tests compare both paths)."""
+    previous = getattr(_disabled, "on", False)
+    _disabled.on = True
+    try:
+        yield
+    finally:
+        _disabled.on = previous
+
+
+def _aligned(moment: datetime, unit: str) -> bool:
+    if moment.second or moment.microsecond or moment.minute:
+        return False
+    return unit == "hour" or moment.hour == 0
+
+
+def aligned(*moments: datetime, unit: str = "day") -> bool:
+    """Whether every moment is a midnight (unit "day") or a full hour (unit "hour")."""
+    return all(_aligned(moment, unit) for moment in moments)
+
+
+def usable(engine: Engine, period, unit: str = "day") -> bool:
+    """Whether a query over `period` (anything with start_at and end_before) may read the rollups."""
+    if getattr(_disabled, "on", False):
+        return False
+    return aligned(period.start_at, period.end_before, unit=unit) and rollups_ready(engine)
+
+
+def usable_at(engine: Engine, *moments: datetime, unit: str = "day") -> bool:
+    """`usable` for queries bounded by single instants (state at a moment, day ranges)."""
+    if getattr(_disabled, "on", False):
+        return False
+    return aligned(*moments, unit=unit) and rollups_ready(engine)
