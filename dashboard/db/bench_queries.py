@@ -1,0 +1,80 @@
+"""Whole-table column reads for the benchmark's naive baseline (`dashboard.bench_naive`).
+
+The fastest plain way to get a table into pandas on each engine: DuckDB hands over Arrow,
+PostgreSQL streams `COPY ... TO STDOUT` as CSV into Arrow's reader. Text columns become pandas
+categoricals (as anyone loading tens of millions of rows would do), so the baseline is not
+slowed down by Python string objects. No WHERE clause: filtering is the baseline's job.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard.db import schema
+from dashboard.db.engine import _translate, is_duckdb
+
+READABLE_TABLES = {table.name: table for table in (schema.feedback, schema.dossiers, schema.traffic_sensors,
+                                                   schema.traffic_observations, schema.areas)}
+
+
+def _to_pandas(arrow_table: pa.Table) -> pd.DataFrame:
+    columns = {}
+    for name, column in zip(arrow_table.column_names, arrow_table.columns, strict=True):
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            column = pc.dictionary_encode(column)
+        columns[name] = column
+    return pa.table(columns).to_pandas()
+
+
+def read_columns(engine: Engine, table_name: str, columns: Sequence[str]) -> pd.DataFrame:
+    """Every row of `table_name` (one of READABLE_TABLES), only `columns`, as a DataFrame."""
+    table = READABLE_TABLES[table_name]
+    statement = select(*[table.c[name] for name in columns])
+    sql = str(statement.compile(engine))
+    raw = engine.raw_connection()
+    try:
+        if is_duckdb(engine):
+            relation = raw.driver_connection.sql(sql)
+            arrow_table = relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
+        else:
+            import pyarrow.csv as pa_csv
+
+            buffer = io.BytesIO()
+            with raw.driver_connection.cursor() as cursor:
+                cursor.execute("SET LOCAL statement_timeout = 0")  # a whole-table read outlasts the app's limit
+                with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:  # noqa: S608 - compiled from the schema
+                    for chunk in copy:
+                        buffer.write(chunk)
+            buffer.seek(0)
+            types = {c.name: _arrow_type(c) for c in table.columns if c.name in columns}
+            arrow_table = pa_csv.read_csv(buffer, convert_options=pa_csv.ConvertOptions(column_types=types))
+            del buffer
+    except SQLAlchemyError as error:
+        raise _translate(error, engine) from error
+    finally:
+        raw.close()
+    return _to_pandas(arrow_table)
+
+
+def _arrow_type(column) -> pa.DataType:
+    try:
+        python_type = column.type.python_type
+    except NotImplementedError:
+        return pa.string()
+    if python_type is bool:
+        return pa.bool_()
+    if python_type is int:
+        return pa.int64()
+    if python_type is float:
+        return pa.float64()
+    if python_type.__name__ == "datetime":
+        return pa.timestamp("us")
+    return pa.string()
