@@ -33,6 +33,7 @@ DOSSIER_SECTORS = (
     "transport",            # giao thông vận tải
     "health",
     "education",
+    "other",                # imported procedures that fit none of the above
 )
 DOSSIER_CHANNELS = ("online", "counter", "postal")
 DOSSIER_STATUSES = ("received", "in_progress", "completed", "returned", "withdrawn")

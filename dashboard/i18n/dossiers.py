@@ -74,6 +74,7 @@ VI: dict[str, str] = {
     "sector.transport": "Giao thông vận tải",
     "sector.health": "Y tế",
     "sector.education": "Giáo dục và đào tạo",
+    "sector.other": "Lĩnh vực khác",
 }
 
 EN: dict[str, str] = {
@@ -150,4 +151,5 @@ EN: dict[str, str] = {
     "sector.transport": "Transport",
     "sector.health": "Health",
     "sector.education": "Education and training",
+    "sector.other": "Other sectors",
 }

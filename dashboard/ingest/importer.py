@@ -1,0 +1,356 @@
+"""One import, start to end: plan the columns, stream the file into a stage table, then swap in one transaction.
+
+Nothing reaches the data tables until the whole file has been read and checked: rows are staged inside the
+import's transaction, duplicates within the file keep their last row, and the merge (upsert on source +
+source_id, or sensor + time for traffic), the log entry and the rollup refresh commit together. A failure, an
+abort (too many rejects) or Ctrl-C rolls everything back; the attempt is still logged afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from dashboard import config
+from dashboard.db import import_queries as q
+from dashboard.db import schema
+from dashboard.db.engine import _translate
+from dashboard.ingest import dates, fields, readers, rows
+from dashboard.ingest.places import AreaMatcher
+from dashboard.periods import local_now
+
+REJECTS_KEPT = 100_000          # reject rows stored in the database per import (the report file has them all)
+SAMPLE_ROWS = 20_000            # rows read to detect date formats and the traffic period
+
+
+class ImportAborted(RuntimeError):
+    """The import was stopped and nothing was written; `result` has the counts."""
+
+    def __init__(self, message: str, result: ImportResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+@dataclass
+class ImportOptions:
+    kind: str
+    path: Path
+    source: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)     # --map FIELD=COLUMN
+    mapping_file: Path | None = None
+    date_format: str | None = None
+    dayfirst: bool | None = None
+    wide: bool = False
+    dry_run: bool = False
+    max_reject_rate: float = 0.05
+    reject_report: Path | None = None
+    sensors: Path | None = None
+    period_minutes: int | None = None
+    now: datetime | None = None
+    chunk_rows: int = readers.CHUNK_ROWS
+
+
+@dataclass
+class ImportResult:
+    import_id: str
+    kind: str
+    source: str
+    file_name: str
+    status: str = "running"
+    mapping: dict[str, str] = field(default_factory=dict)
+    date_formats: dict[str, str] = field(default_factory=dict)
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    unknown_area: int = 0
+    reasons: Counter = field(default_factory=Counter)
+    reject_sample: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=rows.REJECT_COLUMNS))
+    sensors_added: int = 0
+    message: str = ""
+    seconds: float = 0.0
+
+    @property
+    def reject_rate(self) -> float:
+        return self.rejected / self.rows_read if self.rows_read else 0.0
+
+
+def default_source(path: Path) -> str:
+    """A source name from the file name without dates and counters: "phan_anh_2026-11-20.csv" -> "phan_anh"."""
+    stem = fields.plain(path.stem)
+    stem = re.sub(r"(_?\d+)+$", "", stem) or "import"
+    return stem[:32]
+
+
+def read_mapping_file(path: Path) -> dict:
+    import yaml
+
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise readers.InputError(f"{path.name}: cannot read the mapping file ({str(error).splitlines()[0]})") from None
+    if not isinstance(content, dict):
+        raise readers.InputError(f"{path.name}: the mapping file must be a YAML mapping (columns:, values:, ...)")
+    return content
+
+
+def plan(kind: str, source_file: readers.SourceFile, options: ImportOptions, settings: dict,
+         sample: pd.DataFrame) -> rows.Plan:
+    """Decide the column mapping and the date formats; InputError when a required field has no column."""
+    mapping = fields.detect_mapping(kind, source_file.headers)
+    for name, header in {**(settings.get("columns") or {}), **options.columns}.items():
+        if name not in fields.field_names(kind):
+            raise readers.InputError(f"--map {name}=...: {kind} has no field {name!r}; fields are "
+                                     f"{', '.join(fields.field_names(kind))}")
+        if header not in source_file.headers:
+            raise readers.InputError(f"{source_file.name}: no column {header!r} for {name}; the columns are "
+                                     f"{', '.join(repr(h) for h in source_file.headers)}")
+        mapping = {f: h for f, h in mapping.items() if h != header}
+        mapping[name] = header
+    if options.wide:
+        mapping = {f: h for f, h in mapping.items() if f in ("observed_at", "hour")}
+        mapping.update(sensor_id="wide_sensor", vehicle_count="wide_count")
+    missing = [f.name for f in fields.FIELDS[kind] if f.required and f.name not in mapping]
+    if missing:
+        first = fields.field(kind, missing[0])
+        raise readers.InputError(
+            f"{source_file.name}: no column for {', '.join(missing)} of {kind} (looked for headers like "
+            f"{', '.join(repr(s) for s in first.synonyms[:5])}); the file's columns are "
+            f"{', '.join(repr(h) for h in source_file.headers[:15])}. Name it with --map {missing[0]}=COLUMN")
+    date_format = options.date_format or settings.get("date_format")
+    dayfirst = options.dayfirst if options.dayfirst is not None else settings.get("dayfirst")
+    rules = {name: dates.detect_rule(header, sample[header], date_format=date_format, dayfirst=dayfirst)
+             for name, header in mapping.items()
+             if header in sample.columns and fields.field(kind, name).kind == "time"}
+    values = {name: {str(k): str(v) for k, v in (table or {}).items()}
+              for name, table in (settings.get("values") or {}).items()}
+    return rows.Plan(kind=kind, source=(options.source or settings.get("source") or default_source(options.path))[:32],
+                     mapping=mapping, date_rules=rules, values=values, timezone=config.timezone(),
+                     now=options.now or local_now(), wide=options.wide,
+                     period_minutes=options.period_minutes or settings.get("period_minutes"))
+
+
+class _RejectSink:
+    """Counts rejects by reason, keeps the first ones for the database and writes all to the report file."""
+
+    def __init__(self, result: ImportResult, report: Path | None) -> None:
+        self.result, self.kept, self.report = result, [], report
+        self.handle = report.open("w", encoding="utf-8-sig", newline="") if report else None
+        if self.handle:
+            pd.DataFrame(columns=rows.REJECT_COLUMNS).to_csv(self.handle, index=False)
+
+    def add(self, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        self.result.rejected += len(frame)
+        self.result.reasons.update(frame["reason"].value_counts().to_dict())
+        if sum(len(k) for k in self.kept) < REJECTS_KEPT:
+            self.kept.append(frame)
+        if self.handle:
+            frame.to_csv(self.handle, index=False, header=False)
+
+    def frame(self) -> pd.DataFrame:
+        kept = pd.concat(self.kept, ignore_index=True) if self.kept else pd.DataFrame(columns=rows.REJECT_COLUMNS)
+        return kept.head(REJECTS_KEPT)
+
+    def close(self) -> None:
+        if self.handle:
+            self.handle.close()
+
+
+Progress = Callable[[ImportResult, float], None]
+
+
+def _stream(connection: Connection, kind: str, source_file: readers.SourceFile, the_plan: rows.Plan,
+            stage, matcher: AreaMatcher, sensors: set[str], sink: _RejectSink, result: ImportResult,
+            chunk_rows: int, progress: Progress | None) -> None:
+    for chunk in readers.iter_chunks(source_file, chunk_rows):
+        if the_plan.wide:
+            chunk = rows.widen(chunk, the_plan)
+        result.rows_read += len(chunk)
+        if kind == "feedback":
+            prepared, rejects = rows.prepare_feedback(chunk, the_plan, matcher)
+        elif kind == "dossiers":
+            prepared, rejects = rows.prepare_dossiers(chunk, the_plan, matcher)
+        elif kind == "sensors":
+            prepared, rejects = rows.prepare_sensors(chunk, the_plan, matcher)
+        else:
+            prepared, rejects = rows.prepare_traffic(chunk, the_plan, sensors)
+        sink.add(rejects.frame())
+        if "area_code" in prepared and kind != "sensors":
+            result.unknown_area += int(prepared["area_code"].isna().sum())
+        q.append(connection, stage, prepared.reset_index(names="row_number"))
+        if progress:
+            progress(result, source_file.progress)
+
+
+def _sensor_file(connection: Connection, options: ImportOptions, matcher: AreaMatcher, import_id: str,
+                 result: ImportResult, now: datetime) -> set[str]:
+    """Upsert the sensors of `--sensors FILE`; the ids of sensors new to the database.
+
+    New sensors get a placeholder capacity and free-flow speed, replaced from their own counts once the counts
+    are staged (`_fill_sensor_defaults`)."""
+    source_file = readers.open_source(options.sensors)
+    sample = readers.preview(source_file, SAMPLE_ROWS)
+    sensor_plan = plan("sensors", source_file, ImportOptions("sensors", options.sensors, now=now), {}, sample)
+    stage = q.stage_table(schema.traffic_sensors, import_id + "s")
+    q.create_stage(connection, stage)
+    sink = _RejectSink(ImportResult(import_id, "sensors", "", source_file.name), None)
+    for chunk in readers.iter_chunks(source_file):
+        prepared, rejects = rows.prepare_sensors(chunk, sensor_plan, matcher)
+        sink.add(rejects.frame())
+        prepared = prepared.assign(free_flow_speed_kmh=40.0, capacity_per_hour=1.0)
+        q.append(connection, stage, prepared.reset_index(names="row_number"))
+    q.drop_duplicates(connection, stage, ["id"])
+    before = q.known_sensors(connection)
+    counts = q.merge(connection, stage, schema.traffic_sensors, ["id"], keep=["free_flow_speed_kmh",
+                                                                           "capacity_per_hour"])
+    result.sensors_added = counts["inserted"]
+    q.drop_stage(connection, stage)
+    return q.known_sensors(connection) - before
+
+
+def run_import(engine: Engine, options: ImportOptions, progress: Progress | None = None) -> ImportResult:
+    """Import one file; raises readers.InputError / dates.DateFormatError before writing, ImportAborted after."""
+    started, clock = local_now(), time.monotonic()
+    kind = options.kind
+    if kind not in ("feedback", "dossiers", "traffic"):
+        raise readers.InputError(f"cannot import {kind!r}: choose feedback, dossiers, traffic or areas")
+    source_file = readers.open_source(options.path)
+    settings = read_mapping_file(options.mapping_file) if options.mapping_file else {}
+    options.wide = options.wide or bool(settings.get("wide"))
+    sample = readers.preview(source_file, SAMPLE_ROWS)
+    if sample.empty:
+        raise readers.InputError(f"{source_file.name}: the file has a header but no data rows")
+    if options.wide:
+        sample_plan = plan(kind, source_file, options, settings, sample)
+        sample = rows.widen(sample, sample_plan)
+    the_plan = plan(kind, source_file, options, settings, sample)
+    if kind == "traffic" and not the_plan.period_minutes:
+        the_plan.period_minutes = rows.infer_period_minutes(sample, the_plan)
+    import_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    result = ImportResult(import_id, kind, the_plan.source, source_file.name, mapping=dict(the_plan.mapping),
+                          date_formats={f: r.describe() for f, r in the_plan.date_rules.items()})
+    target = q.TARGETS["traffic_observations" if kind == "traffic" else kind]
+    keys = q.MERGE_KEYS[target.name]
+    matcher = AreaMatcher.from_engine(engine, config.city())
+    sink = _RejectSink(result, options.reject_report)
+    try:
+        with engine.connect() as connection:
+            transaction = connection.begin()
+            try:
+                new_sensors = set()
+                if kind == "traffic" and options.sensors:
+                    new_sensors = _sensor_file(connection, options, matcher, import_id, result, the_plan.now)
+                sensors = q.known_sensors(connection) if kind == "traffic" else set()
+                stage = q.stage_table(target, import_id)
+                q.create_stage(connection, stage)
+                _stream(connection, kind, source_file, the_plan, stage, matcher, sensors, sink, result,
+                        options.chunk_rows, progress)
+                result.duplicates = q.drop_duplicates(connection, stage, keys)
+                if result.reject_rate > options.max_reject_rate:
+                    raise ImportAborted(
+                        f"{source_file.name}: {result.rejected:,} of {result.rows_read:,} rows rejected "
+                        f"({result.reject_rate:.1%}) is more than the allowed {options.max_reject_rate:.1%}; "
+                        f"nothing was imported" + _top_reasons(result), result)
+                kept = ("reopened",) + (("satisfaction",) if "satisfaction" not in the_plan.mapping else ())
+                counts = q.merge(connection, stage, target, keys, keep=kept if kind == "feedback" else ())
+                result.inserted, result.updated, result.unchanged = (counts["inserted"], counts["updated"],
+                                                                     counts["unchanged"])
+                if new_sensors:
+                    _fill_sensor_defaults(connection, stage, new_sensors)
+                q.drop_stage(connection, stage)
+                result.status = "dry_run" if options.dry_run else "done"
+                result.seconds = time.monotonic() - clock
+                if options.dry_run:
+                    transaction.rollback()
+                else:
+                    q.write_log(connection, _log_entry(result, source_file, started))
+                    q.write_rejects(connection, import_id, sink.frame())
+                    _refresh_rollups(connection, engine)
+                    transaction.commit()
+            except BaseException:
+                transaction.rollback()
+                raise
+    except ImportAborted as aborted:
+        result.status, result.message = "aborted", str(aborted)
+        _log_after(engine, result, source_file, started, clock, sink)
+        raise
+    except KeyboardInterrupt:
+        result.status, result.message = "failed", "interrupted (Ctrl-C); nothing was imported"
+        _log_after(engine, result, source_file, started, clock, sink)
+        raise
+    except SQLAlchemyError as error:
+        result.status, result.message = "failed", str(_translate(error, engine))
+        _log_after(engine, result, source_file, started, clock, sink)
+        raise _translate(error, engine) from error
+    except Exception as error:
+        result.status, result.message = "failed", f"{type(error).__name__}: {error}"
+        _log_after(engine, result, source_file, started, clock, sink)
+        raise
+    finally:
+        sink.close()
+    result.reject_sample = sink.frame().head(50)
+    if options.dry_run:
+        _log_after(engine, result, source_file, started, clock, sink)
+    return result
+
+
+def _top_reasons(result: ImportResult) -> str:
+    if not result.reasons:
+        return ""
+    return " (" + ", ".join(f"{reason}: {count:,}" for reason, count in result.reasons.most_common(3)) + ")"
+
+
+def _fill_sensor_defaults(connection: Connection, stage, new_sensors: set[str]) -> None:
+    """Sensors added from a --sensors file get capacity and free-flow speed from their own counts."""
+    from sqlalchemy import update
+
+    sensors = schema.traffic_sensors
+    for row in q.sensor_capacity_defaults(connection, stage).itertuples(index=False):
+        if row.sensor_id not in new_sensors:
+            continue
+        connection.execute(update(sensors).where(sensors.c.id == row.sensor_id)
+                           .values(capacity_per_hour=float(row.capacity_per_hour or 1.0),
+                                   free_flow_speed_kmh=float(row.free_flow_speed_kmh or 40.0)))
+
+
+def _refresh_rollups(connection: Connection, engine: Engine) -> None:
+    try:
+        from dashboard.db.rollups import refresh_rollups
+    except ImportError:  # rollup tables not part of this build
+        return
+    refresh_rollups(engine, connection=connection)
+
+
+def _log_entry(result: ImportResult, source_file: readers.SourceFile, started: datetime) -> dict:
+    return {"import_id": result.import_id, "kind": result.kind, "source": result.source,
+            "file_name": source_file.name[:256], "file_sha256": source_file.sha256, "started_at": started,
+            "finished_at": local_now(), "status": result.status, "rows_read": result.rows_read,
+            "rows_inserted": result.inserted, "rows_updated": result.updated, "rows_unchanged": result.unchanged,
+            "rows_rejected": result.rejected, "rows_duplicate": result.duplicates,
+            "rows_unknown_area": result.unknown_area, "message": result.message or None}
+
+
+def _log_after(engine: Engine, result: ImportResult, source_file: readers.SourceFile, started: datetime,
+               clock: float, sink: _RejectSink) -> None:
+    """Log an import that wrote nothing (aborted, failed, dry run), in its own small transaction."""
+    result.seconds = time.monotonic() - clock
+    try:
+        with engine.begin() as connection:
+            q.write_log(connection, _log_entry(result, source_file, started))
+            q.write_rejects(connection, result.import_id, sink.frame().head(1000))
+    except SQLAlchemyError:
+        pass  # the log is a courtesy; the import's own error is what the user needs to see
