@@ -1,6 +1,6 @@
 """Command line: `python -m dashboard <command>`.
 
-Commands: init-db, demo, kpi, info, forecast, brief, hash-password. Every command reads IOC_DATABASE_URL (or --database-url)
+Commands: init-db, demo, kpi, info, forecast, brief, import, hash-password. Every command reads IOC_DATABASE_URL (or --database-url)
 and prints a one-line, actionable message on bad input or a database problem (exit code 2).
 """
 
@@ -255,6 +255,19 @@ def command_hash_password(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_import(args: argparse.Namespace) -> int:
+    from dashboard.ingest.command import run
+
+    with _engine(args) as engine:
+        create_schema(engine)  # the import tables may be newer than the database
+        from dashboard.boundaries import load_areas
+        from dashboard.db import queries
+
+        if queries.area_list(engine).empty:
+            load_areas(engine, config.city())
+        return run(args, engine)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dashboard", description="Huế IOC analytics dashboard")
     parser.add_argument("--database-url", default=None,
@@ -302,6 +315,10 @@ def build_parser() -> argparse.ArgumentParser:
     brief.add_argument("--out", default=None, metavar="FILE.pdf",
                        help="output file (default: briefing-<week>[-<area>]-<lang>.pdf in the current directory)")
     brief.set_defaults(handler=command_brief)
+
+    from dashboard.ingest.command import add_parser as add_import_parser
+
+    add_import_parser(commands, command_import)
 
     hash_password = commands.add_parser("hash-password",
                                         help="print the admin password hash line for .streamlit/secrets.toml")
