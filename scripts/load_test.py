@@ -1,0 +1,160 @@
+"""Load test: N simultaneous browser sessions cycling through the analyst pages for a fixed time.
+
+    .venv/bin/python scripts/load_test.py --database-url duckdb:////work/main/data/bench-1.duckdb
+    .venv/bin/python scripts/load_test.py --sessions 20 --minutes 2 --ttl 300 --json
+
+Starts `streamlit run dashboard/app.py` on a free local port against the database (dashboard/browser.py),
+opens one system Chromium (never Playwright's download) with one context per session, and lets every
+session open the app and then click through the sidebar to each analyst page in turn (each session starts
+at a different page). A page counts as loaded when Streamlit has finished its script and the page has
+stopped changing; its time runs from the click to the last change. Errors: an exception box, an error
+alert, or a page not loaded within --page-timeout seconds. Prints p50/p95/max page time per page and
+overall; exit code 1 when any error was seen. Writes artifacts/load_test/summary.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dashboard import browser, config
+from dashboard.config import PROJECT_ROOT
+from dashboard.navigation import PAGES
+
+OUT_DIR = PROJECT_ROOT / "artifacts" / "load_test"
+ANALYST_PAGES = [spec for spec in PAGES if not spec.kiosk and not getattr(spec, "admin", False)]
+ERROR_SELECTOR = f'{browser.EXCEPTION}, [data-testid="stAlertContentError"]'
+
+# Resolves with the moment (performance.now()) the page last changed, once it has been idle for stableMs.
+SETTLED_JS = """(stableMs) => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const main = app && (document.querySelector('[data-testid="stMain"]') || app);
+    const idle = app !== null
+        && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+        && app.getAttribute('data-test-script-state') === 'notRunning'
+        && !document.querySelector('[data-testid="stStatusWidget"]')
+        && !document.querySelector('[data-testid="stElementContainer"][data-stale="true"]')
+        && main.querySelector('[data-testid="stElementContainer"]') !== null;
+    const now = performance.now();
+    if (!idle) { window.__loadIdle = null; return false; }
+    const signature = location.pathname + ':' + document.querySelectorAll('[data-testid="stElementContainer"]').length
+        + ':' + app.innerText.length;
+    if (!window.__loadIdle || window.__loadIdle.signature !== signature) {
+        window.__loadIdle = {since: now, signature: signature};
+        return false;
+    }
+    return now - window.__loadIdle.since >= stableMs ? window.__loadIdle.since : false;
+}"""
+
+
+def log(message: str) -> None:
+    print(f"[load {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+async def _settled(page, started: float, stable_ms: int, timeout_s: float) -> float:
+    """Milliseconds from `started` (page clock) to the last change before the page settled."""
+    handle = await page.wait_for_function(SETTLED_JS, arg=stable_ms, timeout=timeout_s * 1000, polling=100)
+    return float(await handle.json_value()) - started
+
+
+async def session(instance, base_url: str, index: int, deadline: float, args, records: list, errors: list) -> None:
+    context = await instance.new_context(viewport=browser.VIEWPORT, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
+    await context.route("**/*", lambda route: route.continue_() if browser._is_local(route.request.url) else route.abort())
+    page = await context.new_page()
+    step = index
+    try:
+        await page.goto(base_url + "/", wait_until="domcontentloaded", timeout=args.page_timeout * 1000)
+        started = await page.evaluate("performance.now()")
+        records.append(("overview(first load)", await _settled(page, started, args.stable_ms, args.page_timeout)))
+        while time.monotonic() < deadline:
+            spec = ANALYST_PAGES[step % len(ANALYST_PAGES)]
+            step += 1
+            link = page.locator(f'[data-testid="stSidebarNavLink"][href$="/{spec.url_path}"]').first
+            try:
+                await page.evaluate("window.__loadIdle = null")
+                started = await page.evaluate("performance.now()")
+                await link.click(timeout=args.page_timeout * 1000)
+                await page.wait_for_function("(path) => location.pathname.endsWith('/' + path)", arg=spec.url_path,
+                                             timeout=args.page_timeout * 1000)
+                ms = await _settled(page, started, args.stable_ms, args.page_timeout)
+            except Exception as error:  # noqa: BLE001 - a timeout or a closed page counts as an error
+                errors.append({"session": index, "page": spec.key, "error": f"{type(error).__name__}: {str(error)[:200]}"})
+                await page.goto(f"{base_url}/{spec.url_path}", wait_until="domcontentloaded")
+                continue
+            shown = page.locator(ERROR_SELECTOR)
+            if await shown.count():
+                errors.append({"session": index, "page": spec.key, "error": (await shown.first.inner_text())[:300]})
+            records.append((spec.key, ms))
+    finally:
+        await context.close()
+
+
+async def drive(base_url: str, args) -> tuple[list, list, float]:
+    from playwright.async_api import async_playwright
+
+    records: list[tuple[str, float]] = []
+    errors: list[dict] = []
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(executable_path=browser.CHROMIUM, args=list(browser.CHROMIUM_ARGS))
+        try:
+            began = time.monotonic()
+            deadline = began + args.minutes * 60
+            tasks = [session(instance, base_url, i, deadline, args, records, errors) for i in range(args.sessions)]
+            await asyncio.gather(*tasks)
+            elapsed = time.monotonic() - began
+        finally:
+            await instance.close()
+    return records, errors, elapsed
+
+
+def _stats(times: list[float]) -> dict:
+    return {"loads": len(times), "p50_ms": round(float(np.percentile(times, 50))), "p95_ms": round(float(np.percentile(times, 95))),
+            "max_ms": round(max(times))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default=None, help="default: IOC_DATABASE_URL / the configured database")
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--minutes", type=float, default=2.0)
+    parser.add_argument("--page-timeout", type=float, default=120.0, help="seconds before a page counts as failed")
+    parser.add_argument("--stable-ms", type=int, default=750, help="how long a page must stay unchanged to count as loaded")
+    parser.add_argument("--ttl", type=int, default=None, help="IOC_QUERY_TTL_SECONDS for the server (default: configured)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    args = parser.parse_args(argv)
+
+    url = args.database_url or config.database_url()
+    extra = {"IOC_QUERY_TTL_SECONDS": str(args.ttl)} if args.ttl is not None else {}
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    log_path = OUT_DIR / "streamlit.log"
+    log(f"{args.sessions} sessions for {args.minutes:g} min against {url}; pages: {', '.join(s.key for s in ANALYST_PAGES)}")
+    with browser.running_app(url, extra_env=extra, log_path=log_path, timeout=120) as base_url:
+        records, errors, elapsed = asyncio.run(drive(base_url, args))
+    navigations = [ms for name, ms in records if "first load" not in name]
+    summary = {
+        "sessions": args.sessions, "minutes": args.minutes, "elapsed_s": round(elapsed, 1), "database": url,
+        "ttl_s": args.ttl if args.ttl is not None else config.query_ttl_seconds(),
+        "errors": len(errors), "error_samples": errors[:10],
+        "overall": _stats(navigations) if navigations else None,
+        "first_load": _stats([ms for name, ms in records if "first load" in name]) if records else None,
+        "pages": {spec.key: _stats(t) for spec in ANALYST_PAGES if (t := [ms for name, ms in records if name == spec.key])},
+    }
+    Path(OUT_DIR / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(f"{summary['sessions']} sessions, {summary['elapsed_s']} s, {len(navigations)} page loads, {len(errors)} errors")
+        for key, stats in [("all pages", summary["overall"]), ("first load", summary["first_load"]), *summary["pages"].items()]:
+            if stats:
+                print(f"  {key:<12} n={stats['loads']:<4} p50 {stats['p50_ms']:>6} ms  p95 {stats['p95_ms']:>6} ms  max {stats['max_ms']:>6} ms")
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
