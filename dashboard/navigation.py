@@ -37,4 +37,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("forecast", "forecast.py", "du-bao", ":material/insights:"),
     PageSpec("wall", "wall.py", "wall", ":material/tv:", kiosk=True),
     PageSpec("briefing", "briefing.py", "bao-cao-tuan", ":material/picture_as_pdf:"),
+    PageSpec("quality", "quality.py", "chat-luong-du-lieu", ":material/fact_check:"),
 )

@@ -284,6 +284,19 @@ def freshness(source: str, newest: datetime | None, now: datetime, threshold_min
     return Freshness(source, newest, minutes, minutes <= threshold_minutes)
 
 
+STALE_AFTER_CADENCES = 4    # a source more than four cadences behind is "stale", between one and four "late"
+
+
+def freshness_status(item: Freshness, threshold_minutes: int) -> str:
+    """"live" within the source's cadence, "late" up to STALE_AFTER_CADENCES cadences behind, "stale" beyond,
+    "none" without any record. The wall's header shows only live or not; the data-quality page shows all four."""
+    if item.minutes_late is None:
+        return "none"
+    if item.live:
+        return "live"
+    return "late" if item.minutes_late <= STALE_AFTER_CADENCES * threshold_minutes else "stale"
+
+
 def all_freshness(newest: Mapping[str, datetime | None], now: datetime,
                   thresholds: Mapping[str, int]) -> list[Freshness]:
     return [freshness(source, newest.get(source), now, thresholds[source]) for source in SOURCES]
