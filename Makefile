@@ -4,6 +4,7 @@
 #   make demo         rebuild the demo database from scratch (python -m dashboard demo)
 #   make test         run the whole test suite (browser and PostgreSQL tests included when possible)
 #   make screenshots  regenerate docs/img/overview.png and artifacts/screenshots/*.png
+#   make bench        benchmark at scale 1 (10 M reports; builds data/bench-1.duckdb once); see docs/benchmarks.md
 #   make clean        remove caches, test artifacts and build leftovers
 #
 # Database used by `make run` / `make db`:
@@ -22,13 +23,14 @@ PIP := $(PY) -m pip
 PORT ?= 8501
 PYTEST_ARGS ?=
 SCREENSHOT_ARGS ?=
+BENCH_ARGS ?= --scale 1.0
 
 # Stamp files: an install step re-runs only when its input is newer than its stamp.
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 DEMO_DB := data/ioc.duckdb
 
-.PHONY: venv dev demo db run test screenshots clean distclean
+.PHONY: venv dev demo db run test screenshots bench clean distclean
 
 venv: $(RUNTIME_STAMP)
 
@@ -76,6 +78,10 @@ test: venv dev
 
 screenshots: venv dev
 	$(PY) scripts/screenshot.py $(SCREENSHOT_ARGS)
+
+# Not part of `make test`: the scale-1 build takes about ten minutes and several GB of disk.
+bench: venv
+	$(PY) -m dashboard bench $(BENCH_ARGS)
 
 clean:
 	rm -rf artifacts .pytest_cache build *.egg-info
