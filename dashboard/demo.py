@@ -29,6 +29,7 @@ from dashboard.boundaries import area_frame, load_areas
 from dashboard.db import schema
 from dashboard.db.engine import _translate, create_schema, is_duckdb
 from dashboard.db.load import bulk_load
+from dashboard.db.rollups import refresh_rollups
 from dashboard.demo_traffic import (SLOTS_PER_DAY, observation_frame, sensor_count, sensor_frame,
                                     traffic_day_factors)
 from dashboard.domain import FEEDBACK_CATEGORIES, FEEDBACK_CHANNELS
@@ -572,5 +573,6 @@ def build_demo(engine: Engine, *, seed: int = 42, scale: float = 1.0, start: dat
             "timezone": config.timezone()}
     rows["dataset_info"] = bulk_load(engine, schema.dataset_info,
                                      pd.DataFrame({"key": list(info), "value": list(info.values())}))
+    refresh_rollups(engine)  # the pages read the daily/hourly rollups (dashboard.db.rollups)
     return DemoSummary(seed=seed, scale=scale, start=start, end=end, rows=rows,
                        seconds=round(timer.perf_counter() - began, 2))

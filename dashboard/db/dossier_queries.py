@@ -14,17 +14,18 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import DateTime, and_, func, literal, or_, select
+from sqlalchemy import DateTime, and_, cast, func, literal, or_, select
 from sqlalchemy.engine import Engine
 
 from dashboard import kpis
-from dashboard.db import schema
+from dashboard.db import rollups, schema
 from dashboard.db.engine import fetch_frame, fetch_one
 from dashboard.db.filters import QueryFilter, scope
-from dashboard.db.queries import DOSSIER_DIMENSIONS, hours_between, time_bucket
+from dashboard.db.queries import DOSSIER_DIMENSIONS, DOSSIER_ROLLUP_DIMENSIONS, hours_between, time_bucket
 from dashboard.periods import Period
 
 dossiers = schema.dossiers.c
+rollup = schema.rollup_dossiers_daily.c
 areas = schema.areas.c
 
 RECORD_LIMIT = 5_000
@@ -38,6 +39,14 @@ DAILY_UP_TO_DAYS = 14  # shorter periods show the channel mix per day, longer on
 # ---------------------------------------------------------------- building blocks
 def _scope(query_filter: QueryFilter):
     return scope(query_filter, dossiers.area_code, DOSSIER_DIMENSIONS)
+
+
+def _rollup_scope(query_filter: QueryFilter):
+    return scope(query_filter, rollup.area_code, DOSSIER_ROLLUP_DIMENSIONS)
+
+
+def _rollup_days(query_filter: QueryFilter):
+    return rollups.day_range(rollup.day, query_filter.period)
 
 
 def _within(column, period: Period):
@@ -104,6 +113,16 @@ def filter_options(engine: Engine) -> dict[str, dict[str, str]]:
 # ---------------------------------------------------------------- figures beside the KPI tiles
 def extra_counts(engine: Engine, query_filter: QueryFilter, as_of: datetime) -> dict[str, int]:
     """Dossiers completed late in the period and dossiers open and past due at `as_of`."""
+    if rollups.usable(engine, query_filter.period) and rollups.usable_at(engine, as_of):
+        in_period = _rollup_days(query_filter)
+        statement = select(
+            (rollups.total(rollup.completed_with_due, in_period) - rollups.total(rollup.completed_on_time, in_period))
+            .label("late"),
+            (rollups.total(rollup.past_due_in, rollup.day < as_of.date())
+             - rollups.total(rollup.past_due_out, rollup.day < as_of.date())).label("past_due_open"),
+        ).where(_rollup_scope(query_filter))
+        row = fetch_one(engine, statement)
+        return {"late": int(row.get("late") or 0), "past_due_open": int(row.get("past_due_open") or 0)}
     statement = select(
         func.count().filter(_late(query_filter)).label("late"),
         func.count().filter(_past_due_at(as_of)).label("past_due_open"),
@@ -115,13 +134,22 @@ def extra_counts(engine: Engine, query_filter: QueryFilter, as_of: datetime) -> 
 # ---------------------------------------------------------------- charts
 def channel_mix(engine: Engine, query_filter: QueryFilter, grain: str = "week") -> pd.DataFrame:
     """Dossiers received per day or week (weeks start on Monday) and channel: columns bucket, channel, received."""
-    bucket = time_bucket(dossiers.received_at, grain, GRAINS)
-    statement = (
-        select(bucket.label("bucket"), dossiers.channel, func.count().label("received"))
-        .where(_received(query_filter), _scope(query_filter))
-        .group_by(bucket, dossiers.channel)
-        .order_by(bucket, dossiers.channel)
-    )
+    if rollups.usable(engine, query_filter.period):
+        bucket = time_bucket(cast(rollup.day, DateTime), grain, GRAINS)
+        statement = (
+            select(bucket.label("bucket"), rollup.channel, rollups.total(rollup.received).label("received"))
+            .where(_rollup_days(query_filter), rollup.received > 0, _rollup_scope(query_filter))
+            .group_by(bucket, rollup.channel)
+            .order_by(bucket, rollup.channel)
+        )
+    else:
+        bucket = time_bucket(dossiers.received_at, grain, GRAINS)
+        statement = (
+            select(bucket.label("bucket"), dossiers.channel, func.count().label("received"))
+            .where(_received(query_filter), _scope(query_filter))
+            .group_by(bucket, dossiers.channel)
+            .order_by(bucket, dossiers.channel)
+        )
     frame = fetch_frame(engine, statement)
     frame["bucket"] = pd.to_datetime(frame["bucket"])
     return frame
@@ -170,30 +198,54 @@ def _outcome_columns(query_filter: QueryFilter) -> list:
     ]
 
 
+def _rollup_outcomes(engine: Engine, query_filter: QueryFilter, key, extra: tuple = (),
+                     conditions: tuple = ()) -> pd.DataFrame:
+    """The outcome counts per `key` from the daily rollup, over the rows with a dossier received or
+    completed in the period (the rows the base query's WHERE keeps), `extra` columns beside them."""
+    statement = (
+        select(key, *extra, *[rollups.total(rollup[name]).label(name)
+                              for name in ("received", "completed", "completed_with_due", "completed_on_time")])
+        .where(_rollup_days(query_filter), rollup.received + rollup.completed > 0, *conditions,
+               _rollup_scope(query_filter))
+        .group_by(key)
+    )
+    return fetch_frame(engine, statement)
+
+
 def agency_ranking(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
     """Per agency: received, completed, on time and late, on-time % — lowest on-time % first.
 
     Agencies with nothing completed in the period have no on-time % and come last.
     """
-    statement = (
-        select(dossiers.agency, *_outcome_columns(query_filter))
-        .where(or_(_received(query_filter), _completed(query_filter)), dossiers.agency.is_not(None), _scope(query_filter))
-        .group_by(dossiers.agency)
-    )
-    frame = _with_rates(fetch_frame(engine, statement))
+    if rollups.usable(engine, query_filter.period):
+        frame = _with_rates(_rollup_outcomes(engine, query_filter, rollup.agency,
+                                                             conditions=(rollup.agency.is_not(None),)))
+    else:
+        statement = (
+            select(dossiers.agency, *_outcome_columns(query_filter))
+            .where(or_(_received(query_filter), _completed(query_filter)), dossiers.agency.is_not(None),
+                   _scope(query_filter))
+            .group_by(dossiers.agency)
+        )
+        frame = _with_rates(fetch_frame(engine, statement))
     return frame.sort_values(["on_time_pct", "completed", "agency"], ascending=[True, False, True],
                              na_position="last").reset_index(drop=True)
 
 
 def procedure_stats(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
     """Per procedure: sector, received, completed, on time, late and late % — most received first."""
-    statement = (
-        select(dossiers.procedure_code, func.min(dossiers.procedure_name).label("procedure_name"),
-               func.min(dossiers.sector).label("sector"), *_outcome_columns(query_filter))
-        .where(or_(_received(query_filter), _completed(query_filter)), _scope(query_filter))
-        .group_by(dossiers.procedure_code)
-    )
-    frame = _with_rates(fetch_frame(engine, statement))
+    if rollups.usable(engine, query_filter.period):
+        frame = _with_rates(_rollup_outcomes(engine, query_filter, rollup.procedure_code,
+                                             (func.min(rollup.procedure_name).label("procedure_name"),
+                                              func.min(rollup.sector).label("sector"))))
+    else:
+        statement = (
+            select(dossiers.procedure_code, func.min(dossiers.procedure_name).label("procedure_name"),
+                   func.min(dossiers.sector).label("sector"), *_outcome_columns(query_filter))
+            .where(or_(_received(query_filter), _completed(query_filter)), _scope(query_filter))
+            .group_by(dossiers.procedure_code)
+        )
+        frame = _with_rates(fetch_frame(engine, statement))
     return frame.sort_values(["received", "procedure_code"], ascending=[False, True]).reset_index(drop=True)
 
 
@@ -207,12 +259,15 @@ def top_procedures(stats: pd.DataFrame, by: str, top: int = 10) -> pd.DataFrame:
 
 def sector_stats(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
     """Per sector: received, completed, on time, late and on-time % — most received first."""
-    statement = (
-        select(dossiers.sector, *_outcome_columns(query_filter))
-        .where(or_(_received(query_filter), _completed(query_filter)), _scope(query_filter))
-        .group_by(dossiers.sector)
-    )
-    frame = _with_rates(fetch_frame(engine, statement))
+    if rollups.usable(engine, query_filter.period):
+        frame = _with_rates(_rollup_outcomes(engine, query_filter, rollup.sector))
+    else:
+        statement = (
+            select(dossiers.sector, *_outcome_columns(query_filter))
+            .where(or_(_received(query_filter), _completed(query_filter)), _scope(query_filter))
+            .group_by(dossiers.sector)
+        )
+        frame = _with_rates(fetch_frame(engine, statement))
     return frame.sort_values(["received", "sector"], ascending=[False, True]).reset_index(drop=True)
 
 

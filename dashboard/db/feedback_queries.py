@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import pandas as pd
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import DateTime, and_, case, cast, func, or_, select
 from sqlalchemy.engine import Engine
 
-from dashboard.db import schema
+from dashboard.db import rollups, schema
 from dashboard.db.engine import fetch_frame
 from dashboard.db.filters import QueryFilter, scope
-from dashboard.db.queries import FEEDBACK_DIMENSIONS, hours_between, time_bucket
+from dashboard.db.queries import FEEDBACK_DIMENSIONS, FEEDBACK_ROLLUP_DIMENSIONS, hours_between, time_bucket
 
 feedback = schema.feedback.c
+rollup = schema.rollup_feedback_daily.c
 areas = schema.areas.c
 
 GRAINS = ("day", "week", "month")
@@ -21,6 +22,10 @@ RECORD_LIMIT = 5_000
 
 def _scope(query_filter: QueryFilter):
     return scope(query_filter, feedback.area_code, FEEDBACK_DIMENSIONS)
+
+
+def _rollup_scope(query_filter: QueryFilter):
+    return scope(query_filter, rollup.area_code, FEEDBACK_ROLLUP_DIMENSIONS)
 
 
 def _received_in(query_filter: QueryFilter):
@@ -42,6 +47,15 @@ def _open_at_end(query_filter: QueryFilter):
 
 def volume(engine: Engine, query_filter: QueryFilter, grain: str = "day") -> pd.DataFrame:
     """Reports received per day/week/month and category: columns bucket, category, received."""
+    if rollups.usable(engine, query_filter.period):
+        bucket = time_bucket(cast(rollup.day, DateTime), grain, GRAINS)
+        statement = (
+            select(bucket.label("bucket"), rollup.category, rollups.total(rollup.received).label("received"))
+            .where(rollups.day_range(rollup.day, query_filter.period), rollup.received > 0, _rollup_scope(query_filter))
+            .group_by(bucket, rollup.category)
+            .order_by(bucket, rollup.category)
+        )
+        return fetch_frame(engine, statement)
     bucket = time_bucket(feedback.received_at, grain, GRAINS)
     statement = (
         select(bucket.label("bucket"), feedback.category, func.count().label("received"))
@@ -65,6 +79,37 @@ def _resolution_columns():
 def by_agency(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
     """Per agency, over reports resolved in the period: resolved, resolved_with_due, resolved_on_time, reopened,
     plus received in the period and open at its end (the agency's load)."""
+    if rollups.usable(engine, query_filter.period):
+        resolved, load = _by_agency_rollup(query_filter)
+    else:
+        resolved, load = _by_agency_base(query_filter)
+    frame = fetch_frame(engine, resolved).merge(fetch_frame(engine, load), on="agency", how="outer")
+    counts = ["resolved", "resolved_with_due", "resolved_on_time", "reopened", "received", "open_backlog"]
+    frame[counts] = frame[counts].fillna(0).astype(int)
+    return frame.sort_values("agency").reset_index(drop=True)
+
+
+def _by_agency_rollup(query_filter: QueryFilter):
+    in_period = rollups.day_range(rollup.day, query_filter.period)
+    before_end = rollup.day < query_filter.period.end_before.date()
+    resolved = (
+        select(rollup.agency, *[rollups.total(rollup[name]).label(name)
+                                for name in ("resolved", "resolved_with_due", "resolved_on_time", "reopened")])
+        .where(in_period, _rollup_scope(query_filter))
+        .group_by(rollup.agency)
+        .having(rollups.total(rollup.resolved) > 0)
+    )
+    load = (
+        select(rollup.agency, rollups.total(rollup.received, in_period).label("received"),
+               (rollups.total(rollup.backlog_in) - rollups.total(rollup.backlog_out)).label("open_backlog"))
+        .where(before_end, _rollup_scope(query_filter))
+        .group_by(rollup.agency)
+        .having(rollups.total(rollup.received) > 0)
+    )
+    return resolved, load
+
+
+def _by_agency_base(query_filter: QueryFilter):
     resolved = (
         select(feedback.agency, *_resolution_columns())
         .where(_resolved_in(query_filter), _scope(query_filter))
@@ -77,10 +122,7 @@ def by_agency(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
         .where(feedback.received_at < query_filter.period.end_before, _scope(query_filter))
         .group_by(feedback.agency)
     )
-    frame = fetch_frame(engine, resolved).merge(fetch_frame(engine, load), on="agency", how="outer")
-    counts = ["resolved", "resolved_with_due", "resolved_on_time", "reopened", "received", "open_backlog"]
-    frame[counts] = frame[counts].fillna(0).astype(int)
-    return frame.sort_values("agency").reset_index(drop=True)
+    return resolved, load
 
 
 def resolution_by_category(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
@@ -135,6 +177,10 @@ def overdue(engine: Engine, query_filter: QueryFilter, limit: int = RECORD_LIMIT
 
 def overdue_count(engine: Engine, query_filter: QueryFilter) -> int:
     end = query_filter.period.end_before
+    if rollups.usable_at(engine, end):
+        statement = select(rollups.total(rollup.overdue_in) - rollups.total(rollup.overdue_out)).where(
+            rollup.day < end.date(), _rollup_scope(query_filter))
+        return int(fetch_frame(engine, statement).iloc[0, 0])
     statement = select(func.count()).select_from(schema.feedback).where(
         _open_at_end(query_filter), feedback.due_at < end, _scope(query_filter))
     return int(fetch_frame(engine, statement).iloc[0, 0])
@@ -142,6 +188,11 @@ def overdue_count(engine: Engine, query_filter: QueryFilter) -> int:
 
 def satisfaction(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
     """Ratings 1–5 given to reports resolved in the period: columns rating, reports (every rating present)."""
+    if rollups.usable(engine, query_filter.period):
+        statement = select(*[rollups.total(rollup[f"rating_{k}"]).label(str(k)) for k in range(1, 6)]).where(
+            rollups.day_range(rollup.day, query_filter.period), _rollup_scope(query_filter))
+        row = fetch_frame(engine, statement).iloc[0]
+        return pd.DataFrame({"rating": range(1, 6), "reports": [int(row[str(k)]) for k in range(1, 6)]})
     statement = (
         select(feedback.satisfaction.label("rating"), func.count().label("reports"))
         .where(_resolved_in(query_filter), feedback.satisfaction.is_not(None), _scope(query_filter))

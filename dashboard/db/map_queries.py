@@ -14,10 +14,10 @@ import pandas as pd
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 
-from dashboard.db import schema
+from dashboard.db import rollups, schema
 from dashboard.db.engine import fetch_frame, fetch_one
 from dashboard.db.filters import QueryFilter, scope
-from dashboard.db.queries import FEEDBACK_DIMENSIONS
+from dashboard.db.queries import FEEDBACK_DIMENSIONS, FEEDBACK_ROLLUP_DIMENSIONS
 
 feedback = schema.feedback.c
 
@@ -35,6 +35,12 @@ def _located(query_filter: QueryFilter):
 
 def located_feedback_count(engine: Engine, query_filter: QueryFilter) -> int:
     """How many reports of the filter have coordinates."""
+    if rollups.usable(engine, query_filter.period):
+        rollup = schema.rollup_feedback_daily.c
+        statement = select(rollups.total(rollup.located).label("reports")).where(
+            rollups.day_range(rollup.day, query_filter.period),
+            scope(query_filter, rollup.area_code, FEEDBACK_ROLLUP_DIMENSIONS))
+        return int(fetch_one(engine, statement).get("reports") or 0)
     row = fetch_one(engine, select(func.count().label("reports")).where(_located(query_filter)))
     return int(row.get("reports") or 0)
 

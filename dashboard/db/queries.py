@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
-from sqlalchemy import Date, and_, cast, func, literal_column, or_, select
+from sqlalchemy import BigInteger, Date, Double, and_, cast, func, literal_column, or_, select
 from sqlalchemy.engine import Engine
 
-from dashboard.db import schema
+from dashboard.db import rollups, schema
 from dashboard.db.engine import fetch_frame
 from dashboard.db.filters import matches, restrict
 from dashboard.periods import Period
@@ -22,6 +22,9 @@ feedback = schema.feedback.c
 dossiers = schema.dossiers.c
 sensors = schema.traffic_sensors.c
 observations = schema.traffic_observations.c
+feedback_rollup = schema.rollup_feedback_daily.c
+dossier_rollup = schema.rollup_dossiers_daily.c
+traffic_rollup = schema.rollup_traffic_hourly.c
 
 
 # Portable expressions (DuckDB and PostgreSQL render these the same way).
@@ -56,6 +59,10 @@ FEEDBACK_DIMENSIONS = {"category": feedback.category, "agency": feedback.agency,
 DOSSIER_DIMENSIONS = {"sector": dossiers.sector, "agency": dossiers.agency, "procedure": dossiers.procedure_code,
                       "channel": dossiers.channel}
 TRAFFIC_DIMENSIONS = {"sensor": sensors.id, "road": sensors.road}
+# The same dimensions on the rollup tables (dashboard.db.rollups), which keep those columns.
+FEEDBACK_ROLLUP_DIMENSIONS = {name: feedback_rollup[name] for name in FEEDBACK_DIMENSIONS}
+DOSSIER_ROLLUP_DIMENSIONS = {name: dossier_rollup[column.name] for name, column in DOSSIER_DIMENSIONS.items()}
+TRAFFIC_ROLLUP_DIMENSIONS = {"sensor": traffic_rollup.sensor_id, "road": traffic_rollup.road}
 
 
 def _median(expression, condition):
@@ -70,6 +77,8 @@ def _grouped(columns: list, group_column, by_area: bool):
 def feedback_counts(engine: Engine, period: Period, area_codes: Sequence[str] | None = None,
                     by_area: bool = False, dimensions: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
     """Counts behind the feedback KPIs for one period (one row, or one row per area)."""
+    if rollups.usable(engine, period):
+        return _feedback_counts_rollup(engine, period, area_codes, by_area, dimensions)
     received = _within(feedback.received_at, period)
     resolved = _within(feedback.resolved_at, period)
     resolved_with_due = and_(resolved, feedback.due_at.is_not(None))
@@ -99,8 +108,71 @@ def feedback_counts(engine: Engine, period: Period, area_codes: Sequence[str] | 
     return fetch_frame(engine, statement)
 
 
+def _with_median(counts: pd.DataFrame, medians: pd.DataFrame, by_area: bool, columns: list[str]) -> pd.DataFrame:
+    """The rollup counts with the median column (from the base table) put back in its place."""
+    if by_area:
+        counts = counts.merge(medians, on="area_code", how="left")
+        column = medians.columns[-1]
+        if counts[column].isna().all():  # as the base query: None, not NaN, when no area has a median
+            counts[column] = pd.Series([None] * len(counts), index=counts.index, dtype=object)
+    else:
+        counts[medians.columns[0]] = medians.iloc[0, 0] if not medians.empty else None
+    return counts[columns]
+
+
+FEEDBACK_COUNT_COLUMNS = ["received", "resolved", "resolved_with_due", "resolved_on_time", "median_resolution_hours",
+                          "open_backlog", "satisfaction_avg", "satisfaction_count", "reopened"]
+
+
+def _feedback_counts_rollup(engine: Engine, period: Period, area_codes, by_area: bool, dimensions) -> pd.DataFrame:
+    """feedback_counts from the daily rollup; the median (which does not add up) from the reports themselves."""
+    r = feedback_rollup
+    end = period.end_before.date()
+    received = rollups.day_range(r.day, period)
+    resolved = and_(received, or_(r.received_late_day.is_(None), r.received_late_day < end))
+    before_end = r.day < end
+    rated = r.rating_1 + r.rating_2 + r.rating_3 + r.rating_4 + r.rating_5
+    rating_sum = r.rating_1 + 2 * r.rating_2 + 3 * r.rating_3 + 4 * r.rating_4 + 5 * r.rating_5
+    columns = [
+        rollups.total(r.received, received).label("received"),
+        rollups.total(r.resolved, resolved).label("resolved"),
+        rollups.total(r.resolved_with_due, resolved).label("resolved_with_due"),
+        rollups.total(r.resolved_on_time, resolved).label("resolved_on_time"),
+        (rollups.total(r.backlog_in, before_end) - rollups.total(r.backlog_out, before_end)).label("open_backlog"),
+        (cast(rollups.total(rating_sum, resolved), Double) / func.nullif(rollups.total(rated, resolved), 0))
+        .label("satisfaction_avg"),
+        rollups.total(rated, resolved).label("satisfaction_count"),
+        rollups.total(r.reopened, resolved).label("reopened"),
+    ]
+    statement = (
+        select(*_grouped(columns, r.area_code, by_area))
+        .where(before_end, restrict(r.area_code, area_codes, dimensions, FEEDBACK_ROLLUP_DIMENSIONS))
+    )
+    if by_area:  # the areas the base query groups: any report received before the end
+        statement = statement.group_by(r.area_code).having(rollups.total(r.received, before_end) > 0)
+    resolved_rows = and_(_within(feedback.resolved_at, period), feedback.received_at < period.end_before)
+    median = _median(hours_between(feedback.received_at, feedback.resolved_at), resolved_rows)
+    medians = (
+        select(*_grouped([median.label("median_resolution_hours")], feedback.area_code, by_area))
+        .where(resolved_rows, restrict(feedback.area_code, area_codes, dimensions, FEEDBACK_DIMENSIONS))
+    )
+    if by_area:
+        medians = medians.group_by(feedback.area_code)
+    names = (["area_code"] if by_area else []) + FEEDBACK_COUNT_COLUMNS
+    return _with_median(fetch_frame(engine, statement), fetch_frame(engine, medians), by_area, names)
+
+
 def feedback_daily(engine: Engine, period: Period, area_codes: Sequence[str] | None = None) -> pd.DataFrame:
     """Feedback received per local day, by category: columns day, category, received."""
+    if rollups.usable(engine, period):
+        r = feedback_rollup
+        statement = (
+            select(r.day, r.category, rollups.total(r.received).label("received"))
+            .where(rollups.day_range(r.day, period), r.received > 0, matches(r.area_code, area_codes or ()))
+            .group_by(r.day, r.category)
+            .order_by(r.day, r.category)
+        )
+        return fetch_frame(engine, statement)
     day = day_bucket(feedback.received_at)
     statement = (
         select(day.label("day"), feedback.category, func.count().label("received"))
@@ -115,6 +187,8 @@ def feedback_daily(engine: Engine, period: Period, area_codes: Sequence[str] | N
 def dossier_counts(engine: Engine, period: Period, area_codes: Sequence[str] | None = None,
                    by_area: bool = False, dimensions: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
     """Counts behind the dossier KPIs for one period (one row, or one row per area)."""
+    if rollups.usable(engine, period):
+        return _dossier_counts_rollup(engine, period, area_codes, by_area, dimensions)
     received = _within(dossiers.received_at, period)
     completed = _within(dossiers.completed_at, period)
     completed_with_due = and_(completed, dossiers.due_at.is_not(None))
@@ -135,8 +209,50 @@ def dossier_counts(engine: Engine, period: Period, area_codes: Sequence[str] | N
     return fetch_frame(engine, statement)
 
 
+DOSSIER_COUNT_COLUMNS = ["received", "received_online", "completed", "completed_with_due", "completed_on_time",
+                         "median_lead_time_days"]
+
+
+def _dossier_counts_rollup(engine: Engine, period: Period, area_codes, by_area: bool, dimensions) -> pd.DataFrame:
+    """dossier_counts from the daily rollup; the median lead time from the dossiers themselves."""
+    r = dossier_rollup
+    in_period = rollups.day_range(r.day, period)
+    columns = [
+        rollups.total(r.received).label("received"),
+        rollups.total(r.received, r.channel == "online").label("received_online"),
+        rollups.total(r.completed).label("completed"),
+        rollups.total(r.completed_with_due).label("completed_with_due"),
+        rollups.total(r.completed_on_time).label("completed_on_time"),
+    ]
+    statement = (
+        select(*_grouped(columns, r.area_code, by_area))
+        .where(in_period, restrict(r.area_code, area_codes, dimensions, DOSSIER_ROLLUP_DIMENSIONS))
+    )
+    if by_area:  # the areas the base query groups: a dossier received or completed in the period
+        statement = statement.group_by(r.area_code).having(rollups.total(r.received + r.completed) > 0)
+    completed = _within(dossiers.completed_at, period)
+    median = _median(hours_between(dossiers.received_at, dossiers.completed_at) / 24.0, completed)
+    medians = (
+        select(*_grouped([median.label("median_lead_time_days")], dossiers.area_code, by_area))
+        .where(completed, restrict(dossiers.area_code, area_codes, dimensions, DOSSIER_DIMENSIONS))
+    )
+    if by_area:
+        medians = medians.group_by(dossiers.area_code)
+    names = (["area_code"] if by_area else []) + DOSSIER_COUNT_COLUMNS
+    return _with_median(fetch_frame(engine, statement), fetch_frame(engine, medians), by_area, names)
+
+
 def dossier_daily(engine: Engine, period: Period, area_codes: Sequence[str] | None = None) -> pd.DataFrame:
     """Dossiers received per local day and channel: columns day, channel, received."""
+    if rollups.usable(engine, period):
+        r = dossier_rollup
+        statement = (
+            select(r.day, r.channel, rollups.total(r.received).label("received"))
+            .where(rollups.day_range(r.day, period), r.received > 0, matches(r.area_code, area_codes or ()))
+            .group_by(r.day, r.channel)
+            .order_by(r.day, r.channel)
+        )
+        return fetch_frame(engine, statement)
     day = day_bucket(dossiers.received_at)
     statement = (
         select(day.label("day"), dossiers.channel, func.count().label("received"))
@@ -158,6 +274,20 @@ def traffic_hourly(engine: Engine, period: Period, area_codes: Sequence[str] | N
 
     Columns: [area_code,] hour, vehicles, weighted_vehicles (vehicles with a speed), travel_time_ratio_sum.
     """
+    if rollups.usable(engine, period, "hour"):
+        r = traffic_rollup
+        columns = [r.hour, cast(func.sum(r.vehicles), BigInteger).label("vehicles"),
+                   cast(func.sum(r.weighted_vehicles), BigInteger).label("weighted_vehicles"),
+                   func.sum(r.travel_time_ratio_sum).label("travel_time_ratio_sum")]
+        group = [r.area_code, r.hour] if by_area else [r.hour]
+        statement = (
+            select(*_grouped(columns, r.area_code, by_area))
+            .where(r.hour >= period.start_at, r.hour < period.end_before,
+                   restrict(r.area_code, area_codes, dimensions, TRAFFIC_ROLLUP_DIMENSIONS))
+            .group_by(*group)
+            .order_by(*group)
+        )
+        return fetch_frame(engine, statement)
     hour = hour_bucket(observations.observed_at)
     has_speed = observations.mean_speed_kmh > 0
     columns = [
@@ -180,6 +310,16 @@ def traffic_hourly(engine: Engine, period: Period, area_codes: Sequence[str] | N
 
 def traffic_daily(engine: Engine, period: Period, area_codes: Sequence[str] | None = None) -> pd.DataFrame:
     """Vehicles counted per local day: columns day, vehicles."""
+    if rollups.usable(engine, period):
+        r = traffic_rollup
+        day = day_bucket(r.hour)
+        statement = (
+            select(day.label("day"), cast(func.sum(r.vehicles), BigInteger).label("vehicles"))
+            .where(r.hour >= period.start_at, r.hour < period.end_before, matches(r.area_code, area_codes or ()))
+            .group_by(day)
+            .order_by(day)
+        )
+        return fetch_frame(engine, statement)
     day = day_bucket(observations.observed_at)
     statement = (
         select(day.label("day"), func.sum(observations.vehicle_count).label("vehicles"))

@@ -240,3 +240,15 @@ def usable_at(engine: Engine, *moments: datetime, unit: str = "day") -> bool:
     if getattr(_disabled, "on", False):
         return False
     return aligned(*moments, unit=unit) and rollups_ready(engine)
+
+
+# ---------------------------------------------------------------- helpers for the query modules
+def total(column, condition=None):
+    """Σ column (over rows meeting `condition`) as a BIGINT, 0 when there are none, like count()."""
+    summed = func.sum(column) if condition is None else func.sum(column).filter(condition)
+    return func.coalesce(cast(summed, BigInteger), 0)
+
+
+def day_range(column, period):
+    """The rollup days of a whole-day period: start ≤ day < the day after the end."""
+    return and_(column >= period.start_at.date(), column < period.end_before.date())

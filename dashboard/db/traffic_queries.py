@@ -11,18 +11,19 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, extract, func, or_, select
+from sqlalchemy import BigInteger, and_, cast, extract, func, or_, select
 from sqlalchemy.engine import Engine
 
 from dashboard import kpis
-from dashboard.db import schema
+from dashboard.db import rollups, schema
 from dashboard.db.engine import fetch_frame
 from dashboard.db.filters import QueryFilter, scope
-from dashboard.db.queries import TRAFFIC_DIMENSIONS, day_bucket, hour_bucket
+from dashboard.db.queries import TRAFFIC_DIMENSIONS, TRAFFIC_ROLLUP_DIMENSIONS, day_bucket, hour_bucket
 from dashboard.periods import Period
 
 sensors = schema.traffic_sensors.c
 observations = schema.traffic_observations.c
+rollup = schema.rollup_traffic_hourly.c
 
 SILENCE_MINUTES = 60   # a sensor with no observation in this many minutes before "now" is flagged
 PROFILE_WEEKS = 8      # the typical profile is the median of this many previous same weekdays
@@ -50,6 +51,38 @@ def _speed_sums():
         func.sum(observations.vehicle_count * sensors.free_flow_speed_kmh / observations.mean_speed_kmh)
         .filter(has_speed).label("travel_time_ratio_sum"),
     ]
+
+
+def _rollup_sums():
+    """`_speed_sums` over the sensor-hour rollup."""
+    return [
+        cast(func.sum(rollup.vehicles), BigInteger).label("vehicles"),
+        cast(func.sum(rollup.weighted_vehicles), BigInteger).label("weighted_vehicles"),
+        func.sum(rollup.travel_time_ratio_sum).label("travel_time_ratio_sum"),
+    ]
+
+
+def _rollup_hours(engine: Engine, query_filter: QueryFilter, key: str | None = None):
+    """Sums per clock hour (and per sensor or road when `key` is given) in the period: from the rollup when the
+    period is made of whole hours, else from the observations. Columns [key,] hour, vehicles,
+    weighted_vehicles, travel_time_ratio_sum (a select, not yet a subquery)."""
+    period = query_filter.period
+    if rollups.usable(engine, period, "hour"):
+        group = [] if key is None else [rollup.sensor_id if key == "sensor" else rollup.road]
+        return (
+            select(*[column.label("key") for column in group], rollup.hour.label("hour"), *_rollup_sums())
+            .where(rollup.hour >= period.start_at, rollup.hour < period.end_before,
+                   scope(query_filter, rollup.area_code, TRAFFIC_ROLLUP_DIMENSIONS))
+            .group_by(*group, rollup.hour)
+        )
+    hour = hour_bucket(observations.observed_at)
+    group = [] if key is None else [sensors.id if key == "sensor" else sensors.road]
+    return (
+        select(*[column.label("key") for column in group], hour.label("hour"), *_speed_sums())
+        .select_from(_joined())
+        .where(_within(observations.observed_at, period), _scope(query_filter))
+        .group_by(*group, hour)
+    )
 
 
 def _with_index(frame: pd.DataFrame, ratio: str = "travel_time_ratio_sum", weighted: str = "weighted_vehicles",
@@ -85,14 +118,7 @@ def congestion_ranking(engine: Engine, query_filter: QueryFilter, group: str = "
     if group not in RANKING_GROUPS:
         raise ValueError(f"group must be one of {', '.join(RANKING_GROUPS)}, not {group!r}")
     key = sensors.id if group == "sensor" else sensors.road
-    hour = hour_bucket(observations.observed_at)
-    hourly = (
-        select(key.label("key"), hour.label("hour"), *_speed_sums())
-        .select_from(_joined())
-        .where(_within(observations.observed_at, query_filter.period), _scope(query_filter))
-        .group_by(key, hour)
-        .cte("hourly")
-    )
+    hourly = _rollup_hours(engine, query_filter, group).cte("hourly")
     totals = (
         select(hourly.c.key, func.sum(hourly.c.vehicles).label("vehicles"),
                func.sum(hourly.c.weighted_vehicles).label("weighted_vehicles"),
@@ -145,14 +171,7 @@ def hour_weekday(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
     Columns: weekday, hour, days (dates with data in that hour), vehicles, vehicles_per_day
     (vehicles ÷ days: the typical hour on that weekday) and congestion_index.
     """
-    hour = hour_bucket(observations.observed_at)
-    hourly = (
-        select(hour.label("hour"), *_speed_sums())
-        .select_from(_joined())
-        .where(_within(observations.observed_at, query_filter.period), _scope(query_filter))
-        .group_by(hour)
-        .subquery("hourly")
-    )
+    hourly = _rollup_hours(engine, query_filter).subquery("hourly")
     weekday = extract("isodow", hourly.c.hour)
     hour_of_day = extract("hour", hourly.c.hour)
     statement = (
@@ -170,8 +189,19 @@ def hour_weekday(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------- a day against its typical profile
-def _hourly_per_day(query_filter: QueryFilter, days: list[date], until: datetime | None = None):
+def _hourly_per_day(engine: Engine, query_filter: QueryFilter, days: list[date], until: datetime | None = None):
     """Vehicles per (date, hour of day) on the given dates, as a subquery."""
+    if rollups.usable_at(engine, *([until] if until is not None else []), unit="hour"):
+        ranges = [_within(rollup.hour, Period(day, day)) for day in days]
+        if until is not None:
+            ranges = [and_(clause, rollup.hour < until) for clause in ranges]
+        day, hour = day_bucket(rollup.hour), extract("hour", rollup.hour)
+        return (
+            select(day.label("day"), hour.label("hour"), cast(func.sum(rollup.vehicles), BigInteger).label("vehicles"))
+            .where(or_(*ranges), scope(query_filter, rollup.area_code, TRAFFIC_ROLLUP_DIMENSIONS))
+            .group_by(day, hour)
+            .subquery("per_day")
+        )
     ranges = [_within(observations.observed_at, Period(day, day)) for day in days]
     if until is not None:
         ranges = [and_(clause, observations.observed_at < until) for clause in ranges]
@@ -210,7 +240,7 @@ def day_profile(engine: Engine, query_filter: QueryFilter, day: date, until: dat
 
     Columns: hour, vehicles. The filter's period is not used; its areas and dimensions are.
     """
-    per_day = _hourly_per_day(query_filter, [day], until)
+    per_day = _hourly_per_day(engine, query_filter, [day], until)
     frame = fetch_frame(engine, select(per_day.c.hour, per_day.c.vehicles).order_by(per_day.c.hour))
     return _counts(frame, "hour", "vehicles")
 
@@ -221,7 +251,7 @@ def typical_profile(engine: Engine, query_filter: QueryFilter, day: date, weeks:
     Columns: hour, typical_vehicles, days (how many of those dates had data in that hour: a date
     without any observation in an hour is left out, not counted as zero traffic).
     """
-    per_day = _hourly_per_day(query_filter, previous_same_weekdays(day, weeks))
+    per_day = _hourly_per_day(engine, query_filter, previous_same_weekdays(day, weeks))
     statement = (
         select(per_day.c.hour,
                func.percentile_cont(0.5).within_group(per_day.c.vehicles).label("typical_vehicles"),
@@ -257,6 +287,21 @@ def sensor_last_seen(engine: Engine, query_filter: QueryFilter, now: datetime) -
         .where(observations.sensor_id == sensors.id, observations.observed_at <= now)
         .scalar_subquery()
     )
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    if rollups.usable_at(engine, hour, unit="hour"):
+        # Whole hours before `now`'s from the rollup; `now`'s own hour, up to now, from the observations.
+        this_hour = (
+            select(func.max(observations.observed_at))
+            .where(observations.sensor_id == sensors.id, observations.observed_at >= hour,
+                   observations.observed_at <= now)
+            .scalar_subquery()
+        )
+        earlier = (
+            select(func.max(rollup.last_observed_at))
+            .where(rollup.sensor_id == sensors.id, rollup.hour < hour)
+            .scalar_subquery()
+        )
+        newest = func.coalesce(this_hour, earlier)
     statement = (
         select(sensors.id, sensors.name, sensors.road, sensors.area_code, newest.label("last_observed_at"))
         .where(_scope(query_filter))
