@@ -67,7 +67,8 @@ def options_from(args: argparse.Namespace) -> ImportOptions:
                          reject_report=args.reject_report, sensors=args.sensors, period_minutes=args.period_minutes)
 
 
-def print_summary(result: ImportResult, out=sys.stdout) -> None:
+def print_summary(result: ImportResult, out=None) -> None:
+    out = out or sys.stdout
     print(f"Import {result.import_id} of {result.file_name} as {result.kind} (source {result.source!r}): "
           f"{result.status}", file=out)
     print("Columns used: " + ", ".join(f"{f} <- {h!r}" for f, h in result.mapping.items()), file=out)

@@ -86,7 +86,7 @@ class AreaMatcher:
             missing = codes.isna()
             if missing.any():
                 codes[missing] = self.match_points(lat[missing], lon[missing])
-        return codes
+        return codes.astype(object).where(codes.notna(), None)
 
 
 def old_unit_names(city: str) -> dict[str, str]:

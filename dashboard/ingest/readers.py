@@ -175,7 +175,7 @@ def _normalise(frame: pd.DataFrame, source: SourceFile) -> pd.DataFrame:
     frame.columns = [unicodedata.normalize("NFC", str(c)).lstrip("\ufeff").strip() for c in frame.columns]
     if source.encoding == "cp1258":  # Windows-1258 writes tone marks as separate combining characters
         for column in frame.columns:
-            frame[column] = frame[column].map(lambda v: v if v is None else unicodedata.normalize("NFC", v))
+            frame[column] = frame[column].map(lambda v: unicodedata.normalize("NFC", v) if isinstance(v, str) else v)
     return frame
 
 
