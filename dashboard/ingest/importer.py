@@ -47,6 +47,7 @@ class ImportOptions:
     path: Path
     source: str | None = None
     columns: dict[str, str] = field(default_factory=dict)     # --map FIELD=COLUMN
+    exact_columns: bool = False   # `columns` is the whole mapping, no header detection (the upload page)
     mapping_file: Path | None = None
     date_format: str | None = None
     dayfirst: bool | None = None
@@ -109,7 +110,7 @@ def read_mapping_file(path: Path) -> dict:
 def plan(kind: str, source_file: readers.SourceFile, options: ImportOptions, settings: dict,
          sample: pd.DataFrame) -> rows.Plan:
     """Decide the column mapping and the date formats; InputError when a required field has no column."""
-    mapping = fields.detect_mapping(kind, source_file.headers)
+    mapping = {} if options.exact_columns else fields.detect_mapping(kind, source_file.headers)
     for name, header in {**(settings.get("columns") or {}), **options.columns}.items():
         if name not in fields.field_names(kind):
             raise readers.InputError(f"--map {name}=...: {kind} has no field {name!r}; fields are "
