@@ -33,6 +33,13 @@ def current_url() -> str:
     return config.database_url()
 
 
+def release_engine(url: str) -> None:
+    """Close the app's read-only engine for `url` and forget it, so an import can open the database read-write
+    (DuckDB refuses one file opened in two configurations by one process); the next query opens it again."""
+    engine_for(url).dispose()
+    engine_for.clear()
+
+
 def engine() -> Engine:
     return engine_for(current_url())
 

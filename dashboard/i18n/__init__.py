@@ -14,7 +14,7 @@ from importlib import import_module
 from typing import Any
 
 LANGUAGES = ("vi", "en")
-TOPIC_MODULES = ("core", "feedback", "dossiers", "traffic", "map", "forecast", "briefing", "wall", "admin", "quality")
+TOPIC_MODULES = ("core", "feedback", "dossiers", "traffic", "map", "forecast", "briefing", "wall", "admin", "quality", "ingest")
 
 
 def _merge() -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:

@@ -1,0 +1,210 @@
+"""Nhập dữ liệu — administrators upload a file, check the column mapping, make a dry run, then import it.
+
+The steps are functions of dashboard.ingest.upload; this page keeps the uploaded file and the last run in the
+session (keys "ingest_*") and lays them out.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import admin, cache, filters, ui
+from dashboard.db.engine import DatabaseError, make_engine
+from dashboard.i18n import format_number, t
+from dashboard.ingest import dates, readers, upload
+from dashboard.ingest.importer import ImportAborted
+
+UPLOADED = "ingest_upload"          # {"path", "name", "sha256"} of the saved upload
+DETECTED = "ingest_detection"       # (path, kind, Detection)
+OUTCOME = "ingest_outcome"          # upload.Outcome of the last dry run or import
+REQUEST = "ingest_request"          # "dry_run" / "import", set by the buttons for the next run
+FIELDS_PER_ROW = 4
+
+lang = filters.lang()
+
+
+def on_upload() -> None:
+    """Keep the new upload in a temporary file (and forget the previous one, its detection and results)."""
+    previous = st.session_state.pop(UPLOADED, None)
+    upload.discard_upload(previous and previous["path"])
+    for key in (DETECTED, OUTCOME, "ingest_source"):
+        st.session_state.pop(key, None)
+    new = st.session_state.get("ingest_uploader")
+    if new is not None:
+        path = upload.save_upload(new.getvalue(), new.name)
+        st.session_state[UPLOADED] = {"path": str(path), "name": new.name, "sha256": readers.file_hash(path)}
+
+
+def ask(what: str) -> None:
+    st.session_state[REQUEST] = what
+
+
+def detection_for(path: str, kind: str) -> upload.Detection:
+    cached = st.session_state.get(DETECTED)
+    if cached and cached[:2] == (path, kind):
+        return cached[2]
+    detection = upload.detect(path, kind)
+    st.session_state[DETECTED] = (path, kind, detection)
+    return detection
+
+
+def field_label(name: str, required: tuple[str, ...]) -> str:
+    label = t(f"ingest.field.{name}", lang)
+    return t("ingest.required", lang, label=label) if name in required else label
+
+
+def mapping_inputs(detection: upload.Detection, token: str) -> dict[str, str]:
+    choices: dict[str, str | None] = {}
+    names = list(detection.choices)
+    for first in range(0, len(names), FIELDS_PER_ROW):
+        for column, name in zip(st.columns(FIELDS_PER_ROW), names[first:first + FIELDS_PER_ROW], strict=False):
+            options = detection.choices[name]
+            detected = detection.mapping.get(name)
+            choices[name] = column.selectbox(
+                field_label(name, detection.required), options,
+                index=options.index(detected) if detected in options else 0,
+                format_func=lambda header: t("ingest.none", lang) if header is None else header,
+                key=f"ingest_map.{token}.{detection.kind}.{name}", help=f"`{name}`")
+    return upload.chosen_mapping(choices)
+
+
+def problem_text(problem: upload.MappingProblem) -> str:
+    if problem.code == "missing":
+        return t("ingest.problem.missing", lang, field=t(f"ingest.field.{problem.subject}", lang))
+    return t("ingest.problem.twice", lang, column=problem.subject,
+             fields=", ".join(t(f"ingest.field.{name}", lang) for name in problem.fields))
+
+
+def attempt(path: str, settings: upload.RunSettings, *, dry_run: bool) -> upload.Outcome:
+    """Run on a read-write engine of its own (the app's read-only one is closed first); errors become text."""
+    bar = st.progress(0.0, text=t("ingest.progress", lang, rows=0))
+
+    def progress(result, share: float) -> None:
+        bar.progress(min(max(float(share), 0.0), 1.0),
+                     text=t("ingest.progress", lang, rows=format_number(result.rows_read, lang)))
+
+    outcome = upload.Outcome(settings, dry_run)
+    url = cache.current_url()
+    cache.release_engine(url)
+    engine = make_engine(url)
+    try:
+        outcome.result = upload.run(engine, path, settings, dry_run=dry_run, progress=progress)
+    except (readers.InputError, dates.DateFormatError) as error:
+        outcome.error = t("ingest.error.input", lang, message=error)
+    except ImportAborted as aborted:
+        outcome.result, outcome.error = aborted.result, t("ingest.error.aborted", lang, message=aborted)
+    except DatabaseError as error:
+        outcome.error = t("ingest.error.database", lang, message=error)
+    finally:
+        engine.dispose()
+        bar.empty()
+    if not dry_run and outcome.ok:
+        st.cache_data.clear()  # every page reads the new rows on its next run
+    return outcome
+
+
+def show_outcome(outcome: upload.Outcome) -> None:
+    result = outcome.result
+    if outcome.error:
+        st.error(outcome.error, icon=":material/error:")
+    if result is None:
+        return
+    heading = "ingest.result.dry_run" if outcome.dry_run else "ingest.result.done"
+    st.subheader(t("ingest.result.aborted" if outcome.error else heading, lang))
+    if not outcome.dry_run and outcome.ok:
+        st.success(t("ingest.done", lang, file=result.file_name, source=result.source,
+                     inserted=format_number(result.inserted, lang), updated=format_number(result.updated, lang)),
+                   icon=":material/check_circle:")
+    suffix = ".dry" if outcome.dry_run else ".done"
+    for column, (name, value) in zip(st.columns(len(upload.COUNT_NAMES)), upload.counts(result).items(), strict=True):
+        label = t(f"ingest.count.{name}" + (suffix if name in ("inserted", "updated") else ""), lang)
+        help_key = f"ingest.count.{name}_help"
+        column.metric(label, format_number(value, lang), border=True,
+                      help=t(help_key, lang) if name in ("duplicates", "unknown_area") else None)
+    st.caption(t("ingest.columns_used", lang, mapping=", ".join(
+        f"{t(f'ingest.field.{name}', lang)} ← {header}" for name, header in result.mapping.items())))
+    if result.date_formats:
+        st.caption(t("ingest.date_formats", lang, formats=", ".join(
+            f"{t(f'ingest.field.{name}', lang)}: {rule}" for name, rule in result.date_formats.items())))
+    if not result.rejected:
+        st.caption(t("ingest.rejects.none", lang))
+        return
+    reasons, sample = upload.reason_counts(result, lang), upload.reject_sample(result, lang)
+    left, right = st.columns([1, 3])
+    with left:
+        st.markdown(f"**{t('ingest.rejects.reasons', lang)}**")
+        ui.show_table(reasons.rename(columns={c: t(f"ingest.col.{c}", lang) for c in reasons.columns}))
+    with right:
+        st.markdown(f"**{t('ingest.rejects.heading', lang, shown=len(sample))}**")
+        ui.show_table(sample.rename(columns={c: t(f"ingest.col.{c}", lang) for c in sample.columns}))
+
+
+def main() -> None:
+    st.title(t("ingest.heading", lang))
+    st.markdown(t("ingest.intro", lang))
+    if not admin.is_admin():  # the router only lists the page after login; this guards a stale session
+        st.warning(t("ingest.not_admin", lang), icon=":material/lock:")
+        return
+    st.file_uploader(t("ingest.file", lang), type=list(upload.UPLOAD_TYPES), key="ingest_uploader",
+                     on_change=on_upload, help=t("ingest.file_help", lang))
+    stored = st.session_state.get(UPLOADED)
+    if not stored:
+        st.info(t("ingest.no_file", lang), icon=":material/upload_file:")
+        return
+    kind_column, source_column = st.columns(2)
+    kind = kind_column.radio(t("ingest.kind", lang), upload.UPLOAD_KINDS, horizontal=True, key="ingest_kind",
+                             format_func=lambda code: t(f"ingest.kind.{code}", lang))
+    try:
+        detection = detection_for(stored["path"], kind)
+    except readers.InputError as error:
+        st.error(t("ingest.error.input", lang, message=error), icon=":material/error:")
+        return
+    if "ingest_source" not in st.session_state:
+        st.session_state["ingest_source"] = detection.source
+    source = source_column.text_input(t("ingest.source", lang), key="ingest_source", max_chars=32,
+                                      help=t("ingest.source_help", lang))
+
+    st.subheader(t("ingest.preview.heading", lang))
+    st.caption(t("ingest.preview.caption", lang, rows=len(detection.preview), file=detection.file_name,
+                 format=detection.file_format, encoding=detection.encoding or "–",
+                 delimiter=repr(detection.delimiter) if detection.delimiter else "–", columns=len(detection.headers)))
+    st.dataframe(detection.preview, hide_index=True, height=260)
+
+    st.subheader(t("ingest.mapping.heading", lang))
+    st.caption(t("ingest.mapping.caption", lang))
+    mapping = mapping_inputs(detection, stored["sha256"][:12])
+
+    st.markdown(f"**{t('ingest.dates.heading', lang)}**")
+    first, second, third = st.columns(3)
+    dayfirst = first.checkbox(t("ingest.dayfirst", lang), key="ingest_dayfirst", help=t("ingest.dayfirst_help", lang))
+    date_format = second.text_input(t("ingest.date_format", lang), key="ingest_date_format",
+                                    placeholder="%d/%m/%Y %H:%M", help=t("ingest.date_format_help", lang))
+    max_reject = third.number_input(t("ingest.max_reject", lang), min_value=0.0, max_value=100.0, value=5.0,
+                                    step=1.0, key="ingest_max_reject", help=t("ingest.max_reject_help", lang))
+    settings = upload.RunSettings.build(kind, source or detection.source, mapping, dayfirst=dayfirst,
+                                        date_format=date_format, max_reject_rate=max_reject / 100,
+                                        file_sha=stored["sha256"])
+    problems = upload.mapping_problems(kind, mapping)
+    for problem in problems:
+        st.warning(problem_text(problem), icon=":material/warning:")
+
+    buttons, working = st.container(), st.empty()
+    request = st.session_state.pop(REQUEST, None)
+    if request and not problems:  # a button was clicked: run before drawing the buttons, so they show the new state
+        with working:
+            st.session_state[OUTCOME] = attempt(stored["path"], settings, dry_run=request == "dry_run")
+    outcome: upload.Outcome | None = st.session_state.get(OUTCOME)
+    checked = outcome is not None and outcome.dry_run and outcome.ok and outcome.settings == settings
+    with buttons:
+        run_column, confirm_column, _ = st.columns([1, 1, 4])
+        run_column.button(t("ingest.dry_run", lang), icon=":material/science:", disabled=bool(problems),
+                          help=t("ingest.dry_run_help", lang), key="ingest_dry_run", on_click=ask, args=("dry_run",))
+        confirm_column.button(t("ingest.confirm", lang), icon=":material/upload:", type="primary",
+                              disabled=bool(problems) or not checked, help=t("ingest.confirm_help", lang),
+                              key="ingest_confirm", on_click=ask, args=("import",))
+    if outcome is not None and outcome.dry_run and outcome.settings != settings:
+        st.info(t("ingest.stale_dry_run", lang), icon=":material/refresh:")
+    if outcome is not None:
+        show_outcome(outcome)
+
+main()
