@@ -10,6 +10,7 @@ from dashboard import cache, filters, quality, ui, wall
 from dashboard.charts import quality as charts
 from dashboard.db import quality_queries as qq
 from dashboard.i18n import format_datetime, format_number, t
+from dashboard.ingest.upload import reason_label
 from dashboard.periods import local_now
 
 STATUS_COLOUR = {"live": "green", "late": "orange", "stale": "red", "none": "gray"}
@@ -58,6 +59,8 @@ def readable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         table["source"] = table["source"].map(source_label)
     if "column" in table:
         table["column"] = table["column"].map(lambda name: t(f"quality.column.{name}", lang))
+    if "reason" in table:
+        table["reason"] = table["reason"].map(lambda code: reason_label(code, lang))
     for column in ("status", "last_import_status"):
         if column in table:
             prefix = "quality.status." if column == "status" else "quality.import_status."

@@ -230,4 +230,4 @@ def test_page_on_a_database_with_imports(monkeypatch, tmp_path):
     assert metric_value(app, t("quality.tile.rejected", "en", days=30)) == "4"
     assert metric_value(app, f"Citizen reports · nyc311") == t("quality.status.none", "en")
     tables = [frame.value for frame in app.dataframe]
-    assert any("missing_id" in set(frame.get(t("quality.col.reason", "en"), [])) for frame in tables)
+    assert any(t("reject_reason.missing_id", "en") in set(frame.get(t("quality.col.reason", "en"), [])) for frame in tables)
