@@ -19,6 +19,8 @@ DETECTED = "ingest_detection"       # (path, kind, Detection)
 OUTCOME = "ingest_outcome"          # upload.Outcome of the last dry run or import
 REQUEST = "ingest_request"          # "dry_run" / "import", set by the buttons for the next run
 FIELDS_PER_ROW = 4
+TILES_PER_ROW = 4
+ROW_PX = 35
 
 lang = filters.lang()
 
@@ -116,7 +118,11 @@ def show_outcome(outcome: upload.Outcome) -> None:
                      inserted=format_number(result.inserted, lang), updated=format_number(result.updated, lang)),
                    icon=":material/check_circle:")
     suffix = ".dry" if outcome.dry_run else ".done"
-    for column, (name, value) in zip(st.columns(len(upload.COUNT_NAMES)), upload.counts(result).items(), strict=True):
+    figures = list(upload.counts(result).items())
+    if outcome.error:  # stopped before the merge: nothing was compared with the database
+        figures = [(name, value) for name, value in figures if name not in upload.MERGE_COUNTS]
+    columns = [*st.columns(TILES_PER_ROW), *st.columns(TILES_PER_ROW)]
+    for column, (name, value) in zip(columns, figures, strict=False):
         label = t(f"ingest.count.{name}" + (suffix if name in ("inserted", "updated") else ""), lang)
         help_key = f"ingest.count.{name}_help"
         column.metric(label, format_number(value, lang), border=True,
@@ -134,6 +140,8 @@ def show_outcome(outcome: upload.Outcome) -> None:
     with left:
         st.markdown(f"**{t('ingest.rejects.reasons', lang)}**")
         ui.show_table(reasons.rename(columns={c: t(f"ingest.col.{c}", lang) for c in reasons.columns}))
+    if sample.empty:  # an aborted run carries no sample
+        return
     with right:
         st.markdown(f"**{t('ingest.rejects.heading', lang, shown=len(sample))}**")
         ui.show_table(sample.rename(columns={c: t(f"ingest.col.{c}", lang) for c in sample.columns}))
@@ -168,7 +176,7 @@ def main() -> None:
     st.caption(t("ingest.preview.caption", lang, rows=len(detection.preview), file=detection.file_name,
                  format=detection.file_format, encoding=detection.encoding or "–",
                  delimiter=repr(detection.delimiter) if detection.delimiter else "–", columns=len(detection.headers)))
-    st.dataframe(detection.preview, hide_index=True, height=260)
+    st.dataframe(detection.preview.fillna(""), hide_index=True, height=ROW_PX * (min(len(detection.preview), 10) + 1) + 3)
 
     st.subheader(t("ingest.mapping.heading", lang))
     st.caption(t("ingest.mapping.caption", lang))

@@ -16,7 +16,7 @@ from dashboard import admin
 from dashboard.boundaries import load_areas
 from dashboard.db import schema
 from dashboard.db.engine import duckdb_file, fetch_frame, fetch_one, make_engine
-from dashboard.i18n import EN, VI, format_number, t
+from dashboard.i18n import EN, VI, t
 from dashboard.ingest import dates, importer, readers, upload
 from dashboard.ingest.importer import ImportAborted
 from dashboard.navigation import PAGES
@@ -143,6 +143,7 @@ def test_dry_run_counts_then_import_writes_the_rows(engine, tmp_path):
         [5, "Thiếu mã bản ghi"], [6, "Ngày giờ không đọc được"], [7, "Xử lý xong trước khi tiếp nhận"],
         [8, "Ngày trong tương lai"]]
     assert sample.loc[1, ["column_name", "value"]].tolist() == ["Ngày tiếp nhận", "31/02/2026 07:00"]
+    assert sample.loc[0, ["column_name", "value"]].tolist() == ["Mã phản ánh", "–"]
     assert upload.reason_counts(dry, "en")["rows"].tolist() == [1, 1, 1, 1]
 
     done = upload.run(engine, path, settings, dry_run=False, now=NOW)
@@ -284,7 +285,10 @@ def test_too_many_rejects_show_an_error_with_the_counts(monkeypatch, app_db, tmp
     assert not app.exception
     assert len(app.error) == 1 and app.error[0].body.startswith(t("ingest.error.aborted", message="")[:20])
     assert "4 of 9 rows rejected" in app.error[0].body
-    assert _metrics(app)[t("ingest.count.rejected")] == format_number(4)
+    assert _metrics(app) == {t("ingest.count.rows_read"): "9", t("ingest.count.rejected"): "4",
+                             t("ingest.count.duplicates"): "1", t("ingest.count.unknown_area"): "1"}
+    reasons = app.dataframe[-1].value
+    assert reasons[t("ingest.col.reason")].tolist()[0] == upload.reason_label("missing_id")
     assert _button(app, "ingest_confirm").disabled
 
 

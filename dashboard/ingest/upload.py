@@ -26,6 +26,7 @@ UPLOAD_KINDS = ("feedback", "dossiers", "traffic")
 PREVIEW_ROWS = 20
 REJECT_SAMPLE_ROWS = 50
 COUNT_NAMES = ("rows_read", "inserted", "updated", "unchanged", "rejected", "duplicates", "unknown_area")
+MERGE_COUNTS = ("inserted", "updated", "unchanged")   # only known once the rows met the database
 
 
 def reason_label(code: object, lang: str = "vi") -> str:
@@ -161,6 +162,7 @@ def reject_sample(result: ImportResult, lang: str = "vi", rows: int = REJECT_SAM
     """The first rejected rows (row number, column, value, reason in words)."""
     sample = result.reject_sample.head(rows).copy()
     sample["reason"] = [reason_label(code, lang) for code in sample["reason"]]
+    sample["value"] = sample["value"].astype(object).where(sample["value"].notna(), "–")
     return sample.reset_index(drop=True)
 
 
