@@ -125,31 +125,34 @@ FEEDBACK_COUNT_COLUMNS = ["received", "resolved", "resolved_with_due", "resolved
 
 
 def _feedback_counts_rollup(engine: Engine, period: Period, area_codes, by_area: bool, dimensions) -> pd.DataFrame:
-    """feedback_counts from the daily rollup; the median (which does not add up) from the reports themselves."""
+    """feedback_counts from the daily rollup; the median (which does not add up) from the reports themselves.
+
+    Two rollup scans: the period's days for the counts, every day before the end for the backlog (state at
+    the end). The areas are those of the base query: any report received before the end.
+    """
     r = feedback_rollup
     end = period.end_before.date()
-    received = rollups.day_range(r.day, period)
-    resolved = and_(received, or_(r.received_late_day.is_(None), r.received_late_day < end))
-    before_end = r.day < end
+    where = restrict(r.area_code, area_codes, dimensions, FEEDBACK_ROLLUP_DIMENSIONS)
+    resolved = or_(r.received_late_day.is_(None), r.received_late_day < end)
     rated = r.rating_1 + r.rating_2 + r.rating_3 + r.rating_4 + r.rating_5
     rating_sum = r.rating_1 + 2 * r.rating_2 + 3 * r.rating_3 + 4 * r.rating_4 + 5 * r.rating_5
-    columns = [
-        rollups.total(r.received, received).label("received"),
+    counts = [
+        rollups.total(r.received).label("received"),
         rollups.total(r.resolved, resolved).label("resolved"),
         rollups.total(r.resolved_with_due, resolved).label("resolved_with_due"),
         rollups.total(r.resolved_on_time, resolved).label("resolved_on_time"),
-        (rollups.total(r.backlog_in, before_end) - rollups.total(r.backlog_out, before_end)).label("open_backlog"),
         (cast(rollups.total(rating_sum, resolved), Double) / func.nullif(rollups.total(rated, resolved), 0))
         .label("satisfaction_avg"),
         rollups.total(rated, resolved).label("satisfaction_count"),
         rollups.total(r.reopened, resolved).label("reopened"),
     ]
-    statement = (
-        select(*_grouped(columns, r.area_code, by_area))
-        .where(before_end, restrict(r.area_code, area_codes, dimensions, FEEDBACK_ROLLUP_DIMENSIONS))
-    )
-    if by_area:  # the areas the base query groups: any report received before the end
-        statement = statement.group_by(r.area_code).having(rollups.total(r.received, before_end) > 0)
+    in_period = select(*_grouped(counts, r.area_code, by_area)).where(rollups.day_range(r.day, period), where)
+    state = [(rollups.total(r.backlog_in) - rollups.total(r.backlog_out)).label("open_backlog"),
+             rollups.total(r.received).label("received_before_end")]
+    at_end = select(*_grouped(state, r.area_code, by_area)).where(r.day < end, where)
+    if by_area:
+        in_period = in_period.group_by(r.area_code)
+        at_end = at_end.group_by(r.area_code).having(rollups.total(r.received) > 0)
     resolved_rows = and_(_within(feedback.resolved_at, period), feedback.received_at < period.end_before)
     median = _median(hours_between(feedback.received_at, feedback.resolved_at), resolved_rows)
     medians = (
@@ -158,8 +161,15 @@ def _feedback_counts_rollup(engine: Engine, period: Period, area_codes, by_area:
     )
     if by_area:
         medians = medians.group_by(feedback.area_code)
+    frame = fetch_frame(engine, in_period)
+    if by_area:
+        frame = fetch_frame(engine, at_end).merge(frame, on="area_code", how="left")
+        names = [c for c in FEEDBACK_COUNT_COLUMNS if c not in ("median_resolution_hours", "open_backlog", "satisfaction_avg")]
+        frame[names] = frame[names].fillna(0).astype("int64")
+    else:
+        frame["open_backlog"] = fetch_frame(engine, at_end)["open_backlog"].iloc[0]
     names = (["area_code"] if by_area else []) + FEEDBACK_COUNT_COLUMNS
-    return _with_median(fetch_frame(engine, statement), fetch_frame(engine, medians), by_area, names)
+    return _with_median(frame, fetch_frame(engine, medians), by_area, names)
 
 
 def feedback_daily(engine: Engine, period: Period, area_codes: Sequence[str] | None = None) -> pd.DataFrame:

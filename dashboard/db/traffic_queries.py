@@ -118,7 +118,7 @@ def congestion_ranking(engine: Engine, query_filter: QueryFilter, group: str = "
     if group not in RANKING_GROUPS:
         raise ValueError(f"group must be one of {', '.join(RANKING_GROUPS)}, not {group!r}")
     key = sensors.id if group == "sensor" else sensors.road
-    hourly = _rollup_hours(engine, query_filter, group).cte("hourly")
+    hourly = _rollup_hours(engine, query_filter, group).cte("hourly").prefix_with("MATERIALIZED")  # read twice
     totals = (
         select(hourly.c.key, func.sum(hourly.c.vehicles).label("vehicles"),
                func.sum(hourly.c.weighted_vehicles).label("weighted_vehicles"),
@@ -126,17 +126,22 @@ def congestion_ranking(engine: Engine, query_filter: QueryFilter, group: str = "
         .group_by(hourly.c.key)
         .subquery("totals")
     )
-    order = func.row_number().over(
-        partition_by=hourly.c.key,
-        order_by=[(hourly.c.travel_time_ratio_sum / hourly.c.weighted_vehicles).desc(), hourly.c.hour],
-    )
-    ranked = (
-        select(hourly.c.key, hourly.c.hour, hourly.c.weighted_vehicles, hourly.c.travel_time_ratio_sum,
-               order.label("rank"))
+    # The peak hour: the highest ratio, the earliest hour among equal ones (grouping, no window sort).
+    ratio = hourly.c.travel_time_ratio_sum / hourly.c.weighted_vehicles
+    worst = (select(hourly.c.key, func.max(ratio).label("ratio")).where(hourly.c.weighted_vehicles > 0)
+             .group_by(hourly.c.key).subquery("worst"))
+    first = (
+        select(hourly.c.key, func.min(hourly.c.hour).label("hour"))
+        .select_from(hourly.join(worst, and_(worst.c.key == hourly.c.key, ratio == worst.c.ratio)))
         .where(hourly.c.weighted_vehicles > 0)
-        .subquery("ranked")
+        .group_by(hourly.c.key)
+        .subquery("first")
     )
-    peak = select(ranked).where(ranked.c.rank == 1).subquery("peak")
+    peak = (
+        select(hourly.c.key, hourly.c.hour, hourly.c.weighted_vehicles, hourly.c.travel_time_ratio_sum)
+        .select_from(hourly.join(first, and_(first.c.key == hourly.c.key, first.c.hour == hourly.c.hour)))
+        .subquery("peak")
+    )
     members = (
         select(key.label("key"), func.count().label("sensors"), func.min(sensors.name).label("name"),
                func.min(sensors.road).label("road"), func.min(sensors.area_code).label("area_code"),
@@ -289,25 +294,49 @@ def sensor_last_seen(engine: Engine, query_filter: QueryFilter, now: datetime) -
     )
     hour = now.replace(minute=0, second=0, microsecond=0)
     if rollups.usable_at(engine, hour, unit="hour"):
-        # Whole hours before `now`'s from the rollup; `now`'s own hour, up to now, from the observations.
-        this_hour = (
-            select(func.max(observations.observed_at))
-            .where(observations.sensor_id == sensors.id, observations.observed_at >= hour,
-                   observations.observed_at <= now)
-            .scalar_subquery()
-        )
-        earlier = (
-            select(func.max(rollup.last_observed_at))
-            .where(rollup.sensor_id == sensors.id, rollup.hour < hour)
-            .scalar_subquery()
-        )
-        newest = func.coalesce(this_hour, earlier)
+        return _last_seen_rollup(engine, query_filter, now, hour)
     statement = (
         select(sensors.id, sensors.name, sensors.road, sensors.area_code, newest.label("last_observed_at"))
         .where(_scope(query_filter))
         .order_by(sensors.id)
     )
     frame = fetch_frame(engine, statement)
+    frame["last_observed_at"] = pd.to_datetime(frame["last_observed_at"])
+    return frame
+
+
+RECENT_DAYS = 1  # sensor_last_seen looks this far back in the rollup first, then further for the sensors not found
+
+
+def _last_seen_rollup(engine: Engine, query_filter: QueryFilter, now: datetime, hour: datetime) -> pd.DataFrame:
+    """sensor_last_seen with `now`'s own hour read from the observations (up to now) and the whole hours
+    before it from the rollup's newest observation per sensor-hour: the last day first, all history only
+    for the sensors silent longer than that."""
+    recent = hour - timedelta(days=RECENT_DAYS)
+    this_hour = (
+        select(func.max(observations.observed_at))
+        .where(observations.sensor_id == sensors.id, observations.observed_at >= hour, observations.observed_at <= now)
+        .scalar_subquery()
+    )
+    last_day = (
+        select(func.max(rollup.last_observed_at))
+        .where(rollup.sensor_id == sensors.id, rollup.hour >= recent, rollup.hour < hour)
+        .scalar_subquery()
+    )
+    statement = (
+        select(sensors.id, sensors.name, sensors.road, sensors.area_code,
+               func.coalesce(this_hour, last_day).label("last_observed_at"))
+        .where(_scope(query_filter))
+        .order_by(sensors.id)
+    )
+    frame = fetch_frame(engine, statement)
+    missing = frame.loc[frame["last_observed_at"].isna(), "id"].astype(str).tolist()
+    if missing:
+        older = fetch_frame(engine, select(rollup.sensor_id.label("id"), func.max(rollup.last_observed_at).label("older"))
+                            .where(rollup.sensor_id.in_(missing), rollup.hour < recent).group_by(rollup.sensor_id))
+        found = dict(zip(older["id"], older["older"], strict=True))
+        frame["last_observed_at"] = [found.get(sensor, seen) if pd.isna(seen) else seen
+                                     for sensor, seen in zip(frame["id"], frame["last_observed_at"], strict=True)]
     frame["last_observed_at"] = pd.to_datetime(frame["last_observed_at"])
     return frame
 
