@@ -128,7 +128,8 @@ def show_outcome(outcome: upload.Outcome) -> None:
         column.metric(label, format_number(value, lang), border=True,
                       help=t(help_key, lang) if name in ("duplicates", "unknown_area") else None)
     st.caption(t("ingest.columns_used", lang, mapping=", ".join(
-        f"{t(f'ingest.field.{name}', lang)} ← {header}" for name, header in result.mapping.items())))
+        f"{t(f'ingest.field.{name}', lang)} ← {result.mapping[name]}"
+        for name in upload.in_field_order(result.kind, result.mapping))))
     if result.date_formats:
         st.caption(t("ingest.date_formats", lang, formats=", ".join(
             f"{t(f'ingest.field.{name}', lang)}: {rule}" for name, rule in result.date_formats.items())))

@@ -103,6 +103,7 @@ def test_detect_refuses_garbage(tmp_path, content, words):
 
 def test_mapping_problems_name_missing_required_fields_and_columns_used_twice():
     assert upload.mapping_problems("feedback", DETECTED) == []
+    assert upload.in_field_order("feedback", dict(reversed(DETECTED.items()))) == list(DETECTED)
     mapping = upload.chosen_mapping({"source_id": "Mã phản ánh", "received_at": None, "category": "Lĩnh vực",
                                      "status": "Lĩnh vực", "area": ""})
     assert mapping == {"source_id": "Mã phản ánh", "category": "Lĩnh vực", "status": "Lĩnh vực"}

@@ -105,6 +105,11 @@ def chosen_mapping(choices: dict[str, str | None]) -> dict[str, str]:
     return {name: header for name, header in choices.items() if header}
 
 
+def in_field_order(kind: str, mapping: dict[str, str]) -> list[str]:
+    """The mapped fields in the order the data model lists them (source_id, received_at, ...)."""
+    return [name for name in fields.field_names(kind) if name in mapping]
+
+
 @dataclass(frozen=True)
 class MappingProblem:
     code: str       # "missing" (a required field has no column) or "twice" (one column for several fields)
