@@ -31,6 +31,9 @@ from dashboard.periods import local_now
 
 REJECTS_KEPT = 100_000          # reject rows stored in the database per import (the report file has them all)
 SAMPLE_ROWS = 20_000            # rows read to detect date formats and the traffic period
+# DuckDB keeps a transaction's new rows and hash tables in memory up to its limit (80 % of RAM by default);
+# with a lower limit it spills to disk, which keeps a multi-million-row import within about 1 GB.
+DUCKDB_IMPORT_SETTINGS = ("SET memory_limit = '600MB'", "SET preserve_insertion_order = false")
 
 
 class ImportAborted(RuntimeError):
@@ -251,6 +254,9 @@ def run_import(engine: Engine, options: ImportOptions, progress: Progress | None
     try:
         with engine.connect() as connection:
             transaction = connection.begin()
+            if connection.dialect.name == "duckdb":
+                for setting in DUCKDB_IMPORT_SETTINGS:  # constants, not user input
+                    connection.exec_driver_sql(setting)
             try:
                 new_sensors = set()
                 if kind == "traffic" and options.sensors:
