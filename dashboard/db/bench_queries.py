@@ -78,3 +78,17 @@ def _arrow_type(column) -> pa.DataType:
     if python_type.__name__ == "datetime":
         return pa.timestamp("us")
     return pa.string()
+
+
+def limit_duckdb_memory(engine: Engine, megabytes: int) -> None:
+    """Cap DuckDB's buffer memory for the whole database instance of `engine` (no-op on PostgreSQL).
+
+    DuckDB keeps up to 80 % of the machine's RAM by default; with a cap it spills to disk instead.
+    """
+    if not is_duckdb(engine):
+        return
+    raw = engine.raw_connection()
+    try:
+        raw.driver_connection.execute(f"SET memory_limit = '{int(megabytes)}MB'")  # an int, not input text
+    finally:
+        raw.close()
