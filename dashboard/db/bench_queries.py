@@ -55,7 +55,8 @@ def read_columns(engine: Engine, table_name: str, columns: Sequence[str]) -> pd.
                         buffer.write(chunk)
             buffer.seek(0)
             types = {c.name: _arrow_type(c) for c in table.columns if c.name in columns}
-            arrow_table = pa_csv.read_csv(buffer, convert_options=pa_csv.ConvertOptions(column_types=types))
+            arrow_table = pa_csv.read_csv(buffer, convert_options=pa_csv.ConvertOptions(
+                column_types=types, true_values=["t", "true"], false_values=["f", "false"]))
             del buffer
     except SQLAlchemyError as error:
         raise _translate(error, engine) from error
