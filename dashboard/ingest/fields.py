@@ -95,7 +95,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
     # The sensor list that goes with a traffic file (--sensors FILE).
     "sensors": (
         _f("sensor_id", "text", "sensorid", "sensor", "mã cảm biến", "station_id", "detector_id", "device_id",
-           required=True),
+           "id", "ma", required=True),
         _f("name", "text", "sensor_description", "description", "tên", "ten_cam_bien", "sensor_name", "location"),
         _f("road", "text", "đường", "tuyen_duong", "street", "road_name"),
         _LAT, _LON, _AREA,

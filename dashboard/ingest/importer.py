@@ -293,6 +293,7 @@ def run_import(engine: Engine, options: ImportOptions, progress: Progress | None
                 raise
     except ImportAborted as aborted:
         result.status, result.message = "aborted", str(aborted)
+        result.reject_sample = sink.frame().head(50)
         _log_after(engine, result, source_file, started, clock, sink)
         raise
     except KeyboardInterrupt:
