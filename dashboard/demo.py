@@ -30,13 +30,12 @@ from dashboard.db import schema
 from dashboard.db.engine import _translate, create_schema, is_duckdb
 from dashboard.db.load import bulk_load
 from dashboard.db.rollups import refresh_rollups
-from dashboard.demo_traffic import (SLOTS_PER_DAY, observation_frame, sensor_count, sensor_frame,
-                                    traffic_day_factors)
+from dashboard.demo_chunks import calendar_part, day_chunks, load_cases, load_frame, load_observations
+from dashboard.demo_traffic import SLOTS_PER_DAY, sensor_count, sensor_frame
 from dashboard.domain import FEEDBACK_CATEGORIES, FEEDBACK_CHANNELS
 
 FEEDBACK_PER_3_YEARS = 200_000
 DOSSIERS_PER_3_YEARS = 150_000
-LOAD_CHUNK_ROWS = 1_000_000
 # Tables up to these sizes are generated in one pass (the demo as it always was for a seed);
 # larger ones in chunks of days of about GENERATE_CHUNK_ROWS rows each.
 SINGLE_PASS_CASES = 1_500_000
@@ -462,54 +461,6 @@ def _run_ddl(engine: Engine, steps: list) -> None:
         raise _translate(error, engine) from error
 
 
-def _load(engine: Engine, table, frame: pd.DataFrame) -> int:
-    for first in range(0, len(frame), LOAD_CHUNK_ROWS):
-        bulk_load(engine, table, frame.iloc[first:first + LOAD_CHUNK_ROWS])
-    return len(frame)
-
-
-def _day_chunks(n_days: int, expected_rows: float, single_pass_rows: int) -> list[slice]:
-    """Day ranges to generate a table in: one pass up to `single_pass_rows` (the output of the original
-    one-pass generator), else chunks of about GENERATE_CHUNK_ROWS rows."""
-    if expected_rows <= single_pass_rows:
-        return [slice(0, n_days)]
-    parts = np.array_split(np.arange(n_days), int(np.ceil(expected_rows / GENERATE_CHUNK_ROWS)))
-    return [slice(int(p[0]), int(p[-1]) + 1) for p in parts if len(p)]
-
-
-def _calendar_part(cal: _Calendar, days: slice) -> _Calendar:
-    return _Calendar(days=cal.days[days], dow=cal.dow[days], month=cal.month[days], tet_offset=cal.tet_offset[days],
-                     holiday=cal.holiday[days], storm=cal.storm[days], years_ago=cal.years_ago[days],
-                     holiday_dates=cal.holiday_dates)
-
-
-def _load_cases(engine: Engine, table, make_frame, rng: np.random.Generator, chunks: list[slice],
-                ward_range: tuple[float, float], n_areas: int) -> int:
-    """Generate and load feedback or dossiers chunk by chunk; `make_frame(rng, part, first_id, ward_on_time)`."""
-    if len(chunks) == 1:
-        return _load(engine, table, make_frame(rng, chunks[0], 1, None))
-    ward_on_time = rng.uniform(*ward_range, n_areas)
-    loaded = 0
-    for days, chunk_rng in zip(chunks, rng.spawn(len(chunks)), strict=True):
-        loaded += _load(engine, table, make_frame(chunk_rng, days, loaded + 1, ward_on_time))
-    return loaded
-
-
-def _load_observations(engine: Engine, sensors: pd.DataFrame, rng: np.random.Generator, cal: _Calendar,
-                       horizon: datetime, chunks: list[slice]) -> int:
-    day_kind, day_factor = traffic_day_factors(cal)
-    rngs = [rng] if len(chunks) == 1 else rng.spawn(len(chunks))
-    loaded = 0
-    for k, (days, chunk_rng) in enumerate(zip(chunks, rngs, strict=True)):
-        last = k == len(chunks) - 1
-        until = horizon if last else datetime.combine(pd.Timestamp(cal.days[days.stop]).date(), time())
-        frame = observation_frame(sensors, chunk_rng, first_day=cal.days[days.start], horizon=until,
-                                  day_kind=day_kind[days], day_factor=day_factor[days], storm=cal.storm[days],
-                                  silent_tail=last)
-        loaded += _load(engine, schema.traffic_observations, frame)
-    return loaded
-
-
 def build_demo(engine: Engine, *, seed: int = 42, scale: float = 1.0, start: date | None = None,
                end: date | None = None, city: str = "hue", now: datetime | None = None,
                feedback_scale: float | None = None, dossier_scale: float | None = None,
@@ -540,16 +491,18 @@ def build_demo(engine: Engine, *, seed: int = 42, scale: float = 1.0, start: dat
     areas = area_frame(city).reset_index(drop=True)
     sensor_table = sensor_frame(areas, sensors or sensor_count(scale), rng_traffic)
     n_days, per_day = len(cal.days), 1 / 1096
-    feedback_chunks = _day_chunks(n_days, FEEDBACK_PER_3_YEARS * feedback_scale * n_days * per_day, SINGLE_PASS_CASES)
-    dossier_chunks = _day_chunks(n_days, DOSSIERS_PER_3_YEARS * dossier_scale * n_days * per_day, SINGLE_PASS_CASES)
-    traffic_chunks = _day_chunks(n_days, len(sensor_table) * n_days * SLOTS_PER_DAY, SINGLE_PASS_OBSERVATIONS)
+    feedback_chunks = day_chunks(n_days, FEEDBACK_PER_3_YEARS * feedback_scale * n_days * per_day, SINGLE_PASS_CASES, GENERATE_CHUNK_ROWS)
+    dossier_chunks = day_chunks(n_days, DOSSIERS_PER_3_YEARS * dossier_scale * n_days * per_day, SINGLE_PASS_CASES,
+                                GENERATE_CHUNK_ROWS)
+    traffic_chunks = day_chunks(n_days, len(sensor_table) * n_days * SLOTS_PER_DAY, SINGLE_PASS_OBSERVATIONS,
+                                GENERATE_CHUNK_ROWS)
 
     def feedback_part(rng, days, first_id, ward_on_time):
-        return feedback_frame(rng, areas, _calendar_part(cal, days), reference, feedback_scale, now,
+        return feedback_frame(rng, areas, calendar_part(cal, days), reference, feedback_scale, now,
                               first_id=first_id, ward_on_time=ward_on_time)
 
     def dossier_part(rng, days, first_id, ward_on_time):
-        return dossier_frame(rng, areas, _calendar_part(cal, days), reference, dossier_scale, now,
+        return dossier_frame(rng, areas, calendar_part(cal, days), reference, dossier_scale, now,
                              first_id=first_id, ward_on_time=ward_on_time)
 
     tables = (schema.feedback, schema.dossiers, schema.traffic_sensors, schema.traffic_observations)
@@ -559,12 +512,12 @@ def build_demo(engine: Engine, *, seed: int = 42, scale: float = 1.0, start: dat
     indexes = [] if is_duckdb(engine) else [index for table in tables for index in table.indexes]
     _run_ddl(engine, [index.drop for index in indexes])
     try:
-        rows["feedback"] = _load_cases(engine, schema.feedback, feedback_part, rng_feedback, feedback_chunks,
+        rows["feedback"] = load_cases(engine, schema.feedback, feedback_part, rng_feedback, feedback_chunks,
                                        (0.78, 0.97), len(areas))
-        rows["dossiers"] = _load_cases(engine, schema.dossiers, dossier_part, rng_dossiers, dossier_chunks,
+        rows["dossiers"] = load_cases(engine, schema.dossiers, dossier_part, rng_dossiers, dossier_chunks,
                                        (0.88, 0.99), len(areas))
-        rows["traffic_sensors"] = _load(engine, schema.traffic_sensors, sensor_table)
-        rows["traffic_observations"] = _load_observations(engine, sensor_table, rng_traffic, cal, horizon,
+        rows["traffic_sensors"] = load_frame(engine, schema.traffic_sensors, sensor_table)
+        rows["traffic_observations"] = load_observations(engine, sensor_table, rng_traffic, cal, horizon,
                                                           traffic_chunks)
     finally:
         _run_ddl(engine, [index.create for index in indexes])
