@@ -103,8 +103,8 @@ def ensure_database(url: str, scale: float, seed: int, rebuild: bool) -> dict[st
         log(f"reusing {redact_url(url)} (built at scale {scale:g})")
         return {"built": False, **_ensure_rollups(url)}
     log(f"building {redact_url(url)} at scale {scale:g} (seed {seed}) ...")
-    command = [sys.executable, "-m", "dashboard", "--database-url", url, "bench", "--scale", str(scale),
-               "--seed", str(seed), "--build-only"]
+    command = [sys.executable, "-m", "dashboard", "bench", "--db", url, "--scale", str(scale), "--seed", str(seed),
+               "--build-only"]
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"building the benchmark database failed (exit {done.returncode})")
@@ -317,8 +317,12 @@ def _machine() -> dict[str, Any]:
     import duckdb
 
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo", encoding="utf-8")
-                if line.startswith("model name")), platform.processor())
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+                       platform.processor())
+    except OSError:
+        cpu = platform.processor()
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory, 1), "python": platform.python_version(),
             "duckdb": duckdb.__version__, "os": platform.platform()}
 
@@ -377,7 +381,7 @@ def _print_table(result: dict[str, Any]) -> None:
 
 def command_bench(args: argparse.Namespace) -> int:
     if args.build_only:
-        print(json.dumps(build(args.database_url if args.db is None else args.db, args.scale, args.seed)))
+        print(json.dumps(build(args.db or default_url(args.scale), args.scale, args.seed)))  # never IOC_DATABASE_URL
         return 0
     if args.runs < 5:
         print("error: --runs must be at least 5 (p95 needs them)", file=sys.stderr)
