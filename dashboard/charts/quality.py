@@ -32,7 +32,8 @@ def completeness_bars(gaps: pd.DataFrame, lang: str) -> go.Figure:
     figure = go.Figure(go.Bar(
         x=values, y=labels, orientation="h",
         marker_color=[theme.status_colour(band(v)) for v in values],
-        text=[format_number(v, lang, 1) + " %" for v in values], textposition="auto",
+        text=[format_number(v, lang, 1) + " %" for v in values],
+        textposition=["outside" if v < 15 else "inside" for v in values],  # a 0 % bar still shows its label
         customdata=list(zip(frame["filled"], frame["expected"], strict=True)),
         hovertemplate="%{y}<br>%{text} (%{customdata[0]:,} / %{customdata[1]:,})<extra></extra>",
     ))
