@@ -69,7 +69,8 @@ def readable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         if pd.api.types.is_integer_dtype(table[column]) or column in COUNT_COLUMNS:
             table[column] = [format_number(v, lang) if v is not None and not pd.isna(v) else "–" for v in table[column]]
         elif pd.api.types.is_datetime64_any_dtype(table[column]) and table[column].isna().any():
-            table[column] = [format_datetime(v.to_pydatetime(), lang) if not pd.isna(v) else "–" for v in table[column]]
+            # the same dd/mm/yyyy HH:mm as ui.show_table gives the other date columns
+            table[column] = [v.strftime("%d/%m/%Y %H:%M") if not pd.isna(v) else "–" for v in table[column]]
         elif table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
             table[column] = table[column].map(lambda v: "–" if v is None or (isinstance(v, float) and pd.isna(v)) else v)
     return table.rename(columns={c: t(f"quality.col.{c}", lang) for c in table.columns})
