@@ -11,7 +11,7 @@ import streamlit as st
 from dashboard import admin, cache, filters, ui
 from dashboard.db.engine import DatabaseError, make_engine
 from dashboard.i18n import format_number, t
-from dashboard.ingest import dates, readers, upload
+from dashboard.ingest import dates, messages, readers, upload
 from dashboard.ingest.importer import ImportAborted
 
 UPLOADED = "ingest_upload"          # {"path", "name", "sha256"} of the saved upload
@@ -92,9 +92,10 @@ def attempt(path: str, settings: upload.RunSettings, *, dry_run: bool) -> upload
     try:
         outcome.result = upload.run(engine, path, settings, dry_run=dry_run, progress=progress)
     except (readers.InputError, dates.DateFormatError) as error:
-        outcome.error = t("ingest.error.input", lang, message=error)
+        outcome.error = t("ingest.error.input", lang, message=messages.message(error, lang))
     except ImportAborted as aborted:
-        outcome.result, outcome.error = aborted.result, t("ingest.error.aborted", lang, message=aborted)
+        outcome.result, outcome.error = aborted.result, t("ingest.error.aborted", lang,
+                                                           message=messages.message(aborted, lang))
     except DatabaseError as error:
         outcome.error = t("ingest.error.database", lang, message=error)
     finally:
@@ -166,7 +167,7 @@ def main() -> None:
     try:
         detection = detection_for(stored["path"], kind)
     except readers.InputError as error:
-        st.error(t("ingest.error.input", lang, message=error), icon=":material/error:")
+        st.error(t("ingest.error.input", lang, message=messages.message(error, lang)), icon=":material/error:")
         return
     if "ingest_source" not in st.session_state:
         st.session_state["ingest_source"] = detection.source

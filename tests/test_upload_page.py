@@ -285,7 +285,8 @@ def test_too_many_rejects_show_an_error_with_the_counts(monkeypatch, app_db, tmp
     app.run()
     assert not app.exception
     assert len(app.error) == 1 and app.error[0].body.startswith(t("ingest.error.aborted", message="")[:20])
-    assert "4 of 9 rows rejected" in app.error[0].body
+    assert "4 trên 9 dòng bị loại (44,4 %), vượt ngưỡng cho phép 5,0 %" in app.error[0].body
+    assert VI["reject_reason.missing_id"] in app.error[0].body
     assert _metrics(app) == {t("ingest.count.rows_read"): "9", t("ingest.count.rejected"): "4",
                              t("ingest.count.duplicates"): "1", t("ingest.count.unknown_area"): "1"}
     reasons = app.dataframe[-1].value
@@ -298,7 +299,8 @@ def test_unreadable_file_and_ambiguous_dates_are_shown_as_errors(monkeypatch, ap
     binary.write_bytes(b"\x00\x01\x02\x03" * 100)
     app = _open(monkeypatch, app_db, upload_path=binary)
     assert not app.exception
-    assert len(app.error) == 1 and "binary file" in app.error[0].body
+    assert len(app.error) == 1
+    assert app.error[0].body == t("ingest.error.input", message=t("ingest.msg.binary_file", file="garbage.csv"))
 
     ambiguous = tmp_path / "mo_ho.csv"
     ambiguous.write_text("id,created_date\nA,01/02/2026 08:00\nB,03/04/2026 09:00\n", encoding="utf-8")
@@ -307,11 +309,22 @@ def test_unreadable_file_and_ambiguous_dates_are_shown_as_errors(monkeypatch, ap
     app.run()
     assert not app.exception and len(app.error) == 1
     assert "created_date" in app.error[0].body and app.error[0].body.startswith(t("ingest.error.input", message="")[:20])
+    assert app.error[0].body == t("ingest.error.input", message=t(
+        "ingest.msg.dates_ambiguous", column="'created_date'", samples="'01/02/2026 08:00', '03/04/2026 09:00'"))
+    assert "ngày/tháng lẫn tháng/ngày" in app.error[0].body
     app.checkbox(key="ingest_dayfirst").check()
     _button(app, "ingest_dry_run").click()
     app.run()
     assert not app.exception and not app.error
     assert _metrics(app)[t("ingest.count.inserted.dry")] == "2"
+
+
+def test_empty_file_is_explained_in_vietnamese(monkeypatch, app_db, tmp_path):
+    empty = tmp_path / "trong.csv"
+    empty.write_bytes(b"")
+    app = _open(monkeypatch, app_db, upload_path=empty)
+    assert not app.exception
+    assert [e.body for e in app.error] == ["Không nhập được tệp này: trong.csv: tệp rỗng, không có dữ liệu"]
 
 
 def test_missing_required_column_disables_the_buttons(monkeypatch, app_db, tmp_path):

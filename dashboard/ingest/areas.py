@@ -35,24 +35,25 @@ def area_frame_from_file(path: Path) -> pd.DataFrame:
     from dashboard.boundaries import AREA_COLUMNS
 
     if not path.exists() or path.stat().st_size == 0:
-        raise InputError(f"{path.name}: no such file, or it is empty")
+        raise InputError("ingest.msg.areas_missing", file=path.name)
     try:
         shapes = gpd.read_file(path)
     except Exception as error:  # pyogrio raises its own error types for unreadable files
-        raise InputError(f"{path.name}: not a readable GeoJSON or shapefile ({str(error).splitlines()[0][:120]})") from None
+        raise InputError("ingest.msg.areas_unreadable", file=path.name,
+                         detail=(str(error).splitlines() or [""])[0][:120]) from None
     shapes = shapes[shapes.geometry.notna() & shapes.geom_type.isin(["Polygon", "MultiPolygon"])]
     if shapes.empty:
-        raise InputError(f"{path.name}: has no polygons")
+        raise InputError("ingest.msg.areas_no_polygons", file=path.name)
     code, name = _column(shapes, _CODE_HEADERS), _column(shapes, _NAME_HEADERS)
     if code is None or name is None:
-        raise InputError(f"{path.name}: needs a code and a name column (e.g. 'code' and 'name'); it has "
-                         f"{', '.join(c for c in shapes.columns if c != 'geometry')}")
+        raise InputError("ingest.msg.areas_columns", file=path.name,
+                         columns=", ".join(str(c) for c in shapes.columns if c != "geometry"))
     if shapes.crs is None:
         shapes = shapes.set_crs("EPSG:4326")
     shapes = shapes.to_crs("EPSG:4326")
     codes = shapes[code].astype(str).str.strip()
     if codes.duplicated().any():
-        raise InputError(f"{path.name}: area code {codes[codes.duplicated()].iloc[0]!r} appears more than once")
+        raise InputError("ingest.msg.areas_duplicate_code", file=path.name, code=repr(codes[codes.duplicated()].iloc[0]))
     metric = shapes.to_crs(shapes.estimate_utm_crs())
     centroids = metric.centroid.to_crs("EPSG:4326")
     kind, population = _column(shapes, _KIND_HEADERS), _column(shapes, _POPULATION_HEADERS)

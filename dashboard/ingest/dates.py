@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dashboard.ingest.messages import Localized, Quoted
+
 _TIME = r"(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2})(?:[.,]\d+)?)?\s*([AaPp]\.?[Mm]\.?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?|UTC|GMT)?\s*$"
 _DAY_MONTH = re.compile(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})" + _TIME)
 _YEAR_FIRST = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})" + _TIME)
@@ -26,8 +28,11 @@ _MONTH_NAME_FORMATS = ("%d-%b-%Y", "%d %b %Y", "%d-%b-%y", "%d %B %Y", "%b %d %Y
                        "%B %d, %Y", "%d-%b-%Y %H:%M", "%d-%b-%Y %H:%M:%S", "%d %b %Y %H:%M")
 
 
-class DateFormatError(ValueError):
-    """A column's dates cannot be read without help from the user."""
+class DateFormatError(Localized, ValueError):
+    """A column's dates cannot be read without help from the user (an i18n key with parameters)."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        ValueError.__init__(self, self._localize(key, params))
 
 
 @dataclass(frozen=True)
@@ -41,9 +46,8 @@ class DateRule:
                 "mixed": "free text dates"}.get(self.family, self.fmt or self.family)
 
 
-def _samples(values: pd.Series, limit: int = 5) -> str:
-    shown = list(dict.fromkeys(values.head(200)))[:limit]
-    return ", ".join(repr(v) for v in shown)
+def _samples(values: pd.Series, limit: int = 5) -> Quoted:
+    return Quoted(list(dict.fromkeys(values.head(200)))[:limit])
 
 
 def detect_rule(column: str, values: pd.Series, *, date_format: str | None = None,
@@ -64,15 +68,11 @@ def detect_rule(column: str, values: pd.Series, *, date_format: str | None = Non
         first, second = pd.to_numeric(parts[0], errors="coerce"), pd.to_numeric(parts[1], errors="coerce")
         day_first_seen, month_first_seen = bool((first > 12).any()), bool((second > 12).any())
         if day_first_seen and month_first_seen:
-            raise DateFormatError(
-                f"column {column!r}: some dates are day-first and others month-first ({_samples(sample)}); "
-                f"give the format with --date-format")
+            raise DateFormatError("ingest.msg.dates_mixed", column=repr(column), samples=_samples(sample))
         if day_first_seen or month_first_seen:
             return DateRule("day_first" if day_first_seen else "month_first")
         if dayfirst is None:
-            raise DateFormatError(
-                f"column {column!r}: dates like {_samples(sample)} can be read day-first or month-first; "
-                f"say which with --dayfirst (dd/mm/yyyy) or --date-format (e.g. %m/%d/%Y)")
+            raise DateFormatError("ingest.msg.dates_ambiguous", column=repr(column), samples=_samples(sample))
         return DateRule("day_first" if dayfirst else "month_first")
     if sample.str.contains(_MONTH_NAME).mean() > 0.5:
         probe = sample.head(500)
@@ -80,8 +80,7 @@ def detect_rule(column: str, values: pd.Series, *, date_format: str | None = Non
             if pd.to_datetime(probe, format=fmt, errors="coerce").notna().mean() > 0.95:
                 return DateRule("format", fmt)
         return DateRule("mixed")
-    raise DateFormatError(f"column {column!r}: no date format fits values like {_samples(sample)}; "
-                          f"give one with --date-format")
+    raise DateFormatError("ingest.msg.dates_unknown", column=repr(column), samples=_samples(sample))
 
 
 def _offset_minutes(zone: pd.Series) -> pd.Series:

@@ -26,6 +26,7 @@ from dashboard.db import import_queries as q
 from dashboard.db import schema
 from dashboard.db.engine import _translate
 from dashboard.ingest import dates, fields, readers, rows
+from dashboard.ingest.messages import Localized, Quoted, Reasons, Share
 from dashboard.ingest.places import AreaMatcher
 from dashboard.periods import local_now
 
@@ -36,11 +37,11 @@ SAMPLE_ROWS = 20_000            # rows read to detect date formats and the traff
 DUCKDB_IMPORT_SETTINGS = ("SET memory_limit = '600MB'", "SET preserve_insertion_order = false")
 
 
-class ImportAborted(RuntimeError):
-    """The import was stopped and nothing was written; `result` has the counts."""
+class ImportAborted(Localized, RuntimeError):
+    """The import was stopped and nothing was written; `result` has the counts, the message an i18n key."""
 
-    def __init__(self, message: str, result: ImportResult) -> None:
-        super().__init__(message)
+    def __init__(self, key: str, result: ImportResult, **params: object) -> None:
+        RuntimeError.__init__(self, self._localize(key, params))
         self.result = result
 
 
@@ -104,9 +105,10 @@ def read_mapping_file(path: Path) -> dict:
     try:
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
-        raise readers.InputError(f"{path.name}: cannot read the mapping file ({str(error).splitlines()[0]})") from None
+        raise readers.InputError("ingest.msg.mapping_file_unreadable", file=path.name,
+                                 detail=(str(error).splitlines() or [""])[0][:160]) from None
     if not isinstance(content, dict):
-        raise readers.InputError(f"{path.name}: the mapping file must be a YAML mapping (columns:, values:, ...)")
+        raise readers.InputError("ingest.msg.mapping_file_not_mapping", file=path.name)
     return content
 
 
@@ -116,11 +118,11 @@ def plan(kind: str, source_file: readers.SourceFile, options: ImportOptions, set
     mapping = {} if options.exact_columns else fields.detect_mapping(kind, source_file.headers)
     for name, header in {**(settings.get("columns") or {}), **options.columns}.items():
         if name not in fields.field_names(kind):
-            raise readers.InputError(f"--map {name}=...: {kind} has no field {name!r}; fields are "
-                                     f"{', '.join(fields.field_names(kind))}")
+            raise readers.InputError("ingest.msg.unknown_field", field=name, kind=kind,
+                                     fields=", ".join(fields.field_names(kind)))
         if header not in source_file.headers:
-            raise readers.InputError(f"{source_file.name}: no column {header!r} for {name}; the columns are "
-                                     f"{', '.join(repr(h) for h in source_file.headers)}")
+            raise readers.InputError("ingest.msg.no_such_column", file=source_file.name, column=repr(header),
+                                     field=name, columns=Quoted(source_file.headers))
         mapping = {f: h for f, h in mapping.items() if h != header}
         mapping[name] = header
     if options.wide:
@@ -129,10 +131,9 @@ def plan(kind: str, source_file: readers.SourceFile, options: ImportOptions, set
     missing = [f.name for f in fields.FIELDS[kind] if f.required and f.name not in mapping]
     if missing:
         first = fields.field(kind, missing[0])
-        raise readers.InputError(
-            f"{source_file.name}: no column for {', '.join(missing)} of {kind} (looked for headers like "
-            f"{', '.join(repr(s) for s in first.synonyms[:5])}); the file's columns are "
-            f"{', '.join(repr(h) for h in source_file.headers[:15])}. Name it with --map {missing[0]}=COLUMN")
+        raise readers.InputError("ingest.msg.missing_columns", file=source_file.name, missing=", ".join(missing),
+                                 kind=kind, synonyms=Quoted(first.synonyms[:5]),
+                                 columns=Quoted(source_file.headers[:15]), first=missing[0])
     date_format = options.date_format or settings.get("date_format")
     dayfirst = options.dayfirst if options.dayfirst is not None else settings.get("dayfirst")
     rules = {name: dates.detect_rule(header, sample[header], date_format=date_format, dayfirst=dayfirst)
@@ -231,13 +232,13 @@ def run_import(engine: Engine, options: ImportOptions, progress: Progress | None
     started, clock = local_now(), time.monotonic()
     kind = options.kind
     if kind not in ("feedback", "dossiers", "traffic"):
-        raise readers.InputError(f"cannot import {kind!r}: choose feedback, dossiers, traffic or areas")
+        raise readers.InputError("ingest.msg.unknown_kind", kind=repr(kind))
     source_file = readers.open_source(options.path)
     settings = read_mapping_file(options.mapping_file) if options.mapping_file else {}
     options.wide = options.wide or bool(settings.get("wide"))
     sample = readers.preview(source_file, SAMPLE_ROWS)
     if sample.empty:
-        raise readers.InputError(f"{source_file.name}: the file has a header but no data rows")
+        raise readers.InputError("ingest.msg.no_data_rows", file=source_file.name)
     if options.wide:
         sample_plan = plan(kind, source_file, options, settings, sample)
         sample = rows.widen(sample, sample_plan)
@@ -268,10 +269,10 @@ def run_import(engine: Engine, options: ImportOptions, progress: Progress | None
                         options.chunk_rows, progress)
                 result.duplicates = q.drop_duplicates(connection, stage, keys)
                 if result.reject_rate > options.max_reject_rate:
-                    raise ImportAborted(
-                        f"{source_file.name}: {result.rejected:,} of {result.rows_read:,} rows rejected "
-                        f"({result.reject_rate:.1%}) is more than the allowed {options.max_reject_rate:.1%}; "
-                        f"nothing was imported" + _top_reasons(result), result)
+                    raise ImportAborted("ingest.msg.too_many_rejects", result, file=source_file.name,
+                                        rejected=result.rejected, rows=result.rows_read,
+                                        rate=Share(result.reject_rate), allowed=Share(options.max_reject_rate),
+                                        reasons=Reasons(result.reasons.most_common(3)))
                 kept = ("reopened",) + (("satisfaction",) if "satisfaction" not in the_plan.mapping else ())
                 counts = q.merge(connection, stage, target, keys, keep=kept if kind == "feedback" else ())
                 result.inserted, result.updated, result.unchanged = (counts["inserted"], counts["updated"],
@@ -314,12 +315,6 @@ def run_import(engine: Engine, options: ImportOptions, progress: Progress | None
     if options.dry_run:
         _log_after(engine, result, source_file, started, clock, sink)
     return result
-
-
-def _top_reasons(result: ImportResult) -> str:
-    if not result.reasons:
-        return ""
-    return " (" + ", ".join(f"{reason}: {count:,}" for reason, count in result.reasons.most_common(3)) + ")"
 
 
 def _fill_sensor_defaults(connection: Connection, stage, new_sensors: set[str]) -> None:

@@ -18,14 +18,19 @@ from pathlib import Path
 
 import pandas as pd
 
+from dashboard.ingest.messages import Localized
+
 CHUNK_ROWS = 100_000
 _HEAD_BYTES = 1 << 20
 NULL_TOKENS = ("NaN", "nan", "NULL", "null", "None", "N/A", "#N/A", "<undefined>")
 _VIETNAMESE_MARKS = set("ăâđêôơưĂÂĐÊÔƠƯ\u0300\u0301\u0303\u0309\u0323")
 
 
-class InputError(ValueError):
-    """The file cannot be imported as it is; the message says what is wrong and where."""
+class InputError(Localized, ValueError):
+    """The file cannot be imported as it is; the message (an i18n key with parameters) says what and where."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        ValueError.__init__(self, self._localize(key, params))
 
 
 @dataclass
@@ -74,7 +79,7 @@ def _encoding_of(path: Path, head: bytes) -> str:
     if head[:200].count(b"\x00") > len(head[:200]) // 4:  # UTF-16 without a byte-order mark
         return "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
     if b"\x00" in head:
-        raise InputError(f"{path.name}: this is a binary file, not a table (CSV, Excel, Parquet or JSON)")
+        raise InputError("ingest.msg.binary_file", file=path.name)
     try:
         head.decode("utf-8")
         return "utf-8"
@@ -104,12 +109,12 @@ def open_source(path: Path | str) -> SourceFile:
     """Look at the file and say how to read it; InputError when it cannot be read at all."""
     path = Path(path)
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        raise InputError("ingest.msg.no_such_file", file=str(path))
     if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a file")
+        raise InputError("ingest.msg.folder", file=str(path))
     size = path.stat().st_size
     if size == 0:
-        raise InputError(f"{path.name}: the file is empty")
+        raise InputError("ingest.msg.empty_file", file=path.name)
     with path.open("rb") as handle:
         head = handle.read(_HEAD_BYTES)
     source = SourceFile(path, _format_of(path, head), size_bytes=size)
@@ -120,7 +125,7 @@ def open_source(path: Path | str) -> SourceFile:
         _check_not_truncated(source)
     source.headers = [str(h) for h in preview(source, rows=0).columns]
     if not source.headers:
-        raise InputError(f"{path.name}: no header row")
+        raise InputError("ingest.msg.no_header", file=path.name)
     source.sha256 = file_hash(path)
     return source
 
@@ -142,8 +147,8 @@ def _check_not_truncated(source: SourceFile) -> None:
     last = lines[-1] if lines else ""
     fields = len(next(csv.reader([last], delimiter=delimiter), []))
     if last.count('"') % 2 == 1 or fields < expected:
-        raise InputError(f"{source.name}: the file looks truncated: its last line has {fields} of {expected} "
-                         f"columns and no line end ({last[:60]!r})")
+        raise InputError("ingest.msg.truncated", file=source.name, fields=fields, expected=expected,
+                         line=repr(last[:60]))
 
 
 def _as_text(frame: pd.DataFrame, first_row: int, all_text: bool = False) -> pd.DataFrame:
@@ -181,9 +186,9 @@ def _normalise(frame: pd.DataFrame, source: SourceFile) -> pd.DataFrame:
 
 def _read_error(source: SourceFile, error: Exception) -> InputError:
     if isinstance(error, UnicodeDecodeError):
-        return InputError(f"{source.name}: byte {error.start} cannot be read as {source.encoding}; "
-                          f"save the file as UTF-8")
-    return InputError(f"{source.name}: not a readable {source.format.upper()} table ({str(error).strip()[:160]})")
+        return InputError("ingest.msg.encoding", file=source.name, byte=error.start, encoding=source.encoding)
+    detail = " ".join(str(error).split())[:160]
+    return InputError("ingest.msg.unreadable", file=source.name, format=source.format.upper(), detail=detail)
 
 
 def _excel_chunks(source: SourceFile, chunk_rows: int, limit: int | None) -> Iterator[pd.DataFrame]:
@@ -245,7 +250,7 @@ def _frames(source: SourceFile, chunk_rows: int, limit: int | None) -> Iterator[
     else:
         records = _json_records(source)
         if not all(isinstance(r, dict) for r in records):
-            raise InputError(f"{source.name}: JSON must be a list of objects (one per record)")
+            raise InputError("ingest.msg.json_records", file=source.name)
         frame = pd.DataFrame.from_records(records)
         for column in frame.columns:
             frame[column] = frame[column].map(lambda v: json.dumps(v, ensure_ascii=False)

@@ -89,7 +89,7 @@ def field_choices(kind: str, headers: list[str]) -> dict[str, list[str | None]]:
 def detect(path: Path | str, kind: str) -> Detection:
     """Headers, the first rows, the detected mapping and the choices; readers.InputError for unreadable files."""
     if kind not in UPLOAD_KINDS:
-        raise readers.InputError(f"cannot import {kind!r} here: choose {', '.join(UPLOAD_KINDS)}")
+        raise readers.InputError("ingest.msg.upload_kind", kind=repr(kind), kinds=", ".join(UPLOAD_KINDS))
     source_file = readers.open_source(Path(path))
     frame = readers.preview(source_file, PREVIEW_ROWS)
     headers = list(source_file.headers)
