@@ -84,6 +84,7 @@ class ImportResult:
     reasons: Counter = field(default_factory=Counter)
     reject_sample: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=rows.REJECT_COLUMNS))
     sensors_added: int = 0
+    period_minutes: int | None = None     # traffic: minutes per count, given or found in the file
     message: str = ""
     seconds: float = 0.0
 
@@ -247,7 +248,8 @@ def run_import(engine: Engine, options: ImportOptions, progress: Progress | None
         the_plan.period_minutes = rows.infer_period_minutes(sample, the_plan)
     import_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     result = ImportResult(import_id, kind, the_plan.source, source_file.name, mapping=dict(the_plan.mapping),
-                          date_formats={f: r.describe() for f, r in the_plan.date_rules.items()})
+                          date_formats={f: r.describe() for f, r in the_plan.date_rules.items()},
+                          period_minutes=the_plan.period_minutes if kind == "traffic" else None)
     target = q.TARGETS["traffic_observations" if kind == "traffic" else kind]
     keys = q.MERGE_KEYS[target.name]
     matcher = AreaMatcher.from_engine(engine, config.city())
@@ -258,6 +260,8 @@ def run_import(engine: Engine, options: ImportOptions, progress: Progress | None
             if connection.dialect.name == "duckdb":
                 for setting in DUCKDB_IMPORT_SETTINGS:  # constants, not user input
                     connection.exec_driver_sql(setting)
+            else:  # the page-query time limit (IOC_STATEMENT_TIMEOUT_SECONDS) would stop a merge of millions of rows
+                connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
             try:
                 new_sensors = set()
                 if kind == "traffic" and options.sensors:
