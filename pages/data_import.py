@@ -18,6 +18,8 @@ UPLOADED = "ingest_upload"          # {"path", "name", "sha256"} of the saved up
 DETECTED = "ingest_detection"       # (path, kind, Detection)
 OUTCOME = "ingest_outcome"          # upload.Outcome of the last dry run or import
 REQUEST = "ingest_request"          # "dry_run" / "import", set by the buttons for the next run
+SENSORS = "ingest_sensors"          # {"path", "name", "sha256"} of the saved sensor list (traffic)
+SENSORS_DETECTED = "ingest_sensor_detection"   # (path, Detection) of the sensor list
 FIELDS_PER_ROW = 4
 TILES_PER_ROW = 4
 ROW_PX = 35
@@ -37,17 +39,59 @@ def on_upload() -> None:
         st.session_state[UPLOADED] = {"path": str(path), "name": new.name, "sha256": readers.file_hash(path)}
 
 
+def on_sensor_upload() -> None:
+    """Keep the new sensor list in a temporary file (and forget the previous one)."""
+    previous = st.session_state.pop(SENSORS, None)
+    upload.discard_upload(previous and previous["path"])
+    st.session_state.pop(SENSORS_DETECTED, None)
+    new = st.session_state.get("ingest_sensor_uploader")
+    if new is not None:
+        path = upload.save_upload(new.getvalue(), new.name)
+        st.session_state[SENSORS] = {"path": str(path), "name": new.name, "sha256": readers.file_hash(path)}
+
+
 def ask(what: str) -> None:
     st.session_state[REQUEST] = what
 
 
-def detection_for(path: str, kind: str) -> upload.Detection:
+def detection_for(path: str, kind: str, wide: bool) -> upload.Detection:
     cached = st.session_state.get(DETECTED)
-    if cached and cached[:2] == (path, kind):
+    if cached and cached[:2] == (path, (kind, wide)):
         return cached[2]
-    detection = upload.detect(path, kind)
-    st.session_state[DETECTED] = (path, kind, detection)
+    detection = upload.detect(path, kind, wide=wide)
+    st.session_state[DETECTED] = (path, (kind, wide), detection)
     return detection
+
+
+def traffic_options() -> tuple[bool, int | None, dict | None]:
+    """Wide table, minutes per count and the sensor list of a traffic file; (wide, period, stored sensors)."""
+    st.markdown(f"**{t('ingest.traffic.heading', lang)}**")
+    wide_column, period_column, sensors_column = st.columns([1, 1, 2])
+    wide = wide_column.checkbox(t("ingest.traffic.wide", lang), key="ingest_wide", help=t("ingest.traffic.wide_help", lang))
+    period = period_column.number_input(t("ingest.traffic.period", lang), min_value=0, max_value=1440, value=0, step=5,
+                                        key="ingest_period", help=t("ingest.traffic.period_help", lang))
+    sensors_column.file_uploader(t("ingest.traffic.sensors", lang), type=list(upload.UPLOAD_TYPES),
+                                 key="ingest_sensor_uploader", on_change=on_sensor_upload,
+                                 help=t("ingest.traffic.sensors_help", lang))
+    stored = st.session_state.get(SENSORS)
+    if stored:
+        cached = st.session_state.get(SENSORS_DETECTED)
+        try:
+            if not cached or cached[0] != stored["path"]:
+                cached = (stored["path"], upload.detect_sensors(stored["path"]))
+                st.session_state[SENSORS_DETECTED] = cached
+        except readers.InputError as error:
+            sensors_column.error(t("ingest.error.input", lang, message=messages.message(error, lang)),
+                                 icon=":material/error:")
+            return bool(wide), int(period) or None, None
+        found = cached[1]
+        sensors_column.caption(t("ingest.traffic.sensors_found", lang, file=found.file_name,
+                                 mapping=", ".join(f"{t(f'ingest.sensor_field.{name}', lang)} ← {found.mapping[name]}"
+                                                   for name in upload.in_field_order("sensors", found.mapping))))
+        if "sensor_id" not in found.mapping:
+            sensors_column.warning(t("ingest.traffic.sensors_no_id", lang), icon=":material/warning:")
+            return bool(wide), int(period) or None, None
+    return bool(wide), int(period) or None, stored
 
 
 def field_label(name: str, required: tuple[str, ...]) -> str:
@@ -71,13 +115,15 @@ def mapping_inputs(detection: upload.Detection, token: str) -> dict[str, str]:
 
 
 def problem_text(problem: upload.MappingProblem) -> str:
+    if problem.code == "no_sensor_columns":
+        return t("ingest.problem.no_sensor_columns", lang)
     if problem.code == "missing":
         return t("ingest.problem.missing", lang, field=t(f"ingest.field.{problem.subject}", lang))
     return t("ingest.problem.twice", lang, column=problem.subject,
              fields=", ".join(t(f"ingest.field.{name}", lang) for name in problem.fields))
 
 
-def attempt(path: str, settings: upload.RunSettings, *, dry_run: bool) -> upload.Outcome:
+def attempt(path: str, settings: upload.RunSettings, *, dry_run: bool, sensors: str | None = None) -> upload.Outcome:
     """Run on a read-write engine of its own (the app's read-only one is closed first); errors become text."""
     bar = st.progress(0.0, text=t("ingest.progress", lang, rows=0))
 
@@ -90,7 +136,7 @@ def attempt(path: str, settings: upload.RunSettings, *, dry_run: bool) -> upload
     cache.release_engine(url)
     engine = make_engine(url)
     try:
-        outcome.result = upload.run(engine, path, settings, dry_run=dry_run, progress=progress)
+        outcome.result = upload.run(engine, path, settings, dry_run=dry_run, progress=progress, sensors=sensors)
     except (readers.InputError, dates.DateFormatError) as error:
         outcome.error = t("ingest.error.input", lang, message=messages.message(error, lang))
     except ImportAborted as aborted:
@@ -129,8 +175,12 @@ def show_outcome(outcome: upload.Outcome) -> None:
         column.metric(label, format_number(value, lang), border=True,
                       help=t(help_key, lang) if name in ("duplicates", "unknown_area") else None)
     st.caption(t("ingest.columns_used", lang, mapping=", ".join(
-        f"{t(f'ingest.field.{name}', lang)} ← {result.mapping[name]}"
+        f"{t(f'ingest.field.{name}', lang)} ← {upload.column_label(result.mapping[name], lang)}"
         for name in upload.in_field_order(result.kind, result.mapping))))
+    if result.period_minutes:
+        st.caption(t("ingest.traffic.period_used", lang, minutes=format_number(result.period_minutes, lang))
+                   + (" · " + t("ingest.traffic.sensors_added", lang, sensors=format_number(result.sensors_added, lang))
+                      if result.sensors_added else ""))
     if result.date_formats:
         st.caption(t("ingest.date_formats", lang, formats=", ".join(
             f"{t(f'ingest.field.{name}', lang)}: {rule}" for name, rule in result.date_formats.items())))
@@ -164,8 +214,9 @@ def main() -> None:
     kind_column, source_column = st.columns(2)
     kind = kind_column.radio(t("ingest.kind", lang), upload.UPLOAD_KINDS, horizontal=True, key="ingest_kind",
                              format_func=lambda code: t(f"ingest.kind.{code}", lang))
+    wide, period, sensors = traffic_options() if kind == "traffic" else (False, None, None)
     try:
-        detection = detection_for(stored["path"], kind)
+        detection = detection_for(stored["path"], kind, wide)
     except readers.InputError as error:
         st.error(t("ingest.error.input", lang, message=messages.message(error, lang)), icon=":material/error:")
         return
@@ -182,7 +233,11 @@ def main() -> None:
 
     st.subheader(t("ingest.mapping.heading", lang))
     st.caption(t("ingest.mapping.caption", lang))
-    mapping = mapping_inputs(detection, stored["sha256"][:12])
+    mapping = mapping_inputs(detection, stored["sha256"][:12] + (".wide" if wide else ""))
+    if wide:
+        columns = upload.sensor_columns(detection.headers, mapping)
+        st.caption(t("ingest.traffic.wide_sensors", lang, count=format_number(len(columns), lang),
+                     columns=", ".join(columns[:20]) + (" …" if len(columns) > 20 else "")))
 
     st.markdown(f"**{t('ingest.dates.heading', lang)}**")
     first, second, third = st.columns(3)
@@ -193,8 +248,10 @@ def main() -> None:
                                     step=1.0, key="ingest_max_reject", help=t("ingest.max_reject_help", lang))
     settings = upload.RunSettings.build(kind, source or detection.source, mapping, dayfirst=dayfirst,
                                         date_format=date_format, max_reject_rate=max_reject / 100,
-                                        file_sha=stored["sha256"])
-    problems = upload.mapping_problems(kind, mapping)
+                                        file_sha=stored["sha256"], wide=wide, period_minutes=period,
+                                        sensors_sha=sensors["sha256"] if sensors else "")
+    problems = upload.mapping_problems(kind, mapping, wide) + (upload.wide_problems(detection.headers, mapping)
+                                                               if wide else [])
     for problem in problems:
         st.warning(problem_text(problem), icon=":material/warning:")
 
@@ -202,7 +259,8 @@ def main() -> None:
     request = st.session_state.pop(REQUEST, None)
     if request and not problems:  # a button was clicked: run before drawing the buttons, so they show the new state
         with working:
-            st.session_state[OUTCOME] = attempt(stored["path"], settings, dry_run=request == "dry_run")
+            st.session_state[OUTCOME] = attempt(stored["path"], settings, dry_run=request == "dry_run",
+                                                sensors=sensors["path"] if sensors else None)
     outcome: upload.Outcome | None = st.session_state.get(OUTCOME)
     checked = outcome is not None and outcome.dry_run and outcome.ok and outcome.settings == settings
     with buttons:

@@ -25,6 +25,7 @@ UPLOAD_TYPES = ("csv", "tsv", "txt", "xlsx", "parquet", "json", "jsonl")
 UPLOAD_KINDS = ("feedback", "dossiers", "traffic")
 PREVIEW_ROWS = 20
 REJECT_SAMPLE_ROWS = 50
+WIDE_TIME_FIELDS = ("observed_at", "hour")   # the only columns of a wide traffic table that are not sensors
 COUNT_NAMES = ("rows_read", "inserted", "updated", "unchanged", "rejected", "duplicates", "unknown_area")
 MERGE_COUNTS = ("inserted", "updated", "unchanged")   # only known once the rows met the database
 
@@ -81,23 +82,56 @@ class Detection:
     delimiter: str | None = None
 
 
-def field_choices(kind: str, headers: list[str]) -> dict[str, list[str | None]]:
+def field_names(kind: str, wide: bool = False) -> list[str]:
+    """The fields the administrator maps: a wide traffic table has only its time columns, the rest are sensors."""
+    names = fields.field_names(kind)
+    return [n for n in names if n in WIDE_TIME_FIELDS] if wide and kind == "traffic" else names
+
+
+def required_fields(kind: str, wide: bool = False) -> tuple[str, ...]:
+    return tuple(f.name for f in fields.FIELDS[kind] if f.required and f.name in field_names(kind, wide))
+
+
+def field_choices(kind: str, headers: list[str], wide: bool = False) -> dict[str, list[str | None]]:
     """For each field of `kind`: None (not in the file) followed by the file's headers."""
-    return {name: [None, *headers] for name in fields.field_names(kind)}
+    return {name: [None, *headers] for name in field_names(kind, wide)}
 
 
-def detect(path: Path | str, kind: str) -> Detection:
-    """Headers, the first rows, the detected mapping and the choices; readers.InputError for unreadable files."""
-    if kind not in UPLOAD_KINDS:
-        raise readers.InputError("ingest.msg.upload_kind", kind=repr(kind), kinds=", ".join(UPLOAD_KINDS))
+def _detection(path: Path | str, kind: str, wide: bool) -> Detection:
     source_file = readers.open_source(Path(path))
     frame = readers.preview(source_file, PREVIEW_ROWS)
     headers = list(source_file.headers)
+    names = field_names(kind, wide)
+    mapping = {f: h for f, h in fields.detect_mapping(kind, headers).items() if f in names}
     return Detection(kind=kind, file_name=source_file.name, headers=headers, preview=frame.reset_index(drop=True),
-                     mapping=fields.detect_mapping(kind, headers), choices=field_choices(kind, headers),
-                     required=tuple(f.name for f in fields.FIELDS[kind] if f.required),
-                     source=default_source(Path(path)), file_format=source_file.format,
-                     encoding=source_file.encoding, delimiter=source_file.delimiter)
+                     mapping=mapping, choices=field_choices(kind, headers, wide),
+                     required=required_fields(kind, wide), source=default_source(Path(path)),
+                     file_format=source_file.format, encoding=source_file.encoding, delimiter=source_file.delimiter)
+
+
+def detect(path: Path | str, kind: str, wide: bool = False) -> Detection:
+    """Headers, the first rows, the detected mapping and the choices; readers.InputError for unreadable files.
+
+    `wide` (traffic only): one time column and one count column per sensor; only the time fields are mapped."""
+    if kind not in UPLOAD_KINDS:
+        raise readers.InputError("ingest.msg.upload_kind", kind=repr(kind), kinds=", ".join(UPLOAD_KINDS))
+    return _detection(path, kind, wide and kind == "traffic")
+
+
+def detect_sensors(path: Path | str) -> Detection:
+    """The sensor list uploaded with a traffic file: its columns as the importer will read them."""
+    return _detection(path, "sensors", False)
+
+
+def sensor_columns(headers: list[str], mapping: dict[str, str]) -> list[str]:
+    """The columns of a wide traffic table read as sensors: every column not chosen as a time field."""
+    used = set(mapping.values())
+    return [h for h in headers if h not in used]
+
+
+def column_label(header: str, lang: str = "vi") -> str:
+    """A column name for the "columns used" line; a wide table's generated sensor and count columns in words."""
+    return t(f"ingest.wide.{header}", lang) if header in ("wide_sensor", "wide_count") else header
 
 
 def chosen_mapping(choices: dict[str, str | None]) -> dict[str, str]:
@@ -117,14 +151,19 @@ class MappingProblem:
     fields: tuple[str, ...] = ()
 
 
-def mapping_problems(kind: str, mapping: dict[str, str]) -> list[MappingProblem]:
+def mapping_problems(kind: str, mapping: dict[str, str], wide: bool = False) -> list[MappingProblem]:
     """What stops a run: required fields without a column, and a column chosen for more than one field."""
-    problems = [MappingProblem("missing", f.name) for f in fields.FIELDS[kind] if f.required and f.name not in mapping]
+    problems = [MappingProblem("missing", name) for name in required_fields(kind, wide) if name not in mapping]
     users: dict[str, list[str]] = {}
     for name, header in mapping.items():
         users.setdefault(header, []).append(name)
     problems += [MappingProblem("twice", header, tuple(names)) for header, names in users.items() if len(names) > 1]
     return problems
+
+
+def wide_problems(headers: list[str], mapping: dict[str, str]) -> list[MappingProblem]:
+    """A wide traffic table needs at least one column besides its time columns (one per sensor)."""
+    return [] if sensor_columns(headers, mapping) else [MappingProblem("no_sensor_columns", "")]
 
 
 # ---------------------------------------------------------------- running
@@ -138,25 +177,37 @@ class RunSettings:
     date_format: str = ""
     max_reject_rate: float = 0.05
     file_sha: str = ""
+    wide: bool = False                 # traffic: one time column, one count column per sensor
+    period_minutes: int | None = None  # traffic: minutes per count; None = the usual gap in the file
+    sensors_sha: str = ""              # traffic: the sensor list uploaded with the counts ("" = none)
 
     @classmethod
     def build(cls, kind: str, source: str, mapping: dict[str, str], *, dayfirst: bool = False, date_format: str = "",
-              max_reject_rate: float = 0.05, file_sha: str = "") -> RunSettings:
+              max_reject_rate: float = 0.05, file_sha: str = "", wide: bool = False,
+              period_minutes: int | None = None, sensors_sha: str = "") -> RunSettings:
+        traffic = kind == "traffic"
         return cls(kind, source.strip(), tuple(sorted(mapping.items())), bool(dayfirst), (date_format or "").strip(),
-                   float(max_reject_rate), file_sha)
+                   float(max_reject_rate), file_sha, bool(wide) and traffic,
+                   int(period_minutes) if traffic and period_minutes else None, sensors_sha if traffic else "")
 
 
-def options_for(path: Path | str, settings: RunSettings, *, dry_run: bool, now: datetime | None = None) -> ImportOptions:
+def options_for(path: Path | str, settings: RunSettings, *, dry_run: bool, now: datetime | None = None,
+                sensors: Path | str | None = None) -> ImportOptions:
+    traffic = settings.kind == "traffic"
     return ImportOptions(kind=settings.kind, path=Path(path), source=settings.source or None,
                          columns=dict(settings.mapping), exact_columns=True,
                          dayfirst=True if settings.dayfirst else None, date_format=settings.date_format or None,
-                         dry_run=dry_run, max_reject_rate=settings.max_reject_rate, now=now)
+                         dry_run=dry_run, max_reject_rate=settings.max_reject_rate, now=now,
+                         wide=settings.wide, period_minutes=settings.period_minutes,
+                         sensors=Path(sensors) if traffic and sensors else None)
 
 
 def run(engine: Engine, path: Path | str, settings: RunSettings, *, dry_run: bool,
-        progress: Callable[[ImportResult, float], None] | None = None, now: datetime | None = None) -> ImportResult:
-    """A dry run or the real import of the uploaded file; raises what run_import raises."""
-    return run_import(engine, options_for(path, settings, dry_run=dry_run, now=now), progress=progress)
+        progress: Callable[[ImportResult, float], None] | None = None, now: datetime | None = None,
+        sensors: Path | str | None = None) -> ImportResult:
+    """A dry run or the real import of the uploaded file (with `sensors`, a traffic run's sensor list)."""
+    options = options_for(path, settings, dry_run=dry_run, now=now, sensors=sensors)
+    return run_import(engine, options, progress=progress)
 
 
 def counts(result: ImportResult) -> dict[str, int]:
