@@ -46,7 +46,10 @@ class Filters:
 
 
 def lang() -> str:
-    return st.session_state.get("lang", config.default_language())
+    """The session's language; the default one while the toggle has no valid value (seen as None in a 20-session
+    load test, on a page switch before the toggle was drawn again)."""
+    value = st.session_state.get("lang")
+    return value if value in LANGUAGES else config.default_language()
 
 
 def today() -> date:
@@ -134,6 +137,8 @@ def global_filters(area_names: Mapping[str, str]) -> Filters:
         st.session_state["_filters_initialised"] = True
     st.session_state["_declared_dimensions"] = []
     st.session_state["_declared_choices"] = []
+    if st.session_state.get("lang") not in LANGUAGES:  # never draw the toggle with no language selected
+        st.session_state["lang"] = lang()
     with st.sidebar:
         st.segmented_control(t("app.language", lang()), options=list(LANGUAGES), key="lang",
                              format_func=lambda code: {"vi": "Tiếng Việt", "en": "English"}[code],

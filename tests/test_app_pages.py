@@ -99,3 +99,17 @@ def test_unreachable_server_names_the_setting(monkeypatch):
     assert app.error[0].body == t("error.unavailable_title")
     text = " ".join(m.value for m in app.markdown)
     assert "IOC_DATABASE_URL" in text and "secret" not in text
+
+
+@pytest.mark.parametrize("page", ["briefing.py", "procedures.py"])
+def test_a_session_whose_language_went_missing_falls_back_to_the_default(monkeypatch, demo_db_url, page):
+    # The 20-session load test saw `lang` = None in session state on these pages ("unknown language None").
+    monkeypatch.setenv("IOC_DATABASE_URL", demo_db_url)
+    app = AppTest.from_file(APP, default_timeout=90)
+    app.run()
+    app.session_state["lang"] = None
+    app.switch_page(str(PAGES[0].path.parent / page))
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert not app.error, [e.body for e in app.error]
+    assert app.session_state["lang"] == "vi"
