@@ -235,3 +235,22 @@ def test_cli_prints_the_mapping_and_summary(any_db_url, tmp_path, capsys):
     assert code == 0
     assert "source_id <- 'Số hồ sơ'" in out and "agency <- 'Phường/Xã'" in out
     assert "inserted 3" in out and "rejected 1" in out and "missing_received_at" in out
+
+
+def test_an_import_refreshes_the_rollups_in_its_transaction(engine, tmp_path):
+    from datetime import date
+
+    from dashboard.db import queries, rollups
+    from dashboard.periods import Period
+
+    _import(engine, "feedback", messy.feedback_cp1258(tmp_path), max_reject_rate=0.5)
+    _import(engine, "dossiers", messy.dossiers_bom_semicolon(tmp_path), max_reject_rate=0.5)
+    rollups.forget(engine)
+    assert rollups.rollups_ready(engine)
+    period = Period(date(2026, 11, 1), date(2026, 11, 20))
+    from_rollups = (queries.feedback_counts(engine, period), queries.dossier_counts(engine, period))
+    with rollups.disabled():
+        from_rows = (queries.feedback_counts(engine, period), queries.dossier_counts(engine, period))
+    for rolled, raw in zip(from_rollups, from_rows, strict=True):
+        pd.testing.assert_frame_equal(rolled, raw, check_dtype=False)
+    assert from_rollups[0].loc[0, "received"] == 4 and from_rollups[1].loc[0, "received"] == 3
