@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 import pytest
@@ -254,3 +254,48 @@ def test_an_import_refreshes_the_rollups_in_its_transaction(engine, tmp_path):
     for rolled, raw in zip(from_rollups, from_rows, strict=True):
         pd.testing.assert_frame_equal(rolled, raw, check_dtype=False)
     assert from_rollups[0].loc[0, "received"] == 4 and from_rollups[1].loc[0, "received"] == 3
+
+
+def test_an_import_rebuilds_only_the_days_it_touched_and_equals_a_full_rebuild(engine, tmp_path):
+    from dashboard.db import rollups
+
+    first = tmp_path / "first.csv"
+    first.write_text("id,Ngày tiếp nhận,Lĩnh vực,Trạng thái,Ngày hoàn thành,Hạn xử lý\n"
+                     "A,01/10/2026 08:00,Rác thải,Mới,,19/11/2026 08:00\n"
+                     "B,02/10/2026 08:00,Ổ gà,Đã xử lý,20/10/2026 08:00,06/10/2026 08:00\n"
+                     "C,15/11/2026 08:00,Đèn,Mới,,\n", encoding="utf-8")
+    _import(engine, "feedback", first, dayfirst=True, source="s")  # rollups empty before: a full rebuild
+    _import(engine, "dossiers", messy.dossiers_bom_semicolon(tmp_path), max_reject_rate=0.5)
+    # A resolved late with an earlier due day (its old due day, 19/11, lies after every time in the new file: the
+    # replaced row widens the range), B's resolution moved back a week, D new; C untouched.
+    second = tmp_path / "second.csv"
+    second.write_text("id,Ngày tiếp nhận,Lĩnh vực,Trạng thái,Ngày hoàn thành,Hạn xử lý\n"
+                      "A,01/10/2026 08:00,Rác thải,Đã xử lý,18/11/2026 09:00,05/10/2026 08:00\n"
+                      "B,02/10/2026 08:00,Ổ gà,Đã xử lý,13/10/2026 08:00,06/10/2026 08:00\n"
+                      "D,03/10/2026 08:00,Cây đổ,Mới,,\n", encoding="utf-8")
+    calls = []
+    real = rollups.refresh_rollups
+
+    def spy(engine_, connection=None, parts=None):
+        calls.append(parts)
+        return real(engine_, connection=connection, parts=parts)
+
+    import dashboard.db.rollups as module
+    module.refresh_rollups = spy
+    try:
+        result = _import(engine, "feedback", second, dayfirst=True, source="s")
+    finally:
+        module.refresh_rollups = real
+    assert (result.inserted, result.updated) == (1, 2)
+    assert calls == [{"rollup_feedback_daily": (date(2026, 10, 1), date(2026, 11, 19))}]
+    tables = (schema.rollup_feedback_daily, schema.rollup_dossiers_daily, schema.rollup_traffic_hourly)
+    incremental = {t.name: _rollup(engine, t) for t in tables}
+    rollups.refresh_rollups(engine)
+    for table in tables:
+        pd.testing.assert_frame_equal(incremental[table.name], _rollup(engine, table), check_dtype=False)
+    assert incremental["rollup_dossiers_daily"]["received"].sum() == 3   # left alone, still there
+
+
+def _rollup(engine, table) -> pd.DataFrame:
+    frame = fetch_frame(engine, select(table))
+    return frame.sort_values(list(frame.columns[:-1]), na_position="first").reset_index(drop=True)

@@ -121,6 +121,22 @@ def merge(connection: Connection, stage: Table, target: Table, keys: Sequence[st
     return {"inserted": int(inserted), "updated": int(updated), "unchanged": int(counts["matched"] - updated)}
 
 
+def event_days(connection: Connection, stage: Table, target: Table, keys: Sequence[str],
+               columns: Sequence[str]):
+    """(first day, last day) that any of `columns` falls on, over the staged rows and the rows they will replace;
+    None when there is no such time. Rollups of those days are the ones an import changes."""
+    replaced = (select(*[target.c[c] for c in columns])
+                .select_from(target.join(stage, _match(target, stage, keys))).subquery("replaced"))
+    moments = []
+    for rows in (stage, replaced):
+        found = connection.execute(select(*[func.min(rows.c[c]) for c in columns],
+                                          *[func.max(rows.c[c]) for c in columns])).one()
+        moments += [value for value in found if value is not None]
+    if not moments:
+        return None
+    return min(moments).date(), max(moments).date()
+
+
 def known_sensors(connection: Connection) -> set[str]:
     return {str(v) for v in connection.execute(select(schema.traffic_sensors.c.id)).scalars()}
 

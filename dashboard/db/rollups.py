@@ -14,7 +14,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import BigInteger, Date, and_, case, cast, delete, func, insert, inspect, literal, literal_column, null, select, text, union_all
 from sqlalchemy.engine import Connection, Engine
@@ -57,13 +57,16 @@ def _events(table, dimensions: list, measures: list[str], parts: list[tuple]) ->
     return union_all(*selects).subquery("events")
 
 
-def _grouped(target, events, dimension_names: list[str], measures: list[str], extra_name: str | None):
+def _grouped(target, events, dimension_names: list[str], measures: list[str], extra_name: str | None,
+             days: tuple | None = None):
     keys = [events.c.day, *[events.c[name] for name in dimension_names]]
     if extra_name:
         keys.append(events.c.extra)
     columns = [*keys, *[cast(func.sum(events.c[name]), BigInteger).label(name) for name in measures]]
     names = ["day", *dimension_names, *([extra_name] if extra_name else []), *measures]
     statement = select(*columns).group_by(*keys).order_by(*keys)
+    if days is not None:
+        statement = statement.where(events.c.day.between(*days))
     return insert(target).from_select(names, statement)
 
 
@@ -73,7 +76,7 @@ FEEDBACK_MEASURES = ["received", "located", "resolved", "resolved_with_due", "re
 FEEDBACK_KEYS = ["area_code", "category", "channel", "agency"]
 
 
-def _feedback_insert():
+def _feedback_insert(days: tuple | None = None):
     no_day = cast(null(), Date)
     kept = F.status != "rejected"
     has_due = F.due_at.is_not(None)
@@ -93,14 +96,14 @@ def _feedback_insert():
          and_(kept, has_due, F.resolved_at.is_not(None)), no_day),
     ]
     events = _events(schema.feedback, [F[name] for name in FEEDBACK_KEYS], FEEDBACK_MEASURES, parts)
-    return _grouped(schema.rollup_feedback_daily, events, FEEDBACK_KEYS, FEEDBACK_MEASURES, "received_late_day")
+    return _grouped(schema.rollup_feedback_daily, events, FEEDBACK_KEYS, FEEDBACK_MEASURES, "received_late_day", days)
 
 
 DOSSIER_MEASURES = ["received", "completed", "completed_with_due", "completed_on_time", "past_due_in", "past_due_out"]
 DOSSIER_KEYS = ["area_code", "sector", "agency", "procedure_code", "procedure_name", "channel"]
 
 
-def _dossier_insert():
+def _dossier_insert(days: tuple | None = None):
     no_day = cast(null(), Date)
     has_due = D.due_at.is_not(None)
     counted = and_(D.status.not_in(CLOSED_WITHOUT_RESULT), has_due)
@@ -114,10 +117,10 @@ def _dossier_insert():
          and_(counted, D.completed_at.is_not(None)), no_day),
     ]
     events = _events(schema.dossiers, [D[name] for name in DOSSIER_KEYS], DOSSIER_MEASURES, parts)
-    return _grouped(schema.rollup_dossiers_daily, events, DOSSIER_KEYS, DOSSIER_MEASURES, None)
+    return _grouped(schema.rollup_dossiers_daily, events, DOSSIER_KEYS, DOSSIER_MEASURES, None, days)
 
 
-def _traffic_insert():
+def _traffic_insert(days: tuple | None = None):
     hour = func.date_trunc(literal_column("'hour'"), O.observed_at)  # a fixed unit name
     has_speed = O.mean_speed_kmh > 0
     statement = (
@@ -131,6 +134,8 @@ def _traffic_insert():
         .group_by(hour, O.sensor_id)
         .order_by(hour, O.sensor_id)
     )
+    if days is not None:  # whole days of observations: first day 00:00 to the end of the last day
+        statement = statement.where(O.observed_at >= days[0], O.observed_at < days[1] + timedelta(days=1))
     names = ["hour", "sensor_id", "area_code", "road", "vehicles", "weighted_vehicles", "travel_time_ratio_sum",
              "last_observed_at"]
     return insert(schema.rollup_traffic_hourly).from_select(names, statement)
@@ -140,31 +145,55 @@ _BUILDERS = ((schema.rollup_feedback_daily, _feedback_insert), (schema.rollup_do
              (schema.rollup_traffic_hourly, _traffic_insert))
 
 
-def _refresh(connection: Connection) -> dict[str, int]:
+def _complete(connection: Connection) -> bool:
+    """Whether every rollup table exists and a refresh has filled them (a part may then be rebuilt alone)."""
+    present = set(inspect(connection).get_table_names())
+    if any(table.name not in present for table in schema.ROLLUP_TABLES):
+        return False
+    return any(connection.execute(select(table.c[0]).limit(1)).first() is not None for table in schema.ROLLUP_TABLES)
+
+
+def _refresh(connection: Connection, parts: dict | None = None) -> dict[str, int]:
     if connection.dialect.name != "duckdb":
         connection.execute(text("SET LOCAL statement_timeout = 0"))  # a rebuild may outlast the per-query limit
+    if parts is not None and not _complete(connection):
+        parts = None  # rollups missing or never filled: only a full rebuild makes them match the rows
     for table in schema.ROLLUP_TABLES:
         table.create(connection, checkfirst=True)  # an old database gains the tables on its first refresh
     rows = {}
     for table, build in _BUILDERS:
-        connection.execute(delete(table))
-        connection.execute(build())
+        if parts is not None and table.name not in parts:
+            continue
+        days = parts.get(table.name) if parts is not None else None
+        if days is None:
+            connection.execute(delete(table))
+        elif table is schema.rollup_traffic_hourly:
+            connection.execute(delete(table).where(table.c.hour >= days[0],
+                                                   table.c.hour < days[1] + timedelta(days=1)))
+        else:
+            connection.execute(delete(table).where(table.c.day.between(*days)))
+        connection.execute(build(days))
         rows[table.name] = int(connection.execute(select(func.count()).select_from(table)).scalar_one())
     return rows
 
 
-def refresh_rollups(engine: Engine, connection: Connection | None = None) -> dict[str, int]:
-    """Rebuild every rollup table from the base tables; returns the rows of each rollup.
+def refresh_rollups(engine: Engine, connection: Connection | None = None,
+                    parts: dict[str, tuple[date, date] | None] | None = None) -> dict[str, int]:
+    """Rebuild the rollup tables from the base tables; returns the rows of each rollup rebuilt.
 
+    `parts` limits the work after an import: {rollup table name: (first day, last day) or None for all its days};
+    rollups not named are left alone. The rows of those days are deleted and computed again from the base
+    tables, so the result equals a full rebuild as long as the base rows outside those days did not change.
+    When the rollups are missing or empty the whole set is rebuilt regardless.
     With `connection`, runs inside that caller's open transaction (it commits or rolls back);
     otherwise in a transaction of its own. Readers see the old rollups or the new ones, never half.
     """
     try:
         if connection is not None:
-            rows = _refresh(connection)
+            rows = _refresh(connection, parts)
         else:
             with engine.begin() as own:
-                rows = _refresh(own)
+                rows = _refresh(own, parts)
     except SQLAlchemyError as error:
         raise _translate(error, engine) from error
     finally:

@@ -277,6 +277,7 @@ def run_import(engine: Engine, options: ImportOptions, progress: Progress | None
                                         rejected=result.rejected, rows=result.rows_read,
                                         rate=Share(result.reject_rate), allowed=Share(options.max_reject_rate),
                                         reasons=Reasons(result.reasons.most_common(3)))
+                rollup_parts = _rollup_parts(connection, kind, stage, target, keys, bool(new_sensors or options.sensors))
                 kept = ("reopened",) + (("satisfaction",) if "satisfaction" not in the_plan.mapping else ())
                 counts = q.merge(connection, stage, target, keys, keep=kept if kind == "feedback" else ())
                 result.inserted, result.updated, result.unchanged = (counts["inserted"], counts["updated"],
@@ -291,7 +292,7 @@ def run_import(engine: Engine, options: ImportOptions, progress: Progress | None
                 else:
                     q.write_log(connection, _log_entry(result, source_file, started))
                     q.write_rejects(connection, import_id, sink.frame())
-                    _refresh_rollups(connection, engine)
+                    _refresh_rollups(connection, engine, rollup_parts)
                     transaction.commit()
             except BaseException:
                 transaction.rollback()
@@ -334,12 +335,26 @@ def _fill_sensor_defaults(connection: Connection, stage, new_sensors: set[str]) 
                                    free_flow_speed_kmh=float(row.free_flow_speed_kmh or 40.0)))
 
 
-def _refresh_rollups(connection: Connection, engine: Engine) -> None:
-    try:
-        from dashboard.db.rollups import refresh_rollups
-    except ImportError:  # rollup tables not part of this build
-        return
-    refresh_rollups(engine, connection=connection)
+# The rollup each kind of import feeds, and the time columns whose days it touches.
+ROLLUP_OF_KIND = {"feedback": ("rollup_feedback_daily", ("received_at", "resolved_at", "due_at")),
+                  "dossiers": ("rollup_dossiers_daily", ("received_at", "due_at", "completed_at")),
+                  "traffic": ("rollup_traffic_hourly", ("observed_at",))}
+
+
+def _rollup_parts(connection: Connection, kind: str, stage, target, keys, sensors_changed: bool) -> dict:
+    """Which rollup days this import changes (read before the merge, while the replaced rows are still there)."""
+    name, columns = ROLLUP_OF_KIND[kind]
+    if sensors_changed:  # a sensor's ward or road may have changed: every hour of it
+        return {name: None}
+    days = q.event_days(connection, stage, target, keys, columns)
+    return {name: days} if days is not None else {}
+
+
+def _refresh_rollups(connection: Connection, engine: Engine, parts: dict) -> None:
+    """Rebuild the rollup days the import touched (all of them when the rollups were never built)."""
+    from dashboard.db.rollups import refresh_rollups
+
+    refresh_rollups(engine, connection=connection, parts=parts)
 
 
 def _log_entry(result: ImportResult, source_file: readers.SourceFile, started: datetime) -> dict:
