@@ -199,6 +199,29 @@ def new_page(instance: Any, *, blocked: list[str] | None = None, viewport: dict 
     return context.new_page()
 
 
+# Resolves, once the page has been idle and unchanged for stableMs, with the moment (performance.now()) it last
+# changed. Idle: connected, script not running, no status widget, nothing stale, content in the main area.
+SETTLED_JS = """(stableMs) => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    const main = app && (document.querySelector('[data-testid="stMain"]') || app);
+    const idle = app !== null
+        && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+        && app.getAttribute('data-test-script-state') === 'notRunning'
+        && !document.querySelector('[data-testid="stStatusWidget"]')
+        && !document.querySelector('[data-testid="stElementContainer"][data-stale="true"]')
+        && main.querySelector('[data-testid="stElementContainer"]') !== null;
+    const now = performance.now();
+    if (!idle) { window.__iocIdle = null; return false; }
+    const signature = location.pathname + ':' + document.querySelectorAll('[data-testid="stElementContainer"]').length
+        + ':' + app.innerText.length;
+    if (!window.__iocIdle || window.__iocIdle.signature !== signature) {
+        window.__iocIdle = {since: now, signature: signature};
+        return false;
+    }
+    return now - window.__iocIdle.since >= stableMs ? Math.max(window.__iocIdle.since, 1e-6) : false;
+}"""
+
+
 def wait_for_app(page: Any, *, charts: bool = False, map_canvas: bool = False,
                  timeout_ms: int = 60_000, stable_ms: int = 1_000) -> None:
     """Wait until Streamlit has finished running the page script and drawn it.
@@ -212,25 +235,7 @@ def wait_for_app(page: Any, *, charts: bool = False, map_canvas: bool = False,
     """
     page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
     page.wait_for_function(
-        """(stableMs) => {
-            const app = document.querySelector('[data-testid="stApp"]');
-            const main = app && (document.querySelector('[data-testid="stMain"]') || app);
-            const idle = app !== null
-                && app.getAttribute('data-test-connection-state') === 'CONNECTED'
-                && app.getAttribute('data-test-script-state') === 'notRunning'
-                && !document.querySelector('[data-testid="stStatusWidget"]')
-                && !document.querySelector('[data-testid="stElementContainer"][data-stale="true"]')
-                && main.querySelector('[data-testid="stElementContainer"]') !== null;
-            const now = performance.now();
-            if (!idle) { window.__iocIdle = null; return false; }
-            const signature = document.querySelectorAll('[data-testid="stElementContainer"]').length
-                + ':' + app.innerText.length;
-            if (!window.__iocIdle || window.__iocIdle.signature !== signature) {
-                window.__iocIdle = {since: now, signature: signature};
-                return false;
-            }
-            return now - window.__iocIdle.since >= stableMs;
-        }""",
+        SETTLED_JS,
         arg=stable_ms,
         timeout=timeout_ms,
         polling=100,

@@ -31,35 +31,13 @@ OUT_DIR = PROJECT_ROOT / "artifacts" / "load_test"
 ANALYST_PAGES = [spec for spec in PAGES if not spec.kiosk and not getattr(spec, "admin", False)]
 ERROR_SELECTOR = f'{browser.EXCEPTION}, [data-testid="stAlertContentError"]'
 
-# Resolves with the moment (performance.now()) the page last changed, once it has been idle for stableMs.
-SETTLED_JS = """(stableMs) => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    const main = app && (document.querySelector('[data-testid="stMain"]') || app);
-    const idle = app !== null
-        && app.getAttribute('data-test-connection-state') === 'CONNECTED'
-        && app.getAttribute('data-test-script-state') === 'notRunning'
-        && !document.querySelector('[data-testid="stStatusWidget"]')
-        && !document.querySelector('[data-testid="stElementContainer"][data-stale="true"]')
-        && main.querySelector('[data-testid="stElementContainer"]') !== null;
-    const now = performance.now();
-    if (!idle) { window.__loadIdle = null; return false; }
-    const signature = location.pathname + ':' + document.querySelectorAll('[data-testid="stElementContainer"]').length
-        + ':' + app.innerText.length;
-    if (!window.__loadIdle || window.__loadIdle.signature !== signature) {
-        window.__loadIdle = {since: now, signature: signature};
-        return false;
-    }
-    return now - window.__loadIdle.since >= stableMs ? window.__loadIdle.since : false;
-}"""
-
-
 def log(message: str) -> None:
     print(f"[load {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 async def _settled(page, started: float, stable_ms: int, timeout_s: float) -> float:
     """Milliseconds from `started` (page clock) to the last change before the page settled."""
-    handle = await page.wait_for_function(SETTLED_JS, arg=stable_ms, timeout=timeout_s * 1000, polling=100)
+    handle = await page.wait_for_function(browser.SETTLED_JS, arg=stable_ms, timeout=timeout_s * 1000, polling=100)
     return float(await handle.json_value()) - started
 
 
@@ -77,7 +55,7 @@ async def session(instance, base_url: str, index: int, deadline: float, args, re
             step += 1
             link = page.locator(f'[data-testid="stSidebarNavLink"][href$="/{spec.url_path}"]').first
             try:
-                await page.evaluate("window.__loadIdle = null")
+                await page.evaluate("window.__iocIdle = null")
                 started = await page.evaluate("performance.now()")
                 await link.click(timeout=args.page_timeout * 1000)
                 await page.wait_for_function("(path) => location.pathname.endsWith('/' + path)", arg=spec.url_path,
