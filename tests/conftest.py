@@ -105,6 +105,17 @@ def tiny_engine(any_db_url: str):
     engine.dispose()
 
 
+@pytest.fixture
+def areas_engine(any_db_url: str):
+    """An engine on `any_db_url` holding Huế's wards and nothing else (the importer's tests start from it)."""
+    from dashboard.boundaries import load_areas
+
+    engine = make_engine(any_db_url)
+    load_areas(engine, "hue")
+    yield engine
+    engine.dispose()
+
+
 # ---------------------------------------------------------------- real browser (Playwright on system Chromium)
 def _browser_module():
     """dashboard.browser, or skip (fail on CI) when Playwright or Chromium is missing."""

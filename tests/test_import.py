@@ -21,11 +21,8 @@ NOW = datetime(2026, 11, 20, 14, 37)
 
 
 @pytest.fixture
-def engine(any_db_url):
-    engine = make_engine(any_db_url)
-    load_areas(engine, "hue")
-    yield engine
-    engine.dispose()
+def engine(areas_engine):
+    return areas_engine
 
 
 def _table(engine, table) -> pd.DataFrame:

@@ -13,7 +13,6 @@ from streamlit.testing.v1 import AppTest
 
 import messy_files as messy
 from dashboard import admin
-from dashboard.boundaries import load_areas
 from dashboard.db import schema
 from dashboard.db.engine import duckdb_file, fetch_frame, fetch_one, make_engine
 from dashboard.i18n import EN, VI, t
@@ -123,11 +122,8 @@ def test_reason_labels_for_every_importer_code():
 
 # ---------------------------------------------------------------- running on DuckDB and PostgreSQL
 @pytest.fixture
-def engine(any_db_url):
-    engine = make_engine(any_db_url)
-    load_areas(engine, "hue")
-    yield engine
-    engine.dispose()
+def engine(areas_engine):
+    return areas_engine
 
 
 def test_dry_run_counts_then_import_writes_the_rows(engine, tmp_path):

@@ -11,9 +11,8 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from dashboard import admin
-from dashboard.boundaries import load_areas
 from dashboard.db import schema
-from dashboard.db.engine import duckdb_file, fetch_one, make_engine
+from dashboard.db.engine import duckdb_file, fetch_one
 from dashboard.i18n import t
 from dashboard.ingest import importer, readers, upload
 from dashboard.navigation import PAGES
@@ -78,11 +77,8 @@ def test_traffic_settings_reach_the_import_options(files):
 
 
 @pytest.fixture
-def engine(any_db_url):
-    engine = make_engine(any_db_url)
-    load_areas(engine, "hue")
-    yield engine
-    engine.dispose()
+def engine(areas_engine):
+    return areas_engine
 
 
 def test_long_and_wide_dry_runs_with_a_sensor_list(engine, files):
