@@ -115,7 +115,10 @@ def test_wall_fits_the_screen_and_rotates(web, chromium, wall_base, width, heigh
             panel = _current(page)
             page.wait_for_timeout(900)  # past the 0.5 s fade-in
             if panel not in seen and _current(page) == panel:
-                seen[panel] = page.evaluate(LAYOUT_JS)  # first, while this panel is surely on screen
+                layout = page.evaluate(LAYOUT_JS)
+                if layout["panel"] != panel:  # the panel changed while a 4K page was measured: take it next turn
+                    continue
+                seen[panel] = layout  # first, while this panel is surely on screen
                 if panel == "map":
                     page.wait_for_selector(".st-key-wall_panel_map canvas.maplibregl-canvas", timeout=30_000)
                 page.screenshot(path=str(ARTIFACTS / f"{width}x{height}-{panel}.png"))
