@@ -34,7 +34,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("IOC_LANGUAGE", "vi", "Default user-interface language: vi or en."),
     Setting("IOC_QUERY_TTL_SECONDS", "300", "How long page query results are cached."),
     Setting("IOC_STATEMENT_TIMEOUT_SECONDS", "30",
-            "Longest a single query may run (PostgreSQL statement_timeout)."),
+            "Longest a single query may run: PostgreSQL's statement_timeout, and on both engines the client's own "
+            "deadline (a frozen server or a hung DuckDB query is interrupted a few seconds after it)."),
+    Setting("IOC_CONNECT_TIMEOUT_SECONDS", "5",
+            "Longest the app waits to open a database connection (PostgreSQL connect_timeout)."),
+    Setting("IOC_WRITE_LOCK_TIMEOUT_SECONDS", "3600",
+            "How long a DuckDB write (import, demo, init-db, forecast) waits for another write to finish."),
     Setting("IOC_WALL_PANELS", "overview,map,traffic,procedures,forecast",
             "Panels the wall screen (/wall) rotates through, in order; the URL's ?panels= overrides it."),
     Setting("IOC_WALL_DWELL_SECONDS", "20",
@@ -105,3 +110,11 @@ def query_ttl_seconds() -> int:
 
 def statement_timeout_seconds() -> int:
     return int(get("IOC_STATEMENT_TIMEOUT_SECONDS"))
+
+
+def connect_timeout_seconds() -> int:
+    return max(1, int(get("IOC_CONNECT_TIMEOUT_SECONDS")))
+
+
+def write_lock_timeout_seconds() -> float:
+    return float(get("IOC_WRITE_LOCK_TIMEOUT_SECONDS"))

@@ -7,19 +7,35 @@ whose messages tell a person what to do.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import socket
+import threading
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import create_engine, inspect
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, NoSuchTableError, OperationalError, ProgrammingError, SQLAlchemyError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import (
+    DBAPIError,
+    NoSuchTableError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
 from sqlalchemy.sql import Executable
 
 from dashboard import config
+from dashboard.db import duckdb_files
 from dashboard.db.schema import DATA_TABLES, metadata
+
+# The client's own deadline comes this long after PostgreSQL's statement_timeout, so the server's cancel (a
+# clean error) normally wins and the client only cuts a server that stopped answering altogether.
+CLIENT_GRACE_SECONDS = 5
 
 
 class DatabaseError(RuntimeError):
@@ -59,30 +75,68 @@ def duckdb_file(url: str) -> Path | None:
 def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
     """A new engine for `url` (default: the configured database).
 
-    The app opens DuckDB read-only, so `make demo` or an import can run beside it.
+    read_only on a DuckDB file: connections that ATTACH the file read-only and notice when it is replaced or
+    removed (dashboard.db.duckdb_files), so imports and `make demo` write beside the app. Writers on a served
+    DuckDB file go through `writing`; a plain read-write engine is for files nobody serves (tests, bench builds).
     """
     url = url or config.database_url()
-    connect_args: dict = {}
     path = duckdb_file(url)
-    if path is not None and not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
     if path is not None and read_only:
-        connect_args["read_only"] = True
+        return duckdb_files.reader_engine(url, path)
+    connect_args: dict = {}
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("postgresql"):
-        # Every PostgreSQL session gets a statement timeout so one slow query cannot hang a page.
-        connect_args["options"] = f"-c statement_timeout={config.statement_timeout_seconds() * 1000}"
-    engine = create_engine(url, pool_pre_ping=not url.startswith("duckdb"), connect_args=connect_args)
-    return engine
+        # A statement timeout so one slow query cannot hang a page; a connect timeout and TCP keepalives so a
+        # server that accepts but never answers, or a dead network path, is noticed instead of waited on for ever.
+        connect_args.update(
+            options=f"-c statement_timeout={config.statement_timeout_seconds() * 1000}",
+            connect_timeout=config.connect_timeout_seconds(),
+            keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
+        )
+    # No pool pre-ping: its SELECT 1 has no deadline and hangs on a frozen server. A connection the server dropped
+    # fails its query instead; SQLAlchemy then empties the pool and `_run` tries once more on a new connection.
+    return create_engine(url, connect_args=connect_args)
 
 
-@lru_cache(maxsize=4)
-def shared_engine(url: str) -> Engine:
-    """One engine per URL for a process (CLI and tests; the app wraps this in st.cache_resource)."""
-    return make_engine(url)
+@lru_cache(maxsize=8)
+def shared_engine(url: str, read_only: bool = False) -> Engine:
+    """One engine per URL and mode for a process. It lives outside Streamlit's caches on purpose: clearing those
+    (the app menu's "Clear cache") must cost a re-query, never the connections."""
+    return make_engine(url, read_only=read_only)
+
+
+@contextlib.contextmanager
+def writing(url: str | None = None, *, fresh: bool = False, keep: bool = True) -> Iterator[Engine]:
+    """A read-write engine for a change to the database that never blocks its readers.
+
+    DuckDB file: the change is made on a private copy, under the writers' lock, and replaces the served file
+    atomically when the block ends without an error (`fresh`: start from an empty file; `keep=False`: throw the
+    copy away, for dry runs). PostgreSQL (or in-memory DuckDB): a normal engine, disposed afterwards.
+    """
+    url = url or config.database_url()
+    path = duckdb_file(url)
+    if path is None:
+        engine = make_engine(url)
+        try:
+            yield engine
+        finally:
+            engine.dispose()
+        return
+    try:
+        with duckdb_files.write_copy(path, fresh=fresh, keep=keep,
+                                     lock_timeout=config.write_lock_timeout_seconds()) as engine:
+            yield engine
+    except duckdb_files.WriteLockTimeout as error:
+        raise DatabaseUnavailable(str(error), hint="python -m dashboard info") from error
 
 
 def _translate(error: Exception, engine: Engine) -> DatabaseError:
     url = redact_url(str(engine.url))
+    path = duckdb_file(engine.url.render_as_string(hide_password=False))
+    if path is not None and not path.exists():
+        return DatabaseNotInitialised(f"The DuckDB file {path} does not exist (any more).",
+                                      hint="make demo  (or: python -m dashboard demo)")
     text = str(getattr(error, "orig", error)).strip().splitlines()[0] if str(error) else type(error).__name__
     lowered = text.lower()
     if isinstance(error, NoSuchTableError) or "does not exist" in lowered and ("table" in lowered or "relation" in lowered):
@@ -95,24 +149,85 @@ def _translate(error: Exception, engine: Engine) -> DatabaseError:
     return DatabaseError(f"Query failed on {url}: {text}")
 
 
+def query_deadline_seconds(engine: Engine) -> float:
+    """How long the client lets one page query run before it interrupts it."""
+    seconds = config.statement_timeout_seconds()
+    return seconds + CLIENT_GRACE_SECONDS if engine.dialect.name == "postgresql" else seconds
+
+
+def _interrupt(connection: Connection) -> None:
+    """Stop the query running on `connection` from another thread: DuckDB's own interrupt; on PostgreSQL the
+    socket is shut down, the only thing that frees a client waiting on a frozen server (a cancel request would
+    need the server to answer)."""
+    raw = connection.connection.dbapi_connection
+    if raw is None:
+        return
+    if connection.dialect.name == "duckdb":
+        raw.interrupt()
+        return
+    with contextlib.suppress(OSError):
+        socket.socket(fileno=os.dup(raw.fileno())).shutdown(socket.SHUT_RDWR)
+
+
+class _Deadline:
+    """Interrupts the query of one connection when it runs longer than `seconds`."""
+
+    def __init__(self, connection: Connection, seconds: float) -> None:
+        self.expired = False
+        self.seconds = seconds
+        self._connection = connection
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def _fire(self) -> None:
+        self.expired = True
+        with contextlib.suppress(Exception):
+            _interrupt(self._connection)
+
+    def __enter__(self) -> "_Deadline":  # noqa: PYI034
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.cancel()
+
+
+def _run(engine: Engine, work: Callable[[Connection], Any]) -> Any:
+    """Run `work` on a pooled connection within the query deadline. A connection the server had dropped is
+    retried once on a new one; a deadline that expired is reported as the database not answering."""
+    deadline_seconds = query_deadline_seconds(engine)
+    for attempt in (1, 2):
+        deadline = None
+        try:
+            with engine.connect() as connection, _Deadline(connection, deadline_seconds) as deadline:
+                return work(connection)
+        except SQLAlchemyError as error:
+            if deadline is not None and deadline.expired:
+                raise DatabaseUnavailable(
+                    f"The database at {redact_url(str(engine.url))} did not answer within {deadline_seconds:.0f} s.",
+                    hint="check the database server (IOC_STATEMENT_TIMEOUT_SECONDS sets this limit)") from error
+            if attempt == 1 and getattr(error, "connection_invalidated", False):
+                continue
+            raise _translate(error, engine) from error
+        except FileNotFoundError as error:  # the DuckDB file went away (see duckdb_files.reader_engine)
+            raise _translate(error, engine) from error
+    raise AssertionError("unreachable")
+
+
 def fetch_frame(engine: Engine, statement: Executable, params: dict[str, Any] | None = None) -> pd.DataFrame:
     """Run a SELECT and return its rows as a DataFrame."""
-    try:
-        with engine.connect() as connection:
-            result = connection.execute(statement, params or {})
-            return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
-    except SQLAlchemyError as error:
-        raise _translate(error, engine) from error
+    def work(connection: Connection) -> pd.DataFrame:
+        result = connection.execute(statement, params or {})
+        return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+    return _run(engine, work)
 
 
 def fetch_one(engine: Engine, statement: Executable, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run a SELECT expected to return one row; the row as a dict (empty when no row)."""
-    try:
-        with engine.connect() as connection:
-            row = connection.execute(statement, params or {}).mappings().first()
-            return dict(row) if row is not None else {}
-    except SQLAlchemyError as error:
-        raise _translate(error, engine) from error
+    def work(connection: Connection) -> dict[str, Any]:
+        row = connection.execute(statement, params or {}).mappings().first()
+        return dict(row) if row is not None else {}
+    return _run(engine, work)
 
 
 def execute(engine: Engine, statement: Executable, params: Any = None) -> None:
@@ -132,11 +247,7 @@ def check_ready(engine: Engine) -> None:
             f"The DuckDB file {path} does not exist yet.",
             hint="make demo  (or: python -m dashboard demo)",
         )
-    try:
-        with engine.connect() as connection:
-            present = set(inspect(connection).get_table_names())
-    except SQLAlchemyError as error:
-        raise _translate(error, engine) from error
+    present = set(_run(engine, lambda connection: inspect(connection).get_table_names()))
     missing = [t.name for t in DATA_TABLES if t.name not in present]
     if missing:
         raise DatabaseNotInitialised(
