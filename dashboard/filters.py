@@ -19,13 +19,17 @@ import streamlit as st
 
 from dashboard import config
 from dashboard.db.filters import QueryFilter
-from dashboard.i18n import LANGUAGES, t
+from dashboard.i18n import LANGUAGES, format_date, format_number, t
 from dashboard.periods import COMPARISONS, PRESETS, Period, local_now, parse_date, preset_period
+from dashboard.safe_text import chart_value, markdown_text, shorten
 
 DEFAULT_PRESET = "last_30_days"
 DEFAULT_COMPARISON = "previous_period"
 AREA_KEY = "areas"
 DIMENSION_PREFIX = "dim_"
+EARLIEST_DATE = date(2000, 1, 1)  # a link's dates are kept between this day and today
+PROBLEM_VALUES_SHOWN = 5          # a bad link names at most this many values per parameter, then "… and N more"
+PROBLEM_VALUE_CHARS = 40          # and at most this many characters of each
 
 
 @dataclass(frozen=True)
@@ -64,37 +68,84 @@ def matching_preset(period: Period, on: date) -> str:
 
 
 def _split(value: str | None) -> list[str]:
-    return [part for part in (value or "").split(",") if part]
+    """The comma-separated values of a link parameter, each once, in their order."""
+    return list(dict.fromkeys(part.strip() for part in (value or "").split(",") if part.strip()))
 
 
-def _note_problem(text: str) -> None:
-    st.session_state.setdefault("_url_problems", []).append(text)
+def _note_problem(key: str, **values: str | list[str]) -> None:
+    """Remember a link problem (a catalogue key `filter.problem.*` and its values) for `sidebar_footer`, which words
+    it in the page's language."""
+    st.session_state.setdefault("_url_problems", []).append((key, values))
+
+
+def _problem_values(values: list[str], language: str) -> str:
+    shown = ", ".join(markdown_text(shorten(value, PROBLEM_VALUE_CHARS)) for value in values[:PROBLEM_VALUES_SHOWN])
+    if len(values) > PROBLEM_VALUES_SHOWN:
+        shown += " " + t("filter.problem.more", language, count=format_number(len(values) - PROBLEM_VALUES_SHOWN, language))
+    return shown
+
+
+def problem_text(key: str, values: Mapping[str, str | list[str]], language: str) -> str:
+    """One link problem in words. What came from the link (`value`, `values`) is cut short, at most
+    PROBLEM_VALUES_SHOWN values are named, and every value is escaped: shown as typed, never as Markdown."""
+    return t(key, language, **{name: _problem_values(value if isinstance(value, list) else [value], language)
+                               if name in ("value", "values") else markdown_text(value) for name, value in values.items()})
+
+
+def _clamped(param: str, day: date) -> date:
+    """A link's date kept between EARLIEST_DATE and today, with a notice when it was moved."""
+    if day > today():
+        _note_problem("filter.problem.future", param=param, value=day.isoformat(), used=format_date(today()))
+        return today()
+    if day < EARLIEST_DATE:
+        _note_problem("filter.problem.early", param=param, value=day.isoformat(), earliest=format_date(EARLIEST_DATE),
+                      used=format_date(EARLIEST_DATE))
+        return EARLIEST_DATE
+    return day
+
+
+def _period_from_url(params: Mapping[str, str]) -> Period:
+    """The period of `from`/`to` (one alone is a single day); the default with a notice when a date cannot be read,
+    dates moved into [EARLIEST_DATE, today] and swapped when `from` is after `to`, each with a notice. Never raises."""
+    default = preset_period(DEFAULT_PRESET, today())
+    given: dict[str, date] = {}
+    unreadable = False
+    for param in ("from", "to"):
+        if param not in params:
+            continue
+        try:
+            given[param] = _clamped(param, parse_date(params[param]))
+        except ValueError:
+            _note_problem("filter.problem.date", param=param, value=params[param])
+            unreadable = True
+    if unreadable or not given:
+        return default
+    start, end = given.get("from", given.get("to")), given.get("to", given.get("from"))
+    if start > end:
+        _note_problem("filter.problem.swapped", start=format_date(end), end=format_date(start))
+        start, end = end, start
+    return Period(start, end)
 
 
 def _global_state_from_url(known_areas: set[str]) -> None:
     """Fill the global widgets' state from the URL (first run of a session, or after a reset)."""
-    params = st.query_params
+    params = st.query_params.to_dict()
     language = params.get("lang", config.default_language())
     if language not in LANGUAGES:
-        _note_problem(f"lang={language!r} (vi, en)")
+        _note_problem("filter.problem.choice", param="lang", value=language, options=", ".join(LANGUAGES))
         language = config.default_language()
     st.session_state["lang"] = language
-    period = preset_period(DEFAULT_PRESET, today())
-    if "from" in params or "to" in params:
-        try:
-            period = Period(parse_date(params.get("from", params.get("to"))), parse_date(params.get("to", params.get("from"))))
-        except ValueError as error:
-            _note_problem(f"from/to: {error}")
+    period = _period_from_url(params)
     st.session_state["preset"] = matching_preset(period, today())
     st.session_state["period_range"] = (period.start, period.end)
     comparison = params.get("compare", DEFAULT_COMPARISON)
     if comparison not in COMPARISONS:
-        _note_problem(f"compare={comparison!r} ({', '.join(COMPARISONS)})")
+        _note_problem("filter.problem.choice", param="compare", value=comparison, options=", ".join(COMPARISONS))
         comparison = DEFAULT_COMPARISON
     st.session_state["compare"] = comparison
     requested = _split(params.get("area"))
     if unknown := [code for code in requested if code not in known_areas]:
-        _note_problem(f"area={','.join(unknown)}")
+        _note_problem("filter.problem.unknown", param="area", values=unknown)
     st.session_state[AREA_KEY] = [code for code in requested if code in known_areas]
 
 
@@ -148,7 +199,7 @@ def global_filters(area_names: Mapping[str, str]) -> Filters:
         st.selectbox(t("filter.period", language), PRESETS, key="preset",
                      format_func=lambda p: t(f"preset.{p}", language), on_change=_on_preset_change)
         st.date_input(t("filter.from", language) + " – " + t("filter.to", language), key="period_range",
-                      format="DD/MM/YYYY", max_value=today(), on_change=_on_range_change)
+                      format="DD/MM/YYYY", min_value=EARLIEST_DATE, max_value=today(), on_change=_on_range_change)
         st.selectbox(t("filter.compare", language), COMPARISONS, key="compare",
                      format_func=lambda c: t(f"compare.{c}", language))
         st.multiselect(t("filter.area", language), list(area_names), key=AREA_KEY, format_func=area_names.get,
@@ -175,7 +226,7 @@ def dimension_filter(name: str, options: Mapping[str, str], label: str) -> tuple
     if key not in st.session_state:
         requested = _split(_link_value(name))
         if unknown := [value for value in requested if value not in options]:
-            _note_problem(f"{name}={','.join(unknown)}")
+            _note_problem("filter.problem.unknown", param=name, values=unknown)
         st.session_state[key] = [value for value in requested if value in options]
     else:  # values clicked on a chart may not be among the options any more
         st.session_state[key] = [value for value in st.session_state[key] if value in options]
@@ -191,7 +242,7 @@ def page_choice(param: str, options: Mapping[str, str], label: str, default: str
     if key not in st.session_state:
         requested = _link_value(param) or default
         if requested not in options:
-            _note_problem(f"{param}={requested!r} ({', '.join(options)})")
+            _note_problem("filter.problem.choice", param=param, value=requested, options=", ".join(options))
             requested = default
         st.session_state[key] = requested
     st.session_state.setdefault("_declared_choices", []).append((param, key, default))
@@ -224,7 +275,7 @@ def click_to_filter(name: str, chart_key: str, field_name: str = "location") -> 
             if isinstance(value, (list, tuple)):
                 value = value[0] if value else None
             if value is not None:
-                add_value(name, str(value))
+                add_value(name, chart_value(value))  # labels are drawn escaped (safe_text.chart_text)
 
     return callback
 
@@ -238,7 +289,7 @@ def chips(filters: Filters, labels: Mapping[str, Callable[[str], str]]) -> None:
     with st.container(horizontal=True, gap="small"):
         st.caption(t("filter.active", filters.lang))
         for name, value in active:
-            label = labels.get(name, str)(value)
+            label = markdown_text(labels.get(name, str)(value))  # a button label is Markdown: shown as typed
             st.button(label, key=f"chip_{name}_{value}", icon=":material/close:", type="secondary",
                       on_click=remove_value, args=(name, value), help=t("filter.remove", filters.lang))
         st.button(t("filter.reset", filters.lang), key="chip_reset", icon=":material/restart_alt:", type="tertiary",
@@ -266,7 +317,8 @@ def sidebar_footer() -> None:
     with st.sidebar:
         st.button(t("filter.reset", lang()), key="sidebar_reset", icon=":material/restart_alt:", on_click=reset)
         if problems := st.session_state.pop("_url_problems", None):
-            st.warning(t("filter.bad_url", lang(), details="; ".join(problems)), icon=":material/link_off:")
+            details = "; ".join(problem_text(key, values, lang()) for key, values in problems)
+            st.warning(t("filter.bad_url", lang(), details=details), icon=":material/link_off:")
 
 
 def area_names(area_table: pd.DataFrame) -> dict[str, str]:

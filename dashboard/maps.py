@@ -10,8 +10,9 @@ import json
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.charts import theme
 from dashboard.boundaries import feature_collection
+from dashboard.charts import theme
+from dashboard.safe_text import chart_texts
 
 
 def _bounds(collection: dict) -> tuple[float, float, float, float]:
@@ -52,6 +53,7 @@ def choropleth(areas: pd.DataFrame, values: pd.Series, *, title: str, value_form
     """
     collection = feature_collection(areas)
     frame = areas[["code", "name"]].copy()
+    frame["name"] = chart_texts(frame["name"])  # data text: shown as text, never as Plotly's HTML
     frame["value"] = frame["code"].map(values)
     has_value = frame["value"].notna()
     scale = theme.SEQUENTIAL_SCALE if higher_is_better is not False else list(reversed(theme.SEQUENTIAL_SCALE))

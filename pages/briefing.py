@@ -16,6 +16,7 @@ from dashboard.briefing.render import render_briefing
 from dashboard.briefing.weeks import last_complete_week, week_code
 from dashboard.i18n import format_datetime, t
 from dashboard.periods import local_now
+from dashboard.safe_text import markdown_text
 
 STATUS_COLOUR = {"on_target": "green", "near_target": "orange", "off_target": "red"}
 
@@ -61,7 +62,7 @@ st.caption(t("briefing.page.scope_note", lang) + " " + t("briefing.page.cli", la
 briefing = cache.query(build_briefing, week, area, lang, now)
 figures = charts.figures(briefing)
 
-st.subheader(f"{briefing.week_title} · {briefing.scope}")
+st.subheader(f"{briefing.week_title} · {markdown_text(briefing.scope)}")  # a ward name is data text
 st.caption(f"{briefing.week_range} · {t('briefing.generated_at', lang)} {format_datetime(briefing.generated_at)}")
 if briefing.partial:
     st.warning(f"**{t('briefing.partial_title', lang)}**\n\n" + "\n".join(f"- {reason}" for reason in briefing.partial),

@@ -14,7 +14,8 @@ import streamlit as st
 from dashboard import cache, filters, ui
 from dashboard.charts import forecast as charts
 from dashboard.db import forecast_queries as fq
-from dashboard.i18n import format_datetime, format_number, t
+from dashboard.i18n import format_date, format_datetime, format_number, t
+from dashboard.safe_text import chart_text
 from models.calendar import holiday_markers
 
 HISTORY_CHOICES = (90, 180, 365, 730)
@@ -137,7 +138,7 @@ def series_section(metric: str, run: pd.Series) -> str:
     actual = cache.query(fq.series_actuals, series_id, start, first_day - timedelta(days=1))
     markers = holiday_markers(start, pd.Timestamp(forecast["ds"].max()).date())
     st.plotly_chart(charts.forecast_chart(actual, forecast, markers, lang=lang, unit=t(f"forecast.unit.{metric}", lang),
-                                          title=t("forecast.chart.title", lang, series=options[series_id], days=len(forecast))),
+                                          title=t("forecast.chart.title", lang, series=chart_text(options[series_id]), days=len(forecast))),
                     key="forecast_chart")
     st.caption(t("forecast.chart.caption", lang))
     scorecard(rows.set_index("series_id").loc[series_id], run)
@@ -154,6 +155,9 @@ def history_without_forecast() -> None:
     end = selection.period.end
     start = end - timedelta(days=HISTORY_CHOICES[1])
     actual = cache.query(fq.series_actuals, fq.series_id("feedback", "city"), start, end)
+    if actual.empty:  # e.g. a link to a period before the data
+        st.info(t("forecast.history_none", lang, days=HISTORY_CHOICES[1], end=format_date(end)), icon=":material/info:")
+        return
     st.plotly_chart(charts.forecast_chart(actual, pd.DataFrame(columns=["ds", "yhat", "yhat_lower", "yhat_upper"]),
                                           holiday_markers(start, end), lang=lang, unit=t("forecast.unit.feedback", lang),
                                           title=t("forecast.history_only", lang, days=HISTORY_CHOICES[1])),

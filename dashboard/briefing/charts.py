@@ -21,6 +21,7 @@ from dashboard.boundaries import feature_collection
 from dashboard.briefing.content import Briefing
 from dashboard.charts import theme
 from dashboard.i18n import format_number, t
+from dashboard.safe_text import chart_text, chart_texts
 
 NO_DATA_COLOUR = "#d9dde1"  # as dashboard.maps
 PNG_SCALE = 1.5          # 900 CSS px × 1.5 ≈ 190 dpi across the A4 text width: sharp on paper, quick to embed
@@ -78,7 +79,7 @@ def ward_map(briefing: Briefing) -> go.Figure:
         missing = value is None or pd.isna(value)
         colour = NO_DATA_COLOUR if missing else sample_colorscale(theme.SEQUENTIAL_SCALE, (float(value) - low) / (high - low))[0]
         outline = dict(color=theme.TEXT, width=2.5) if feature["id"] == briefing.area_code else dict(color="#ffffff", width=0.8)
-        label = feature["properties"]["name"] + ": " + (t("map.no_data", lang) if missing
+        label = chart_text(feature["properties"]["name"]) + ": " + (t("map.no_data", lang) if missing
                                                         else format_number(value, lang, 1) + " %")
         for ring in _outer_rings(feature["geometry"]):
             xs, ys = zip(*[(point[0], point[1]) for point in ring], strict=True)
@@ -110,9 +111,9 @@ def categories(briefing: Briefing) -> go.Figure:
     lang = briefing.lang
     frame = briefing.categories.iloc[::-1]  # largest at the top of a horizontal bar chart
     figure = go.Figure([
-        go.Bar(y=frame["label"], x=frame["previous_received"], orientation="h", name=t("briefing.categories.previous_week", lang),
+        go.Bar(y=chart_texts(frame["label"]), x=frame["previous_received"], orientation="h", name=t("briefing.categories.previous_week", lang),
                marker_color=theme.GRID, marker_line=dict(color=theme.MUTED, width=0.5)),
-        go.Bar(y=frame["label"], x=frame["received"], orientation="h", name=t("briefing.categories.this_week", lang),
+        go.Bar(y=chart_texts(frame["label"]), x=frame["received"], orientation="h", name=t("briefing.categories.this_week", lang),
                marker_color=theme.PRIMARY, text=frame["received"], textposition="outside", texttemplate="%{x:,}"),
     ])
     return _layout(figure, "categories", lang, barmode="group", bargap=0.25, bargroupgap=0.05,
@@ -127,7 +128,7 @@ def hot_spots(briefing: Briefing) -> go.Figure:
     definition = kpis.KPI_BY_KEY["traffic.congestion_index_peak"]
     frame = briefing.hot_spots.iloc[::-1]
     colours = [theme.status_colour(kpis.status(definition, value)) for value in frame["congestion_index_peak"]]
-    figure = go.Figure(go.Bar(y=frame["label"], x=frame["congestion_index_peak"], orientation="h", marker_color=colours,
+    figure = go.Figure(go.Bar(y=chart_texts(frame["label"]), x=frame["congestion_index_peak"], orientation="h", marker_color=colours,
                               text=frame["congestion_index_peak"], texttemplate="%{x:.1f}", textposition="outside"))
     figure.add_vline(x=definition.target, line=dict(color=theme.TEXT, dash="dash", width=1.5),
                      annotation_text=t("briefing.hotspots.target", lang, target=f"{definition.target:.0f}"),

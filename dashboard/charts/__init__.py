@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 from dashboard.charts import theme
 from dashboard.i18n import t
-
+from dashboard.safe_text import chart_text
 
 ROLLING_DAYS = 7
 
@@ -30,7 +30,7 @@ def daily_trend(daily: pd.DataFrame, *, title: str, lang: str = "vi", stack_colu
         wide = frame.pivot_table(index="day", columns=stack_column, values=value_column, aggfunc="sum", fill_value=0)
         order = wide.sum().sort_values(ascending=False).index
         for key in order:
-            figure.add_trace(go.Bar(x=wide.index, y=wide[key], name=t(f"{label_prefix}{key}", lang) if label_prefix else str(key)))
+            figure.add_trace(go.Bar(x=wide.index, y=wide[key], name=t(f"{label_prefix}{key}", lang) if label_prefix else chart_text(key)))
         total = wide.sum(axis=1)
     else:
         total = frame.groupby("day")[value_column].sum()

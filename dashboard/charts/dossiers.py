@@ -16,6 +16,7 @@ from dashboard import kpis
 from dashboard.charts import theme
 from dashboard.domain import DOSSIER_CHANNELS
 from dashboard.i18n import CATALOGUE, format_number, t
+from dashboard.safe_text import chart_text, chart_texts
 
 ON_TIME = kpis.KPI_BY_KEY["dossiers.completed_on_time_pct"]
 CHANNEL_COLOURS = dict(zip(DOSSIER_CHANNELS, theme.SERIES_COLOURS, strict=False))
@@ -53,8 +54,8 @@ def procedure_label(code: str, name: str) -> str:
 
 
 def _outline(values: Sequence[str], selected: Sequence[str]) -> dict:
-    """A dark outline on bars whose value is already a filter."""
-    chosen = set(selected)
+    """A dark outline on bars whose value (drawn with `chart_text`) is already a filter."""
+    chosen = set(chart_texts(selected))
     return dict(width=[2.5 if v in chosen else 0 for v in values], color=theme.TEXT)
 
 
@@ -107,9 +108,11 @@ def lead_time_ranges(frame: pd.DataFrame, lang: str, selected: Sequence[str] = (
     if frame.empty:
         return _layout(figure, t("procedures.lead_title", lang), lang)
     rows = frame.reset_index(drop=True)
-    codes = rows["procedure_code"].astype(str).tolist()
-    labels = [procedure_label(c, n) for c, n in zip(codes, rows["procedure_name"], strict=True)]
-    details = rows[["procedure_name", "completed", "p10", "p25", "p50", "p75", "p90"]].to_numpy().tolist()
+    raw_codes = rows["procedure_code"].astype(str).tolist()
+    codes = chart_texts(raw_codes)  # data text: shown as text, never as Plotly's HTML (a click's y is unescaped)
+    labels = chart_texts(procedure_label(c, n) for c, n in zip(raw_codes, rows["procedure_name"], strict=True))
+    details = [[chart_text(name), *values] for name, values in
+               zip(rows["procedure_name"], rows[["completed", "p10", "p25", "p50", "p75", "p90"]].to_numpy().tolist(), strict=True)]
     hover = ("<b>%{customdata[0]}</b><br>" + t("procedures.col.completed", lang) + ": %{customdata[1]:,}<br>"
              "P10: %{customdata[2]:.1f} · P25: %{customdata[3]:.1f} · "
              + t("procedures.median", lang) + ": %{customdata[4]:.1f} · P75: %{customdata[5]:.1f} · "
@@ -141,7 +144,7 @@ def agency_ranking(frame: pd.DataFrame, lang: str, selected: Sequence[str] = ())
     target = ON_TIME.target
     figure = go.Figure()
     if not rows.empty:
-        agencies = rows["agency"].astype(str).tolist()
+        agencies = chart_texts(rows["agency"].astype(str))  # shown as text; a click's y is unescaped
         colours = [theme.status_colour(kpis.status(ON_TIME, v)) for v in rows["on_time_pct"]]
         figure.add_trace(go.Bar(
             x=rows["on_time_pct"], y=agencies, orientation="h", marker=dict(color=colours, line=_outline(agencies, selected)),
@@ -179,9 +182,11 @@ def _volume_bars(codes: list[str], labels: list[str], values: pd.Series, hover_r
 
 def top_procedures(frame: pd.DataFrame, by: str, lang: str, selected: Sequence[str] = ()) -> go.Figure:
     """Procedures ranked by dossiers received (`by="received"`) or completed late (`by="late"`), top on top."""
-    codes = frame["procedure_code"].astype(str).tolist()
-    labels = [procedure_label(c, n) for c, n in zip(codes, frame["procedure_name"], strict=True)]
-    rows = frame[["procedure_name", "received", "completed", "late", "late_pct"]].to_numpy().tolist()
+    raw_codes = frame["procedure_code"].astype(str).tolist()
+    codes = chart_texts(raw_codes)  # data text: shown as text, never as Plotly's HTML (a click's y is unescaped)
+    labels = chart_texts(procedure_label(c, n) for c, n in zip(raw_codes, frame["procedure_name"], strict=True))
+    rows = [[chart_text(name), *values] for name, values in
+            zip(frame["procedure_name"], frame[["received", "completed", "late", "late_pct"]].to_numpy().tolist(), strict=True)]
     hover = ("<b>%{customdata[0]}</b><br>" + t("procedures.col.received", lang) + ": %{customdata[1]:,}<br>"
              + t("procedures.col.completed", lang) + ": %{customdata[2]:,}<br>"
              + t("procedures.col.late", lang) + ": %{customdata[3]:,} (%{customdata[4]:.1f} %)<extra></extra>")
@@ -200,8 +205,9 @@ def _late_text(late, pct, lang: str) -> str:
 
 def sector_volume(frame: pd.DataFrame, lang: str, selected: Sequence[str] = ()) -> go.Figure:
     """Dossiers received per sector, most on top; on-time rate in the hover (a sector without a label shows its code)."""
-    codes = frame["sector"].astype(str).tolist()
-    labels = [_code_label("sector", c, lang) for c in codes]
+    raw_codes = frame["sector"].astype(str).tolist()
+    codes = chart_texts(raw_codes)  # data text: shown as text, never as Plotly's HTML (a click's y is unescaped)
+    labels = chart_texts(_code_label("sector", c, lang) for c in raw_codes)
     rows = [[name, *values] for name, values in zip(labels, frame[["completed", "on_time_pct"]].to_numpy().tolist(), strict=True)]
     hover = ("<b>%{customdata[0]}</b><br>" + t("procedures.col.received", lang) + ": %{x:,}<br>"
              + t("procedures.col.completed", lang) + ": %{customdata[1]:,}<br>"

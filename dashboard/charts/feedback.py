@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from dashboard.charts import theme
 from dashboard.i18n import format_number, t
+from dashboard.safe_text import chart_texts
 
 AGE_COLOURS = ("#9ecae1", "#4292c6", "#e6550d", "#a50f15")  # fresher → older
 
@@ -44,9 +45,10 @@ def agency_ranking(frame: pd.DataFrame, target: float, lang: str, limit: int = A
     rows = frame.dropna(subset=["resolved_on_time_pct"]).nlargest(limit, "resolved").sort_values("resolved_on_time_pct")
     colours = [theme.status_colour("on_target" if v >= target else ("near_target" if v >= 0.9 * target else "off_target"))
                for v in rows["resolved_on_time_pct"]]
+    agencies = chart_texts(rows["agency"])  # data text: shown as text, never as Plotly's HTML (a click's y is unescaped)
     figure = go.Figure(go.Bar(
-        x=rows["resolved_on_time_pct"], y=rows["agency"], orientation="h", marker_color=colours,
-        customdata=rows[["agency", "resolved", "reopened_pct"]],
+        x=rows["resolved_on_time_pct"], y=agencies, orientation="h", marker_color=colours,
+        customdata=list(zip(agencies, rows["resolved"], rows["reopened_pct"], strict=True)),
         hovertemplate="<b>%{customdata[0]}</b><br>" + t("feedback.on_time", lang) + ": %{x:.1f} %<br>"
                       + t("feedback.resolved_count", lang) + ": %{customdata[1]:,}<br>"
                       + t("kpi.feedback.reopened_pct", lang) + ": %{customdata[2]:.1f} %<extra></extra>",

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 from dashboard.charts import theme
 from dashboard.i18n import CATALOGUE, format_number, t
+from dashboard.safe_text import chart_texts
 
 LEVEL_ORDER = ("city", "category", "sector", "area", "sensor")
 OVER_CAPACITY_PCT = 110.0
@@ -65,8 +66,11 @@ LABEL_GAP_SHARE = 0.03  # holidays closer than this share of the time axis share
 
 
 def _span_days(*frames: pd.DataFrame) -> int:
-    days = pd.concat([pd.to_datetime(f["ds"]) for f in frames if not f.empty])
-    return int((days.max() - days.min()).days) + 1 if len(days) else 1
+    filled = [pd.to_datetime(f["ds"]) for f in frames if not f.empty]
+    if not filled:  # nothing to draw (pd.concat of no frames raises)
+        return 1
+    days = pd.concat(filled)
+    return int((days.max() - days.min()).days) + 1
 
 
 def holiday_labels(holidays: pd.DataFrame, lang: str, span_days: int) -> list[tuple[pd.Timestamp, str]]:
@@ -204,7 +208,7 @@ def agency_chart(outlook: pd.DataFrame, lang: str, limit: int = AGENCIES_CHARTED
     hover = [t("forecast.agency.forecast", lang) + f": {format_number(f, lang, 1)}<br>"
              + t("forecast.agency.capacity", lang) + f": {format_number(r, lang, 1)}"
              for f, r in zip(top["forecast_per_week"], top["resolved_per_week"], strict=True)]
-    figure.add_trace(go.Bar(y=top["agency"], x=top["load_pct"], orientation="h", marker_color=colours,
+    figure.add_trace(go.Bar(y=chart_texts(top["agency"]), x=top["load_pct"], orientation="h", marker_color=colours,
                             text=[percent_text(v, lang) for v in top["load_pct"]], textposition="outside",
                             cliponaxis=False, customdata=hover, hovertemplate="%{customdata}<extra>%{y}</extra>",
                             name=t("forecast.agency.load", lang)))

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from dashboard.charts import theme
 from dashboard.i18n import format_number, t
+from dashboard.safe_text import chart_text
 
 ROW_HEIGHT = 24
 COMPLETE_PCT = 99.0     # at or above: green; at or above NEAR_PCT: amber; below: red
@@ -26,7 +27,7 @@ def completeness_bars(gaps: pd.DataFrame, lang: str) -> go.Figure:
     """Horizontal bars of filled % per table, source and column (rows from quality.completeness_gaps)."""
     frame = gaps[gaps["expected"] > 0].sort_values(["filled_pct", "table", "column"], ascending=[False, True, True])
     labels = [f"{t(f'quality.table.{row.table}', lang)}"
-              + (f" ({row.source})" if isinstance(row.source, str) else "")
+              + (f" ({chart_text(row.source)})" if isinstance(row.source, str) else "")  # a source name is data text
               + f" · {t(f'quality.column.{row.column}', lang)}" for row in frame.itertuples()]
     values = frame["filled_pct"].astype(float)
     figure = go.Figure(go.Bar(

@@ -16,6 +16,7 @@ from dashboard import kpis
 from dashboard.charts import theme
 from dashboard.charts.map_layers import CONGESTION_SCALE, CONGESTION_TARGET, fit_view, separators, ward_outline_layers
 from dashboard.i18n import format_number, t
+from dashboard.safe_text import chart_texts
 
 SENSOR_MAP_HEIGHT = 520
 RANKING_SHOWN = 10
@@ -53,7 +54,7 @@ def sensor_map(sensors: pd.DataFrame, areas: pd.DataFrame, lang: str, selected: 
 
     def customdata(rows: pd.DataFrame) -> np.ndarray:
         return np.column_stack([
-            rows["key"].astype(str), rows["name"].astype(str),
+            chart_texts(rows["key"].astype(str)), chart_texts(rows["name"].astype(str)),  # a click's key is unescaped
             [format_number(v, lang) for v in rows["vehicles"]],
             [_index_text(v, lang) for v in rows["congestion_index_peak"]],
             [_index_text(v, lang) for v in rows["congestion_index_mean"]],
@@ -140,12 +141,12 @@ def congestion_ranking_chart(frame: pd.DataFrame, group: str, measure: str, lang
     dashed line on the peak measure.
     """
     rows = frame.dropna(subset=[measure]).nlargest(limit, measure).iloc[::-1]
-    labels = rows["name"] if group == "sensor" else rows["key"]
+    labels = chart_texts(rows["name"] if group == "sensor" else rows["key"])  # data text, shown as text
     values = rows[measure].astype(float)
     colours = [theme.status_colour(kpis.status(PEAK_KPI, v)) for v in values]
     figure = go.Figure(go.Bar(
-        x=values, y=list(labels), orientation="h", marker_color=colours if measure == "congestion_index_peak" else theme.PRIMARY,
-        customdata=np.column_stack([rows["key"].astype(str), [format_number(v, lang) for v in rows["vehicles"]],
+        x=values, y=labels, orientation="h", marker_color=colours if measure == "congestion_index_peak" else theme.PRIMARY,
+        customdata=np.column_stack([chart_texts(rows["key"].astype(str)), [format_number(v, lang) for v in rows["vehicles"]],
                                     [_hour_label(v) for v in rows["peak_hour"]]]) if len(rows) else None,
         text=[format_number(v, lang, 1) + " %" for v in values], textposition="outside", cliponaxis=False,
         hovertemplate="<b>%{y}</b><br>" + t("traffic.ranking.axis", lang) + ": %{x:.1f}<br>"
