@@ -3,13 +3,16 @@ the demo badge, downloads and the friendly error pages."""
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, kpis
-from dashboard.db.engine import DatabaseError, DatabaseNotInitialised, DatabaseUnavailable, redact_url
+from dashboard import cache, exports, kpis
+from dashboard.db.engine import (
+    DatabaseError,
+    DatabaseNotInitialised,
+    DatabaseUnavailable,
+    redact_url,
+)
 from dashboard.filters import Filters, lang
 from dashboard.i18n import format_date, format_datetime, format_number, format_signed, t
 
@@ -119,13 +122,8 @@ def period_caption(filters: Filters) -> str:
 
 
 def table_bytes(frame: pd.DataFrame, kind: str) -> bytes:
-    """A table as CSV (UTF-8 with BOM, so Excel shows Vietnamese correctly) or as an .xlsx workbook."""
-    if kind == "csv":
-        return frame.to_csv(index=False).encode("utf-8-sig")
-    buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        frame.to_excel(writer, index=False, sheet_name="data")
-    return buffer.getvalue()
+    """A table as CSV (UTF-8 with BOM) or as an .xlsx workbook, never with a live formula (dashboard.exports)."""
+    return exports.table_bytes(frame, kind)
 
 
 def download_buttons(frame: pd.DataFrame, name: str, language: str) -> None:
@@ -134,7 +132,7 @@ def download_buttons(frame: pd.DataFrame, name: str, language: str) -> None:
         st.download_button(t("download.csv", language), data=lambda: table_bytes(frame, "csv"), file_name=f"{name}.csv",
                            mime="text/csv", key=f"download_csv_{name}", icon=":material/download:", on_click="ignore")
         st.download_button(t("download.excel", language), data=lambda: table_bytes(frame, "xlsx"), file_name=f"{name}.xlsx",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                           mime=exports.XLSX_MIME,
                            key=f"download_xlsx_{name}", icon=":material/table_view:", on_click="ignore")
 
 
