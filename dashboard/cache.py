@@ -1,6 +1,7 @@
 """Streamlit caching around the KPI and query functions.
 
-The engine is a `st.cache_resource` (one per database URL per server); query results are
+The engine is one read-only engine per database URL per process (`engine.shared_engine`), kept outside
+Streamlit's caches so that clearing them costs a re-query, never the connections; query results are
 `st.cache_data` with the configured TTL. Arguments are plain values (URL, ISO dates, tuples of
 area codes) so they hash cheaply and the same view hits the same cache entry.
 """
@@ -17,16 +18,15 @@ from sqlalchemy.engine import Engine
 
 from dashboard import config, kpis
 from dashboard.db import queries
-from dashboard.db.engine import check_ready, make_engine
+from dashboard.db.engine import check_ready, shared_engine
 from dashboard.periods import Period
 
 TTL = config.query_ttl_seconds()
 MAX_ENTRIES = 256
 
 
-@st.cache_resource(show_spinner=False)
 def engine_for(url: str) -> Engine:
-    return make_engine(url, read_only=True)
+    return shared_engine(url, read_only=True)
 
 
 def current_url() -> str:
@@ -34,10 +34,8 @@ def current_url() -> str:
 
 
 def release_engine(url: str) -> None:
-    """Close the app's read-only engine for `url` and forget it, so an import can open the database read-write
-    (DuckDB refuses one file opened in two configurations by one process); the next query opens it again."""
+    """Close the idle connections of the app's read-only engine for `url` (the next query opens new ones)."""
     engine_for(url).dispose()
-    engine_for.clear()
 
 
 def engine() -> Engine:

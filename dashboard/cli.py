@@ -16,11 +16,17 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-
 from sqlalchemy.engine import Engine
 
 from dashboard import config
-from dashboard.db.engine import DatabaseError, check_ready, create_schema, make_engine, redact_url
+from dashboard.db.engine import (
+    DatabaseError,
+    check_ready,
+    create_schema,
+    make_engine,
+    redact_url,
+    writing,
+)
 from dashboard.periods import Period, parse_date
 
 
@@ -48,9 +54,14 @@ def _json_default(value: Any) -> Any:
 
 
 @contextmanager
-def _engine(args: argparse.Namespace, read_only: bool = False) -> Iterator[Engine]:
-    """An engine for the command, closed afterwards so the next command (or the app) can open the file."""
-    engine = make_engine(args.database_url, read_only=read_only)
+def _engine(args: argparse.Namespace, read_only: bool = False, *, fresh: bool = False) -> Iterator[Engine]:
+    """An engine for the command, closed afterwards. Commands that write go through `writing`: on DuckDB they change
+    a copy that replaces the served file when they succeed, so they run beside the app (and beside each other)."""
+    if not read_only:
+        with writing(args.database_url, fresh=fresh) as engine:
+            yield engine
+        return
+    engine = make_engine(args.database_url, read_only=True)
     try:
         yield engine
     finally:
@@ -80,7 +91,7 @@ def command_demo(args: argparse.Namespace) -> int:
     if args.start and args.end and args.end < args.start:
         print(f"error: --end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
-    with _engine(args) as engine:
+    with _engine(args, fresh=True) as engine:  # a new file: nothing of the old one is kept
         summary = build_demo(engine, seed=args.seed, scale=args.scale, start=args.start, end=args.end, city=config.city())
     rows = ", ".join(f"{table} {count:,}" for table, count in summary.rows.items())
     print(f"Demo data {summary.start}..{summary.end} (seed {summary.seed}, scale {summary.scale}) "
@@ -172,18 +183,16 @@ def command_forecast(args: argparse.Namespace) -> int:
     """Backtest, choose and store forecasts (and feedback anomalies); see models/run.py."""
     from models.run import ForecastError, Settings, run_forecasts, summary_rows
 
-    engine = make_engine(args.database_url)
-    check_ready(engine)
-    create_schema(engine)  # adds the forecast tables to a database created before they existed
     metrics = ["feedback", "dossiers", "traffic"] if args.metric == "all" else [args.metric]
     settings = Settings(horizon=args.horizon, holdout=args.holdout or 0)
     try:
-        runs = run_forecasts(engine, metrics, settings, jobs=args.jobs, dask_address=args.dask)
+        with _engine(args) as engine:
+            check_ready(engine)
+            create_schema(engine)  # adds the forecast tables to a database created before they existed
+            runs = run_forecasts(engine, metrics, settings, jobs=args.jobs, dask_address=args.dask)
     except ForecastError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    finally:
-        engine.dispose()
     rows = [row for run in runs for row in summary_rows(run)]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
@@ -210,7 +219,12 @@ def command_brief(args: argparse.Namespace) -> int:
 
     from dashboard.briefing.charts import ChartExportError
     from dashboard.briefing.render import FontsMissing, render_briefing
-    from dashboard.briefing.weeks import BriefingInputError, last_complete_week, parse_week, week_code
+    from dashboard.briefing.weeks import (
+        BriefingInputError,
+        last_complete_week,
+        parse_week,
+        week_code,
+    )
     from dashboard.periods import local_now
 
     started = time.perf_counter()

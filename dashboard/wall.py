@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -262,6 +262,7 @@ class Freshness:
     newest: datetime | None
     minutes_late: int | None    # minutes between the newest record and now (None without records)
     live: bool                  # newest record within the source's threshold ("sống")
+    reachable: bool = True      # False when the wall's own fetch of this source failed or timed out
 
 
 def freshness_thresholds() -> dict[str, int]:
@@ -290,6 +291,8 @@ STALE_AFTER_CADENCES = 4    # a source more than four cadences behind is "stale"
 def freshness_status(item: Freshness, threshold_minutes: int) -> str:
     """"live" within the source's cadence, "late" up to STALE_AFTER_CADENCES cadences behind, "stale" beyond,
     "none" without any record. The wall's header shows only live or not; the data-quality page shows all four."""
+    if not item.reachable:
+        return "stale"
     if item.minutes_late is None:
         return "none"
     if item.live:
@@ -298,8 +301,11 @@ def freshness_status(item: Freshness, threshold_minutes: int) -> str:
 
 
 def all_freshness(newest: Mapping[str, datetime | None], now: datetime,
-                  thresholds: Mapping[str, int]) -> list[Freshness]:
-    return [freshness(source, newest.get(source), now, thresholds[source]) for source in SOURCES]
+                  thresholds: Mapping[str, int], *, reachable: bool = True) -> list[Freshness]:
+    """Each source's freshness; `reachable=False` when the fetch of the newest records failed or timed out: then no
+    source is live, whatever the last good records said (figures that cannot be checked are not "sống")."""
+    items = [freshness(source, newest.get(source), now, thresholds[source]) for source in SOURCES]
+    return items if reachable else [replace(item, live=False, reachable=False) for item in items]
 
 
 def lag_parts(minutes: int) -> tuple[int, str]:

@@ -134,7 +134,7 @@ def header() -> None:
     demo = memory.load("demo", lambda: cache.dataset_info(cache.current_url()).get("kind") == "demo", local_now(),
                        tracks_outage=False)
     now = local_now()
-    sources = wall.all_freshness(loaded.value or {}, now, wall.freshness_thresholds())
+    sources = wall.all_freshness(loaded.value or {}, now, wall.freshness_thresholds(), reachable=loaded.fresh)
     st.html(draw.header_html(now, sources, language, demo=bool(demo.value)))
     if memory.outage_since is not None:
         st.html(draw.banner_html(memory.outage_since, loaded.loaded_at, language))

@@ -17,34 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
 ROOT = Path(__file__).resolve().parent.parent
-WARDS = ["Phường Phú Xuân", "P. Vỹ Dạ", "phu hoi", "Phường An Cựu", "Xã Phong Sơn", "Không rõ"]
-CATEGORIES = ["Rác thải", "Ổ gà mặt đường", "Đèn chiếu sáng", "Ngập úng", "Tiếng ồn"]
+sys.path.insert(0, str(ROOT))
 
-
-def write_file(path: Path, rows: int, seed: int = 11) -> None:
-    rng = np.random.default_rng(seed)
-    start = pd.Timestamp("2023-01-01")
-    block = 500_000
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        handle.write("Mã phản ánh,Ngày tiếp nhận,Lĩnh vực,Phường/Xã,Trạng thái,Ngày hoàn thành\n")
-        for first in range(0, rows, block):
-            n = min(block, rows - first)
-            received = start + pd.to_timedelta(rng.integers(0, 3 * 365 * 86400, n), unit="s")
-            resolved = received + pd.to_timedelta(rng.integers(-3600, 5 * 86400, n), unit="s")  # ~1 % before
-            done = rng.random(n) < 0.7
-            frame = pd.DataFrame({
-                "id": [f"PA-{i}" for i in range(first, first + n)],
-                "received": received.strftime("%d/%m/%Y %H:%M"),
-                "category": np.array(CATEGORIES)[rng.integers(0, len(CATEGORIES), n)],
-                "ward": np.array(WARDS)[rng.integers(0, len(WARDS), n)],
-                "status": np.where(done, "Đã xử lý", "Đang xử lý"),
-                "resolved": np.where(done, resolved.strftime("%d/%m/%Y %H:%M"), ""),
-            })
-            frame.to_csv(handle, header=False, index=False)
+from dashboard.bench_writes import write_feedback_csv
 
 
 def main() -> int:
@@ -56,7 +32,7 @@ def main() -> int:
     folder = Path(tempfile.mkdtemp(prefix="ioc-import-"))
     path = folder / "phan_anh.csv"
     clock = time.monotonic()
-    write_file(path, args.rows)
+    write_feedback_csv(path, args.rows)
     print(f"wrote {args.rows:,} rows, {path.stat().st_size / 1e6:,.0f} MB in {time.monotonic() - clock:.0f} s")
     url = args.database_url or f"duckdb:///{folder / 'import.duckdb'}"
     clock = time.monotonic()

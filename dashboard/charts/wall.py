@@ -91,6 +91,8 @@ def weekday_name(day: date, lang: str) -> str:
 
 # ---------------------------------------------------------------- header, banner, tabs, ticker
 def lag_text(item: wall.Freshness, lang: str) -> str:
+    if not item.reachable:
+        return t("wall.fresh.unreachable", lang)
     if item.newest is None:
         return t("wall.fresh.none", lang)
     if item.live:
@@ -103,8 +105,10 @@ def header_html(now: datetime, sources: Sequence[wall.Freshness], lang: str, *, 
     """City name, demo badge, per-source freshness and the clock (the JS clock keeps `.wall-clock-time` ticking)."""
     chips = []
     for item in sources:
-        colour = theme.WALL_GOOD if item.live else (theme.WALL_BAD if item.newest is None else theme.WALL_WARN)
-        chips.append(f'<span class="wall-source" data-source="{item.source}" data-live="{str(item.live).lower()}">'
+        colour = (theme.WALL_GOOD if item.live
+                  else theme.WALL_BAD if item.newest is None or not item.reachable else theme.WALL_WARN)
+        chips.append(f'<span class="wall-source" data-source="{item.source}" data-live="{str(item.live).lower()}" '
+                     f'data-reachable="{str(item.reachable).lower()}">'
                      f'<span class="wall-dot" style="background:{colour}"></span>'
                      f'{escape(t(f"wall.source.{item.source}", lang))}: <b style="color:{colour}">{escape(lag_text(item, lang))}</b></span>')
     badge = (f'<span class="wall-demo-slot"><span class="wall-demo">{escape(t("app.demo_badge", lang))}</span></span>'

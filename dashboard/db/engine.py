@@ -12,6 +12,7 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -184,7 +185,7 @@ class _Deadline:
         with contextlib.suppress(Exception):
             _interrupt(self._connection)
 
-    def __enter__(self) -> "_Deadline":  # noqa: PYI034
+    def __enter__(self) -> _Deadline:  # noqa: PYI034
         self._timer.start()
         return self
 
@@ -192,23 +193,50 @@ class _Deadline:
         self._timer.cancel()
 
 
+# A server that did not answer is not asked again for a while: the other queries of the page (or of the wall's
+# panels) fail at once instead of each waiting for its own deadline. DuckDB has no server; its timeouts are per query.
+BREAKER_SECONDS = 15.0
+_unanswered_since: dict[str, float] = {}
+
+
+def _breaker_key(engine: Engine) -> str | None:
+    return engine.url.render_as_string(hide_password=False) if engine.dialect.name == "postgresql" else None
+
+
+def _check_breaker(engine: Engine) -> None:
+    key = _breaker_key(engine)
+    since = _unanswered_since.get(key) if key else None
+    if since is not None and time.monotonic() - since < BREAKER_SECONDS:
+        raise DatabaseUnavailable(f"The database at {redact_url(str(engine.url))} did not answer a moment ago; "
+                                  f"it is asked again {BREAKER_SECONDS:.0f} s after that.", hint="check IOC_DATABASE_URL")
+
+
+def _trip_breaker(engine: Engine, error: DatabaseError) -> DatabaseError:
+    if (key := _breaker_key(engine)) and isinstance(error, DatabaseUnavailable):
+        _unanswered_since[key] = time.monotonic()
+    return error
+
+
 def _run(engine: Engine, work: Callable[[Connection], Any]) -> Any:
     """Run `work` on a pooled connection within the query deadline. A connection the server had dropped is
     retried once on a new one; a deadline that expired is reported as the database not answering."""
+    _check_breaker(engine)
     deadline_seconds = query_deadline_seconds(engine)
     for attempt in (1, 2):
         deadline = None
         try:
             with engine.connect() as connection, _Deadline(connection, deadline_seconds) as deadline:
-                return work(connection)
+                result = work(connection)
+            _unanswered_since.pop(_breaker_key(engine) or "", None)
+            return result
         except SQLAlchemyError as error:
             if deadline is not None and deadline.expired:
-                raise DatabaseUnavailable(
+                raise _trip_breaker(engine, DatabaseUnavailable(
                     f"The database at {redact_url(str(engine.url))} did not answer within {deadline_seconds:.0f} s.",
-                    hint="check the database server (IOC_STATEMENT_TIMEOUT_SECONDS sets this limit)") from error
+                    hint="check the database server (IOC_STATEMENT_TIMEOUT_SECONDS sets this limit)")) from error
             if attempt == 1 and getattr(error, "connection_invalidated", False):
                 continue
-            raise _translate(error, engine) from error
+            raise _trip_breaker(engine, _translate(error, engine)) from error
         except FileNotFoundError as error:  # the DuckDB file went away (see duckdb_files.reader_engine)
             raise _translate(error, engine) from error
     raise AssertionError("unreachable")
