@@ -27,8 +27,14 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import wall
 from dashboard.db import engine as db_engine
-from dashboard.db.engine import (DatabaseNotInitialised, DatabaseUnavailable, fetch_one, make_engine,
-                                 shared_engine, writing)
+from dashboard.db.engine import (
+    DatabaseNotInitialised,
+    DatabaseUnavailable,
+    fetch_one,
+    make_engine,
+    shared_engine,
+    writing,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNT = text("SELECT count(*) AS n FROM feedback")
@@ -62,9 +68,8 @@ def test_writer_changes_a_copy_and_readers_see_it_only_when_it_is_complete(serve
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM feedback"))
         raise ZeroDivisionError
-    with writing(served, keep=False) as engine:                        # a dry run changes nothing either
-        with engine.begin() as connection:
-            connection.execute(text("DELETE FROM feedback"))
+    with writing(served, keep=False) as engine, engine.begin() as connection:   # a dry run changes nothing either
+        connection.execute(text("DELETE FROM feedback"))
     assert _count(reader) == after
     folder = db_engine.duckdb_file(served).parent
     assert sorted(p.name for p in folder.iterdir()) == ["served.duckdb", "served.duckdb.lock"]  # no copy left behind
