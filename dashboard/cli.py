@@ -181,18 +181,24 @@ def _positive_int(value: str) -> int:
 
 def command_forecast(args: argparse.Namespace) -> int:
     """Backtest, choose and store forecasts (and feedback anomalies); see models/run.py."""
+    from sqlalchemy import inspect
+
+    from dashboard.db.schema import FORECAST_TABLES
     from models.run import ForecastError, Settings, run_forecasts, summary_rows
 
     metrics = ["feedback", "dossiers", "traffic"] if args.metric == "all" else [args.metric]
     settings = Settings(horizon=args.horizon, holdout=args.holdout or 0)
-    try:
-        with _engine(args) as engine:
-            check_ready(engine)
-            create_schema(engine)  # adds the forecast tables to a database created before they existed
-            runs = run_forecasts(engine, metrics, settings, jobs=args.jobs, dask_address=args.dask)
-    except ForecastError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    with _engine(args, read_only=True) as engine:
+        check_ready(engine)
+        if not {t.name for t in FORECAST_TABLES} <= set(inspect(engine).get_table_names()):
+            with _engine(args) as write_engine:
+                create_schema(write_engine)  # adds the forecast tables to a database created before they existed
+        try:  # fitting reads on the read-only path; each metric's run is stored through `writing`
+            runs = run_forecasts(engine, metrics, settings, jobs=args.jobs, dask_address=args.dask,
+                                 writer=lambda: writing(args.database_url))
+        except ForecastError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     rows = [row for run in runs for row in summary_rows(run)]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))

@@ -24,9 +24,9 @@ from __future__ import annotations
 import multiprocessing
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -43,6 +43,8 @@ from dashboard.periods import local_now
 from models import anomalies, backtest, baseline, prophet_model
 from models.series import load_series, split
 
+# Opens the engine a run is stored on (dashboard.db.engine.writing on a served DuckDB file).
+Writer = Callable[[], AbstractContextManager[Engine]]
 FORECASTERS = {prophet_model.MODEL_NAME: prophet_model.forecast, baseline.MODEL_NAME: baseline.forecast}
 
 
@@ -196,7 +198,11 @@ def _feedback_anomalies(engine: Engine, results: list[SeriesResult], last_day: p
     return anomalies.detect(daily, totals, fitted, start, last_day)
 
 
-def forecast_metric(engine: Engine, metric: str, settings: Settings, executor: Executor | None) -> MetricRun:
+def forecast_metric(engine: Engine, metric: str, settings: Settings, executor: Executor | None,
+                    writer: Writer | None = None) -> MetricRun:
+    """Read the metric's history on `engine`, fit, and store the run: on `engine`, or on the engine `writer()` opens
+    for just that step (the CLI reads on the app's read-only path and writes through `engine.writing`, so the
+    minutes of fitting hold no lock)."""
     started = time.perf_counter()
     long = load_series(engine, metric)
     tasks = _tasks(metric, long, settings)
@@ -205,7 +211,11 @@ def forecast_metric(engine: Engine, metric: str, settings: Settings, executor: E
     if metric == "feedback" and results:
         found = _feedback_anomalies(engine, results, long["ds"].max())
     run_id = f"{metric}-{datetime.now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
-    write_run(engine, metric, run_id, settings, results, found)
+    if writer is None:
+        write_run(engine, metric, run_id, settings, results, found)
+    else:
+        with writer() as write_engine:
+            write_run(write_engine, metric, run_id, settings, results, found)
     return MetricRun(metric, run_id, results, found, time.perf_counter() - started)
 
 
@@ -278,10 +288,10 @@ def summary_rows(run: MetricRun) -> list[dict]:
 
 
 def run_forecasts(engine: Engine, metrics: list[str], settings: Settings, jobs: int = 1,
-                  dask_address: str | None = None) -> list[MetricRun]:
+                  dask_address: str | None = None, writer: Writer | None = None) -> list[MetricRun]:
     """Forecast every metric in turn (series in parallel); each metric's run replaces its previous one."""
     unknown = [m for m in metrics if m not in fq.METRICS]
     if unknown:
         raise ForecastError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(fq.METRICS)}")
     with executor_for(jobs, dask_address) as executor:
-        return [forecast_metric(engine, metric, settings, executor) for metric in metrics]
+        return [forecast_metric(engine, metric, settings, executor, writer) for metric in metrics]
