@@ -55,6 +55,18 @@ SETTINGS: tuple[Setting, ...] = (
             "Traffic is 'live' while the newest sensor observation is at most this many minutes old."),
     Setting("IOC_ADMIN_PASSWORD_HASH", "",
             "PBKDF2 hash of the administrator password (python -m dashboard hash-password); empty: no admin pages."),
+    # Import limits: a file beyond one is refused with a one-line message naming the limit and where it was hit.
+    Setting("IOC_IMPORT_MAX_COLUMNS", "500", "Most columns an imported file may have."),
+    Setting("IOC_IMPORT_MAX_FIELD_CHARS", "1000000", "Most characters in one cell of an imported file."),
+    Setting("IOC_IMPORT_MAX_LINE_BYTES", "4194304", "Longest line (bytes) of an imported CSV/TSV or JSONL file."),
+    Setting("IOC_IMPORT_MAX_ROWS", "20000000", "Most data rows in an imported file."),
+    Setting("IOC_IMPORT_MAX_CELLS", "200000000", "Most cells (rows x columns) in an imported file."),
+    Setting("IOC_IMPORT_MAX_XLSX_RATIO", "200",
+            "Most an .xlsx part (above 1 MiB) may expand over its compressed size; beyond it, a zip bomb."),
+    Setting("IOC_IMPORT_MAX_XLSX_PART_MB", "1024", "Largest uncompressed part (zip member) of an imported .xlsx."),
+    Setting("IOC_IMPORT_MEMORY_MB", "4096",
+            "Address space (RLIMIT_AS) of the process an upload's import runs in; 0: no limit."),
+    Setting("IOC_IMPORT_TIMEOUT_SECONDS", "3600", "An upload's import still running after this long is stopped."),
 )
 
 _SETTING_NAMES = {s.name for s in SETTINGS}
@@ -118,3 +130,11 @@ def connect_timeout_seconds() -> int:
 
 def write_lock_timeout_seconds() -> float:
     return float(get("IOC_WRITE_LOCK_TIMEOUT_SECONDS"))
+
+
+def import_setting(name: str) -> int:
+    """One of the IOC_IMPORT_* limits as a whole number (a value that is not one: the default)."""
+    try:
+        return int(float(get(name)))
+    except ValueError:
+        return int(next(s.default for s in SETTINGS if s.name == name))

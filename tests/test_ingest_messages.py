@@ -57,7 +57,8 @@ def test_ambiguous_dates_in_vietnamese_name_the_column_and_the_samples():
     assert "“Ngày trước tháng”" in error.value.message("vi") and "--dayfirst" in str(error.value)
 
 
-def test_truncated_file_counts_in_the_local_format(tmp_path):
+def test_truncated_file_counts_in_the_local_format(tmp_path, monkeypatch):
+    monkeypatch.setenv("IOC_IMPORT_MAX_COLUMNS", "2000")  # 1,200 columns: above the default limit of 500
     header = ",".join(f"c{i}" for i in range(1200))
     path = tmp_path / "cut.csv"
     path.write_text(header + "\n" + ",".join("1" * 1200) + "\n" + "1,2", encoding="utf-8")

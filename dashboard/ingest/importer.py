@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -177,6 +178,7 @@ class _RejectSink:
 
 
 Progress = Callable[[ImportResult, float], None]
+LogWriter = Callable[[dict, pd.DataFrame], None]   # (import_log entry, reject rows) of an import that wrote nothing
 
 
 def _stream(connection: Connection, kind: str, source_file: readers.SourceFile, the_plan: rows.Plan,
@@ -228,12 +230,36 @@ def _sensor_file(connection: Connection, options: ImportOptions, matcher: AreaMa
     return q.known_sensors(connection) - before
 
 
-def run_import(engine: Engine, options: ImportOptions, progress: Progress | None = None) -> ImportResult:
-    """Import one file; raises readers.InputError / dates.DateFormatError before writing, ImportAborted after."""
+def run_import(engine: Engine, options: ImportOptions, progress: Progress | None = None,
+               log: LogWriter | None = None) -> ImportResult:
+    """Import one file; raises readers.InputError / dates.DateFormatError before writing, ImportAborted after.
+
+    Every attempt that writes nothing (dry run, abort, failure, also while the file is read) is logged in
+    `import_log` in a small transaction of its own, or handed to `log` when given (a caller whose engine is
+    thrown away afterwards, as a dry run's copy of a DuckDB file is, writes it elsewhere)."""
     started, clock = local_now(), time.monotonic()
+    if options.kind not in ("feedback", "dossiers", "traffic"):
+        raise readers.InputError("ingest.msg.unknown_kind", kind=repr(options.kind))
+    import_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    logged: list[str] = []
+
+    def record(entry: dict, rejects: pd.DataFrame) -> None:
+        logged.append(entry["status"])
+        (log or partial(write_log_entry, engine))(entry, rejects)
+
+    try:
+        return _run(engine, options, progress, record, started, clock, import_id)
+    except (readers.InputError, dates.DateFormatError, MemoryError) as error:
+        if not logged:  # failed while reading or planning, before the import's transaction
+            result = ImportResult(import_id, options.kind, (options.source or default_source(options.path))[:32],
+                                  options.path.name, status="failed", message=str(error) or type(error).__name__)
+            _log_after(engine, result, None, started, clock, None, record)
+        raise
+
+
+def _run(engine: Engine, options: ImportOptions, progress: Progress | None, log: LogWriter | None,
+         started: datetime, clock: float, import_id: str) -> ImportResult:
     kind = options.kind
-    if kind not in ("feedback", "dossiers", "traffic"):
-        raise readers.InputError("ingest.msg.unknown_kind", kind=repr(kind))
     source_file = readers.open_source(options.path)
     settings = read_mapping_file(options.mapping_file) if options.mapping_file else {}
     options.wide = options.wide or bool(settings.get("wide"))
@@ -246,7 +272,6 @@ def run_import(engine: Engine, options: ImportOptions, progress: Progress | None
     the_plan = plan(kind, source_file, options, settings, sample)
     if kind == "traffic" and not the_plan.period_minutes:
         the_plan.period_minutes = rows.infer_period_minutes(sample, the_plan)
-    import_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     result = ImportResult(import_id, kind, the_plan.source, source_file.name, mapping=dict(the_plan.mapping),
                           date_formats={f: r.describe() for f, r in the_plan.date_rules.items()},
                           period_minutes=the_plan.period_minutes if kind == "traffic" else None)
@@ -300,25 +325,26 @@ def run_import(engine: Engine, options: ImportOptions, progress: Progress | None
     except ImportAborted as aborted:
         result.status, result.message = "aborted", str(aborted)
         result.reject_sample = sink.frame().head(50)
-        _log_after(engine, result, source_file, started, clock, sink)
+        _log_after(engine, result, source_file, started, clock, sink, log)
         raise
     except KeyboardInterrupt:
         result.status, result.message = "failed", "interrupted (Ctrl-C); nothing was imported"
-        _log_after(engine, result, source_file, started, clock, sink)
+        _log_after(engine, result, source_file, started, clock, sink, log)
         raise
     except SQLAlchemyError as error:
         result.status, result.message = "failed", str(_translate(error, engine))
-        _log_after(engine, result, source_file, started, clock, sink)
+        _log_after(engine, result, source_file, started, clock, sink, log)
         raise _translate(error, engine) from error
     except Exception as error:
-        result.status, result.message = "failed", f"{type(error).__name__}: {error}"
-        _log_after(engine, result, source_file, started, clock, sink)
+        result.status, result.message = "failed", (str(error) if isinstance(error, Localized)
+                                                   else f"{type(error).__name__}: {error}")
+        _log_after(engine, result, source_file, started, clock, sink, log)
         raise
     finally:
         sink.close()
     result.reject_sample = sink.frame().head(50)
     if options.dry_run:
-        _log_after(engine, result, source_file, started, clock, sink)
+        _log_after(engine, result, source_file, started, clock, sink, log)
     return result
 
 
@@ -357,22 +383,33 @@ def _refresh_rollups(connection: Connection, engine: Engine, parts: dict) -> Non
     refresh_rollups(engine, connection=connection, parts=parts)
 
 
-def _log_entry(result: ImportResult, source_file: readers.SourceFile, started: datetime) -> dict:
+def _log_entry(result: ImportResult, source_file: readers.SourceFile | None, started: datetime) -> dict:
     return {"import_id": result.import_id, "kind": result.kind, "source": result.source,
-            "file_name": source_file.name[:256], "file_sha256": source_file.sha256, "started_at": started,
+            "file_name": result.file_name[:256], "file_sha256": source_file.sha256 if source_file else "",
+            "started_at": started,
             "finished_at": local_now(), "status": result.status, "rows_read": result.rows_read,
             "rows_inserted": result.inserted, "rows_updated": result.updated, "rows_unchanged": result.unchanged,
             "rows_rejected": result.rejected, "rows_duplicate": result.duplicates,
             "rows_unknown_area": result.unknown_area, "message": result.message or None}
 
 
-def _log_after(engine: Engine, result: ImportResult, source_file: readers.SourceFile, started: datetime,
-               clock: float, sink: _RejectSink) -> None:
-    """Log an import that wrote nothing (aborted, failed, dry run), in its own small transaction."""
+def _log_after(engine: Engine, result: ImportResult, source_file: readers.SourceFile | None, started: datetime,
+               clock: float, sink: _RejectSink | None, log: LogWriter | None = None) -> None:
+    """Log an import that wrote nothing (aborted, failed, dry run), in its own small transaction (or via `log`)."""
     result.seconds = time.monotonic() - clock
+    entry = _log_entry(result, source_file, started)
+    rejects = sink.frame().head(1000) if sink else pd.DataFrame(columns=rows.REJECT_COLUMNS)
+    if log is not None:
+        log(entry, rejects)
+        return
+    write_log_entry(engine, entry, rejects)
+
+
+def write_log_entry(engine: Engine, entry: dict, rejects: pd.DataFrame) -> None:
+    """One import_log row (and its rejects) in a transaction of its own; a failure to log is not reported."""
     try:
         with engine.begin() as connection:
-            q.write_log(connection, _log_entry(result, source_file, started))
-            q.write_rejects(connection, result.import_id, sink.frame().head(1000))
+            q.write_log(connection, entry)
+            q.write_rejects(connection, entry["import_id"], rejects)
     except SQLAlchemyError:
         pass  # the log is a courtesy; the import's own error is what the user needs to see

@@ -3,6 +3,8 @@
 Every reader yields DataFrames of strings (None where a cell is empty) indexed by the data row number
 (1 = the first row after the header), so the importer treats every format alike and the reject report can
 point at a row. Garbage (binary, empty, truncated, unreadable) raises `InputError` with a one-line message.
+Nothing is decided from more than a bounded sample, and the limits of dashboard/ingest/limits.py (columns, line and
+cell length, rows, cells, the expansion of an .xlsx) are checked before or while the file is read.
 """
 
 from __future__ import annotations
@@ -18,19 +20,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard.ingest.messages import Localized
+from dashboard.ingest import limits as bounds
+from dashboard.ingest.limits import InputError, Limits
 
 CHUNK_ROWS = 100_000
+CHUNK_CELLS = 2_000_000              # a wide file is read in fewer rows at a time: chunk memory stays bounded
+_SNIFF_CHARS = 65_536                # the delimiter is guessed from the first 64 K characters
 _HEAD_BYTES = 1 << 20
 NULL_TOKENS = ("NaN", "nan", "NULL", "null", "None", "N/A", "#N/A", "<undefined>")
 _VIETNAMESE_MARKS = set("ăâđêôơưĂÂĐÊÔƠƯ\u0300\u0301\u0303\u0309\u0323")
-
-
-class InputError(Localized, ValueError):
-    """The file cannot be imported as it is; the message (an i18n key with parameters) says what and where."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        ValueError.__init__(self, self._localize(key, params))
 
 
 @dataclass
@@ -43,6 +41,8 @@ class SourceFile:
     size_bytes: int = 0
     sha256: str = ""
     progress: float = 0.0             # share of the file read so far, 0..1
+    limits: Limits = field(default_factory=Limits.current)
+    header_fields: int = 0            # CSV: fields of the header record
 
     @property
     def name(self) -> str:
@@ -95,7 +95,7 @@ def _encoding_of(path: Path, head: bytes) -> str:
 
 
 def _delimiter_of(text: str) -> str:
-    lines = [line for line in text.splitlines()[:50] if line.strip()]
+    lines = [line for line in text[:_SNIFF_CHARS].splitlines()[:50] if line.strip()]
     if not lines:
         return ","
     try:
@@ -105,8 +105,27 @@ def _delimiter_of(text: str) -> str:
         return max(counts, key=counts.get)
 
 
-def open_source(path: Path | str) -> SourceFile:
-    """Look at the file and say how to read it; InputError when it cannot be read at all."""
+def _csv_records(text: str, delimiter: str) -> Iterator[list[str]]:
+    csv.field_size_limit(max(len(text) + 1, 131_072))  # the text is bounded by the caller
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _check_header(source: SourceFile) -> None:
+    """Count the header's fields from at most one line's worth of bytes: a million columns never reach pandas."""
+    with source.path.open("rb") as handle:
+        prefix = handle.read(source.limits.line_bytes + 1)
+    text = prefix.decode(source.encoding or "utf-8", errors="ignore").lstrip("\ufeff")
+    try:
+        header = next(_csv_records(text, source.delimiter or ","), [])
+    except csv.Error as error:
+        raise InputError("ingest.msg.unreadable", file=source.name, format="CSV", detail=str(error)[:160]) from None
+    complete = len(prefix) <= source.limits.line_bytes or b"\n" in prefix
+    bounds.check_columns(source.name, len(header), source.limits, at_least=not complete)
+    source.header_fields = len(header)
+
+
+def open_source(path: Path | str, limits: Limits | None = None) -> SourceFile:
+    """Look at the file and say how to read it; InputError when it cannot be read at all or breaks a limit."""
     path = Path(path)
     if not path.exists():
         raise InputError("ingest.msg.no_such_file", file=str(path))
@@ -117,17 +136,35 @@ def open_source(path: Path | str) -> SourceFile:
         raise InputError("ingest.msg.empty_file", file=path.name)
     with path.open("rb") as handle:
         head = handle.read(_HEAD_BYTES)
-    source = SourceFile(path, _format_of(path, head), size_bytes=size)
+    source = SourceFile(path, _format_of(path, head), size_bytes=size, limits=limits or Limits.current())
     if source.format == "csv":
         source.encoding = _encoding_of(path, head)
-        text = head.decode(source.encoding, errors="ignore")
+        text = head[:_SNIFF_CHARS * 4].decode(source.encoding, errors="ignore")
         source.delimiter = _delimiter_of(text)
+        _check_header(source)
+    elif source.format == "excel":
+        bounds.check_xlsx(path, source.limits)
+    elif source.format == "parquet":
+        _check_parquet(source)
+    lines = source.format in ("csv", "jsonl")
+    source.sha256 = bounds.hash_and_check_lines(path, source.limits.line_bytes if lines else None)
+    if source.format == "csv":
         _check_not_truncated(source)
     source.headers = [str(h) for h in preview(source, rows=0).columns]
     if not source.headers:
         raise InputError("ingest.msg.no_header", file=path.name)
-    source.sha256 = file_hash(path)
     return source
+
+
+def _check_parquet(source: SourceFile) -> None:
+    import pyarrow.parquet as pq
+
+    try:
+        metadata = pq.ParquetFile(source.path).metadata
+    except Exception as error:  # noqa: BLE001 - pyarrow raises its own types for corrupt files
+        raise _read_error(source, error) from None
+    bounds.check_columns(source.name, metadata.num_columns, source.limits)
+    bounds.check_rows(source.name, metadata.num_rows, metadata.num_columns, source.limits)
 
 
 def _check_not_truncated(source: SourceFile) -> None:
@@ -140,19 +177,22 @@ def _check_not_truncated(source: SourceFile) -> None:
     lines = tail.decode(source.encoding or "utf-8", errors="ignore").splitlines()
     if len(lines) < 2 and source.size_bytes <= 65536:
         return  # a header alone: reported as "no data rows" later
-    with source.path.open(encoding=source.encoding, errors="ignore", newline="") as handle:
-        header = handle.readline()
-    delimiter = source.delimiter or ","
-    expected = len(next(csv.reader([header.lstrip("\ufeff")], delimiter=delimiter), []))
+    expected = source.header_fields
     last = lines[-1] if lines else ""
-    fields = len(next(csv.reader([last], delimiter=delimiter), []))
+    try:
+        fields = len(next(_csv_records(last, source.delimiter or ","), []))
+    except csv.Error as error:
+        raise InputError("ingest.msg.unreadable", file=source.name, format="CSV", detail=str(error)[:160]) from None
     if last.count('"') % 2 == 1 or fields < expected:
         raise InputError("ingest.msg.truncated", file=source.name, fields=fields, expected=expected,
                          line=repr(last[:60]))
 
 
-def _as_text(frame: pd.DataFrame, first_row: int, all_text: bool = False) -> pd.DataFrame:
-    """Every cell as a stripped string or None; index = data row numbers. `all_text`: cells are str or NaN."""
+def _as_text(frame: pd.DataFrame, first_row: int, all_text: bool = False,
+             source: SourceFile | None = None) -> pd.DataFrame:
+    """Every cell as a stripped string or None; index = data row numbers. `all_text`: cells are str or NaN.
+
+    With `source`, a cell longer than its IOC_IMPORT_MAX_FIELD_CHARS raises InputError naming row and column."""
     out = pd.DataFrame(index=pd.RangeIndex(first_row, first_row + len(frame)))
     for column in frame.columns:
         values = frame[column]
@@ -166,8 +206,19 @@ def _as_text(frame: pd.DataFrame, first_row: int, all_text: bool = False) -> pd.
             text = text.map(lambda v: v if v is None else (str(v).strip() if not isinstance(v, float) or
                                                            not v.is_integer() else str(int(v))))
         text = text.where((text != "") & ~text.isin(NULL_TOKENS), None)
+        if source is not None:
+            _check_field_length(source, text, first_row, column)
         out[str(column)] = text.to_numpy()
     return out
+
+
+def _check_field_length(source: SourceFile, text: pd.Series, first_row: int, column: object) -> None:
+    lengths = text.map(len, na_action="ignore")
+    if len(lengths) and lengths.max() > source.limits.field_chars:
+        position = int((lengths > source.limits.field_chars).to_numpy().argmax())
+        raise InputError("ingest.msg.field_too_long", file=source.name, row=first_row + position, column=str(column),
+                         chars=int(lengths.iloc[position]), limit=source.limits.field_chars,
+                         setting="IOC_IMPORT_MAX_FIELD_CHARS")
 
 
 def _csv_reader(source: SourceFile, rows: int | None, chunk_rows: int | None, handle=None):
@@ -185,8 +236,12 @@ def _normalise(frame: pd.DataFrame, source: SourceFile) -> pd.DataFrame:
 
 
 def _read_error(source: SourceFile, error: Exception) -> InputError:
-    if isinstance(error, UnicodeDecodeError):
-        return InputError("ingest.msg.encoding", file=source.name, byte=error.start, encoding=source.encoding)
+    if isinstance(error, InputError):
+        return error
+    if isinstance(error, UnicodeDecodeError):  # error.start counts from pandas' buffer: find the real place
+        where = bounds.first_bad_byte(source.path, source.encoding or "utf-8") or (error.start, 1)
+        return InputError("ingest.msg.encoding", file=source.name, byte=where[0], line=where[1],
+                          encoding=source.encoding)
     detail = " ".join(str(error).split())[:160]
     return InputError("ingest.msg.unreadable", file=source.name, format=source.format.upper(), detail=detail)
 
@@ -197,7 +252,11 @@ def _excel_chunks(source: SourceFile, chunk_rows: int, limit: int | None) -> Ite
     workbook = load_workbook(source.path, read_only=True, data_only=True)
     try:
         rows = workbook.worksheets[0].iter_rows(values_only=True)
-        headers = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(next(rows, ()))]
+        first = list(next(rows, ()))
+        while first and (first[-1] is None or str(first[-1]).strip() == ""):  # formatted but empty cells
+            first.pop()
+        bounds.check_columns(source.name, len(first), source.limits)
+        headers = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(first)]
         batch: list[tuple] = []
         for number, row in enumerate(rows, start=1):
             if limit is not None and number > limit:
@@ -222,6 +281,16 @@ def _json_records(source: SourceFile) -> list[dict]:
         lists = [v for v in document.values() if isinstance(v, list)]
         document = lists[0] if lists else [document]
     return [r.get("properties", r) if isinstance(r, dict) and "properties" in r else r for r in document]
+
+
+def _check_records(source: SourceFile, records: list[dict]) -> None:
+    """JSON: the union of the records' keys (the columns) and their number, before a frame is built."""
+    keys: set = set()
+    for record in records:
+        keys.update(record)
+        if len(keys) > source.limits.columns:
+            bounds.check_columns(source.name, len(keys), source.limits, at_least=True)
+    bounds.check_rows(source.name, len(records), len(keys), source.limits)
 
 
 def _frames(source: SourceFile, chunk_rows: int, limit: int | None) -> Iterator[pd.DataFrame]:
@@ -251,6 +320,7 @@ def _frames(source: SourceFile, chunk_rows: int, limit: int | None) -> Iterator[
         records = _json_records(source)
         if not all(isinstance(r, dict) for r in records):
             raise InputError("ingest.msg.json_records", file=source.name)
+        _check_records(source, records)
         frame = pd.DataFrame.from_records(records)
         for column in frame.columns:
             frame[column] = frame[column].map(lambda v: json.dumps(v, ensure_ascii=False)
@@ -266,15 +336,19 @@ def _frames(source: SourceFile, chunk_rows: int, limit: int | None) -> Iterator[
 def iter_chunks(source: SourceFile, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
     """The file's data rows as text frames of at most `chunk_rows` rows, index = data row number."""
     first_row = 1
+    chunk_rows = max(1, min(chunk_rows, CHUNK_CELLS // max(len(source.headers), 1)))
     frames = _frames(source, chunk_rows, None)
     while True:
         try:
             frame = next(frames)
         except StopIteration:
             return
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError, json.JSONDecodeError) as error:
+        except MemoryError:
+            raise
+        except Exception as error:  # noqa: BLE001 - every reader has its own error types (pandas, openpyxl, pyarrow)
             raise _read_error(source, error) from None
-        frame = _as_text(_normalise(frame, source), first_row, all_text=source.format == "csv")
+        bounds.check_rows(source.name, first_row + len(frame) - 1, frame.shape[1], source.limits)
+        frame = _as_text(_normalise(frame, source), first_row, all_text=source.format == "csv", source=source)
         first_row += len(frame)
         yield frame
 
@@ -288,6 +362,8 @@ def preview(source: SourceFile, rows: int = 20) -> pd.DataFrame:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError,
             json.JSONDecodeError, KeyError, io.UnsupportedOperation) as error:
         raise _read_error(source, error) from None
-    except Exception as error:  # openpyxl / pyarrow raise their own types for corrupt files
+    except MemoryError:
+        raise
+    except Exception as error:  # noqa: BLE001 - openpyxl / pyarrow raise their own types for corrupt files
         raise _read_error(source, error) from None
-    return _as_text(_normalise(frame.head(rows), source), 1, all_text=source.format == "csv")
+    return _as_text(_normalise(frame.head(rows), source), 1, all_text=source.format == "csv", source=source)
