@@ -7,7 +7,9 @@ Plotly reads a subset of HTML (`<a href>`, `<b>`, `<br>`, …) in tick labels, l
 annotations. Every string that comes from the URL or the database goes through one of these:
 
 * `markdown_text` before it enters a Markdown context (backslash before every ASCII punctuation
-  character, which CommonMark shows as the character itself; line breaks become spaces);
+  character, which CommonMark shows as the character itself; line breaks become spaces). Streamlit's
+  GitHub-flavoured Markdown also turns `http://…`, `www.…` and `a@b.c` inside plain text into links
+  after unescaping, so an invisible WORD JOINER (U+2060) goes after `http`/`https`/`www` and before `@`;
 * `chart_text` before it enters a Plotly figure (`&`, `<`, `>` as entities, which Plotly shows as the
   characters themselves); `chart_value` turns a clicked point's value back into the data value.
 """
@@ -22,11 +24,14 @@ from typing import Any
 _PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character, `\` included
 _LINE_BREAKS = re.compile(r"[\r\n\t\v\f\u2028\u2029]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+_AUTOLINK = re.compile(r"(?i)(https?|www)(?=[:.])|(?=@)")  # what GFM's autolink literals start with
+WORD_JOINER = "\u2060"
 
 
 def markdown_text(value: Any) -> str:
     """`value` as literal text inside Markdown: `![x](u)` → `\\!\\[x\\]\\(u\\)`, shown exactly as typed."""
     text = _CONTROL.sub("", _LINE_BREAKS.sub(" ", str(value)))
+    text = _AUTOLINK.sub(lambda match: (match.group(1) or "") + WORD_JOINER, text)
     return _PUNCTUATION.sub(r"\\\1", text)
 
 
