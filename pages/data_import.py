@@ -1,7 +1,8 @@
 """Nhập dữ liệu — administrators upload a file, check the column mapping, make a dry run, then import it.
 
 The steps are functions of dashboard.ingest.upload; this page keeps the uploaded file and the last run in the
-session (keys "ingest_*") and lays them out.
+session (keys "ingest_*") and lays them out. A dry run or import runs in a worker process (upload.run_isolated)
+with bounded memory and time, never in the page's server thread.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import admin, cache, filters, ui
-from dashboard.db.engine import DatabaseError, make_engine
+from dashboard.db.engine import DatabaseError
 from dashboard.i18n import format_number, t
 from dashboard.ingest import dates, messages, readers, upload
 from dashboard.ingest.importer import ImportAborted
@@ -20,34 +21,42 @@ OUTCOME = "ingest_outcome"          # upload.Outcome of the last dry run or impo
 REQUEST = "ingest_request"          # "dry_run" / "import", set by the buttons for the next run
 SENSORS = "ingest_sensors"          # {"path", "name", "sha256"} of the saved sensor list (traffic)
 SENSORS_DETECTED = "ingest_sensor_detection"   # (path, Detection) of the sensor list
+FOLDERS = "ingest_temp_uploads"     # {session key: upload.TempUpload}: the folders go when the session does
 FIELDS_PER_ROW = 4
 TILES_PER_ROW = 4
 ROW_PX = 35
 
 lang = filters.lang()
+upload.sweep_once()  # folders of sessions that ended without their finalizer (a killed server), older than a day
+
+
+def keep_upload(key: str, data: bytes, name: str) -> None:
+    """Save an upload under `key` (removing the one it replaces) with a finalizer for the end of the session."""
+    previous = st.session_state.pop(key, None)
+    upload.discard_upload(previous and previous["path"])
+    folders = st.session_state.setdefault(FOLDERS, {})
+    if key in folders:
+        folders.pop(key).discard()
+    if data is None:
+        return
+    path = upload.save_upload(data, name)
+    folders[key] = upload.TempUpload(path)
+    st.session_state[key] = {"path": str(path), "name": name, "sha256": readers.file_hash(path)}
 
 
 def on_upload() -> None:
     """Keep the new upload in a temporary file (and forget the previous one, its detection and results)."""
-    previous = st.session_state.pop(UPLOADED, None)
-    upload.discard_upload(previous and previous["path"])
     for key in (DETECTED, OUTCOME, "ingest_source"):
         st.session_state.pop(key, None)
     new = st.session_state.get("ingest_uploader")
-    if new is not None:
-        path = upload.save_upload(new.getvalue(), new.name)
-        st.session_state[UPLOADED] = {"path": str(path), "name": new.name, "sha256": readers.file_hash(path)}
+    keep_upload(UPLOADED, new and new.getvalue(), new and new.name)
 
 
 def on_sensor_upload() -> None:
     """Keep the new sensor list in a temporary file (and forget the previous one)."""
-    previous = st.session_state.pop(SENSORS, None)
-    upload.discard_upload(previous and previous["path"])
     st.session_state.pop(SENSORS_DETECTED, None)
     new = st.session_state.get("ingest_sensor_uploader")
-    if new is not None:
-        path = upload.save_upload(new.getvalue(), new.name)
-        st.session_state[SENSORS] = {"path": str(path), "name": new.name, "sha256": readers.file_hash(path)}
+    keep_upload(SENSORS, new and new.getvalue(), new and new.name)
 
 
 def ask(what: str) -> None:
@@ -124,7 +133,8 @@ def problem_text(problem: upload.MappingProblem) -> str:
 
 
 def attempt(path: str, settings: upload.RunSettings, *, dry_run: bool, sensors: str | None = None) -> upload.Outcome:
-    """Run on a read-write engine of its own (the app's read-only one is closed first); errors become text."""
+    """Run in a worker process that writes through engine.writing (the app's readers never wait); errors become
+    text. Leaving the page or a new click ends this script run and with it the worker."""
     bar = st.progress(0.0, text=t("ingest.progress", lang, rows=0))
 
     def progress(result, share: float) -> None:
@@ -132,11 +142,9 @@ def attempt(path: str, settings: upload.RunSettings, *, dry_run: bool, sensors: 
                      text=t("ingest.progress", lang, rows=format_number(result.rows_read, lang)))
 
     outcome = upload.Outcome(settings, dry_run)
-    url = cache.current_url()
-    cache.release_engine(url)
-    engine = make_engine(url)
     try:
-        outcome.result = upload.run(engine, path, settings, dry_run=dry_run, progress=progress, sensors=sensors)
+        outcome.result = upload.run_isolated(cache.current_url(), path, settings, dry_run=dry_run, progress=progress,
+                                             sensors=sensors)
     except (readers.InputError, dates.DateFormatError) as error:
         outcome.error = t("ingest.error.input", lang, message=messages.message(error, lang))
     except ImportAborted as aborted:
@@ -145,7 +153,6 @@ def attempt(path: str, settings: upload.RunSettings, *, dry_run: bool, sensors: 
     except DatabaseError as error:
         outcome.error = t("ingest.error.database", lang, message=error)
     finally:
-        engine.dispose()
         bar.empty()
     if not dry_run and outcome.ok:
         st.cache_data.clear()  # every page reads the new rows on its next run

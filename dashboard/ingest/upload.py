@@ -1,25 +1,47 @@
 """The upload page's steps as plain functions: keep the uploaded bytes, detect columns, check a mapping, run.
 
 Nothing here imports Streamlit; the page (pages/data_import.py) only lays these out. A run goes through the same
-`run_import` as the command line, with the administrator's column choices as the whole mapping.
+`run_import` as the command line, with the administrator's column choices as the whole mapping; the page runs it
+in a process of its own (`run_isolated`, dashboard/ingest/worker.py) with bounded memory and time.
+
+Uploaded files live in temporary folders `ioc-upload-*`. Streamlit has no session-end hook to rely on, so three
+things remove them: a new upload replaces the previous one's folder; the session keeps a `TempUpload` whose
+finalizer removes its folder when the session state is dropped (the session ended) or the server stops; and
+folders older than a day (`STALE_SECONDS`) are swept on the first upload page of a server process.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import selectors
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
+import time
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from dashboard import config
 from dashboard.i18n import CATALOGUE, VI, t
-from dashboard.ingest import fields, readers
-from dashboard.ingest.importer import ImportOptions, ImportResult, default_source, run_import
+from dashboard.ingest import dates, fields, importer, readers, worker
+from dashboard.ingest.importer import (
+    ImportAborted,
+    ImportOptions,
+    ImportResult,
+    default_source,
+    run_import,
+)
 
 UPLOAD_TYPES = ("csv", "tsv", "txt", "xlsx", "parquet", "json", "jsonl")
 UPLOAD_KINDS = ("feedback", "dossiers", "traffic")
@@ -60,10 +82,51 @@ def discard_upload(path: Path | str | None) -> None:
     if not path:
         return
     folder = Path(path).parent
-    if folder.name.startswith("ioc-upload-"):
+    if folder.name.startswith(UPLOAD_PREFIX):
         shutil.rmtree(folder, ignore_errors=True)
     else:
         Path(path).unlink(missing_ok=True)
+
+
+UPLOAD_PREFIX = "ioc-upload-"
+STALE_SECONDS = 24 * 3600
+
+
+class TempUpload:
+    """Kept in the session next to an upload: when the session state is dropped (or the process exits), the
+    finalizer removes the upload's folder."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        self._finalizer = weakref.finalize(self, discard_upload, self.path)
+
+    def discard(self) -> None:
+        self._finalizer()
+
+
+def sweep_stale_uploads(folder: Path | str | None = None, older_than: float = STALE_SECONDS) -> int:
+    """Remove `ioc-upload-*` folders not changed for `older_than` seconds (a session that ended without its
+    finalizer running, a killed server); the number removed."""
+    root = Path(folder or tempfile.gettempdir())
+    cutoff, removed = time.time() - older_than, 0
+    for candidate in root.glob(UPLOAD_PREFIX + "*"):
+        try:
+            if candidate.is_dir() and candidate.stat().st_mtime < cutoff:
+                shutil.rmtree(candidate, ignore_errors=True)
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+_swept: list[bool] = []
+
+
+def sweep_once() -> None:
+    """`sweep_stale_uploads` once per process (the first upload page after a start)."""
+    if not _swept:
+        _swept.append(True)
+        sweep_stale_uploads()
 
 
 # ---------------------------------------------------------------- detection
@@ -208,6 +271,106 @@ def run(engine: Engine, path: Path | str, settings: RunSettings, *, dry_run: boo
     """A dry run or the real import of the uploaded file (with `sensors`, a traffic run's sensor list)."""
     options = options_for(path, settings, dry_run=dry_run, now=now, sensors=sensors)
     return run_import(engine, options, progress=progress)
+
+
+def run_isolated(url: str, path: Path | str, settings: RunSettings, *, dry_run: bool, file_name: str = "",
+                 progress: Callable[[object, float], None] | None = None, now: datetime | None = None,
+                 sensors: Path | str | None = None, memory_mb: int | None = None,
+                 timeout: float | None = None) -> ImportResult:
+    """`run` in a worker process (dashboard/ingest/worker.py) with at most `memory_mb` of address space and
+    `timeout` seconds (default: the settings IOC_IMPORT_MEMORY_MB, IOC_IMPORT_TIMEOUT_SECONDS).
+
+    Raises what `run` raises (InputError, DateFormatError, ImportAborted, DatabaseError), rebuilt from the
+    worker's i18n keys and parameters. The worker is stopped (SIGTERM, then SIGKILL) when the time is up or when
+    the caller stops waiting: Streamlit ends a script run that a closed session or a new click interrupts by
+    raising in `progress`, and this function's `finally` stops the worker then."""
+    memory_mb = config.import_setting("IOC_IMPORT_MEMORY_MB") if memory_mb is None else memory_mb
+    timeout = config.import_setting("IOC_IMPORT_TIMEOUT_SECONDS") if timeout is None else timeout
+    name = file_name or Path(path).name
+    request = {"url": url, "path": str(path), "name": name, "settings": asdict(settings), "dry_run": dry_run,
+               "now": (now or importer.local_now()).isoformat(), "sensors": str(sensors) if sensors else None,
+               "memory_mb": memory_mb}
+    environment = {**os.environ, "MALLOC_ARENA_MAX": "2", "PYTHONUNBUFFERED": "1"}
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen([sys.executable, "-m", "dashboard.ingest.worker"], stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=errors, cwd=config.PROJECT_ROOT, env=environment,
+                                 start_new_session=True)
+        try:
+            child.stdin.write((json.dumps(request, ensure_ascii=False) + "\n").encode())
+            child.stdin.close()
+            final = _follow(child, time.monotonic() + timeout, progress)
+        finally:
+            stop_worker(child)
+        if final is None:
+            errors.seek(0)
+            raise _worker_failure(child, errors.read().decode(errors="replace"), name, memory_mb, timeout)
+    return _outcome(final)
+
+
+def _follow(child: subprocess.Popen, deadline: float, progress) -> dict | None:
+    """Read the worker's JSON lines until its final one (None: it ended without one, or the time is up)."""
+    selector = selectors.DefaultSelector()
+    selector.register(child.stdout, selectors.EVENT_READ)
+    buffer = b""
+    while time.monotonic() < deadline:
+        if not selector.select(timeout=min(1.0, max(deadline - time.monotonic(), 0.0))):
+            continue
+        chunk = os.read(child.stdout.fileno(), 1 << 16)
+        if not chunk:
+            return None
+        buffer += chunk
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            event = json.loads(line)
+            if event["event"] != "progress":
+                return event
+            if progress is not None:
+                progress(SimpleNamespace(rows_read=event["rows"]), event["share"])
+    child.timed_out = True
+    return None
+
+
+def stop_worker(child: subprocess.Popen, grace: float = 10.0) -> None:
+    """End the worker and everything it started: SIGTERM (it rolls back and removes its copy), then SIGKILL."""
+    if child.poll() is None:
+        try:
+            os.killpg(child.pid, signal.SIGTERM)
+            child.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
+        except ProcessLookupError:
+            pass
+    child.stdout.close()
+
+
+_MEMORY_WORDS = ("MemoryError", "bad_alloc", "Cannot allocate memory", "Out of Memory", "out of memory")
+
+
+def _worker_failure(child: subprocess.Popen, errors: str, name: str, memory_mb: int, timeout: float) -> Exception:
+    """The worker ended without its final line: out of time, out of memory (or killed for it), or a crash."""
+    if getattr(child, "timed_out", False):
+        return readers.InputError("ingest.msg.timeout", file=name, limit=int(timeout),
+                                  setting="IOC_IMPORT_TIMEOUT_SECONDS")
+    if child.returncode == -signal.SIGKILL or any(word in errors for word in _MEMORY_WORDS):
+        return readers.InputError("ingest.msg.out_of_memory", file=name, limit=memory_mb,
+                                  setting="IOC_IMPORT_MEMORY_MB")
+    lines = [line for line in errors.strip().splitlines() if line.strip()]
+    detail = f"exit {child.returncode}" + (f": {lines[-1][:160]}" if lines else "")
+    return readers.InputError("ingest.msg.worker_failed", file=name, detail=detail)
+
+
+def _outcome(event: dict) -> ImportResult:
+    from dashboard.db.engine import DatabaseError
+
+    if event["event"] == "result":
+        return worker.decode_result(event["result"])
+    if event["event"] == "aborted":
+        raise ImportAborted(event["key"], worker.decode_result(event["result"]), **worker.decode_params(event["params"]))
+    if event.get("type") == "DatabaseError":
+        raise DatabaseError(event["message"])
+    error_type = dates.DateFormatError if event.get("type") == "DateFormatError" else readers.InputError
+    raise error_type(event["key"], **worker.decode_params(event["params"]))
 
 
 def counts(result: ImportResult) -> dict[str, int]:
