@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ from dashboard.db import engine as db_engine
 from dashboard.db.engine import (
     DatabaseNotInitialised,
     DatabaseUnavailable,
+    create_schema,
     fetch_one,
     make_engine,
     shared_engine,
@@ -130,6 +132,44 @@ def test_cli_writes_and_reads_beside_a_polling_reader_process(served, tmp_path):
     assert result["errors"] == []
     assert result["polls"] >= 20
     assert result["max_wait_seconds"] <= 5.0
+
+
+@pytest.mark.postgres
+def test_postgres_writes_and_reads_beside_a_polling_reader_process(pg_url, tmp_path):
+    """The same on PostgreSQL: `demo` builds a schema of its own and swaps it in, so no poll sees a missing table."""
+    from dashboard import bench_writes
+    from dashboard.demo import build_demo
+
+    with writing(pg_url, fresh=True) as engine:
+        build_demo(engine, seed=3, scale=0.02, start=date.today() - timedelta(days=60))
+    result = bench_writes.run(pg_url, rows=2_000, folder=tmp_path)
+    assert [c["exit"] for c in result["commands"]] == [0, 0, 0, 0, 0], result["commands"]
+    assert result["errors"] == []
+    assert result["max_wait_seconds"] <= 5.0
+
+
+@pytest.mark.postgres
+def test_a_fresh_postgres_build_replaces_only_its_own_tables_and_a_failed_one_nothing(pg_url):
+    engine = make_engine(pg_url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TABLE IF EXISTS not_ours"))
+        connection.execute(text("CREATE TABLE not_ours (v int)"))
+        connection.execute(text("INSERT INTO not_ours VALUES (7)"))
+    with writing(pg_url, fresh=True) as build:
+        create_schema(build)
+        with build.begin() as connection:
+            connection.execute(text("INSERT INTO areas (code, name, name_ascii, kind, population_is_estimate) VALUES ('1', 'A', 'a', 'ward', true)"))
+    with pytest.raises(ZeroDivisionError), writing(pg_url, fresh=True) as build:
+        create_schema(build)
+        raise ZeroDivisionError
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT code FROM areas")).scalars().all() == ["1"]
+        assert connection.execute(text("SELECT v FROM not_ours")).scalar_one() == 7
+        schemas = connection.execute(text("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'ioc_%'")).scalars()
+        assert list(schemas) == []
+        connection.execute(text("DROP TABLE not_ours"))
+        connection.commit()
+    engine.dispose()
 
 
 # ---------------------------------------------------------------- time limits

@@ -31,7 +31,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.sql import Executable
 
 from dashboard import config
-from dashboard.db import duckdb_files
+from dashboard.db import duckdb_files, pg_swap
 from dashboard.db.schema import DATA_TABLES, metadata
 
 # The client's own deadline comes this long after PostgreSQL's statement_timeout, so the server's cancel (a
@@ -73,12 +73,13 @@ def duckdb_file(url: str) -> Path | None:
     return Path(path) if path and path != ":memory:" else None
 
 
-def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
+def make_engine(url: str | None = None, *, read_only: bool = False, search_path: str | None = None) -> Engine:
     """A new engine for `url` (default: the configured database).
 
     read_only on a DuckDB file: connections that ATTACH the file read-only and notice when it is replaced or
     removed (dashboard.db.duckdb_files), so imports and `make demo` write beside the app. Writers on a served
     DuckDB file go through `writing`; a plain read-write engine is for files nobody serves (tests, bench builds).
+    search_path (PostgreSQL): the only schema the engine sees (the fresh build of `writing(fresh=True)`).
     """
     url = url or config.database_url()
     path = duckdb_file(url)
@@ -91,7 +92,8 @@ def make_engine(url: str | None = None, *, read_only: bool = False) -> Engine:
         # A statement timeout so one slow query cannot hang a page; a connect timeout and TCP keepalives so a
         # server that accepts but never answers, or a dead network path, is noticed instead of waited on for ever.
         connect_args.update(
-            options=f"-c statement_timeout={config.statement_timeout_seconds() * 1000}",
+            options=f"-c statement_timeout={config.statement_timeout_seconds() * 1000}"
+                    + (f" -c search_path={search_path}" if search_path else ""),
             connect_timeout=config.connect_timeout_seconds(),
             keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
         )
@@ -113,10 +115,15 @@ def writing(url: str | None = None, *, fresh: bool = False, keep: bool = True) -
 
     DuckDB file: the change is made on a private copy, under the writers' lock, and replaces the served file
     atomically when the block ends without an error (`fresh`: start from an empty file; `keep=False`: throw the
-    copy away, for dry runs). PostgreSQL (or in-memory DuckDB): a normal engine, disposed afterwards.
+    copy away, for dry runs). PostgreSQL: a normal engine, disposed afterwards (its transactions isolate readers);
+    with `fresh`, an empty schema of its own whose tables replace the served ones in one transaction (pg_swap).
     """
     url = url or config.database_url()
     path = duckdb_file(url)
+    if path is None and fresh and url.startswith("postgresql"):
+        with pg_swap.fresh_database(url, make_engine) as engine:
+            yield engine
+        return
     if path is None:
         engine = make_engine(url)
         try:
