@@ -17,12 +17,14 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import config
 from dashboard.db.engine import (
     DatabaseError,
     check_ready,
     create_schema,
+    duckdb_file,
     make_engine,
     redact_url,
     writing,
@@ -68,20 +70,40 @@ def _engine(args: argparse.Namespace, read_only: bool = False, *, fresh: bool = 
         engine.dispose()
 
 
+def _schema_complete(args: argparse.Namespace) -> bool:
+    """Whether the database already has every table and sequence and the city's areas (read-only look, so
+    `make run` does not rewrite a large DuckDB file on every start)."""
+    from sqlalchemy import inspect
+
+    from dashboard.db import queries
+    from dashboard.db.schema import metadata
+
+    path = duckdb_file(args.database_url)
+    if path is not None and not path.exists():
+        return False
+    try:
+        with _engine(args, read_only=True) as engine, engine.connect() as connection:
+            inspector = inspect(connection)
+            present = set(inspector.get_table_names()) | set(inspector.get_sequence_names())
+            needed = set(metadata.tables) | {sequence.name for sequence in metadata._sequences.values()}
+            return needed <= present and not queries.area_list(engine).empty
+    except (DatabaseError, SQLAlchemyError):
+        return False
+
+
 def command_init_db(args: argparse.Namespace) -> int:
-    with _engine(args) as engine:
-        return _init_db(engine)
-
-
-def _init_db(engine: Engine) -> int:
-    create_schema(engine)
+    if _schema_complete(args):
+        print(f"Schema ready at {redact_url(args.database_url)} (nothing to change).")
+        return 0
     from dashboard.boundaries import load_areas
     from dashboard.db import queries
 
-    if queries.area_list(engine).empty:
-        count = load_areas(engine, config.city())
+    with _engine(args) as engine:
+        create_schema(engine)
+        count = load_areas(engine, config.city()) if queries.area_list(engine).empty else 0
+    if count:
         print(f"Loaded {count} areas of {config.city()}.")
-    print(f"Schema ready at {redact_url(str(engine.url))}.")
+    print(f"Schema ready at {redact_url(args.database_url)}.")
     return 0
 
 
@@ -95,7 +117,7 @@ def command_demo(args: argparse.Namespace) -> int:
         summary = build_demo(engine, seed=args.seed, scale=args.scale, start=args.start, end=args.end, city=config.city())
     rows = ", ".join(f"{table} {count:,}" for table, count in summary.rows.items())
     print(f"Demo data {summary.start}..{summary.end} (seed {summary.seed}, scale {summary.scale}) "
-          f"written to {redact_url(str(engine.url))} in {summary.seconds:.1f} s: {rows}")
+          f"written to {redact_url(args.database_url)} in {summary.seconds:.1f} s: {rows}")
     return 0
 
 

@@ -79,8 +79,10 @@ def test_info_lists_every_table_with_freshness(capsys, demo_db_url, demo_now):
 def test_init_db_is_idempotent_and_loads_areas(capsys, tmp_path):
     url = f"duckdb:///{tmp_path / 'fresh.duckdb'}"
     assert run(capsys, "--database-url", url, "init-db")[0] == 0
+    modified = (tmp_path / "fresh.duckdb").stat().st_mtime_ns
     code, out, _ = run(capsys, "--database-url", url, "init-db")
-    assert code == 0 and "Loaded" not in out
+    assert code == 0 and "Loaded" not in out and "nothing to change" in out
+    assert (tmp_path / "fresh.duckdb").stat().st_mtime_ns == modified   # a complete database is not rewritten
     code, out, _ = run(capsys, "--database-url", url, "info", "--json")
     assert {e["table"]: e["rows"] for e in json.loads(out)["tables"]}["areas"] == 40
 

@@ -293,14 +293,14 @@ def test_clearing_streamlits_caches_keeps_the_engine(served):
     engine.dispose()
 
 
-def test_cli_import_exit_code_when_another_writer_holds_the_lock_too_long(served, tmp_path):
+def test_a_cli_write_gives_up_with_exit_2_when_another_writer_holds_the_lock_too_long(served, tmp_path):
     """A writer that waits longer than IOC_WRITE_LOCK_TIMEOUT_SECONDS gives up with one line and exit 2."""
     import fcntl
 
     lock = db_engine.duckdb_file(served).with_name("served.duckdb.lock")
     with open(lock, "a+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        done = subprocess.run([sys.executable, "-m", "dashboard", "--database-url", served, "init-db"],
+        done = subprocess.run([sys.executable, "-m", "dashboard", "--database-url", served, "demo", "--scale", "0.01"],
                               capture_output=True, text=True, check=False, cwd=ROOT,
                               env={**os.environ, "IOC_WRITE_LOCK_TIMEOUT_SECONDS": "1"})
     assert done.returncode == 2, done.stderr
