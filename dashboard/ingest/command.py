@@ -108,12 +108,28 @@ def run(args: argparse.Namespace, engine) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; nothing was imported", file=sys.stderr)
         return 130
+    except MemoryError:
+        error = readers.InputError("ingest.msg.out_of_memory", file=args.file.name, limit=_memory_mb(),
+                                   setting="ulimit -v")
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except DatabaseError:
         raise
     print_summary(result)
     if args.reject_report and result.rejected:
         print(f"Rejected rows written to {args.reject_report}")
     return 0
+
+
+def _memory_mb() -> int:
+    """The address space this process may use (its RLIMIT_AS, else the machine's memory), in MB."""
+    import os
+    import resource
+
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if soft != resource.RLIM_INFINITY:
+        return soft >> 20
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 20
 
 
 class _progress:
