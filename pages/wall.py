@@ -27,9 +27,11 @@ from dashboard.db import wall_queries
 from dashboard.db.engine import DatabaseError
 from dashboard.i18n import LANGUAGES, t
 from dashboard.periods import local_now
+from dashboard.safe_text import shorten
 
 log = logging.getLogger("dashboard.wall")
 TYPICAL_TTL_SECONDS = 3600
+NOTE_CHARS = 160  # a bad rotation in the address is named in the tab row, cut to this length
 
 VIEWPORT_JS = """
 export default function (component) {
@@ -150,7 +152,7 @@ def rotate() -> None:
     index = rotation.step(shown, now - since)
     if index != shown:
         st.session_state["wall_panel"] = (index, now)
-    note = t("wall.rotation_problem", language, details=rotation_problem) if rotation_problem else ""
+    note = t("wall.rotation_problem", language, details=shorten(rotation_problem, NOTE_CHARS)) if rotation_problem else ""
     st.html(f"<style>{draw.visible_panel_css(rotation.panels[index])}</style>" + draw.tabs_html(rotation, index, language, note))
 
 
