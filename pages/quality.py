@@ -12,6 +12,7 @@ from dashboard.db import quality_queries as qq
 from dashboard.i18n import format_datetime, format_number, t
 from dashboard.ingest.upload import reason_label
 from dashboard.periods import local_now
+from dashboard.safe_text import markdown_text
 
 STATUS_COLOUR = {"live": "green", "late": "orange", "stale": "red", "none": "gray"}
 STATUS_ICON = {"live": ":material/check_circle:", "late": ":material/schedule:", "stale": ":material/error:",
@@ -101,7 +102,7 @@ for first in range(0, len(freshness), ui.TILES_PER_ROW):
     row = freshness.iloc[first:first + ui.TILES_PER_ROW].to_dict("records")
     for column, item in zip(st.columns(ui.TILES_PER_ROW), row, strict=False):
         status = item["status"]
-        label = f":{STATUS_COLOUR[status]}[●] {table_label(item['table'])} · {source_label(item['source'])}"
+        label = f":{STATUS_COLOUR[status]}[●] {table_label(item['table'])} · {markdown_text(source_label(item['source']))}"
         value = t(f"quality.status.{status}", lang)
         last = format_datetime(None if pd.isna(item["last_at"]) else item["last_at"].to_pydatetime(), lang)
         imported = (t("quality.never_imported", lang) if pd.isna(item["last_import_at"])
