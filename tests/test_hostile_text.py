@@ -133,7 +133,7 @@ def payload(port: int, what: str) -> str:
 
 
 def hostile_database(path: Path, port: int) -> str:
-    """The small demo database with every agency, procedure, sensor, road and ward name prefixed by a payload."""
+    """The small demo database with every agency, procedure, sensor, road, ward and source name prefixed by a payload."""
     from dashboard.demo import build_demo
 
     url = f"duckdb:///{path}"
@@ -143,7 +143,7 @@ def hostile_database(path: Path, port: int) -> str:
                    now=DEMO_NOW)
         with engine.begin() as connection:
             for table in schema.metadata.tables.values():
-                for column in ("agency", "procedure_name", "road"):
+                for column in ("agency", "procedure_name", "road", "source"):
                     if column in table.c:
                         connection.execute(table.update().values({column: sa.literal(payload(port, column)) + table.c[column]})
                                            .where(table.c[column].is_not(None)))
@@ -238,6 +238,13 @@ def test_names_with_html_never_become_links_in_charts(monkeypatch, hostile_db, p
     assert texts, "the page drew no chart"
     assert not [text for text in texts if "<a" in text or "<img" in text]
     assert any("&lt;a href=" in text for text in texts)  # the names are there, as text
+
+
+def test_source_names_are_plain_text_in_the_quality_tiles(monkeypatch, hostile_db, listener):
+    app, _ = _open(monkeypatch, hostile_db, {}, "quality.py")
+    labels = [metric.label for metric in app.metric if "source" in metric.label]
+    assert len(labels) == 2  # feedback and dossiers carry a source (traffic observations have none)
+    assert all(" · " + markdown_text(payload(listener[0], "source")) in label for label in labels)
 
 
 def _click(chart_key: str, name: str, field: str) -> None:
