@@ -321,7 +321,12 @@ def _follow(child: subprocess.Popen, deadline: float, progress) -> dict | None:
         buffer += chunk
         while b"\n" in buffer:
             line, buffer = buffer.split(b"\n", 1)
-            event = json.loads(line)
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # not one of the worker's lines (a library printing to stdout)
+            if not isinstance(event, dict) or "event" not in event:
+                continue
             if event["event"] != "progress":
                 return event
             if progress is not None:
