@@ -271,3 +271,61 @@ def test_upload_folders_go_with_the_session_and_stale_ones_are_swept(tmp_path):
     replaced = upload.TempUpload(upload.save_upload(b"z", "z.csv", folder=tmp_path))
     replaced.discard()
     assert not Path(replaced.path).exists()
+
+
+def test_the_upload_page_shows_the_million_columns_as_one_error(monkeypatch, demo_db_url, files):
+    """Detection runs in the page's server thread: bounded, one error, no exception (before: 7+ min at 4.5 GB)."""
+    from page_support import APP
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard import admin
+    from dashboard.i18n import t
+    from dashboard.navigation import PAGES
+
+    monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", admin.hash_password("test", iterations=1_000))
+    monkeypatch.setenv("IOC_DATABASE_URL", demo_db_url)
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.session_state[admin.SESSION_FLAG] = True
+    app.session_state["ingest_upload"] = {"path": str(files["columns"]), "name": "cot.csv", "sha256": "0" * 64}
+    app.run()
+    app.switch_page(str(next(spec for spec in PAGES if spec.key == "data_import").path))
+    started = time.monotonic()
+    app.run()
+    assert time.monotonic() - started < 20
+    assert not app.exception
+    assert [e.body for e in app.error] == [t("ingest.error.input", message=(
+        "cot.csv: ≥ 538.177 cột (dòng tiêu đề), vượt giới hạn 500 cột; nếu tệp đúng, hãy tăng thiết lập "
+        "IOC_IMPORT_MAX_COLUMNS"))]
+
+
+class _Stopped(Exception):
+    """What Streamlit raises in a script run that a closed session or a new click ends."""
+
+
+def test_the_upload_worker_is_stopped_when_the_page_stops_waiting(monkeypatch, tmp_path, db):
+    from dashboard.bench_writes import write_feedback_csv
+
+    path = tmp_path / "phan_anh.csv"
+    write_feedback_csv(path, 400_000)
+    settings = upload.RunSettings.build("feedback", "phan_anh", upload.detect(path, "feedback").mapping,
+                                        dayfirst=True)
+    started: list[subprocess.Popen] = []
+
+    class Recorded(subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    def leave(result, share):
+        raise _Stopped
+
+    monkeypatch.setattr(upload.subprocess, "Popen", Recorded)
+    before = _state(db)[0]
+    with pytest.raises(_Stopped):
+        upload.run_isolated(f"duckdb:///{db}", path, settings, dry_run=False, progress=leave)
+    assert [child.returncode for child in started] == [130]  # SIGTERM: rolled back, logged and ended by itself
+    counts, log = _state(db)
+    assert {**counts, "import_rejects": 0} == before  # the rejects seen so far are kept with the failed attempt
+    assert [(status, message) for status, _, _, message in log] == [
+        ("failed", "interrupted (Ctrl-C); nothing was imported")]
+    assert not list(db.parent.glob(".*.writing*"))
