@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 import unicodedata
 from collections.abc import Iterator
@@ -271,10 +272,15 @@ def _excel_chunks(source: SourceFile, chunk_rows: int, limit: int | None) -> Ite
         workbook.close()
 
 
-def _json_records(source: SourceFile) -> list[dict]:
+def _json_records(source: SourceFile, limit: int | None = None) -> list[dict]:
+    """The records; JSONL with `limit`: only the first lines (at least 1,000, whose keys make the header), while a
+    JSON document is read whole."""
     if source.format == "jsonl":
         with source.path.open(encoding="utf-8-sig") as handle:
-            return [json.loads(line) for line in handle if line.strip()]
+            lines = (line for line in handle if line.strip())
+            if limit is not None:
+                lines = itertools.islice(lines, max(limit, 1000))
+            return [json.loads(line) for line in lines]
     with source.path.open(encoding="utf-8-sig") as handle:
         document = json.load(handle)
     if isinstance(document, dict):  # {"service_requests": [...]} or a GeoJSON FeatureCollection
@@ -317,7 +323,7 @@ def _frames(source: SourceFile, chunk_rows: int, limit: int | None) -> Iterator[
             if limit is not None:
                 return
     else:
-        records = _json_records(source)
+        records = _json_records(source, limit)
         if not all(isinstance(r, dict) for r in records):
             raise InputError("ingest.msg.json_records", file=source.name)
         _check_records(source, records)
