@@ -66,7 +66,7 @@ if problem is not None:
     st.stop()
 
 area_names = filters.area_names(cache.areas(cache.current_url()))
-language = filters.global_filters(area_names).lang
+language = filters.global_filters(area_names, filters.data_start(cache.coverage(cache.current_url()))).lang
 
 try:
     st.navigation(_pages(language), position="sidebar").run()

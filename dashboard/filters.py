@@ -20,7 +20,14 @@ import streamlit as st
 from dashboard import config
 from dashboard.db.filters import QueryFilter
 from dashboard.i18n import LANGUAGES, format_date, format_number, t
-from dashboard.periods import COMPARISONS, PRESETS, Period, local_now, parse_date, preset_period
+from dashboard.periods import (
+    COMPARISONS,
+    PRESETS,
+    Period,
+    local_now,
+    parse_date,
+    preset_period,
+)
 from dashboard.safe_text import chart_value, markdown_text, shorten
 
 DEFAULT_PRESET = "last_30_days"
@@ -93,10 +100,15 @@ def problem_text(key: str, values: Mapping[str, str | list[str]], language: str)
 
 
 def _clamped(param: str, day: date) -> date:
-    """A link's date kept between EARLIEST_DATE and today, with a notice when it was moved."""
+    """A link's date kept between the data's first day (EARLIEST_DATE when unknown) and today, with a notice when
+    it was moved."""
     if day > today():
         _note_problem("filter.problem.future", param=param, value=day.isoformat(), used=format_date(today()))
         return today()
+    first = st.session_state.get("_data_start")
+    if isinstance(first, date) and EARLIEST_DATE < first <= today() and day < first:
+        _note_problem("filter.problem.before_data", param=param, value=day.isoformat(), used=format_date(first))
+        return first
     if day < EARLIEST_DATE:
         _note_problem("filter.problem.early", param=param, value=day.isoformat(), earliest=format_date(EARLIEST_DATE),
                       used=format_date(EARLIEST_DATE))
@@ -180,8 +192,10 @@ def _current_period() -> Period:
     return Period(start, start)  # the user has picked only the first date so far
 
 
-def global_filters(area_names: Mapping[str, str]) -> Filters:
-    """The sidebar's language toggle and global filters (period, comparison, areas)."""
+def global_filters(area_names: Mapping[str, str], data_start: date | None = None) -> Filters:
+    """The sidebar's language toggle and global filters (period, comparison, areas). A link's dates are kept within
+    `data_start` (the first day with data, see `data_start`) and today."""
+    st.session_state["_data_start"] = data_start
     if not st.session_state.get("_filters_initialised") or st.session_state.pop("_reload_from_url", False):
         st.session_state["_link_params"] = st.query_params.to_dict()
         _global_state_from_url(set(area_names))
@@ -319,6 +333,12 @@ def sidebar_footer() -> None:
         if problems := st.session_state.pop("_url_problems", None):
             details = "; ".join(problem_text(key, values, lang()) for key, values in problems)
             st.warning(t("filter.bad_url", lang(), details=details), icon=":material/link_off:")
+
+
+def data_start(coverage: pd.DataFrame) -> date | None:
+    """The first day any fact table has a record, from `queries.table_coverage` (None without records)."""
+    firsts = pd.to_datetime(coverage["first_at"], errors="coerce").dropna() if "first_at" in coverage else []
+    return firsts.min().date() if len(firsts) else None
 
 
 def area_names(area_table: pd.DataFrame) -> dict[str, str]:

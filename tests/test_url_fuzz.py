@@ -14,6 +14,8 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from conftest import DEMO_DAYS, DEMO_NOW
+from page_support import APP
 from streamlit.testing.v1 import AppTest
 
 from dashboard import wall
@@ -21,7 +23,6 @@ from dashboard.filters import EARLIEST_DATE
 from dashboard.i18n import format_date, t
 from dashboard.navigation import PAGES, PAGES_DIR
 from dashboard.periods import local_now
-from page_support import APP
 
 SEED = 20261205
 CASES_PER_PAGE = 4
@@ -150,21 +151,36 @@ def test_a_date_after_today_is_today_with_a_notice(monkeypatch, demo_db_url, pag
 
 
 @pytest.mark.parametrize("page", ["overview.py", "feedback.py", "procedures.py", "traffic.py", "map.py"])
-def test_a_date_before_2000_is_clamped_with_a_notice(monkeypatch, demo_db_url, page):
+def test_a_date_before_the_data_is_clamped_to_its_first_day_with_a_notice(monkeypatch, demo_db_url, page):
     # Was OverflowError ("date value out of range") on 5 pages: the comparison period went before year 1.
     app, notices = open_link(monkeypatch, demo_db_url, {"from": "0001-01-01", "to": "2026-11-20", "lang": "en"},
                              str(PAGES_DIR / page))
-    assert app.session_state["period_range"] == (EARLIEST_DATE, date(2026, 11, 20))
-    earliest = _escaped_date(EARLIEST_DATE)
-    assert notices == [_notice(t("filter.problem.early", "en", param="from", value="0001\\-01\\-01", earliest=earliest,
-                                 used=earliest), "en")]
+    first_day = DEMO_NOW.date() - timedelta(days=DEMO_DAYS)          # the demo database's first record
+    assert app.session_state["period_range"] == (first_day, date(2026, 11, 20))
+    assert notices == [_notice(t("filter.problem.before_data", "en", param="from", value="0001\\-01\\-01",
+                                 used=_escaped_date(first_day)), "en")]
 
 
-def test_forecast_page_before_any_data_says_there_is_nothing(monkeypatch, demo_db_url):
+def test_forecast_page_linked_before_the_data_opens_on_its_first_day(monkeypatch, demo_db_url):
     # Was "No objects to concatenate" (an empty history and no forecast run).
-    app, _ = open_link(monkeypatch, demo_db_url, {"to": "1900-01-01"}, str(PAGES_DIR / "forecast.py"))
-    end = EARLIEST_DATE
-    assert t("forecast.history_none", days=180, end=format_date(end)) in [i.body for i in app.info]
+    app, notices = open_link(monkeypatch, demo_db_url, {"to": "1900-01-01"}, str(PAGES_DIR / "forecast.py"))
+    first_day = DEMO_NOW.date() - timedelta(days=DEMO_DAYS)
+    assert app.session_state["period_range"] == (first_day, first_day)
+    assert len(notices) == 1 and not app.exception
+
+
+def test_forecast_page_without_any_data_says_there_is_nothing(monkeypatch, tmp_path):
+    from dashboard.boundaries import load_areas
+    from dashboard.db.engine import create_schema, make_engine
+
+    url = f"duckdb:///{tmp_path / 'areas_only.duckdb'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    load_areas(engine, "hue")
+    engine.dispose()
+    app, _ = open_link(monkeypatch, url, {"to": "1900-01-01"}, str(PAGES_DIR / "forecast.py"))
+    assert app.session_state["period_range"] == (EARLIEST_DATE, EARLIEST_DATE)   # no data: the fixed earliest day
+    assert t("forecast.history_none", days=180, end=format_date(EARLIEST_DATE)) in [i.body for i in app.info]
     assert not app.get("plotly_chart")
 
 
