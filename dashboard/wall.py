@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from dashboard import config, kpis
+from dashboard.i18n import t
 
 PANELS = ("overview", "map", "traffic", "procedures", "forecast")
 SOURCES = ("feedback", "dossiers", "traffic")
@@ -41,7 +42,15 @@ ACTIVITY = {"feedback": ("received", "resolved"), "dossiers": ("received", "comp
 
 # ---------------------------------------------------------------- rotation
 class RotationError(ValueError):
-    """A `panels`/`dwell` value the wall cannot use; the message says what would work."""
+    """A `panels`/`dwell` value the wall cannot use; the message (English; `text(lang)` in either language) says
+    what would work."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        self.key, self.params = key, params
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str) -> str:
+        return t(f"wall.rotation.{self.key}", lang, **self.params)
 
 
 @dataclass(frozen=True)
@@ -80,44 +89,43 @@ def parse_rotation(panels: str, dwell: str) -> Rotation:
     """`"overview,map"` and `"20,40"` (or one value for all) → Rotation; RotationError explains a bad value."""
     names = [name.lower() for name in _split(panels or "")]
     if not names:
-        raise RotationError(f"no panels given: list one or more of {', '.join(PANELS)} (comma-separated)")
+        raise RotationError("no_panels", panels=", ".join(PANELS))
     unknown = [name for name in names if name not in PANELS]
     if unknown:
-        raise RotationError(f"unknown panel {', '.join(repr(n) for n in unknown)}: choose from {', '.join(PANELS)}")
+        raise RotationError("unknown_panel", names=", ".join(repr(n) for n in unknown), panels=", ".join(PANELS))
     values = _split(dwell or "")
     if not values:
-        raise RotationError("no dwell given: seconds per panel, one value for all panels or one per panel")
+        raise RotationError("no_dwell")
     seconds = []
     for value in values:
         try:
             number = int(value)
         except ValueError:
-            raise RotationError(f"dwell {value!r} is not a whole number of seconds") from None
+            raise RotationError("dwell_not_number", value=repr(value)) from None
         if not MIN_DWELL_SECONDS <= number <= MAX_DWELL_SECONDS:
-            raise RotationError(f"dwell {number} s is outside {MIN_DWELL_SECONDS}–{MAX_DWELL_SECONDS} s")
+            raise RotationError("dwell_range", n=number, low=MIN_DWELL_SECONDS, high=MAX_DWELL_SECONDS)
         seconds.append(number)
     if len(seconds) == 1:
         seconds = seconds * len(names)
     elif len(seconds) != len(names):
-        raise RotationError(f"{len(names)} panels but {len(seconds)} dwell values: "
-                            "give one value for all panels or one per panel")
+        raise RotationError("dwell_count", panels=len(names), values=len(seconds))
     return Rotation(tuple(names), tuple(seconds))
 
 
 DEFAULT_ROTATION = Rotation(PANELS, (20,) * len(PANELS))
 
 
-def wall_rotation(params: Mapping[str, str]) -> tuple[Rotation, str | None]:
+def wall_rotation(params: Mapping[str, str], lang: str = "en") -> tuple[Rotation, str | None]:
     """The rotation the wall runs: URL parameters over the settings IOC_WALL_PANELS / IOC_WALL_DWELL_SECONDS.
 
     Never raises: a bad URL falls back to the settings, bad settings to every panel for 20 s; the second
-    value is the problem to show (None when all is well).
+    value is the problem to show in `lang` (None when all is well).
     """
     configured_panels, configured_dwell = config.get("IOC_WALL_PANELS"), config.get("IOC_WALL_DWELL_SECONDS")
     try:
         configured = parse_rotation(configured_panels, configured_dwell)
     except RotationError as error:
-        configured, problem = DEFAULT_ROTATION, f"IOC_WALL_PANELS/IOC_WALL_DWELL_SECONDS: {error}"
+        configured, problem = DEFAULT_ROTATION, f"IOC_WALL_PANELS/IOC_WALL_DWELL_SECONDS: {error.text(lang)}"
     else:
         problem = None
     if "panels" not in params and "dwell" not in params:
@@ -125,7 +133,7 @@ def wall_rotation(params: Mapping[str, str]) -> tuple[Rotation, str | None]:
     try:
         return parse_rotation(params.get("panels", configured_panels), params.get("dwell", configured_dwell)), problem
     except RotationError as error:
-        return configured, f"?panels/dwell: {error}"
+        return configured, f"?panels/dwell: {error.text(lang)}"
 
 
 def refresh_seconds() -> int:

@@ -81,7 +81,7 @@ def screen_size() -> tuple[int, int]:
 language = st.query_params.get("lang", st.session_state.get("lang", config.default_language()))
 language = language if language in LANGUAGES else config.default_language()
 st.session_state.setdefault("lang", language)  # on the wall there is no language widget; never overwrite one
-rotation, rotation_problem = wall.wall_rotation(st.query_params.to_dict())
+rotation, rotation_problem = wall.wall_rotation(st.query_params.to_dict(), language)
 refresh = wall.refresh_seconds()
 memory = wall.LastGood(st.session_state, (DatabaseError,))
 st.session_state.setdefault("wall_panel", (0, time.monotonic()))  # (index on screen, since when)

@@ -122,8 +122,8 @@ def test_ten_thousand_unknown_wall_panels_give_a_short_note(monkeypatch, demo_db
     panels = ",".join(f"<b>x{i}</b>" for i in range(10_000))
     app = open_wall(monkeypatch, demo_db_url, {"panels": panels})
     notes = re.findall(r'<span class="wall-tab-note">(.*?)</span>', "".join(h.proto.body for h in app.html))
-    problem = wall.wall_rotation({"panels": panels})[1]
-    assert problem.startswith("?panels/dwell: unknown panel '<b>x0</b>'") and len(problem) > 100_000
+    problem = wall.wall_rotation({"panels": panels}, "vi")[1]
+    assert problem.startswith("?panels/dwell: không có bảng '<b>x0</b>'") and len(problem) > 100_000
     assert [html.unescape(note) for note in notes] == [t("wall.rotation_problem", details=problem[:159] + "…")]
     assert "<b>" not in notes[0]
 

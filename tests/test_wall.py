@@ -67,6 +67,8 @@ def test_url_overrides_settings_and_bad_values_fall_back(monkeypatch):
     rotation, problem = wall.wall_rotation({"panels": "weather"})
     assert rotation == wall.Rotation(("map", "forecast"), (30, 10))
     assert problem.startswith("?panels/dwell: unknown panel 'weather'")
+    assert wall.wall_rotation({"panels": "weather"}, "vi")[1].startswith(
+        "?panels/dwell: không có bảng 'weather': chọn trong overview, map")      # in the wall's language
     monkeypatch.setenv("IOC_WALL_DWELL_SECONDS", "1,2,3")
     rotation, problem = wall.wall_rotation({})
     assert rotation == wall.DEFAULT_ROTATION and "IOC_WALL_DWELL_SECONDS" in problem
