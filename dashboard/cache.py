@@ -33,11 +33,6 @@ def current_url() -> str:
     return config.database_url()
 
 
-def release_engine(url: str) -> None:
-    """Close the idle connections of the app's read-only engine for `url` (the next query opens new ones)."""
-    engine_for(url).dispose()
-
-
 def engine() -> Engine:
     return engine_for(current_url())
 

@@ -78,6 +78,16 @@ def test_writer_changes_a_copy_and_readers_see_it_only_when_it_is_complete(serve
     reader.dispose()
 
 
+def test_a_copy_left_by_a_killed_writer_is_removed_by_the_next_write(served):
+    path = db_engine.duckdb_file(served)
+    leftover = path.with_name(f".{path.name}.999999.deadbeef.writing")
+    leftover.write_bytes(b"half a database")
+    leftover.with_name(leftover.name + ".wal").write_bytes(b"wal")
+    with writing(served, keep=False):
+        pass
+    assert sorted(p.name for p in path.parent.iterdir()) == ["served.duckdb", "served.duckdb.lock"]
+
+
 def test_a_replaced_or_deleted_file_is_noticed_by_an_open_reader(served, tmp_path):
     reader = make_engine(served, read_only=True)
     before = _count(reader)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import glob
 import logging
 import os
 import shutil
@@ -143,6 +144,9 @@ def write_copy(path: Path, *, fresh: bool, keep: bool, lock_timeout: float) -> I
         raise RuntimeError(f"a write to {path} is already open in this thread (writes cannot nest)")
     with _exclusive(path, lock_timeout):
         _writing_here.path = path
+        # Under the lock no other writer runs: a copy lying here belongs to a writer that was killed outright.
+        for leftover in path.parent.glob(f".{glob.escape(path.name)}.*.writing*"):
+            _remove(leftover)
         copy = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.writing")
         copy_wal = copy.with_name(copy.name + ".wal")
         served_wal = path.with_name(path.name + ".wal")
