@@ -92,7 +92,7 @@ def merge(connection: Connection, stage: Table, target: Table, keys: Sequence[st
     """Upsert the stage into `target`: {"inserted", "updated", "unchanged"}.
 
     Rows whose key exists are updated only where a value differs; columns in `keep` are never overwritten.
-    New rows of a table with an integer `id` get ids after the largest one.
+    New feedback and dossier rows take their ids from the table's sequence (safe beside a concurrent import).
     """
     compared = [c.name for c in stage.columns if c.name != "row_number" and c.name not in keys and c.name not in keep]
     matched = exists(select(1).select_from(target).where(_match(target, stage, keys)))
@@ -111,10 +111,10 @@ def merge(connection: Connection, stage: Table, target: Table, keys: Sequence[st
                 .values({c: stage.c[c] for c in compared}))
     names = [c.name for c in stage.columns if c.name != "row_number"]
     fresh = select(*[stage.c[n] for n in names]).where(~matched)
-    if "id" in target.c and "id" not in names:
-        first_id = select(func.coalesce(func.max(target.c.id), 0)).scalar_subquery()
-        fresh = select((first_id + func.row_number().over(order_by=stage.c.row_number)).label("id"),
-                       *[stage.c[n] for n in names]).where(~matched)
+    if target.name in schema.ID_SEQUENCES and "id" not in names:  # ids from the table's sequence, in file order
+        schema.advance_id_sequence(connection, target)
+        ordered = fresh.order_by(stage.c.row_number).subquery("fresh")
+        fresh = select(schema.ID_SEQUENCES[target.name].next_value().label("id"), *[ordered.c[n] for n in names])
         names = ["id", *names]
     inserted = connection.execute(insert(target).from_select(names, fresh)).rowcount
     inserted = inserted if inserted is not None and inserted >= 0 else counts["staged"] - counts["matched"]

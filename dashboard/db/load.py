@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db.engine import _translate, is_duckdb
+from dashboard.db.schema import ID_SEQUENCES, advance_id_sequence
 
 
 def _ordered(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
@@ -74,6 +75,9 @@ def bulk_load(engine: Engine, table: Table, frame: pd.DataFrame, *, replace: boo
             _load_duckdb(engine, table, frame)
         else:
             _load_postgres(engine, table, frame)
+        if table.name in ID_SEQUENCES:  # rows came with their ids: the sequence must hand out later ones
+            with engine.begin() as connection:
+                advance_id_sequence(connection, table)
     except SQLAlchemyError as error:
         raise _translate(error, engine) from error
     return len(frame)

@@ -160,6 +160,13 @@ def _refresh(connection: Connection, parts: dict | None = None) -> dict[str, int
         parts = None  # rollups missing or never filled: only a full rebuild makes them match the rows
     for table in schema.ROLLUP_TABLES:
         table.create(connection, checkfirst=True)  # an old database gains the tables on its first refresh
+    if connection.dialect.name != "duckdb":
+        # Two imports committing at once would each delete the days' rows and insert their own sums: each sum
+        # counts both imports' rows once the other has committed, so the days were counted twice (measured).
+        # Refreshes of a rollup take turns until the transaction ends; readers are never blocked (EXCLUSIVE mode).
+        for table, _build in _BUILDERS:
+            if parts is None or table.name in parts:
+                connection.execute(text(f'LOCK TABLE "{table.name}" IN EXCLUSIVE MODE'))
     rows = {}
     for table, build in _BUILDERS:
         if parts is not None and table.name not in parts:
