@@ -4,8 +4,9 @@
 
 Copies the demo database (DuckDB) or uses the given URL, starts a reader process that runs the overview page's
 queries in a loop (the app's own read-only engine and KPI functions, no result cache) and, while it runs, writes
-with the real commands one after the other: `import feedback` of a generated file of `--rows` rows, `demo`,
-`init-db`, and the reads `kpi` and `brief`. Prints each command's exit code and time, the number of page polls,
+with the real commands one after the other: `import feedback` of a generated file of `--rows` rows, an admin
+upload of a tenth as many rows (through the upload page's worker process), `demo`, `init-db`, and the reads `kpi`
+and `brief`. Prints each command's exit code and time, the number of page polls,
 the longest and the 99th percentile page wait, and every error a poll saw. The test suite runs it small
 (tests/test_write_safety.py); docs/benchmarks.md has the 1 M-row figures.
 """
@@ -88,15 +89,33 @@ def _command(url: str, *arguments: str) -> dict:
             "stderr": done.stderr.strip().splitlines()[-1:] if done.returncode else []}
 
 
+def _upload(url: str, path: Path) -> dict:
+    """The admin upload page's import: detection, then the same worker process the page starts."""
+    from dashboard.ingest import upload
+
+    started = time.perf_counter()
+    detection = upload.detect(path, "feedback")
+    settings = upload.RunSettings.build("feedback", "admin_upload", detection.mapping)
+    try:
+        result = upload.run_isolated(url, path, settings, dry_run=False)
+        code, problem = 0, []
+    except Exception as error:  # noqa: BLE001 (measured and reported, whatever it was)
+        code, problem, result = 2, [f"{type(error).__name__}: {error}"], None
+    return {"command": "upload feedback", "exit": code, "seconds": round(time.perf_counter() - started, 2),
+            "stderr": problem, "inserted": getattr(result, "inserted", None)}
+
+
 def run(url: str, rows: int, folder: Path, demo_scale: float = 0.02) -> dict:
     """Start the reader, run the writes and reads, stop the reader; the measurements as a dict."""
-    data = folder / "phan_anh_beside.csv"
+    data, uploaded = folder / "phan_anh_beside.csv", folder / "phan_anh_upload.csv"
     write_feedback_csv(data, rows)
+    write_feedback_csv(uploaded, max(1, rows // 10), seed=12)
     stop_file, out_file = folder / "stop", folder / "polls.json"
     reader = subprocess.Popen([sys.executable, "-m", "dashboard.bench_writes", "--poll", url, str(stop_file), str(out_file)])
     time.sleep(2.0)  # the reader is polling before the first write starts
     commands = [
         _command(url, "import", "feedback", str(data), "--source", "beside_readers", "--quiet"),
+        _upload(url, uploaded),
         _command(url, "demo", "--scale", str(demo_scale), "--start", str(date.today() - timedelta(days=60))),
         _command(url, "init-db"),
         _command(url, "kpi", "--from", str(date.today() - timedelta(days=6)), "--to", str(date.today()), "--json"),
