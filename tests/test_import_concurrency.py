@@ -65,18 +65,17 @@ def _import_together(engine, url: str, jobs: list[tuple[Path, str]]) -> list[sub
         barrier.wait()
         results[position] = subprocess.run(
             [sys.executable, "-m", "dashboard", "import", "feedback", str(path), "--source", source, "--quiet"],
-            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300)
+            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=300, check=False)
 
     threads = [threading.Thread(target=run, args=(k, *job)) for k, job in enumerate(jobs)]
-    with engine.connect() as holder, engine.connect() as watcher:
-        with holder.begin():
-            holder.execute(text("LOCK TABLE import_log IN EXCLUSIVE MODE"))  # reads pass, inserts wait
-            for thread in threads:
-                thread.start()
-            deadline = time.monotonic() + 60
-            while _waiting_on_locks(watcher) < len(jobs) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            held = _waiting_on_locks(watcher)
+    with engine.connect() as holder, engine.connect() as watcher, holder.begin():
+        holder.execute(text("LOCK TABLE import_log IN EXCLUSIVE MODE"))  # reads pass, inserts wait
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 60
+        while _waiting_on_locks(watcher) < len(jobs) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        held = _waiting_on_locks(watcher)
     for thread in threads:
         thread.join()
     assert held == len(jobs), "the imports were not all held before their commit"
@@ -112,9 +111,10 @@ def test_two_concurrent_postgres_imports_of_two_sources_both_succeed(pg_url, tmp
 
 # ---------------------------------------------------------------- ids after explicit ids, and the upgrade
 def _feedback_row(id_: int | None, source_id: str) -> dict:
-    row = dict(source="hand", source_id=source_id, received_at=datetime(2026, 11, 2, 9), category="street_lighting",
-               channel=None, area_code=None, lat=None, lon=None, status="new", agency=None, due_at=None,
-               first_response_at=None, resolved_at=None, satisfaction=None, reopened=False)
+    row = {"source": "hand", "source_id": source_id, "received_at": datetime(2026, 11, 2, 9),
+           "category": "street_lighting", "channel": None, "area_code": None, "lat": None, "lon": None, "status": "new",
+           "agency": None, "due_at": None, "first_response_at": None, "resolved_at": None, "satisfaction": None,
+           "reopened": False}
     return row if id_ is None else {"id": id_, **row}
 
 
@@ -161,7 +161,7 @@ def test_bulk_load_with_explicit_ids_moves_the_sequence_past_them(any_db_url):
         engine.dispose()
 
 
-def test_a_database_made_before_the_sequences_gets_them_after_its_largest_id(any_db_url):
+def test_a_database_made_before_the_sequences_gets_them_after_its_largest_id(any_db_url, tmp_path):
     engine = make_engine(any_db_url)
     try:
         with engine.begin() as connection:   # the schema as it was: ids without a default, no sequences
@@ -169,6 +169,10 @@ def test_a_database_made_before_the_sequences_gets_them_after_its_largest_id(any
                 connection.execute(text(f'ALTER TABLE "{table.name}" ALTER COLUMN id DROP DEFAULT'))
                 connection.execute(text(f"DROP SEQUENCE {table.name}_id_seq"))
             connection.execute(insert(schema.feedback), [_feedback_row(k, f"old{k}") for k in (1, 2, 41)])
+        # An upload runs the importer without `init-db`: it creates the sequence it needs, after the largest id
+        result = run_import(engine, ImportOptions("feedback", feedback_file(tmp_path / "up.csv", "U", 3, 5), now=NOW,
+                                                  source="up"))
+        assert (result.status, result.inserted) == ("done", 3)
         create_schema(engine)                # what `init-db` and `import` run on an existing database
         create_schema(engine)                # idempotent: a second run changes nothing
         with engine.begin() as connection:
@@ -177,7 +181,7 @@ def test_a_database_made_before_the_sequences_gets_them_after_its_largest_id(any
                 source="hand", source_id="1", procedure_code="P", procedure_name="P", sector="s", channel="online",
                 received_at=datetime(2026, 11, 2), status="received"))
         ids = fetch_frame(engine, select(schema.feedback.c.id).order_by(schema.feedback.c.id))["id"].tolist()
-        assert ids == [1, 2, 41, 42]
+        assert ids == [1, 2, 41, 42, 43, 44, 45]
         assert fetch_frame(engine, select(schema.dossiers.c.id))["id"].tolist() == [1]
     finally:
         engine.dispose()

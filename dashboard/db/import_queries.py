@@ -112,9 +112,9 @@ def merge(connection: Connection, stage: Table, target: Table, keys: Sequence[st
     names = [c.name for c in stage.columns if c.name != "row_number"]
     fresh = select(*[stage.c[n] for n in names]).where(~matched)
     if target.name in schema.ID_SEQUENCES and "id" not in names:  # ids from the table's sequence, in file order
-        schema.advance_id_sequence(connection, target)
+        sequence = schema.ensure_id_sequence(connection, target)
         ordered = fresh.order_by(stage.c.row_number).subquery("fresh")
-        fresh = select(schema.ID_SEQUENCES[target.name].next_value().label("id"), *[ordered.c[n] for n in names])
+        fresh = select(sequence.next_value().label("id"), *[ordered.c[n] for n in names])
         names = ["id", *names]
     inserted = connection.execute(insert(target).from_select(names, fresh)).rowcount
     inserted = inserted if inserted is not None and inserted >= 0 else counts["staged"] - counts["matched"]

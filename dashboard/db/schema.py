@@ -365,6 +365,17 @@ def advance_id_sequence(connection: Connection, table: Table) -> None:
         connection.execute(text(f"SELECT max(nextval('{sequence.name}')) FROM {series} AS taken(k)"), {"n": missing})
 
 
+def ensure_id_sequence(connection: Connection, table: Table) -> Sequence:
+    """The id sequence of `table`, created when the database predates it, advanced past the largest id.
+
+    The importer calls this before taking ids, so an upload into an older database works before any `init-db`.
+    """
+    sequence = ID_SEQUENCES[table.name]
+    sequence.create(connection, checkfirst=True)
+    advance_id_sequence(connection, table)
+    return sequence
+
+
 def _add_id_defaults(connection: Connection) -> None:
     """Tables created before the sequences existed get the sequence as their id default."""
     present = set(inspect(connection).get_table_names())
