@@ -187,3 +187,23 @@ def test_briefing_html_prints_names_as_escaped_text(hostile_db_url, demo_now):
         assert str(markupsafe.escape(name)) in html
     assert "http://127.0.0.1" not in html.replace("&#34;http://127.0.0.1", "")   # only inside escaped text
     assert "<img src=\"http" not in html and "<a href=\"http" not in html
+
+
+def test_import_reject_report_holds_rejected_payloads_as_text(areas_engine, tmp_path):
+    """The importer's --reject-report is a CSV an operator opens in a spreadsheet: a rejected value from the file
+    that starts a formula is apostrophe-prefixed like every download."""
+    from dashboard.ingest.importer import ImportOptions, run_import
+
+    source = tmp_path / "phan_anh.csv"
+    source.write_text("Mã phản ánh,Ngày tiếp nhận,Lĩnh vực\n"
+                      "PA-1,20/11/2026 08:00,Rác thải\n"
+                      'PA-2,"=HYPERLINK(""http://127.0.0.1/x"",""click"")",Rác thải\n', encoding="utf-8")
+    report = tmp_path / "rejects.csv"
+    result = run_import(areas_engine, ImportOptions("feedback", source, now=datetime(2026, 11, 20, 14, 0),
+                                                    date_format="%d/%m/%Y %H:%M", max_reject_rate=1.0,
+                                                    reject_report=report))
+    assert result.rejected == 1
+    lines = report.read_bytes().decode("utf-8-sig").split("\r\n")
+    assert len(lines) == 3 and lines[2] == ""
+    rejected = pd.read_csv(report, encoding="utf-8-sig", dtype=str, keep_default_na=False).iloc[0].to_dict()
+    assert rejected["value"] == "'=HYPERLINK(\"http://127.0.0.1/x\",\"click\")"

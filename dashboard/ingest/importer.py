@@ -22,7 +22,7 @@ import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard import config
+from dashboard import config, exports
 from dashboard.db import import_queries as q
 from dashboard.db import schema
 from dashboard.db.engine import _translate
@@ -156,7 +156,7 @@ class _RejectSink:
         self.result, self.kept, self.report = result, [], report
         self.handle = report.open("w", encoding="utf-8-sig", newline="") if report else None
         if self.handle:
-            pd.DataFrame(columns=rows.REJECT_COLUMNS).to_csv(self.handle, index=False)
+            pd.DataFrame(columns=rows.REJECT_COLUMNS).to_csv(self.handle, index=False, lineterminator="\r\n")
 
     def add(self, frame: pd.DataFrame) -> None:
         if frame.empty:
@@ -165,8 +165,8 @@ class _RejectSink:
         self.result.reasons.update(frame["reason"].value_counts().to_dict())
         if sum(len(k) for k in self.kept) < REJECTS_KEPT:
             self.kept.append(frame)
-        if self.handle:
-            frame.to_csv(self.handle, index=False, header=False)
+        if self.handle:  # values from the file: a rejected `=HYPERLINK(…)` must not become a formula in the report
+            exports.safe_frame(frame).to_csv(self.handle, index=False, header=False, lineterminator="\r\n")
 
     def frame(self) -> pd.DataFrame:
         kept = pd.concat(self.kept, ignore_index=True) if self.kept else pd.DataFrame(columns=rows.REJECT_COLUMNS)
