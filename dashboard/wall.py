@@ -328,7 +328,8 @@ def lag_parts(minutes: int) -> tuple[int, str]:
 # ---------------------------------------------------------------- alerts for the ticker
 @dataclass(frozen=True)
 class Alert:
-    kind: str        # stale_source, no_data, silent_sensors, overdue_feedback, anomaly_up, anomaly_down, all_clear
+    kind: str        # unreachable, stale_source, no_data, silent_sensors, overdue_feedback, anomaly_up, anomaly_down,
+                     # all_clear
     level: str       # critical, warning, info
     values: dict[str, Any] = field(default_factory=dict)
 
@@ -345,6 +346,10 @@ def build_alerts(sources: Iterable[Freshness], silent: pd.DataFrame | None, sens
     `anomalies`: rows of forecast_queries.recent_anomalies (area_name, category, ds, actual, expected, size).
     """
     alerts: list[Alert] = []
+    sources = list(sources)
+    if any(not item.reachable for item in sources):   # one line says it; "no data" per source would be untrue
+        alerts.append(Alert("unreachable", "critical", {}))
+        sources = []
     for item in sources:
         if item.newest is None:
             alerts.append(Alert("no_data", "critical", {"source": item.source}))

@@ -239,7 +239,7 @@ def ticker() -> None:
     days = wall.overdue_days()
     loaded = load("ticker", lambda as_of: cache.query(wall_queries.ticker_inputs, as_of, days))
     newest = memory.load("ticker_newest", lambda: wall_queries.newest_records(cache.engine()), local_now())
-    sources = wall.all_freshness(newest.value or {}, local_now(), wall.freshness_thresholds())
+    sources = wall.all_freshness(newest.value or {}, local_now(), wall.freshness_thresholds(), reachable=newest.fresh)
     inputs = loaded.value[1] if loaded.value else {}
     alerts = wall.build_alerts(sources, inputs.get("silent"), inputs.get("sensor_total", 0), inputs.get("overdue"), days,
                                inputs.get("anomalies"))

@@ -274,6 +274,8 @@ def test_sources_are_stale_when_the_fetch_fails_whatever_the_last_records_said()
     assert [wall.freshness_status(item, 60) for item in live] == ["live", "live", "live"]
     failed = wall.all_freshness(newest, now, thresholds, reachable=False)
     assert [(item.live, wall.freshness_status(item, 60)) for item in failed] == [(False, "stale")] * 3
+    alerts = wall.build_alerts(failed, None, 0, None, 3, None)
+    assert [(alert.kind, alert.level) for alert in alerts] == [("unreachable", "critical")]
 
 
 def test_wall_against_a_server_that_never_answers_shows_the_banner_and_no_live_source(silent_server, monkeypatch):
@@ -290,6 +292,7 @@ def test_wall_against_a_server_that_never_answers_shows_the_banner_and_no_live_s
     assert 'data-testid="wall-banner"' in html
     assert html.count('data-reachable="false"') == 3 and 'data-live="true"' not in html
     assert "không trả lời" in html
+    assert 'data-kind="unreachable"' in html and 'data-kind="no_data"' not in html   # the ticker says why
     assert seconds < 20, seconds      # one connect timeout, not one per panel query
 
 
