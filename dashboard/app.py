@@ -11,11 +11,12 @@ from urllib.parse import urlsplit
 
 import streamlit as st
 
-from dashboard import admin, cache, config, filters, ui
+from dashboard import config
 from dashboard.charts import theme
 from dashboard.db.engine import DatabaseError
 from dashboard.i18n import LANGUAGES, t
 from dashboard.navigation import PAGES
+from dashboard.web import admin, cache, url_state, widgets
 
 st.set_page_config(page_title="IOC Huế", page_icon="🏙️", layout="wide")
 theme.register_template()
@@ -44,7 +45,7 @@ if _kiosk_requested():
         st.navigation(_pages(kiosk_language), position="hidden").run()
     except Exception:  # never a traceback on the wall; the log keeps the details
         logging.getLogger("dashboard").exception("kiosk page failed")
-        ui.unexpected_error_page()
+        widgets.unexpected_error_page()
     st.stop()
 
 
@@ -61,20 +62,20 @@ problem = _database_problem()
 if problem is not None:
     if "lang" not in st.session_state:
         st.session_state["lang"] = st.query_params.get("lang", "vi") if st.query_params.get("lang") in ("vi", "en") else "vi"
-    st.navigation([st.Page(lambda: ui.database_error_page(problem), title=t("app.title", ui.lang()),
+    st.navigation([st.Page(lambda: widgets.database_error_page(problem), title=t("app.title", widgets.lang()),
                            url_path="problem")], position="hidden").run()
     st.stop()
 
-area_names = filters.area_names(cache.areas(cache.current_url()))
-language = filters.global_filters(area_names, filters.data_start(cache.coverage(cache.current_url()))).lang
+area_names = url_state.area_names(cache.areas(cache.current_url()))
+language = url_state.global_filters(area_names, url_state.data_start(cache.coverage(cache.current_url()))).lang
 
 try:
     st.navigation(_pages(language), position="sidebar").run()
 except DatabaseError as error:  # the database went away while the page ran
-    ui.database_error_page(error)
+    widgets.database_error_page(error)
 except Exception:  # never show a leader a traceback; the log keeps the details
     logging.getLogger("dashboard").exception("page failed")
-    ui.unexpected_error_page()
-filters.sidebar_footer()
+    widgets.unexpected_error_page()
+url_state.sidebar_footer()
 admin.sidebar_entry(language)
-filters.sync_url()
+url_state.sync_url()

@@ -10,17 +10,17 @@ import json
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy.engine import Engine
 
 from dashboard.config import BOUNDARIES_DIR
-from dashboard.db import schema
-from dashboard.db.load import bulk_load
 
 # Cities that have boundary files for the units in force since 1 July 2025.
 CITIES_2025 = ("hue",)
 REBUILD_COMMAND = ".venv/bin/python scripts/build_boundaries.py"
 
-AREA_COLUMNS = [column.name for column in schema.areas.columns]
+# The columns of the `areas` table, in its order (tests/test_boundaries.py checks them against db.schema; written
+# out here so reading boundary files needs no database module).
+AREA_COLUMNS = ["code", "name", "name_ascii", "kind", "parent_code", "geometry_geojson", "centroid_lat", "centroid_lon",
+                "area_km2", "population", "population_is_estimate"]
 
 
 def boundary_path(city: str = "hue") -> Path:
@@ -80,8 +80,3 @@ def feature_collection(areas: pd.DataFrame) -> dict:
             "geometry": json.loads(geometry),
         })
     return {"type": "FeatureCollection", "features": features}
-
-
-def load_areas(engine: Engine, city: str = "hue") -> int:
-    """Replace every row of the `areas` table with the city's wards/communes; returns the row count."""
-    return bulk_load(engine, schema.areas, area_frame(city), replace=True)

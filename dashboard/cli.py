@@ -95,8 +95,8 @@ def command_init_db(args: argparse.Namespace) -> int:
     if _schema_complete(args):
         print(f"Schema ready at {redact_url(args.database_url)} (nothing to change).")
         return 0
-    from dashboard.boundaries import load_areas
     from dashboard.db import queries
+    from dashboard.db.load import load_areas
 
     with _engine(args) as engine:
         create_schema(engine)
@@ -108,7 +108,7 @@ def command_init_db(args: argparse.Namespace) -> int:
 
 
 def command_demo(args: argparse.Namespace) -> int:
-    from dashboard.demo import build_demo
+    from dashboard.demo.generator import build_demo
 
     if args.start and args.end and args.end < args.start:
         print(f"error: --end {args.end} is before --start {args.start}", file=sys.stderr)
@@ -132,7 +132,7 @@ def command_kpi(args: argparse.Namespace) -> int:
 
 
 def _print_kpis(engine: Engine, period: Period, args: argparse.Namespace) -> int:
-    from dashboard.kpis import compute_kpis
+    from dashboard.metrics.kpis import compute_kpis
 
     check_ready(engine)
     if args.area:
@@ -281,7 +281,7 @@ def command_hash_password(args: argparse.Namespace) -> int:
     """Print the IOC_ADMIN_PASSWORD_HASH line for a password typed at the prompt (or piped on stdin)."""
     import getpass
 
-    from dashboard.admin import hash_password
+    from dashboard.passwords import hash_password
 
     if sys.stdin.isatty():
         password = getpass.getpass("Admin password: ")
@@ -302,8 +302,8 @@ def command_import(args: argparse.Namespace) -> int:
 
     with _engine(args) as engine:
         create_schema(engine)  # the import tables may be newer than the database
-        from dashboard.boundaries import load_areas
         from dashboard.db import queries
+        from dashboard.db.load import load_areas
 
         if queries.area_list(engine).empty:
             load_areas(engine, config.city())
@@ -366,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
                                         help="print the admin password hash line for .streamlit/secrets.toml")
     hash_password.set_defaults(handler=command_hash_password)
 
-    from dashboard.bench import add_parser as add_bench_parser
+    from dashboard.bench.bench import add_parser as add_bench_parser
 
     add_bench_parser(commands, _positive_float, _positive_int)
     return parser

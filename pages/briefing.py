@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cache, filters, ui
 from dashboard.briefing import charts
 from dashboard.briefing.content import Table, build_briefing, weeks_with_data
 from dashboard.briefing.render import render_briefing
@@ -17,6 +16,7 @@ from dashboard.briefing.weeks import last_complete_week, week_code
 from dashboard.i18n import format_datetime, t
 from dashboard.periods import local_now
 from dashboard.safe_text import markdown_text
+from dashboard.web import cache, url_state, widgets
 
 STATUS_COLOUR = {"on_target": "green", "near_target": "orange", "off_target": "red"}
 
@@ -28,21 +28,21 @@ def show(table: Table) -> None:
     st.dataframe(table.frame(), hide_index=True, column_config=config, height="content")
 
 
-selection = filters.current()
+selection = url_state.current()
 lang = selection.lang
 now = local_now().replace(second=0, microsecond=0)
 
 title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
 title_column.title(t("briefing.page.heading", lang))
 with badge_column:
-    ui.demo_badge(lang)
+    widgets.demo_badge(lang)
 
 weeks = cache.query(weeks_with_data, now.date())
 if not weeks:
     st.info(t("briefing.page.no_weeks", lang))
     st.stop()
 default_week = week_code(last_complete_week(now.date()))
-area_names = filters.area_names(cache.areas(cache.current_url()))
+area_names = url_state.area_names(cache.areas(cache.current_url()))
 scopes = ["", *sorted(area_names, key=lambda code: area_names[code])]
 default_scope = selection.areas[0] if len(selection.areas) == 1 else ""
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import admin, cache, filters, ui
 from dashboard.db.engine import DatabaseError
 from dashboard.i18n import format_number, t
 from dashboard.ingest import dates, messages, readers, upload
 from dashboard.ingest.importer import ImportAborted
+from dashboard.web import admin, cache, url_state, widgets
 
 UPLOADED = "ingest_upload"          # {"path", "name", "sha256"} of the saved upload
 DETECTED = "ingest_detection"       # (path, kind, Detection)
@@ -26,7 +26,7 @@ FIELDS_PER_ROW = 4
 TILES_PER_ROW = 4
 ROW_PX = 35
 
-lang = filters.lang()
+lang = url_state.lang()
 upload.sweep_once()  # folders of sessions that ended without their finalizer (a killed server), older than a day
 
 
@@ -198,12 +198,12 @@ def show_outcome(outcome: upload.Outcome) -> None:
     left, right = st.columns([1, 3])
     with left:
         st.markdown(f"**{t('ingest.rejects.reasons', lang)}**")
-        ui.show_table(reasons.rename(columns={c: t(f"ingest.col.{c}", lang) for c in reasons.columns}))
+        widgets.show_table(reasons.rename(columns={c: t(f"ingest.col.{c}", lang) for c in reasons.columns}))
     if sample.empty:  # an aborted run carries no sample
         return
     with right:
         st.markdown(f"**{t('ingest.rejects.heading', lang, shown=len(sample))}**")
-        ui.show_table(sample.rename(columns={c: t(f"ingest.col.{c}", lang) for c in sample.columns}))
+        widgets.show_table(sample.rename(columns={c: t(f"ingest.col.{c}", lang) for c in sample.columns}))
 
 
 def main() -> None:

@@ -11,26 +11,26 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, filters, ui
 from dashboard.charts import forecast as charts
 from dashboard.db import forecast_queries as fq
 from dashboard.i18n import format_date, format_datetime, format_number, t
 from dashboard.safe_text import chart_text
+from dashboard.web import cache, url_state, widgets
 from models.calendar import holiday_markers
 
 HISTORY_CHOICES = (90, 180, 365, 730)
 ANOMALY_DAYS = 30
 ANOMALIES_SHOWN = 500
 
-lang = filters.lang()
-selection = filters.current()
+lang = url_state.lang()
+selection = url_state.current()
 url = cache.current_url()
 engine = cache.engine()
 
 title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
 title_column.title(t("forecast.heading", lang))
 with badge_column:
-    ui.demo_badge(lang)
+    widgets.demo_badge(lang)
 
 runs = fq.current_runs(engine)  # uncached: a new run shows on the next rerun
 
@@ -85,7 +85,7 @@ def agency_section(run_id: str) -> None:
     with st.expander(t("forecast.agency.table", lang, count=len(outlook))):
         table = charts.agency_table(outlook, lang)
         st.dataframe(table, hide_index=True)
-        ui.download_buttons(table, "du_bao_theo_don_vi", lang)
+        widgets.download_buttons(table, "du_bao_theo_don_vi", lang)
 
 
 def anomaly_section(series_id: str, last_day) -> None:
@@ -104,7 +104,7 @@ def anomaly_section(series_id: str, last_day) -> None:
         st.caption(t("forecast.anomalies.filtered", lang))
     table = charts.anomaly_table(found, lang)
     st.dataframe(table, hide_index=True)
-    ui.download_buttons(table, "bat_thuong", lang)
+    widgets.download_buttons(table, "bat_thuong", lang)
 
 
 def series_section(metric: str, run: pd.Series) -> str:
@@ -115,7 +115,7 @@ def series_section(metric: str, run: pd.Series) -> str:
     if rows.empty:
         st.info(t("forecast.no_series", lang), icon=":material/info:")
         return ""
-    area_names = filters.area_names(cache.areas(url))
+    area_names = url_state.area_names(cache.areas(url))
     sensors = cache.query(fq.sensor_names) if metric == "traffic" else {}
     options = charts.series_options(list(rows["series_id"]), lang, area_names, sensors)
     summary = charts.metric_summary(rows)
@@ -146,7 +146,7 @@ def series_section(metric: str, run: pd.Series) -> str:
     with st.expander(t("forecast.scores.heading", lang)):
         table = charts.score_table(rows, options, lang)
         st.dataframe(table, hide_index=True)
-        ui.download_buttons(table, f"diem_du_bao_{metric}", lang)
+        widgets.download_buttons(table, f"diem_du_bao_{metric}", lang)
     return series_id
 
 

@@ -5,29 +5,30 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cache, filters, kpis, ui
 from dashboard.charts import map_layers
 from dashboard.db import map_queries
 from dashboard.i18n import format_number, t
+from dashboard.metrics import definitions
+from dashboard.web import cache, url_state, widgets
 
 COMPARED_WARDS = 3  # columns of the ward-vs-city table besides the city
 
-lang = filters.lang()
+lang = url_state.lang()
 url = cache.current_url()
-selection = filters.current()
+selection = url_state.current()
 query = selection.query()
-area_names = filters.area_names(cache.areas(url))
+area_names = url_state.area_names(cache.areas(url))
 
 title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
 title_column.title(t("wardmap.heading", lang))
 with badge_column:
-    ui.demo_badge(lang)
-st.caption(ui.period_caption(selection))
-filters.chips(selection, {"area": area_names.get})
+    widgets.demo_badge(lang)
+st.caption(widgets.period_caption(selection))
+url_state.chips(selection, {"area": area_names.get})
 
 layer_column, points_column = st.columns([4, 1], vertical_alignment="bottom")
 with layer_column:
-    layer_key = filters.page_choice("layer", {layer.key: t(f"wardmap.choice.{layer.key}", lang) for layer in map_layers.WARD_LAYERS},
+    layer_key = url_state.page_choice("layer", {layer.key: t(f"wardmap.choice.{layer.key}", lang) for layer in map_layers.WARD_LAYERS},
                                     t("wardmap.layer", lang), default=map_layers.WARD_LAYERS[0].key, key="map_layer")
 with points_column:
     show_points = st.toggle(t("wardmap.points", lang), key="map_points", help=t("wardmap.points_help", lang))
@@ -41,11 +42,11 @@ if map_layers.has_polygons(geometry):
     if show_points:
         feedback_layer = cache.query(map_queries.feedback_layer, query, map_queries.POINT_THRESHOLD)
         map_layers.add_feedback_layer(figure, feedback_layer, lang)
-    st.plotly_chart(figure, key="ward_map", on_select=filters.click_to_filter("area", "ward_map", "location"),
+    st.plotly_chart(figure, key="ward_map", on_select=url_state.click_to_filter("area", "ward_map", "location"),
                     selection_mode="points", config={"displaylogo": False, "scrollZoom": True})
 else:
     st.info(t("wardmap.no_polygons", lang), icon=":material/map:")
-notes = [t(f"wardmap.about.{layer.key}", lang, target=format_number(kpis.KPI_BY_KEY["feedback.resolved_on_time_pct"].target, lang))]
+notes = [t(f"wardmap.about.{layer.key}", lang, target=format_number(definitions.KPI_BY_KEY["feedback.resolved_on_time_pct"].target, lang))]
 if "per_10k" in layer.key:
     notes.append(t("map.population_note", lang))
 if feedback_layer is not None:
@@ -64,11 +65,11 @@ with compare_column:
         st.dataframe(comparison, hide_index=True, height=35 * (len(comparison) + 1) + 3)
         if len(selection.areas) > COMPARED_WARDS:
             st.caption(t("wardmap.compare.more", lang, count=len(selection.areas), shown=COMPARED_WARDS))
-        ui.download_buttons(comparison, "ward_vs_city", lang)
+        widgets.download_buttons(comparison, "ward_vs_city", lang)
     else:
         st.info(t("wardmap.click_hint", lang), icon=":material/touch_app:")
 with ranking_column:
     st.subheader(t("wardmap.ranking.heading", lang))
     ranking = map_layers.ward_ranking(area_table, layer, lang)
     st.dataframe(ranking, hide_index=True, height=420)
-    ui.download_buttons(ranking, f"wards_{layer.key}", lang)
+    widgets.download_buttons(ranking, f"wards_{layer.key}", lang)

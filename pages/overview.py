@@ -6,14 +6,15 @@ from datetime import timedelta
 
 import streamlit as st
 
-from dashboard import cache, kpis, maps, ui
-from dashboard.charts import ROLLING_DAYS, daily_trend
+from dashboard.charts import ROLLING_DAYS, daily_trend, maps
 from dashboard.charts.forecast import anomaly_table
 from dashboard.db import forecast_queries
-from dashboard.filters import current as current_filters
 from dashboard.i18n import t
-from dashboard.overview import MAP_METRICS, trend_window
+from dashboard.metrics import definitions
 from dashboard.periods import Period
+from dashboard.web import cache, widgets
+from dashboard.web.overview import MAP_METRICS, trend_window
+from dashboard.web.url_state import current as current_filters
 
 filters = current_filters()
 lang = filters.lang
@@ -22,17 +23,17 @@ url = cache.current_url()
 title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
 title_column.title(t("overview.heading", lang))
 with badge_column:
-    ui.demo_badge(lang)
+    widgets.demo_badge(lang)
 scope = t("overview.scope_areas", lang, count=len(filters.areas)) if filters.areas else t("overview.scope_city", lang)
-st.caption(f"{scope} · {ui.period_caption(filters)}")
+st.caption(f"{scope} · {widgets.period_caption(filters)}")
 
 current = cache.city_kpis(url, filters.period.start, filters.period.end, filters.areas)
 previous = cache.city_kpis(url, filters.compared_period.start, filters.compared_period.end, filters.areas)
 
 for section, table in (("feedback", "feedback"), ("dossiers", "dossiers"), ("traffic", "traffic_observations")):
     st.subheader(t(f"section.{section}", lang))
-    st.caption(ui.freshness_line(table, lang))
-    ui.kpi_grid([d for d in kpis.KPI_DEFINITIONS if d.section == section], current, previous, filters.comparison, lang)
+    st.caption(widgets.freshness_line(table, lang))
+    widgets.kpi_grid([d for d in definitions.KPI_DEFINITIONS if d.section == section], current, previous, filters.comparison, lang)
 
 map_column, trend_column = st.columns([1, 1])
 with map_column:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cache, filters, kpis, ui
 from dashboard.charts import dossiers as charts
 from dashboard.db import dossier_queries as dq
 from dashboard.i18n import format_datetime, t
+from dashboard.metrics import kpis
 from dashboard.periods import local_now
-
+from dashboard.web import cache, url_state, widgets
 
 
 def column_config(table) -> dict:
@@ -24,24 +24,24 @@ def column_config(table) -> dict:
     return config
 
 
-lang = filters.lang()
+lang = url_state.lang()
 options = cache.query(dq.filter_options)
 labels = charts.option_labels(options, lang)
 for name in dq.PAGE_DIMENSIONS:
-    filters.dimension_filter(name, labels[name], t(f"procedures.filter.{name}", lang))
-selection = filters.current()
+    url_state.dimension_filter(name, labels[name], t(f"procedures.filter.{name}", lang))
+selection = url_state.current()
 query = selection.query()
 dimensions = dict(query.dimensions)
-area_names = filters.area_names(cache.areas(cache.current_url()))
+area_names = url_state.area_names(cache.areas(cache.current_url()))
 now = local_now()
 as_of = dq.as_of_instant(selection.period, now)
 
 title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
 title_column.title(t("procedures.heading", lang))
 with badge_column:
-    ui.demo_badge(lang)
-st.caption(f"{ui.period_caption(selection)} · {ui.freshness_line('dossiers', lang)}")
-filters.chips(selection, {"area": area_names.get, **{name: labels[name].get for name in dq.PAGE_DIMENSIONS}})
+    widgets.demo_badge(lang)
+st.caption(f"{widgets.period_caption(selection)} · {widgets.freshness_line('dossiers', lang)}")
+url_state.chips(selection, {"area": area_names.get, **{name: labels[name].get for name in dq.PAGE_DIMENSIONS}})
 
 
 def kpi_values(period, moment) -> dict:
@@ -51,7 +51,7 @@ def kpi_values(period, moment) -> dict:
 
 current = kpi_values(selection.period, as_of)
 previous = kpi_values(selection.compared_period, dq.as_of_instant(selection.compared_period, now))
-ui.kpi_grid(dq.page_kpis(), current, previous, selection.comparison, lang)
+widgets.kpi_grid(dq.page_kpis(), current, previous, selection.comparison, lang)
 st.caption(t("procedures.click_hint", lang))
 
 if current["dossiers"]["received"] == 0 and current["dossiers"]["completed"] == 0:
@@ -67,35 +67,35 @@ with share_column:
 with sector_column:
     sectors = cache.query(dq.sector_stats, query.without("sector"))
     st.plotly_chart(charts.sector_volume(sectors, lang, query.values("sector")), key="procedures_sectors",
-                    on_select=filters.click_to_filter("sector", "procedures_sectors", "y"), selection_mode="points")
+                    on_select=url_state.click_to_filter("sector", "procedures_sectors", "y"), selection_mode="points")
 
 procedures = cache.query(dq.procedure_stats, query.without("procedure"))
 procedure_column, agency_column = st.columns(2)
 with procedure_column:
     lead_times = cache.query(dq.lead_time_quantiles, query.without("procedure"))
     st.plotly_chart(charts.lead_time_ranges(lead_times, lang, query.values("procedure")), key="procedures_lead_times",
-                    on_select=filters.click_to_filter("procedure", "procedures_lead_times", "y"), selection_mode="points")
+                    on_select=url_state.click_to_filter("procedure", "procedures_lead_times", "y"), selection_mode="points")
     st.caption(t("procedures.lead_note", lang))
     st.plotly_chart(charts.top_procedures(dq.top_procedures(procedures, "received"), "received", lang, query.values("procedure")),
                     key="procedures_top_volume", selection_mode="points",
-                    on_select=filters.click_to_filter("procedure", "procedures_top_volume", "y"))
+                    on_select=url_state.click_to_filter("procedure", "procedures_top_volume", "y"))
     late = dq.top_procedures(procedures, "late")
     st.plotly_chart(charts.top_procedures(late, "late", lang, query.values("procedure")), key="procedures_top_late",
-                    selection_mode="points", on_select=filters.click_to_filter("procedure", "procedures_top_late", "y"))
+                    selection_mode="points", on_select=url_state.click_to_filter("procedure", "procedures_top_late", "y"))
     if late.empty:
         st.caption(t("procedures.none_late", lang))
 with agency_column:
     agencies = cache.query(dq.agency_ranking, query.without("agency"))
     st.plotly_chart(charts.agency_ranking(agencies, lang, query.values("agency")), key="procedures_agencies",
-                    on_select=filters.click_to_filter("agency", "procedures_agencies", "y"), selection_mode="points")
+                    on_select=url_state.click_to_filter("agency", "procedures_agencies", "y"), selection_mode="points")
     with st.expander(t("procedures.table", lang)):
         agency_table = charts.display_table(agencies, charts.AGENCY_COLUMNS, lang)
         st.dataframe(agency_table, hide_index=True, column_config=column_config(agency_table))
-        ui.download_buttons(agency_table, "procedures_agencies", lang)
+        widgets.download_buttons(agency_table, "procedures_agencies", lang)
 with st.expander(t("procedures.procedure_table_title", lang)):
     procedure_table = charts.display_table(procedures, charts.PROCEDURE_COLUMNS, lang)
     st.dataframe(procedure_table, hide_index=True, column_config=column_config(procedure_table))
-    ui.download_buttons(procedure_table, "procedures_by_procedure", lang)
+    widgets.download_buttons(procedure_table, "procedures_by_procedure", lang)
 
 st.subheader(t("procedures.past_due_title", lang, as_of=format_datetime(as_of, lang)))
 past_due = cache.query(dq.past_due, query, as_of)
@@ -106,4 +106,4 @@ else:
     st.caption(t("procedures.past_due_note", lang, shown=len(past_due), total=total))
     past_due_table = charts.display_table(past_due, charts.PAST_DUE_COLUMNS, lang)
     st.dataframe(past_due_table, hide_index=True, column_config=column_config(past_due_table))
-    ui.download_buttons(past_due_table, "procedures_past_due", lang)
+    widgets.download_buttons(past_due_table, "procedures_past_due", lang)

@@ -6,13 +6,15 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, filters, quality, ui, wall
 from dashboard.charts import quality as charts
 from dashboard.db import quality_queries as qq
 from dashboard.i18n import format_datetime, format_number, t
 from dashboard.ingest.upload import reason_label
+from dashboard.metrics import quality
 from dashboard.periods import local_now
 from dashboard.safe_text import markdown_text
+from dashboard.wall import rules as wall
+from dashboard.web import cache, url_state, widgets
 
 STATUS_COLOUR = {"live": "green", "late": "orange", "stale": "red", "none": "gray"}
 STATUS_ICON = {"live": ":material/check_circle:", "late": ":material/schedule:", "stale": ":material/error:",
@@ -21,7 +23,7 @@ STATUS_ICON = {"live": ":material/check_circle:", "late": ":material/schedule:",
 COUNT_COLUMNS = {"rows", "unknown_area", "outside_city", "last_import_rejected", "rows_read", "rows_inserted",
                  "rows_updated", "rows_rejected", "rows_duplicate", "rows_unknown_area"}
 
-lang = filters.lang()
+lang = url_state.lang()
 now = local_now()
 since = quality.reject_window_start(now)
 bbox = cache.query(qq.city_bbox)
@@ -80,7 +82,7 @@ def readable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
 title_column.title(t("quality.heading", lang))
 with badge_column:
-    ui.demo_badge(lang)
+    widgets.demo_badge(lang)
 st.markdown(t("quality.intro", lang))
 
 tiles = st.columns(5)
@@ -98,9 +100,9 @@ tiles[4].metric(t("quality.tile.rejected", lang, days=days), format_number(figur
 # ---------------------------------------------------------------- sống (live)
 st.subheader(t("quality.live.heading", lang))
 st.caption(t("quality.live.caption", lang, factor=wall.STALE_AFTER_CADENCES))
-for first in range(0, len(freshness), ui.TILES_PER_ROW):
-    row = freshness.iloc[first:first + ui.TILES_PER_ROW].to_dict("records")
-    for column, item in zip(st.columns(ui.TILES_PER_ROW), row, strict=False):
+for first in range(0, len(freshness), widgets.TILES_PER_ROW):
+    row = freshness.iloc[first:first + widgets.TILES_PER_ROW].to_dict("records")
+    for column, item in zip(st.columns(widgets.TILES_PER_ROW), row, strict=False):
         status = item["status"]
         label = f":{STATUS_COLOUR[status]}[●] {table_label(item['table'])} · {markdown_text(source_label(item['source']))}"
         value = t(f"quality.status.{status}", lang)
@@ -111,7 +113,7 @@ for first in range(0, len(freshness), ui.TILES_PER_ROW):
                       delta_color="off", delta_arrow="off", border=True,
                       help=t("quality.tile.source_help", lang, last=last, cadence=item["cadence_minutes"], imported=imported))
 shown = freshness.assign(lag=freshness["minutes_late"].map(lag_text))
-ui.show_table(readable(shown, ["table", "source", "rows", "last_at", "status", "lag", "cadence_minutes", "last_import_at",
+widgets.show_table(readable(shown, ["table", "source", "rows", "last_at", "status", "lag", "cadence_minutes", "last_import_at",
                                "last_import_status", "last_import_file", "last_import_rejected"]))
 
 st.markdown(f"**{t('quality.imports.heading', lang)}**")
@@ -119,7 +121,7 @@ history = cache.query(qq.import_history)
 if history.empty:
     st.info(t("quality.imports.none", lang), icon=":material/upload_file:")
 else:
-    ui.show_table(readable(history.rename(columns={"status": "last_import_status"}),
+    widgets.show_table(readable(history.rename(columns={"status": "last_import_status"}),
                            ["started_at", "kind", "source", "file_name", "last_import_status", "rows_read", "rows_inserted",
                             "rows_updated", "rows_rejected", "rows_duplicate", "rows_unknown_area"]))
 
@@ -130,7 +132,7 @@ if bbox is None:
 else:
     south, west, north, east = (format_number(value, lang, 3) for value in bbox)
     st.caption(t("quality.correct.caption", lang, south=south, north=north, west=west, east=east))
-ui.show_table(readable(quality.location_rows(summary), ["table", "source", "rows", "unknown_area", "unknown_area_pct",
+widgets.show_table(readable(quality.location_rows(summary), ["table", "source", "rows", "unknown_area", "unknown_area_pct",
                                                           "outside_city"]))
 
 # ---------------------------------------------------------------- đủ (complete)
@@ -146,9 +148,9 @@ with st.expander(t("quality.complete.table", lang)):
 # ---------------------------------------------------------------- sạch (clean)
 st.subheader(t("quality.clean.heading", lang))
 st.caption(t("quality.clean.duplicates_caption", lang))
-ui.show_table(readable(duplicates, ["table", "groups", "extra_rows"]))
+widgets.show_table(readable(duplicates, ["table", "groups", "extra_rows"]))
 st.markdown(f"**{t('quality.clean.rejects', lang, days=days)}**")
 if rejects.empty:
     st.caption(t("quality.clean.no_rejects", lang, days=days))
 else:
-    ui.show_table(readable(rejects, ["kind", "source", "reason", "rows", "imports"]))
+    widgets.show_table(readable(rejects, ["kind", "source", "reason", "rows", "imports"]))

@@ -5,29 +5,31 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cache, filters, kpis, periods, ui
+from dashboard import periods
 from dashboard.charts import traffic as charts
 from dashboard.db import traffic_queries as tq
 from dashboard.i18n import format_date, format_datetime, format_number, t
+from dashboard.metrics import kpis
+from dashboard.web import cache, url_state, widgets
 
-lang = filters.lang()
+lang = url_state.lang()
 url = cache.current_url()
 sensor_table = cache.query(tq.sensor_list)
 sensor_names = dict(zip(sensor_table["id"], sensor_table["name"], strict=True))
-filters.dimension_filter("sensor", sensor_names, t("traffic.filter.sensor", lang))
-filters.dimension_filter("road", {road: road for road in sorted(set(sensor_table["road"]))}, t("traffic.filter.road", lang))
-selection = filters.current()
+url_state.dimension_filter("sensor", sensor_names, t("traffic.filter.sensor", lang))
+url_state.dimension_filter("road", {road: road for road in sorted(set(sensor_table["road"]))}, t("traffic.filter.road", lang))
+selection = url_state.current()
 query = selection.query()
 dimensions = dict(query.dimensions)
-area_names = filters.area_names(cache.areas(url))
+area_names = url_state.area_names(cache.areas(url))
 now = periods.local_now().replace(second=0, microsecond=0)  # to the minute, so the cache is reused
 
 title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
 title_column.title(t("traffic.heading", lang))
 with badge_column:
-    ui.demo_badge(lang)
-st.caption(f"{ui.period_caption(selection)} · {ui.freshness_line('traffic_observations', lang)}")
-filters.chips(selection, {"area": area_names.get, "sensor": lambda s: sensor_names.get(s, s)})
+    widgets.demo_badge(lang)
+st.caption(f"{widgets.period_caption(selection)} · {widgets.freshness_line('traffic_observations', lang)}")
+url_state.chips(selection, {"area": area_names.get, "sensor": lambda s: sensor_names.get(s, s)})
 
 # ---------------------------------------------------------------- KPI tiles
 current = {"traffic": cache.query(kpis.section_kpis, "traffic", selection.period, selection.areas, dimensions)}
@@ -37,7 +39,7 @@ silent = tq.flag_silent(last_seen, now)
 tile_columns = st.columns(4)
 for column, definition in zip(tile_columns, [d for d in kpis.KPI_DEFINITIONS if d.section == "traffic"], strict=False):
     with column:
-        ui.kpi_tile(definition, current, previous, selection.comparison, lang)
+        widgets.kpi_tile(definition, current, previous, selection.comparison, lang)
 with tile_columns[2]:
     st.metric(t("traffic.silent.kpi", lang), f"{len(silent)} / {len(last_seen)}", border=True,
               help=t("traffic.silent.help", lang, minutes=tq.SILENCE_MINUTES, time=format_datetime(now, lang),
@@ -53,30 +55,30 @@ with map_column:
     on_map = cache.query(tq.congestion_ranking, query.without("sensor"), "sensor")
     st.plotly_chart(charts.sensor_map(on_map, cache.areas(url, with_geometry=True), lang,
                                       selected=selection.dimensions.get("sensor", ())),
-                    key="traffic_map", on_select=filters.click_to_filter("sensor", "traffic_map", "customdata"),
+                    key="traffic_map", on_select=url_state.click_to_filter("sensor", "traffic_map", "customdata"),
                     selection_mode="points", config={"displaylogo": False, "scrollZoom": True})
     st.caption(t("traffic.map.caption", lang, target=format_number(charts.PEAK_KPI.target, lang)))
 with ranking_column:
     st.subheader(t("traffic.ranking.heading", lang))
-    group = filters.page_choice("rank", {g: t(f"traffic.ranking.group.{g}", lang) for g in tq.RANKING_GROUPS},
+    group = url_state.page_choice("rank", {g: t(f"traffic.ranking.group.{g}", lang) for g in tq.RANKING_GROUPS},
                                 t("traffic.ranking.group", lang), default="sensor", key="traffic_rank_group")
-    measure = filters.page_choice("rank_by", {m: t(f"traffic.ranking.measure.{m}", lang)
+    measure = url_state.page_choice("rank_by", {m: t(f"traffic.ranking.measure.{m}", lang)
                                               for m in ("congestion_index_peak", "congestion_index_mean")},
                                   t("traffic.ranking.measure", lang), default="congestion_index_peak", key="traffic_rank_measure")
     ranking = cache.query(tq.congestion_ranking, query, group)
     st.plotly_chart(charts.congestion_ranking_chart(ranking, group, measure, lang), key="traffic_ranking",
-                    on_select=filters.click_to_filter(group, "traffic_ranking", "customdata"), selection_mode="points")
+                    on_select=url_state.click_to_filter(group, "traffic_ranking", "customdata"), selection_mode="points")
     st.caption(t("traffic.ranking.caption", lang))
 with st.expander(t("traffic.ranking.heading", lang) + " — " + t(f"traffic.ranking.group.{group}", lang).lower()):
     ranking_table = charts.ranking_table(ranking, group, measure, lang)
     st.dataframe(ranking_table, hide_index=True)
-    ui.download_buttons(ranking_table, f"traffic_ranking_{group}", lang)
+    widgets.download_buttons(ranking_table, f"traffic_ranking_{group}", lang)
 
 # ---------------------------------------------------------------- patterns
 heat_column, profile_column = st.columns(2)
 with heat_column:
     st.subheader(t("traffic.heatmap.heading", lang))
-    heat = filters.page_choice("heat", {m: t(f"traffic.heatmap.{m}", lang) for m in ("vehicles", "congestion")},
+    heat = url_state.page_choice("heat", {m: t(f"traffic.heatmap.{m}", lang) for m in ("vehicles", "congestion")},
                                t("traffic.heatmap.measure", lang), default="vehicles", key="traffic_heat_measure")
     st.plotly_chart(charts.hour_weekday_heatmap(cache.query(tq.hour_weekday, query), heat, lang), key="traffic_heatmap")
     st.caption(t(f"traffic.heatmap.caption.{heat}", lang))
@@ -103,4 +105,4 @@ else:
     st.caption(t("traffic.silent.caption", lang, minutes=tq.SILENCE_MINUTES, time=format_datetime(now, lang)))
     silent_table = charts.silent_table(silent, lang)
     st.dataframe(silent_table, hide_index=True)
-    ui.download_buttons(silent_table, "traffic_silent_sensors", lang)
+    widgets.download_buttons(silent_table, "traffic_silent_sensors", lang)

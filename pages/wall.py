@@ -3,9 +3,9 @@
 Layout only. Each part is a fragment that redraws itself in place (no page reload):
   * header   every IOC_WALL_REFRESH_SECONDS: city, per-source freshness, clock (kept ticking by the
              browser), and the red banner while the database is unreachable;
-  * rotation every gcd(dwell) seconds: shows the panel the schedule says (dashboard.wall.Rotation);
+  * rotation every gcd(dwell) seconds: shows the panel the schedule says (dashboard.wall.rules.Rotation);
   * panels   every IOC_WALL_REFRESH_SECONDS: reload their figures, keeping the last good ones when the
-             database fails (dashboard.wall.LastGood);
+             database fails (dashboard.wall.rules.LastGood);
   * ticker   every IOC_WALL_REFRESH_SECONDS: the alerts.
 Every panel stays in the page, stacked; only the visible one is opaque, so a switch never redraws a chart.
 """
@@ -20,14 +20,17 @@ from datetime import datetime
 
 import streamlit as st
 
-from dashboard import cache, config, wall
-from dashboard.charts import theme, wall_panels
-from dashboard.charts import wall as draw
-from dashboard.db import wall_queries
+from dashboard import config
+from dashboard.charts import theme
 from dashboard.db.engine import DatabaseError
 from dashboard.i18n import LANGUAGES, t
 from dashboard.periods import local_now
 from dashboard.safe_text import shorten
+from dashboard.wall import data as wall_queries
+from dashboard.wall import panels as wall_panels
+from dashboard.wall import render as draw
+from dashboard.wall import rules as wall
+from dashboard.web import cache
 
 log = logging.getLogger("dashboard.wall")
 TYPICAL_TTL_SECONDS = 3600

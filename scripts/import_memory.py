@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dashboard.bench_writes import write_feedback_csv
+from dashboard.bench.writes import write_feedback_csv
 
 
 def main() -> int:

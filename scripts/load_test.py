@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from dashboard import browser, config
+from dashboard import config
 from dashboard.config import PROJECT_ROOT
 from dashboard.navigation import PAGES
+from dashboard.testing import browser
 
 OUT_DIR = PROJECT_ROOT / "artifacts" / "load_test"
 ANALYST_PAGES = [spec for spec in PAGES if not spec.kiosk and not getattr(spec, "admin", False)]

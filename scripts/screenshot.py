@@ -23,9 +23,9 @@ import time
 from datetime import date, datetime
 from pathlib import Path
 
-from dashboard import browser
 from dashboard.config import PROJECT_ROOT
 from dashboard.navigation import PAGES
+from dashboard.testing import browser
 
 DOCS_IMAGE = PROJECT_ROOT / "docs" / "img" / "overview.png"
 OUT_DIR = PROJECT_ROOT / "artifacts" / "screenshots"
@@ -36,7 +36,7 @@ PAGES_WITH_MAP = {"overview"}
 def demo_database(rebuild: bool) -> str:
     """URL of the screenshot demo database, built unless one from today exists."""
     from dashboard.db.engine import make_engine
-    from dashboard.demo import build_demo
+    from dashboard.demo.generator import build_demo
 
     url = f"duckdb:///{DEMO_DB}"
     fresh = DEMO_DB.exists() and date.fromtimestamp(DEMO_DB.stat().st_mtime) == date.today()

@@ -16,11 +16,12 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from dashboard import admin, browser
 from dashboard.config import PROJECT_ROOT
 from dashboard.db.engine import make_engine
 from dashboard.i18n import t
 from dashboard.periods import local_now
+from dashboard.testing import browser
+from dashboard.web import admin
 
 sys.path.insert(0, str(PROJECT_ROOT / "tests"))
 import messy_files  # noqa: E402  (the tests' fixture files)
@@ -30,7 +31,7 @@ PASSWORD = "screenshot-only"
 
 
 def small_demo(folder: Path) -> str:
-    from dashboard.demo import build_demo
+    from dashboard.demo.generator import build_demo
 
     url = f"duckdb:///{folder / 'demo.duckdb'}"
     engine = make_engine(url)

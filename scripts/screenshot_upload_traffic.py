@@ -15,9 +15,10 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from dashboard import admin, browser
 from dashboard.i18n import t
 from dashboard.periods import local_now
+from dashboard.testing import browser
+from dashboard.web import admin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from screenshot_upload import OUT_DIR, PASSWORD, problems, small_demo, tiles  # noqa: E402

@@ -30,8 +30,9 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from dashboard import browser, config
+from dashboard import config
 from dashboard.config import PROJECT_ROOT
+from dashboard.testing import browser
 
 OUT_DIR = PROJECT_ROOT / "artifacts" / "soak_wall"
 

@@ -46,7 +46,7 @@ def demo_db_url(tmp_path_factory: pytest.TempPathFactory, demo_now: datetime) ->
     disposed, so the app (also in a subprocess) can open the file read-only. Treat it as
     read-only: tests that change data must use `any_db_url` instead.
     """
-    from dashboard.demo import build_demo
+    from dashboard.demo.generator import build_demo
 
     path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
     url = f"duckdb:///{path}"
@@ -108,7 +108,7 @@ def tiny_engine(any_db_url: str):
 @pytest.fixture
 def areas_engine(any_db_url: str):
     """An engine on `any_db_url` holding Huế's wards and nothing else (the importer's tests start from it)."""
-    from dashboard.boundaries import load_areas
+    from dashboard.db.load import load_areas
 
     engine = make_engine(any_db_url)
     load_areas(engine, "hue")
@@ -120,8 +120,9 @@ def areas_engine(any_db_url: str):
 def _browser_module():
     """dashboard.browser, or skip (fail on CI) when Playwright or Chromium is missing."""
     try:
-        from dashboard import browser
         import playwright.sync_api  # noqa: F401
+
+        from dashboard.testing import browser
     except ImportError as error:
         problem = f"Playwright is not installed ({error}); run `make test`"
     else:
@@ -135,7 +136,7 @@ def _browser_module():
 
 @pytest.fixture(scope="module")
 def web():
-    """dashboard.browser (start/stop the app, launch Chromium), once Playwright and Chromium are known to exist."""
+    """dashboard.testing.browser (start/stop the app, launch Chromium), once Playwright and Chromium are known to exist."""
     return _browser_module()
 
 

@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from page_support import APP
 from streamlit.testing.v1 import AppTest
 
-from dashboard import admin, config, navigation
+from dashboard import config, navigation
 from dashboard.i18n import t
-from page_support import APP
+from dashboard.web import admin
 
 FAST = 1_000  # iterations for tests; the default (390k) takes ~0.3 s per hash
 

@@ -6,15 +6,15 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from page_support import APP, metric_value, run_app
 from streamlit.testing.v1 import AppTest
 
-from dashboard import admin, kpis
 from dashboard.db.engine import make_engine
 from dashboard.i18n import format_number, t
+from dashboard.metrics import kpis
 from dashboard.navigation import PAGES
 from dashboard.periods import Period
-from page_support import APP, metric_value, run_app
-
+from dashboard.web import admin
 
 
 def _as_admin(monkeypatch, url: str, page: str) -> AppTest:

@@ -11,9 +11,10 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from dashboard import bench, demo
+from dashboard.bench import bench
 from dashboard.cli import main
 from dashboard.db.engine import make_engine
+from dashboard.demo import generator as demo
 
 SCALE = 0.002
 

@@ -17,6 +17,7 @@ from dashboard import boundaries
 from dashboard.config import BOUNDARIES_DIR, PROJECT_ROOT
 from dashboard.db import schema
 from dashboard.db.engine import create_schema, fetch_one, make_engine
+from dashboard.db.load import load_areas
 
 DOCUMENTED_TOTAL = 1_180_000  # stated in data/boundaries/README.md and scripts/build_boundaries.py
 LON_RANGE = (107.01, 108.20)
@@ -119,8 +120,8 @@ def test_load_areas_into_duckdb(tmp_path):
     engine = make_engine("duckdb:///" + str(tmp_path / "t.duckdb"))
     try:
         create_schema(engine)
-        assert boundaries.load_areas(engine) == 40
-        assert boundaries.load_areas(engine) == 40  # replaces, does not append
+        assert load_areas(engine) == 40
+        assert load_areas(engine) == 40  # replaces, does not append
         row = fetch_one(engine, select(func.count().label("n"), func.sum(schema.areas.c.population).label("people")))
         assert row["n"] == 40
         assert row["people"] == boundaries.area_frame()["population"].sum()
@@ -142,3 +143,10 @@ def test_build_script_reproduces_committed_files(tmp_path):
 
 def test_committed_geojson_is_small():
     assert Path(BOUNDARIES_DIR / "hue_wards_2025.geojson").stat().st_size < 150_000
+
+
+def test_area_columns_are_the_areas_table():
+    from dashboard.boundaries import AREA_COLUMNS
+    from dashboard.db import schema
+
+    assert [column.name for column in schema.areas.columns] == AREA_COLUMNS

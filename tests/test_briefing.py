@@ -17,15 +17,25 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert
 
-from dashboard import kpis
 from dashboard.briefing import text
 from dashboard.briefing.content import build_briefing, weeks_with_data
-from dashboard.briefing.render import FontsMissing, find_fonts, render_briefing, render_html
-from dashboard.briefing.weeks import BriefingInputError, last_complete_week, parse_week, weeks_in_year
+from dashboard.briefing.render import (
+    FontsMissing,
+    find_fonts,
+    render_briefing,
+    render_html,
+)
+from dashboard.briefing.weeks import (
+    BriefingInputError,
+    last_complete_week,
+    parse_week,
+    weeks_in_year,
+)
 from dashboard.cli import main
 from dashboard.db import schema
 from dashboard.db.engine import create_schema, duckdb_file, make_engine
 from dashboard.i18n import format_number, t
+from dashboard.metrics import kpis
 from dashboard.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent

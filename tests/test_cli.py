@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
-from dashboard import kpis
 from dashboard.cli import main
 from dashboard.db.engine import make_engine
+from dashboard.metrics import kpis
 from dashboard.periods import Period
 
 

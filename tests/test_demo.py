@@ -14,8 +14,8 @@ import shapely
 from sqlalchemy import create_engine, text
 
 from dashboard.db.engine import fetch_frame, fetch_one, make_engine
-from dashboard.demo import build_demo
-from dashboard.demo_traffic import sensor_count
+from dashboard.demo.generator import build_demo
+from dashboard.demo.traffic import sensor_count
 from dashboard.domain import (
     DOSSIER_CHANNELS,
     DOSSIER_SECTORS,
@@ -273,7 +273,7 @@ def test_dataset_info(small):
 
 
 def test_default_window_is_three_years():
-    from dashboard import demo
+    from dashboard.demo import generator as demo
 
     assert demo._three_years_before(date(2026, 11, 23)) + timedelta(days=1) == date(2023, 11, 24)
     assert demo._three_years_before(date(2028, 2, 29)) == date(2025, 2, 28)

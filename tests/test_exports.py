@@ -15,11 +15,12 @@ import pytest
 from sqlalchemy import update
 from streamlit.runtime.media_file_manager import MediaFileManager
 
-from dashboard import exports, ui
+from dashboard import exports
 from dashboard.db import schema
 from dashboard.db.engine import make_engine
 from dashboard.db.rollups import refresh_rollups
 from dashboard.navigation import PAGES
+from dashboard.web import widgets
 
 HYPERLINK = '=HYPERLINK("http://127.0.0.1/x","click")'
 PAYLOADS = [HYPERLINK, "+1+1", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
@@ -68,7 +69,7 @@ def test_csv_is_exact_text_with_payloads_apostrophe_prefixed():
         "Công an – Đội 3,5,4.0,2026-03-01 08:30:00\r\n"
         "a=b,6,5.0,2026-03-01 08:30:00\r\n"
         "5-3,-1,6.0,2026-03-01 08:30:00\r\n")
-    assert ui.table_bytes(payload_frame(), "csv") == exports.table_bytes(payload_frame(), "csv")
+    assert widgets.table_bytes(payload_frame(), "csv") == exports.table_bytes(payload_frame(), "csv")
 
 
 def test_xlsx_has_no_formula_and_keeps_every_value():
@@ -84,7 +85,7 @@ def test_xlsx_has_no_formula_and_keeps_every_value():
     assert {row[1].data_type for row in rows[1:]} == {"n"}                     # negative numbers stay numbers
     assert [row[2].value for row in rows[1:]] == [-1.5, 0, 12.25, 99.9, -0.1, 1, 2, 3, 4, 5, 6]
     assert {row[3].value for row in rows[1:]} == {datetime(2026, 3, 1, 8, 30)}
-    assert ui.table_bytes(payload_frame(), "xlsx") is not None and _formula_cells(ui.table_bytes(payload_frame(), "xlsx")) == []
+    assert widgets.table_bytes(payload_frame(), "xlsx") is not None and _formula_cells(widgets.table_bytes(payload_frame(), "xlsx")) == []
 
 
 def test_xlsx_headers_text_columns_and_control_characters():

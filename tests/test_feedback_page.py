@@ -5,21 +5,20 @@ from __future__ import annotations
 from datetime import date, timedelta
 from pathlib import Path
 
+import page_support
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
-
-from dashboard import kpis
 from sqlalchemy import select
+from streamlit.testing.v1 import AppTest
+from tiny_data import MARCH
 
 from dashboard.db import feedback_queries as fq
 from dashboard.db import schema
 from dashboard.db.engine import make_engine
-from dashboard.db.filters import QueryFilter
+from dashboard.db.predicates import QueryFilter
 from dashboard.i18n import format_number, t
+from dashboard.metrics import kpis
 from dashboard.periods import Period
-import page_support
-from tiny_data import MARCH
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "feedback.py")
 

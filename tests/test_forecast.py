@@ -16,10 +16,11 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from page_support import run_app
 from sqlalchemy import func, select
 
 from dashboard import config
-from dashboard.boundaries import load_areas
+from dashboard.db.load import load_areas
 from dashboard.cli import main
 from dashboard.db import forecast_queries as fq
 from dashboard.db import schema
@@ -30,7 +31,6 @@ from dashboard.navigation import PAGES
 from models import anomalies, backtest, baseline, prophet_model
 from models.calendar import holiday_frame, holiday_markers
 from models.series import complete_days
-from page_support import run_app
 
 FORECAST_PAGE = str(next(spec.path for spec in PAGES if spec.key == "forecast"))
 WEEKLY = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.7, 0.5])  # Monday … Sunday

@@ -45,7 +45,7 @@ def files(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture
 def db(tmp_path) -> Path:
     """A DuckDB file with the schema and Huế's wards, every engine on it closed."""
-    from dashboard.boundaries import load_areas
+    from dashboard.db.load import load_areas
 
     path = tmp_path / "ioc.duckdb"
     engine = make_engine(f"duckdb:///{path}")
@@ -278,9 +278,9 @@ def test_the_upload_page_shows_the_million_columns_as_one_error(monkeypatch, dem
     from page_support import APP
     from streamlit.testing.v1 import AppTest
 
-    from dashboard import admin
     from dashboard.i18n import t
     from dashboard.navigation import PAGES
+    from dashboard.web import admin
 
     monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", admin.hash_password("test", iterations=1_000))
     monkeypatch.setenv("IOC_DATABASE_URL", demo_db_url)
@@ -303,7 +303,7 @@ class _Stopped(Exception):
 
 
 def test_the_upload_worker_is_stopped_when_the_page_stops_waiting(monkeypatch, tmp_path, db):
-    from dashboard.bench_writes import write_feedback_csv
+    from dashboard.bench.writes import write_feedback_csv
 
     path = tmp_path / "phan_anh.csv"
     write_feedback_csv(path, 400_000)

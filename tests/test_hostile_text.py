@@ -21,17 +21,17 @@ from urllib.parse import urlencode
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from page_support import APP
 from streamlit.testing.v1 import AppTest
 
 from dashboard.charts import dossiers, feedback, forecast, quality, traffic
 from dashboard.config import PROJECT_ROOT
 from dashboard.db import schema
 from dashboard.db.engine import make_engine
-from dashboard.filters import problem_text
 from dashboard.i18n import t
 from dashboard.navigation import PAGES_DIR
 from dashboard.safe_text import chart_text, chart_value, markdown_text
-from page_support import APP
+from dashboard.web.url_state import problem_text
 
 
 def figure_texts(spec: str) -> list[str]:
@@ -134,7 +134,7 @@ def payload(port: int, what: str) -> str:
 
 def hostile_database(path: Path, port: int) -> str:
     """The small demo database with every agency, procedure, sensor, road, ward and source name prefixed by a payload."""
-    from dashboard.demo import build_demo
+    from dashboard.demo.generator import build_demo
 
     url = f"duckdb:///{path}"
     engine = make_engine(url)
@@ -251,10 +251,10 @@ def _click(chart_key: str, name: str, field: str) -> None:
     """A chart click as Streamlit hands it to the `on_select` callback (the AppTest script of the next test)."""
     import streamlit as st
 
-    from dashboard import filters
+    from dashboard.web import url_state
 
     st.session_state[chart_key] = {"selection": {"points": [{field: st.session_state["clicked"]}]}}
-    filters.click_to_filter(name, chart_key, field)()
+    url_state.click_to_filter(name, chart_key, field)()
 
 
 def test_a_clicked_escaped_label_filters_by_the_stored_name(hostile_db):

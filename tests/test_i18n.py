@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import re
-from importlib import import_module
 from datetime import date, datetime
+from importlib import import_module
 from pathlib import Path
 
 import pytest
 
-from dashboard import domain, kpis
-from dashboard.i18n import EN, KEY_MODULES, TOPIC_MODULES, VI, format_date, format_datetime, format_number, format_signed, t
+from dashboard import domain
+from dashboard.i18n import (
+    EN,
+    KEY_MODULES,
+    TOPIC_MODULES,
+    VI,
+    format_date,
+    format_datetime,
+    format_number,
+    format_signed,
+    t,
+)
+from dashboard.metrics import definitions
 from dashboard.navigation import PAGES
-from dashboard.overview import MAP_METRICS
 from dashboard.periods import COMPARISONS, PRESETS
+from dashboard.web.overview import MAP_METRICS
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +46,7 @@ def test_placeholders_match_between_languages():
 
 
 def test_every_translated_code_has_a_label():
-    keys = [f"kpi.{d.key}" for d in kpis.KPI_DEFINITIONS] + [f"help.{d.key}" for d in kpis.KPI_DEFINITIONS]
+    keys = [f"kpi.{d.key}" for d in definitions.KPI_DEFINITIONS] + [f"help.{d.key}" for d in definitions.KPI_DEFINITIONS]
     keys += [f"category.{c}" for c in domain.FEEDBACK_CATEGORIES] + [f"channel.{c}" for c in domain.DOSSIER_CHANNELS]
     keys += [f"preset.{p}" for p in PRESETS] + [f"compare.{c}" for c in COMPARISONS]
     keys += [f"page.{p.key}" for p in PAGES] + [f"map.metric.{m}" for m in MAP_METRICS]

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 
+import messy_files as messy
 import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
-import messy_files as messy
-from dashboard.boundaries import load_areas
+from dashboard.db.load import load_areas
 from dashboard.cli import main
 from dashboard.db import import_queries, schema
 from dashboard.db.engine import fetch_frame, fetch_one, make_engine

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, insert, select, text
 
-from dashboard.boundaries import load_areas
+from dashboard.db.load import load_areas
 from dashboard.db import schema
 from dashboard.db.engine import create_schema, fetch_frame, make_engine
 from dashboard.db.load import bulk_load

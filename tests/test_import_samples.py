@@ -10,7 +10,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from dashboard.boundaries import load_areas
+from dashboard.db.load import load_areas
 from dashboard.config import PROJECT_ROOT
 from dashboard.db import schema
 from dashboard.db.engine import fetch_one, make_engine

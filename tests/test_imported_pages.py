@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
-
 import messy_files as messy
-from dashboard.boundaries import load_areas
+import pytest
+from page_support import run_app
+from test_app_pages import _as_admin
+
+from dashboard.db.load import load_areas
 from dashboard.db.engine import create_schema, make_engine
 from dashboard.ingest.importer import ImportOptions, run_import
 from dashboard.navigation import PAGES
-from page_support import run_app
-from test_app_pages import _as_admin
 
 NOW = datetime(2026, 11, 20, 14, 37)
 PERIOD = {"from": "2026-11-01", "to": "2026-11-20"}

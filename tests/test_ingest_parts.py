@@ -6,10 +6,10 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
+from messy_files import to_cp1258
 
 from dashboard.ingest import dates, fields, readers
 from dashboard.ingest.places import AreaMatcher, name_key, old_unit_names
-from messy_files import to_cp1258
 
 TZ = "Asia/Ho_Chi_Minh"
 

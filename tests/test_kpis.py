@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
-from dashboard import kpis
-from dashboard.periods import Period
 from tiny_data import MARCH
+
+from dashboard.metrics import kpis
+from dashboard.periods import Period
+
 
 def test_city_kpis_match_hand_computation(tiny_engine):
     result = kpis.compute_kpis(tiny_engine, MARCH)

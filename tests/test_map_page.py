@@ -8,20 +8,20 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import page_support
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import page_support
-from dashboard import kpis
 from dashboard.boundaries import area_frame
 from dashboard.charts import map_layers
 from dashboard.db import map_queries as mq
 from dashboard.db import schema
 from dashboard.db.engine import make_engine
-from dashboard.db.filters import QueryFilter
 from dashboard.db.map_queries import FeedbackLayer
+from dashboard.db.predicates import QueryFilter
 from dashboard.i18n import format_number, t
+from dashboard.metrics import kpis
 from dashboard.periods import Period
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "map.py")
@@ -263,7 +263,7 @@ WARD_NAMES = dict(zip(*[area_frame()[column] for column in ("code", "name")], st
 
 @pytest.mark.browser
 def test_clicking_a_ward_filters_the_page(demo_db_url, demo_now):
-    from dashboard import browser
+    from dashboard.testing import browser
 
     pytest.importorskip("playwright.sync_api")
     if not Path(browser.CHROMIUM).exists():

@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 import pytest
 
-from dashboard.overview import trend_window
 from dashboard.periods import Period, parse_date, preset_period
+from dashboard.web.overview import trend_window
 
 TODAY = date(2026, 11, 19)  # a Thursday
 

@@ -8,21 +8,21 @@ import os
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import page_support
 import pandas as pd
 import pytest
 from sqlalchemy import select
 
-from dashboard import kpis
 from dashboard.charts import dossiers as charts
 from dashboard.charts import theme
 from dashboard.db import dossier_queries as dq
 from dashboard.db import schema
 from dashboard.db.engine import make_engine
-from dashboard.db.filters import QueryFilter
+from dashboard.db.predicates import QueryFilter
 from dashboard.i18n import format_number, t
+from dashboard.metrics import kpis
 from dashboard.navigation import PAGES
 from dashboard.periods import Period, local_now
-import page_support
 
 PAGE = next(spec for spec in PAGES if spec.key == "procedures")
 
@@ -389,8 +389,9 @@ def test_english_page_and_empty_period(monkeypatch, demo_db_url):
 @pytest.mark.browser
 def test_clicking_a_procedure_bar_filters_the_page(demo_db_url, demo_now):
     try:
-        from dashboard import browser
         import playwright.sync_api  # noqa: F401
+
+        from dashboard.testing import browser
     except ImportError as error:
         pytest.skip(f"Playwright is not installed ({error})")
     if not Path(browser.CHROMIUM).exists():

@@ -8,15 +8,16 @@ from datetime import datetime
 
 import pandas as pd
 import pytest
+from page_support import metric_value, run_page
 from sqlalchemy import text
 
-from dashboard import quality, wall
 from dashboard.db import quality_queries as qq
 from dashboard.db import schema
 from dashboard.db.engine import make_engine
 from dashboard.i18n import t
+from dashboard.metrics import quality
 from dashboard.navigation import PAGES
-from page_support import metric_value, run_page
+from dashboard.wall import rules as wall
 
 PAGE = str(next(spec.path for spec in PAGES if spec.key == "quality"))
 NOW = datetime(2026, 3, 6, 12, 0)

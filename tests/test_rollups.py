@@ -16,11 +16,20 @@ import pandas as pd
 import pytest
 from sqlalchemy import delete, func, select
 
-from dashboard import kpis, wall
-from dashboard.db import dossier_queries, feedback_queries, map_queries, queries, rollups, schema, traffic_queries
+from dashboard.db import (
+    dossier_queries,
+    feedback_queries,
+    map_queries,
+    queries,
+    rollups,
+    schema,
+    traffic_queries,
+)
 from dashboard.db.engine import create_schema, fetch_one, make_engine
-from dashboard.db.filters import QueryFilter
+from dashboard.db.predicates import QueryFilter
+from dashboard.metrics import kpis
 from dashboard.periods import Period
+from dashboard.wall import rules as wall
 
 DEMO_END = date(2026, 11, 20)   # conftest.DEMO_NOW's day
 NOW = datetime(2026, 11, 20, 14, 37)
@@ -148,7 +157,7 @@ def demo_engine(request):
     if request.param == "duckdb":
         engine = make_engine(request.getfixturevalue("demo_db_url"), read_only=True)
     else:
-        from dashboard.demo import build_demo
+        from dashboard.demo.generator import build_demo
 
         engine = make_engine(request.getfixturevalue("pg_url"))
         build_demo(engine, seed=7, scale=0.03, start=DEMO_END - timedelta(days=200), end=DEMO_END, now=NOW)

@@ -6,19 +6,19 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import page_support
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import page_support
-from dashboard import kpis
 from dashboard.charts import theme
 from dashboard.charts import traffic as charts
 from dashboard.db import schema
 from dashboard.db import traffic_queries as tq
 from dashboard.db.engine import make_engine
-from dashboard.db.filters import QueryFilter
+from dashboard.db.predicates import QueryFilter
 from dashboard.i18n import format_number, t
+from dashboard.metrics import kpis
 from dashboard.periods import Period
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "traffic.py")
@@ -386,7 +386,7 @@ MARKER_PIXELS = """() => {
 def test_clicking_a_sensor_filters_the_page(demo_db_url, demo_now):
     from urllib.parse import parse_qs, urlsplit
 
-    from dashboard import browser
+    from dashboard.testing import browser
 
     pytest.importorskip("playwright.sync_api")
     if not Path(browser.CHROMIUM).exists():

@@ -7,19 +7,19 @@ import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import messy_files as messy
 import pytest
+from page_support import APP
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-import messy_files as messy
-from dashboard import admin
 from dashboard.db import schema
 from dashboard.db.engine import duckdb_file, fetch_frame, fetch_one, make_engine
 from dashboard.i18n import EN, VI, t
 from dashboard.ingest import dates, importer, readers, upload
 from dashboard.ingest.importer import ImportAborted
 from dashboard.navigation import PAGES
-from page_support import APP
+from dashboard.web import admin
 
 NOW = datetime(2026, 11, 20, 14, 37)
 PAGE = next(spec for spec in PAGES if spec.key == "data_import")

@@ -7,16 +7,16 @@ import shutil
 from datetime import datetime
 
 import pytest
+from page_support import APP
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from dashboard import admin
 from dashboard.db import schema
 from dashboard.db.engine import duckdb_file, fetch_one
 from dashboard.i18n import t
 from dashboard.ingest import importer, readers, upload
 from dashboard.navigation import PAGES
-from page_support import APP
+from dashboard.web import admin
 
 NOW = datetime(2026, 11, 20, 14, 37)
 PAGE = next(spec for spec in PAGES if spec.key == "data_import")

@@ -18,11 +18,11 @@ from conftest import DEMO_DAYS, DEMO_NOW
 from page_support import APP
 from streamlit.testing.v1 import AppTest
 
-from dashboard import wall
-from dashboard.filters import EARLIEST_DATE
 from dashboard.i18n import format_date, t
 from dashboard.navigation import PAGES, PAGES_DIR
 from dashboard.periods import local_now
+from dashboard.wall import rules as wall
+from dashboard.web.url_state import EARLIEST_DATE
 
 SEED = 20261205
 CASES_PER_PAGE = 4
@@ -170,7 +170,7 @@ def test_forecast_page_linked_before_the_data_opens_on_its_first_day(monkeypatch
 
 
 def test_forecast_page_without_any_data_says_there_is_nothing(monkeypatch, tmp_path):
-    from dashboard.boundaries import load_areas
+    from dashboard.db.load import load_areas
     from dashboard.db.engine import create_schema, make_engine
 
     url = f"duckdb:///{tmp_path / 'areas_only.duckdb'}"

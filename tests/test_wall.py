@@ -12,12 +12,14 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from dashboard import kpis, wall
-from dashboard.charts import wall as draw
-from dashboard.charts import wall_panels
-from dashboard.db import schema, wall_queries
+from dashboard.db import schema
 from dashboard.db.engine import DatabaseUnavailable, make_engine
 from dashboard.i18n import t
+from dashboard.metrics import kpis
+from dashboard.wall import data as wall_queries
+from dashboard.wall import panels as wall_panels
+from dashboard.wall import render as draw
+from dashboard.wall import rules as wall
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "wall.py")
 

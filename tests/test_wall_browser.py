@@ -226,8 +226,8 @@ class Relay:
 @pytest.fixture(scope="module")
 def pg_demo_url(pg_url, demo_now) -> str:
     """The PostgreSQL test database filled with a small seeded demo (as the DuckDB demo fixture)."""
-    from dashboard.demo import build_demo
     from dashboard.db.engine import create_schema
+    from dashboard.demo.generator import build_demo
 
     engine = make_engine(pg_url)
     try:

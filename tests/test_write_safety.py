@@ -26,7 +26,6 @@ import streamlit as st
 from sqlalchemy import text
 from streamlit.testing.v1 import AppTest
 
-from dashboard import wall
 from dashboard.db import engine as db_engine
 from dashboard.db.engine import (
     DatabaseNotInitialised,
@@ -37,6 +36,7 @@ from dashboard.db.engine import (
     shared_engine,
     writing,
 )
+from dashboard.wall import rules as wall
 
 ROOT = Path(__file__).resolve().parent.parent
 COUNT = text("SELECT count(*) AS n FROM feedback")
@@ -134,7 +134,7 @@ def test_writers_queue_on_the_lock_and_none_is_lost(served):
 def test_cli_writes_and_reads_beside_a_polling_reader_process(served, tmp_path):
     """The CLI import, an admin upload, `demo`, `init-db`, `kpi` and `brief` all succeed while another process polls
     the overview's queries; no poll sees an error and none waits longer than the 5 s the issue allows."""
-    from dashboard import bench_writes
+    from dashboard.bench import writes as bench_writes
 
     result = bench_writes.run(served, rows=5_000, folder=tmp_path)
     assert [(c["command"], c["exit"]) for c in result["commands"]] == [
@@ -148,8 +148,8 @@ def test_cli_writes_and_reads_beside_a_polling_reader_process(served, tmp_path):
 @pytest.mark.postgres
 def test_postgres_writes_and_reads_beside_a_polling_reader_process(pg_url, tmp_path):
     """The same on PostgreSQL: `demo` builds a schema of its own and swaps it in, so no poll sees a missing table."""
-    from dashboard import bench_writes
-    from dashboard.demo import build_demo
+    from dashboard.bench import writes as bench_writes
+    from dashboard.demo.generator import build_demo
 
     with writing(pg_url, fresh=True) as engine:
         build_demo(engine, seed=3, scale=0.02, start=date.today() - timedelta(days=60))
@@ -297,7 +297,7 @@ def test_wall_against_a_server_that_never_answers_shows_the_banner_and_no_live_s
 
 
 def test_clearing_streamlits_caches_keeps_the_engine(served):
-    from dashboard import cache
+    from dashboard.web import cache
 
     engine = cache.engine_for(served)
     st.cache_data.clear()

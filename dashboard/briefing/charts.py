@@ -16,11 +16,11 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from dashboard import kpis
 from dashboard.boundaries import feature_collection
 from dashboard.briefing.content import Briefing
 from dashboard.charts import theme
 from dashboard.i18n import format_number, t
+from dashboard.metrics import definitions
 from dashboard.safe_text import chart_text, chart_texts
 
 NO_DATA_COLOUR = "#d9dde1"  # as dashboard.maps
@@ -125,9 +125,9 @@ def categories(briefing: Briefing) -> go.Figure:
 def hot_spots(briefing: Briefing) -> go.Figure:
     """Peak-hour congestion index of the ten most congested sensors, coloured by target status."""
     lang = briefing.lang
-    definition = kpis.KPI_BY_KEY["traffic.congestion_index_peak"]
+    definition = definitions.KPI_BY_KEY["traffic.congestion_index_peak"]
     frame = briefing.hot_spots.iloc[::-1]
-    colours = [theme.status_colour(kpis.status(definition, value)) for value in frame["congestion_index_peak"]]
+    colours = [theme.status_colour(definitions.status(definition, value)) for value in frame["congestion_index_peak"]]
     figure = go.Figure(go.Bar(y=chart_texts(frame["label"]), x=frame["congestion_index_peak"], orientation="h", marker_color=colours,
                               text=frame["congestion_index_peak"], texttemplate="%{x:.1f}", textposition="outside"))
     figure.add_vline(x=definition.target, line=dict(color=theme.TEXT, dash="dash", width=1.5),

@@ -1,6 +1,6 @@
 """Everything a weekly briefing says, as plain data: `build_briefing(engine, week, area, lang, now)`.
 
-Every figure comes from `dashboard.kpis` and the query modules of `dashboard.db` (the same calls
+Every figure comes from `dashboard.metrics` and the query modules of `dashboard.db` (the same calls
 as the pages and `python -m dashboard kpi`); this module only chooses, orders and writes them down.
 The PDF (render.py) and the page (pages/briefing.py) both show a `Briefing`, so they cannot differ.
 """
@@ -13,12 +13,27 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from dashboard import config, kpis
+from dashboard import config
 from dashboard.briefing import text
 from dashboard.briefing.weeks import BriefingInputError, as_week, week_code
-from dashboard.db import briefing_queries, dossier_queries, feedback_queries, forecast_queries, queries, traffic_queries
-from dashboard.db.filters import QueryFilter
-from dashboard.i18n import CATALOGUE, format_date, format_datetime, format_number, format_signed, t
+from dashboard.db import (
+    briefing_queries,
+    dossier_queries,
+    feedback_queries,
+    forecast_queries,
+    queries,
+    traffic_queries,
+)
+from dashboard.db.predicates import QueryFilter
+from dashboard.i18n import (
+    CATALOGUE,
+    format_date,
+    format_datetime,
+    format_number,
+    format_signed,
+    t,
+)
+from dashboard.metrics import kpis
 from dashboard.periods import Period, local_now
 
 FACT_TABLES = ("feedback", "dossiers", "traffic_observations")

@@ -1,6 +1,6 @@
 """Words and numbers of the briefing: KPI values with their units, changes, targets and the generated sentences.
 
-Values come from `dashboard.kpis` unchanged; this module only writes them down (Vietnamese 1.234,5).
+Values come from `dashboard.metrics` unchanged; this module only writes them down (Vietnamese 1.234,5).
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from dashboard import kpis
 from dashboard.i18n import format_number, t
+from dashboard.metrics import definitions
 
 # The executive summary's sentences, in reading order (5–8 headline KPIs).
 HEADLINE_KEYS = (
@@ -45,7 +45,7 @@ class KpiLine:
     sentence: str
 
 
-def value_text(definition: kpis.KpiDefinition, value: Any, lang: str) -> str:
+def value_text(definition: definitions.KpiDefinition, value: Any, lang: str) -> str:
     """94,2 % · 41,5 giờ · 4,12/5 · 3.812 — or an en dash when there is no value."""
     if value is None:
         return "–"
@@ -68,7 +68,7 @@ def _with_unit(unit: str, number: str, lang: str) -> str:
     return number
 
 
-def target_text(definition: kpis.KpiDefinition, lang: str) -> str:
+def target_text(definition: definitions.KpiDefinition, lang: str) -> str:
     """"≥ 90 %", "≤ 72 giờ", "≥ 4,0/5"; empty for volumes."""
     if definition.target is None or definition.higher_is_better is None:
         return ""
@@ -77,9 +77,9 @@ def target_text(definition: kpis.KpiDefinition, lang: str) -> str:
     return f"{operator}{NBSP}{_with_unit(definition.unit, format_number(definition.target, lang, decimals), lang)}"
 
 
-def change_amount(definition: kpis.KpiDefinition, value: Any, previous: Any, lang: str) -> tuple[float | None, str]:
+def change_amount(definition: definitions.KpiDefinition, value: Any, previous: Any, lang: str) -> tuple[float | None, str]:
     """(signed change, its words without sign): points for percentages, percent for volumes, units otherwise."""
-    change = kpis.change(value, previous)
+    change = definitions.change(value, previous)
     absolute = change["absolute"]
     if absolute is None:
         return None, ""
@@ -95,7 +95,7 @@ def change_amount(definition: kpis.KpiDefinition, value: Any, previous: Any, lan
     return absolute, _with_unit(definition.unit, amount, lang)
 
 
-def change_text(definition: kpis.KpiDefinition, value: Any, previous: Any, lang: str) -> str:
+def change_text(definition: definitions.KpiDefinition, value: Any, previous: Any, lang: str) -> str:
     """"+1,3 điểm", "-5,2 %", "+2,1 giờ" for the KPI table ("–" when there is nothing to compare)."""
     signed, words = change_amount(definition, value, previous, lang)
     if signed is None:
@@ -104,7 +104,7 @@ def change_text(definition: kpis.KpiDefinition, value: Any, previous: Any, lang:
     return sign + words
 
 
-def sentence(definition: kpis.KpiDefinition, value: Any, previous: Any, lang: str) -> str:
+def sentence(definition: definitions.KpiDefinition, value: Any, previous: Any, lang: str) -> str:
     """"Tỷ lệ xử lý phản ánh đúng hạn đạt 94,2 %, tăng 1,3 điểm so với tuần trước; đạt mục tiêu ≥ 90 %."""
     if value is None:
         return f"{t(f'kpi.{definition.key}', lang)}: {t('briefing.no_value', lang)}."
@@ -113,16 +113,16 @@ def sentence(definition: kpis.KpiDefinition, value: Any, previous: Any, lang: st
     if signed is not None:
         direction = "up" if signed > 0 else ("down" if signed < 0 else "same")
         text += t(f"briefing.change.{direction}", lang, amount=words)
-    status = kpis.status(definition, value)
+    status = definitions.status(definition, value)
     if status is not None:
         text += t(f"briefing.target.{status}", lang, target=target_text(definition, lang))
     return text + "."
 
 
-def kpi_line(definition: kpis.KpiDefinition, current: dict, previous: dict, lang: str) -> KpiLine:
+def kpi_line(definition: definitions.KpiDefinition, current: dict, previous: dict, lang: str) -> KpiLine:
     value = current[definition.section][definition.name]
     before = previous[definition.section][definition.name]
-    status = kpis.status(definition, value)
+    status = definitions.status(definition, value)
     return KpiLine(
         key=definition.key,
         label=t(f"kpi.{definition.key}", lang),
@@ -140,10 +140,10 @@ def kpi_line(definition: kpis.KpiDefinition, current: dict, previous: dict, lang
 
 def kpi_lines(current: dict, previous: dict, lang: str) -> list[KpiLine]:
     """Every KPI of `kpis.KPI_DEFINITIONS`, in its order."""
-    return [kpi_line(d, current, previous, lang) for d in kpis.KPI_DEFINITIONS]
+    return [kpi_line(d, current, previous, lang) for d in definitions.KPI_DEFINITIONS]
 
 
-def help_text(definition: kpis.KpiDefinition, lang: str) -> str:
+def help_text(definition: definitions.KpiDefinition, lang: str) -> str:
     """The KPI's definition from the catalogue (the same text as the dashboard's (?) help)."""
     target = definition.target
     shown = format_number(target, lang, 0 if target and target >= 10 else 1) if target else ""

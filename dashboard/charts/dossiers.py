@@ -12,13 +12,13 @@ from datetime import date
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import kpis
 from dashboard.charts import theme
 from dashboard.domain import DOSSIER_CHANNELS
 from dashboard.i18n import CATALOGUE, format_number, t
+from dashboard.metrics import definitions
 from dashboard.safe_text import chart_text, chart_texts
 
-ON_TIME = kpis.KPI_BY_KEY["dossiers.completed_on_time_pct"]
+ON_TIME = definitions.KPI_BY_KEY["dossiers.completed_on_time_pct"]
 CHANNEL_COLOURS = dict(zip(DOSSIER_CHANNELS, theme.SERIES_COLOURS, strict=False))
 ROW_HEIGHT = 26          # pixels per bar of a horizontal ranking
 LABEL_CHARACTERS = 42    # longer procedure names are shortened on the axis (the hover shows them whole)
@@ -145,7 +145,7 @@ def agency_ranking(frame: pd.DataFrame, lang: str, selected: Sequence[str] = ())
     figure = go.Figure()
     if not rows.empty:
         agencies = chart_texts(rows["agency"].astype(str))  # shown as text; a click's y is unescaped
-        colours = [theme.status_colour(kpis.status(ON_TIME, v)) for v in rows["on_time_pct"]]
+        colours = [theme.status_colour(definitions.status(ON_TIME, v)) for v in rows["on_time_pct"]]
         figure.add_trace(go.Bar(
             x=rows["on_time_pct"], y=agencies, orientation="h", marker=dict(color=colours, line=_outline(agencies, selected)),
             text=[format_number(v, lang, 1) + " %" for v in rows["on_time_pct"]], textposition="outside",

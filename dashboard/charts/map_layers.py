@@ -9,20 +9,23 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import shapely
 
-from dashboard import kpis, maps
 from dashboard.boundaries import feature_collection
-from dashboard.charts import theme
-from dashboard.db.map_queries import FeedbackLayer
+from dashboard.charts import maps, theme
 from dashboard.i18n import format_number, t
+from dashboard.metrics import definitions
+
+if TYPE_CHECKING:  # the shape of a query result; charts never run a query
+    from dashboard.db.map_queries import FeedbackLayer
 
 MAP_PAGE_HEIGHT = 640
-CONGESTION_TARGET = kpis.KPI_BY_KEY["traffic.congestion_index_peak"].target or 50.0
+CONGESTION_TARGET = definitions.KPI_BY_KEY["traffic.congestion_index_peak"].target or 50.0
 # Green at free flow, amber at the target, red at twice the target and beyond (status colours of the theme).
 CONGESTION_SCALE = [[0.0, theme.STATUS_COLOURS["on_target"]], [0.5, theme.STATUS_COLOURS["near_target"]],
                     [1.0, theme.STATUS_COLOURS["off_target"]]]
@@ -66,7 +69,7 @@ def ward_outline_layers(areas: pd.DataFrame) -> list[dict]:
 @dataclass(frozen=True)
 class WardLayer:
     key: str                       # URL value and i18n key wardmap.layer.<key>
-    column: str                    # column of kpis.compute_area_kpis
+    column: str                    # column of metrics.kpis.compute_area_kpis
     higher_is_better: bool | None
     decimals: int
 
@@ -89,7 +92,7 @@ def has_polygons(geometry: pd.DataFrame) -> bool:
 
 def ward_layer_map(geometry: pd.DataFrame, area_table: pd.DataFrame, layer: WardLayer, lang: str,
                    selected: Sequence[str] = (), height: int = MAP_PAGE_HEIGHT, width_px: int = 900) -> go.Figure:
-    """The ward choropleth of one layer (values from `kpis.compute_area_kpis` rows), zoomed to fill a map
+    """The ward choropleth of one layer (values from `metrics.kpis.compute_area_kpis` rows), zoomed to fill a map
     about `width_px` wide (the page's map is wider than the overview's) with the city or the selected wards."""
     values = area_table.set_index("code")[layer.column]
     # Darker always means a larger value (more reports, a higher on-time rate, more congestion): on a map
@@ -153,10 +156,10 @@ def feedback_layer_note(layer: FeedbackLayer, lang: str, short: bool = False) ->
 
 
 # ---------------------------------------------------------------- a ward beside the city
-COMPARED_KPIS = kpis.KPI_DEFINITIONS
+COMPARED_KPIS = definitions.KPI_DEFINITIONS
 
 
-def kpi_text(definition: kpis.KpiDefinition, value, lang: str) -> str:
+def kpi_text(definition: definitions.KpiDefinition, value, lang: str) -> str:
     """A KPI value with its unit, in the language's number format ("–" when missing)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
@@ -172,7 +175,7 @@ def kpi_text(definition: kpis.KpiDefinition, value, lang: str) -> str:
 def comparison_table(columns: Mapping[str, Mapping], lang: str) -> pd.DataFrame:
     """KPIs side by side: one row per KPI, one column per place (e.g. wards then the city).
 
-    `columns` maps a column heading to a `kpis.compute_kpis` result.
+    `columns` maps a column heading to a `metrics.kpis.compute_kpis` result.
     """
     rows = []
     for definition in COMPARED_KPIS:

@@ -1,6 +1,6 @@
 """Charts of the traffic page: pure functions from query results to Plotly figures.
 
-The congestion index shown is always the TomTom-style one of `dashboard.kpis` (extra travel time
+The congestion index shown is always the TomTom-style one of `dashboard.metrics` (extra travel time
 against free flow, %); each chart's title or axis says whether it is the peak hour or a mean.
 """
 
@@ -12,15 +12,21 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import kpis
 from dashboard.charts import theme
-from dashboard.charts.map_layers import CONGESTION_SCALE, CONGESTION_TARGET, fit_view, separators, ward_outline_layers
+from dashboard.charts.map_layers import (
+    CONGESTION_SCALE,
+    CONGESTION_TARGET,
+    fit_view,
+    separators,
+    ward_outline_layers,
+)
 from dashboard.i18n import format_number, t
+from dashboard.metrics import definitions
 from dashboard.safe_text import chart_texts
 
 SENSOR_MAP_HEIGHT = 520
 RANKING_SHOWN = 10
-PEAK_KPI = kpis.KPI_BY_KEY["traffic.congestion_index_peak"]
+PEAK_KPI = definitions.KPI_BY_KEY["traffic.congestion_index_peak"]
 WEEKDAYS = range(1, 8)  # ISO: 1 = Monday … 7 = Sunday
 
 
@@ -143,7 +149,7 @@ def congestion_ranking_chart(frame: pd.DataFrame, group: str, measure: str, lang
     rows = frame.dropna(subset=[measure]).nlargest(limit, measure).iloc[::-1]
     labels = chart_texts(rows["name"] if group == "sensor" else rows["key"])  # data text, shown as text
     values = rows[measure].astype(float)
-    colours = [theme.status_colour(kpis.status(PEAK_KPI, v)) for v in values]
+    colours = [theme.status_colour(definitions.status(PEAK_KPI, v)) for v in values]
     figure = go.Figure(go.Bar(
         x=values, y=labels, orientation="h", marker_color=colours if measure == "congestion_index_peak" else theme.PRIMARY,
         customdata=np.column_stack([chart_texts(rows["key"].astype(str)), [format_number(v, lang) for v in rows["vehicles"]],

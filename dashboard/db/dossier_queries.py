@@ -3,7 +3,7 @@
 Every function takes the engine and a `QueryFilter` (period, areas, page dimensions) and returns a
 small aggregated frame; percentages use `kpis.percent`, the formula behind the KPI tiles.
 
-Definitions beyond `dashboard.kpis`:
+Definitions beyond `dashboard.metrics`:
   late                completed in the period after their due_at (completed_with_due − completed_on_time)
   past due (open)     at the instant `as_of`: received before it, not completed by then, not returned or
                       withdrawn, and due_at < as_of. Age = as_of − received_at; overdue = as_of − due_at.
@@ -17,11 +17,16 @@ import pandas as pd
 from sqlalchemy import DateTime, and_, cast, func, literal, or_, select
 from sqlalchemy.engine import Engine
 
-from dashboard import kpis
 from dashboard.db import rollups, schema
 from dashboard.db.engine import fetch_frame, fetch_one
-from dashboard.db.filters import QueryFilter, scope
-from dashboard.db.queries import DOSSIER_DIMENSIONS, DOSSIER_ROLLUP_DIMENSIONS, hours_between, time_bucket
+from dashboard.db.predicates import QueryFilter, scope
+from dashboard.db.queries import (
+    DOSSIER_DIMENSIONS,
+    DOSSIER_ROLLUP_DIMENSIONS,
+    hours_between,
+    time_bucket,
+)
+from dashboard.metrics import definitions
 from dashboard.periods import Period
 
 dossiers = schema.dossiers.c
@@ -181,8 +186,8 @@ def lead_time_quantiles(engine: Engine, query_filter: QueryFilter, top: int = TO
 
 def _with_rates(frame: pd.DataFrame) -> pd.DataFrame:
     frame["late"] = frame["completed_with_due"] - frame["completed_on_time"]
-    frame["on_time_pct"] = [kpis.percent(a, b) for a, b in zip(frame["completed_on_time"], frame["completed_with_due"], strict=True)]
-    frame["late_pct"] = [kpis.percent(a, b) for a, b in zip(frame["late"], frame["completed_with_due"], strict=True)]
+    frame["on_time_pct"] = [definitions.percent(a, b) for a, b in zip(frame["completed_on_time"], frame["completed_with_due"], strict=True)]
+    frame["late_pct"] = [definitions.percent(a, b) for a, b in zip(frame["late"], frame["completed_with_due"], strict=True)]
     for column in ("on_time_pct", "late_pct"):
         frame[column] = frame[column].astype(float)
     return frame
@@ -299,12 +304,12 @@ def past_due(engine: Engine, query_filter: QueryFilter, as_of: datetime, limit: 
 
 # ---------------------------------------------------------------- what the page shows
 PAGE_DIMENSIONS = ("sector", "agency", "procedure", "channel")
-LATE_KPI = kpis.KpiDefinition("dossiers", "late", "count", False)
-PAST_DUE_KPI = kpis.KpiDefinition("dossiers", "past_due_open", "count", False)
+LATE_KPI = definitions.KpiDefinition("dossiers", "late", "count", False)
+PAST_DUE_KPI = definitions.KpiDefinition("dossiers", "past_due_open", "count", False)
 
 
-def page_kpis() -> list[kpis.KpiDefinition]:
+def page_kpis() -> list[definitions.KpiDefinition]:
     """The tiles of the page, in order: received, completed, on-time %, late | online %, lead time, past due."""
-    by_name = {d.name: d for d in kpis.KPI_DEFINITIONS if d.section == "dossiers"}
+    by_name = {d.name: d for d in definitions.KPI_DEFINITIONS if d.section == "dossiers"}
     return [by_name["received"], by_name["completed"], by_name["completed_on_time_pct"], LATE_KPI,
             by_name["online_pct"], by_name["median_lead_time_days"], PAST_DUE_KPI]

@@ -8,8 +8,13 @@ from sqlalchemy.engine import Engine
 
 from dashboard.db import rollups, schema
 from dashboard.db.engine import fetch_frame
-from dashboard.db.filters import QueryFilter, scope
-from dashboard.db.queries import FEEDBACK_DIMENSIONS, FEEDBACK_ROLLUP_DIMENSIONS, hours_between, time_bucket
+from dashboard.db.predicates import QueryFilter, scope
+from dashboard.db.queries import (
+    FEEDBACK_DIMENSIONS,
+    FEEDBACK_ROLLUP_DIMENSIONS,
+    hours_between,
+    time_bucket,
+)
 
 feedback = schema.feedback.c
 rollup = schema.rollup_feedback_daily.c

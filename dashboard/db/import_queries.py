@@ -11,7 +11,20 @@ import io
 from collections.abc import Sequence
 
 import pandas as pd
-from sqlalchemy import Column, Integer, MetaData, Table, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    Table,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from dashboard.db import schema

@@ -13,6 +13,7 @@ from sqlalchemy import Table, delete
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from dashboard.db import schema
 from dashboard.db.engine import _translate, is_duckdb
 from dashboard.db.schema import ID_SEQUENCES, advance_id_sequence
 
@@ -34,7 +35,7 @@ def _load_duckdb(engine: Engine, table: Table, frame: pd.DataFrame) -> None:
         con = raw.driver_connection
         con.register("incoming_frame", arrow_table)
         column_list = ", ".join(f'"{c.name}"' for c in table.columns)
-        con.execute(f'INSERT INTO "{table.name}" ({column_list}) SELECT {column_list} FROM incoming_frame')  # noqa: S608 - names from schema
+        con.execute(f'INSERT INTO "{table.name}" ({column_list}) SELECT {column_list} FROM incoming_frame')
         con.unregister("incoming_frame")
         raw.commit()
     finally:
@@ -53,7 +54,7 @@ def _load_postgres(engine: Engine, table: Table, frame: pd.DataFrame) -> None:
     raw = engine.raw_connection()
     try:
         cursor = raw.driver_connection.cursor()
-        copy_sql = f'COPY "{table.name}" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL \'\')'  # noqa: S608
+        copy_sql = f'COPY "{table.name}" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL \'\')'
         with cursor.copy(copy_sql) as copy:
             while chunk := buffer.read(1 << 20):
                 copy.write(chunk)
@@ -81,3 +82,10 @@ def bulk_load(engine: Engine, table: Table, frame: pd.DataFrame, *, replace: boo
     except SQLAlchemyError as error:
         raise _translate(error, engine) from error
     return len(frame)
+
+
+def load_areas(engine: Engine, city: str = "hue") -> int:
+    """Replace every row of the `areas` table with the city's wards/communes (data/boundaries/); the row count."""
+    from dashboard.boundaries import area_frame
+
+    return bulk_load(engine, schema.areas, area_frame(city), replace=True)

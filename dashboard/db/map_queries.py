@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from dashboard.db import rollups, schema
 from dashboard.db.engine import fetch_frame, fetch_one
-from dashboard.db.filters import QueryFilter, scope
+from dashboard.db.predicates import QueryFilter, scope
 from dashboard.db.queries import FEEDBACK_DIMENSIONS, FEEDBACK_ROLLUP_DIMENSIONS
 
 feedback = schema.feedback.c

@@ -1,7 +1,7 @@
 """Every query of the project, as SQLAlchemy Core with bound parameters.
 
 Queries return *counts and aggregates*; the KPI formulas that turn them into
-percentages live in `dashboard.kpis`. Each KPI query can be grouped by area so the
+percentages live in `dashboard.metrics`. Each KPI query can be grouped by area so the
 city figure and the per-ward map use the same SQL.
 """
 
@@ -10,12 +10,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
-from sqlalchemy import BigInteger, Date, Double, and_, cast, func, literal_column, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    Double,
+    and_,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.engine import Engine
 
 from dashboard.db import rollups, schema
 from dashboard.db.engine import fetch_frame
-from dashboard.db.filters import matches, restrict
+from dashboard.db.predicates import matches, restrict
 from dashboard.periods import Period
 
 feedback = schema.feedback.c

@@ -1,9 +1,9 @@
 """Queries behind the traffic page ("Giao thông"). All aggregation is in SQL.
 
-The congestion index everywhere is the one of `dashboard.kpis`: extra travel time against free
+The congestion index everywhere is the one of `dashboard.metrics`: extra travel time against free
 flow in percent (TomTom style), from vehicle-weighted travel-time ratios. The SQL returns the two
-sums behind it (`weighted_vehicles`, `travel_time_ratio_sum`) and `kpis.congestion_index` turns them
-into the index, so a sensor's peak here equals `kpis.section_kpis(..., dimensions={"sensor": [id]})`.
+sums behind it (`weighted_vehicles`, `travel_time_ratio_sum`) and `definitions.congestion_index` turns them
+into the index, so a sensor's peak here equals `metrics.kpis.section_kpis(..., dimensions={"sensor": [id]})`.
 """
 
 from __future__ import annotations
@@ -14,11 +14,16 @@ import pandas as pd
 from sqlalchemy import BigInteger, and_, cast, extract, func, or_, select
 from sqlalchemy.engine import Engine
 
-from dashboard import kpis
 from dashboard.db import rollups, schema
 from dashboard.db.engine import fetch_frame
-from dashboard.db.filters import QueryFilter, scope
-from dashboard.db.queries import TRAFFIC_DIMENSIONS, TRAFFIC_ROLLUP_DIMENSIONS, day_bucket, hour_bucket
+from dashboard.db.predicates import QueryFilter, scope
+from dashboard.db.queries import (
+    TRAFFIC_DIMENSIONS,
+    TRAFFIC_ROLLUP_DIMENSIONS,
+    day_bucket,
+    hour_bucket,
+)
+from dashboard.metrics import definitions
 from dashboard.periods import Period
 
 sensors = schema.traffic_sensors.c
@@ -87,8 +92,8 @@ def _rollup_hours(engine: Engine, query_filter: QueryFilter, key: str | None = N
 
 def _with_index(frame: pd.DataFrame, ratio: str = "travel_time_ratio_sum", weighted: str = "weighted_vehicles",
                 name: str = "congestion_index") -> pd.DataFrame:
-    """Add the congestion index column computed by `kpis.congestion_index` from the two sums."""
-    frame[name] = pd.Series([kpis.congestion_index(r, w) for r, w in zip(frame[ratio], frame[weighted], strict=True)],
+    """Add the congestion index column computed by `definitions.congestion_index` from the two sums."""
+    frame[name] = pd.Series([definitions.congestion_index(r, w) for r, w in zip(frame[ratio], frame[weighted], strict=True)],
                             index=frame.index, dtype="Float64")
     return frame
 

@@ -32,6 +32,7 @@ def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
 def area_frame_from_file(path: Path) -> pd.DataFrame:
     """Rows of the areas table from a GeoJSON or shapefile; InputError when it cannot serve as boundaries."""
     import geopandas as gpd
+
     from dashboard.boundaries import AREA_COLUMNS
 
     if not path.exists() or path.stat().st_size == 0:

@@ -12,7 +12,12 @@ from pathlib import Path
 
 from dashboard.db.engine import DatabaseError
 from dashboard.ingest import dates, readers
-from dashboard.ingest.importer import ImportAborted, ImportOptions, ImportResult, run_import
+from dashboard.ingest.importer import (
+    ImportAborted,
+    ImportOptions,
+    ImportResult,
+    run_import,
+)
 
 
 def _field_map(value: str) -> tuple[str, str]:
@@ -141,7 +146,13 @@ class _progress:
     def __enter__(self):
         if self.quiet:
             return None
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                             TextColumn("{task.fields[rows]:>12,} rows"), TimeElapsedColumn(), TimeRemainingColumn(),

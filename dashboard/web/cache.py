@@ -16,9 +16,10 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from dashboard import config, kpis
+from dashboard import config
 from dashboard.db import queries
 from dashboard.db.engine import check_ready, shared_engine
+from dashboard.metrics import kpis
 from dashboard.periods import Period
 
 TTL = config.query_ttl_seconds()
@@ -92,7 +93,7 @@ _QUERIES: dict[str, Callable[..., Any]] = {}
 def query(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run `function(engine, *args, **kwargs)` through the shared TTL cache.
 
-    `function` is a query or KPI function of `dashboard.db`/`dashboard.kpis` taking the engine first;
+    `function` is a query or KPI function of `dashboard.db`/`dashboard.metrics` taking the engine first;
     its other arguments are plain hashable values (a QueryFilter, strings, numbers).
     """
     name = f"{function.__module__}.{function.__qualname__}"

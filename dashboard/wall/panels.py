@@ -14,10 +14,10 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import kpis
 from dashboard.charts import theme
-from dashboard.charts.wall import WEEKDAY_SHORT, compact, congestion_band, hhmm
 from dashboard.i18n import format_number, t
+from dashboard.metrics import definitions
+from dashboard.wall.render import WEEKDAY_SHORT, compact, congestion_band, hhmm
 
 STATUS_COLOURS = {"on_target": theme.WALL_GOOD, "near_target": theme.WALL_WARN, "off_target": theme.WALL_BAD}
 
@@ -94,9 +94,9 @@ def procedures_html(today: Mapping[str, Any], typical: Mapping[str, Any], data: 
     """Dossiers today: received, completed, on time (against the typical day and the target), past due now;
     then the on-time share per sector."""
     figures, usual = today["kpis"]["dossiers"], typical["kpis"]["dossiers"]
-    on_time_definition = kpis.KPI_BY_KEY["dossiers.completed_on_time_pct"]
+    on_time_definition = definitions.KPI_BY_KEY["dossiers.completed_on_time_pct"]
     on_time = figures["completed_on_time_pct"]
-    on_time_colour = STATUS_COLOURS.get(kpis.status(on_time_definition, on_time), theme.WALL_MUTED)
+    on_time_colour = STATUS_COLOURS.get(definitions.status(on_time_definition, on_time), theme.WALL_MUTED)
 
     def block(label: str, value: str, note: str, colour: str = theme.WALL_TEXT) -> str:
         return (f'<div class="wall-tile"><div class="wall-tile-label">{escape(label)}</div>'
@@ -119,7 +119,7 @@ def procedures_html(today: Mapping[str, Any], typical: Mapping[str, Any], data: 
     done = sectors[sectors["completed_with_due"] > 0] if not sectors.empty else sectors
     rows = []
     for row in done.sort_values(["on_time_pct", "sector"]).to_dict("records"):
-        colour = STATUS_COLOURS.get(kpis.status(on_time_definition, row["on_time_pct"]), theme.WALL_MUTED)
+        colour = STATUS_COLOURS.get(definitions.status(on_time_definition, row["on_time_pct"]), theme.WALL_MUTED)
         value = f'{format_number(row["on_time_pct"], lang, 0)} % ({format_number(row["completed"], lang)})'
         rows.append(_bar_row(t(f"sector.{row['sector']}", lang), float(row["on_time_pct"]), value, colour))
     body = (f'<div class="wall-bars" style="grid-template-columns:repeat(2,minmax(0,1fr));align-content:start;row-gap:calc(0.55*var(--u))">'

@@ -23,8 +23,9 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard import config, kpis
+from dashboard import config
 from dashboard.i18n import t
+from dashboard.metrics import definitions
 
 PANELS = ("overview", "map", "traffic", "procedures", "forecast")
 SOURCES = ("feedback", "dossiers", "traffic")
@@ -220,7 +221,7 @@ def typical_kpis(days: Sequence[Mapping[str, Mapping[str, Any]]]) -> tuple[dict[
     for section in SECTIONS:
         usable = [day[section] for day in days if section in day and had_records(section, day[section])]
         counted[section] = len(usable)
-        names = [d.name for d in kpis.KPI_DEFINITIONS if d.section == section]
+        names = [d.name for d in definitions.KPI_DEFINITIONS if d.section == section]
         medians[section] = {}
         for name in names:
             values = [float(v) for v in (figures.get(name) for figures in usable) if v is not None and not pd.isna(v)]
@@ -248,9 +249,9 @@ class Comparison:
     tone: str                   # "better", "worse", "same", "neutral" (a volume) or "unknown"
 
 
-def compare(definition: kpis.KpiDefinition, value: Any, typical: Any) -> Comparison:
+def compare(definition: definitions.KpiDefinition, value: Any, typical: Any) -> Comparison:
     """Today's value of a KPI against its typical-day value, and whether that is good news."""
-    change = kpis.change(value, typical)
+    change = definitions.change(value, typical)
     absolute = change["absolute"]
     if absolute is None:
         tone = "unknown"

@@ -18,7 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import config
-from dashboard.db.filters import QueryFilter
+from dashboard.db.predicates import QueryFilter
 from dashboard.i18n import LANGUAGES, format_date, format_number, t
 from dashboard.periods import (
     COMPARISONS,

@@ -1,6 +1,6 @@
 """Demo traffic data: sensors on real Huế roads and bridges, 15-minute observations.
 
-Part of the demo generator (`dashboard.demo`). Everything is vectorised over a
+Part of the demo generator (`dashboard.demo.generator`). Everything is vectorised over a
 (time slot × sensor) grid; counts follow a daily profile with morning and evening peaks,
 speeds follow a BPR-like volume/capacity curve. Positions are approximate (within a
 few hundred metres) and the sensors themselves are invented: this is demo data.
@@ -129,7 +129,7 @@ def daily_profiles() -> dict[str, np.ndarray]:
 
 
 def traffic_day_factors(cal) -> tuple[np.ndarray, np.ndarray]:
-    """Per day of a demo calendar (`dashboard.demo._Calendar`): kind and volume factor.
+    """Per day of a demo calendar (`dashboard.demo.generator._Calendar`): kind and volume factor.
 
     Kind: 0 working day, 1 Saturday, 2 Sunday or public holiday. The factor holds slow growth,
     the summer tourist season, the Tết holiday week and the shopping days before it, and storms.

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from dashboard import wall
+from dashboard.wall import rules as wall
 
 # Tables with a record time: the wall's freshness source (the cadence setting) and the importer's kind.
 TIMED_TABLES = {"feedback": "feedback", "dossiers": "dossiers", "traffic_observations": "traffic"}

@@ -1,7 +1,7 @@
 """`python -m dashboard bench`: time the page queries on a synthetic database of a given size.
 
 Scale 1 = 10 M feedback reports, 5 M dossiers and 50 M traffic observations over three years,
-made by the demo generator (`dashboard.demo.build_demo`) in a subprocess, into
+made by the demo generator (`dashboard.demo.generator.build_demo`) in a subprocess, into
 data/bench-<scale>.duckdb or `--db URL`; a database already built at that scale is reused.
 Then, in one run: each query behind the overview, feedback, procedures, traffic and map pages
 cold (first call on a fresh engine) and warm (p50/p95 of repeated calls, no TTL cache), the
@@ -28,15 +28,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dashboard import bench_naive as naive
-from dashboard import kpis
+from dashboard.bench import naive
 from dashboard.config import PROJECT_ROOT
 from dashboard.db import dossier_queries as dq
 from dashboard.db import feedback_queries as fq
 from dashboard.db import map_queries, queries
 from dashboard.db import traffic_queries as tq
 from dashboard.db.engine import DatabaseError, is_duckdb, make_engine, redact_url
-from dashboard.db.filters import QueryFilter
+from dashboard.db.predicates import QueryFilter
+from dashboard.metrics import kpis
 from dashboard.periods import Period
 
 ROWS_AT_SCALE_1 = {"feedback": 10_000_000, "dossiers": 5_000_000, "traffic_observations": 50_000_000}
@@ -51,7 +51,7 @@ def log(message: str) -> None:
 
 def demo_sizes(scale: float) -> dict[str, Any]:
     """build_demo arguments giving ROWS_AT_SCALE_1 × scale rows (3 years; 96 observations per sensor-day)."""
-    from dashboard.demo import DOSSIERS_PER_3_YEARS, FEEDBACK_PER_3_YEARS
+    from dashboard.demo.generator import DOSSIERS_PER_3_YEARS, FEEDBACK_PER_3_YEARS
 
     return {"feedback_scale": ROWS_AT_SCALE_1["feedback"] * scale / FEEDBACK_PER_3_YEARS,
             "dossier_scale": ROWS_AT_SCALE_1["dossiers"] * scale / DOSSIERS_PER_3_YEARS,
@@ -69,11 +69,10 @@ def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
 # ---------------------------------------------------------------- building the database
 def build(url: str, scale: float, seed: int) -> dict[str, Any]:
     """Build the benchmark database in this process (the `--build-only` subprocess)."""
+    from dashboard.bench.queries import limit_duckdb_memory
     from dashboard.db import schema
     from dashboard.db.load import bulk_load
-    from dashboard.demo import build_demo
-
-    from dashboard.db.bench_queries import limit_duckdb_memory
+    from dashboard.demo.generator import build_demo
 
     engine = make_engine(url)
     try:

@@ -1,8 +1,8 @@
 """The benchmark's naive baseline: read a table's columns into pandas, then filter and group there.
 
-Each function computes the same figures as one of the page queries timed by `dashboard.bench`
-and returns them as a flat dict of numbers (see `dashboard.bench` for the SQL side's dicts).
-The KPI formulas are applied with `dashboard.kpis`, as the SQL path does.
+Each function computes the same figures as one of the page queries timed by `dashboard.bench.bench`
+and returns them as a flat dict of numbers (see `dashboard.bench.bench` for the SQL side's dicts).
+The KPI formulas are applied with `dashboard.metrics`, as the SQL path does.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from dashboard import kpis
-from dashboard.db.bench_queries import read_columns
+from dashboard.bench.queries import read_columns
 from dashboard.db.dossier_queries import CLOSED_WITHOUT_RESULT
+from dashboard.metrics import kpis
 from dashboard.periods import Period
 
 

@@ -18,11 +18,12 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard import kpis, wall
 from dashboard.boundaries import feature_collection
 from dashboard.charts import theme
+from dashboard.charts.maps import _bounds
 from dashboard.i18n import format_number, t
-from dashboard.maps import _bounds
+from dashboard.metrics import definitions
+from dashboard.wall import rules as wall
 
 CSS_TEMPLATE = Path(__file__).with_name("wall.css")
 
@@ -202,7 +203,7 @@ def day_caption(as_of: datetime, today: date, lang: str) -> str:
 
 
 # ---------------------------------------------------------------- overview tiles
-def _value_parts(definition: kpis.KpiDefinition, value: Any, lang: str) -> tuple[str, str]:
+def _value_parts(definition: definitions.KpiDefinition, value: Any, lang: str) -> tuple[str, str]:
     if value is None:
         return "–", ""
     if definition.unit in ("pct", "index_pct"):
@@ -212,7 +213,7 @@ def _value_parts(definition: kpis.KpiDefinition, value: Any, lang: str) -> tuple
     return _number(value, lang, 1), ""
 
 
-def _delta_text(definition: kpis.KpiDefinition, comparison: wall.Comparison, lang: str) -> str:
+def _delta_text(definition: definitions.KpiDefinition, comparison: wall.Comparison, lang: str) -> str:
     if comparison.change is None:
         return ""
     arrow = "▲" if comparison.change > 0 else ("▼" if comparison.change < 0 else "=")
@@ -223,10 +224,10 @@ def _delta_text(definition: kpis.KpiDefinition, comparison: wall.Comparison, lan
     return f"{arrow} {_number(abs(comparison.change_pct), lang, 1 if abs(comparison.change_pct) < 10 else 0)} %"
 
 
-def tile_definition(key: str) -> kpis.KpiDefinition:
+def tile_definition(key: str) -> definitions.KpiDefinition:
     if key == "traffic.congestion_now":  # the congestion index of the last complete hour (a peak over one hour)
-        return kpis.KPI_BY_KEY["traffic.congestion_index_peak"]
-    return kpis.KPI_BY_KEY[key]
+        return definitions.KPI_BY_KEY["traffic.congestion_index_peak"]
+    return definitions.KPI_BY_KEY[key]
 
 
 def overview_html(today: Mapping[str, Any], typical: Mapping[str, Any], lang: str) -> str:

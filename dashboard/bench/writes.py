@@ -1,6 +1,6 @@
 """Writes beside readers: how long does a page wait while the database is being written?
 
-    .venv/bin/python -m dashboard.bench_writes [--rows 1000000] [--database-url URL] [--json]
+    .venv/bin/python -m dashboard.bench.writes [--rows 1000000] [--database-url URL] [--json]
 
 Copies the demo database (DuckDB) or uses the given URL, starts a reader process that runs the overview page's
 queries in a loop (the app's own read-only engine and KPI functions, no result cache) and, while it runs, writes
@@ -61,8 +61,8 @@ def write_feedback_csv(path: Path, rows: int, seed: int = 11) -> None:
 
 def poll_pages(url: str, stop_file: Path, out_file: Path) -> None:
     """The reader: the overview's KPI queries and the area list, again and again, until `stop_file` exists."""
-    from dashboard import kpis
     from dashboard.db import queries
+    from dashboard.metrics import kpis
 
     engine = make_engine(url, read_only=True)
     waits: list[float] = []
@@ -111,7 +111,7 @@ def run(url: str, rows: int, folder: Path, demo_scale: float = 0.02) -> dict:
     write_feedback_csv(data, rows)
     write_feedback_csv(uploaded, max(1, rows // 10), seed=12)
     stop_file, out_file = folder / "stop", folder / "polls.json"
-    reader = subprocess.Popen([sys.executable, "-m", "dashboard.bench_writes", "--poll", url, str(stop_file), str(out_file)])
+    reader = subprocess.Popen([sys.executable, "-m", "dashboard.bench.writes", "--poll", url, str(stop_file), str(out_file)])
     time.sleep(2.0)  # the reader is polling before the first write starts
     commands = [
         _command(url, "import", "feedback", str(data), "--source", "beside_readers", "--quiet"),

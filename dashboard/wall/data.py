@@ -15,11 +15,18 @@ import pandas as pd
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.engine import Engine
 
-from dashboard import kpis, wall
-from dashboard.db import dossier_queries, forecast_queries, map_queries, schema, traffic_queries
+from dashboard.db import (
+    dossier_queries,
+    forecast_queries,
+    map_queries,
+    schema,
+    traffic_queries,
+)
 from dashboard.db.engine import fetch_frame, fetch_one
-from dashboard.db.filters import QueryFilter
+from dashboard.db.predicates import QueryFilter
+from dashboard.metrics import kpis
 from dashboard.periods import Period
+from dashboard.wall import rules as wall
 
 feedback = schema.feedback.c
 dossiers = schema.dossiers.c
@@ -54,7 +61,7 @@ def newest_records(engine: Engine) -> dict[str, datetime | None]:
 
 # ---------------------------------------------------------------- today against a typical day
 def window_kpis(engine: Engine, window: wall.TimeWindow) -> dict[str, dict[str, Any]]:
-    """Every KPI section over one window, by the formulas of `dashboard.kpis`."""
+    """Every KPI section over one window, by the formulas of `dashboard.metrics`."""
     return {section: kpis.section_kpis(engine, section, window) for section in wall.SECTIONS}
 
 
@@ -66,7 +73,7 @@ def today_so_far(engine: Engine, as_of: datetime) -> dict[str, Any]:
 
 
 def typical_day(engine: Engine, as_of: datetime, weeks: int = wall.TYPICAL_WEEKS) -> dict[str, Any]:
-    """The typical-day medians for the same part of the day and the same last clock hour (see dashboard.wall)."""
+    """The typical-day medians for the same part of the day and the same last clock hour (see dashboard.wall.rules)."""
     days = [window_kpis(engine, window) for window in wall.typical_windows(as_of, weeks)]
     medians, counted = wall.typical_kpis(days)
     hour = wall.last_full_hour(as_of)

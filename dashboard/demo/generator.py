@@ -25,13 +25,20 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import config
-from dashboard.boundaries import area_frame, load_areas
+from dashboard.boundaries import area_frame
+from dashboard.db.load import load_areas
 from dashboard.db import schema
 from dashboard.db.engine import _translate, create_schema, is_duckdb
 from dashboard.db.load import bulk_load
 from dashboard.db.rollups import refresh_rollups
-from dashboard.demo_chunks import calendar_part, day_chunks, load_cases, load_frame, load_observations
-from dashboard.demo_traffic import SLOTS_PER_DAY, sensor_count, sensor_frame
+from dashboard.demo.chunks import (
+    calendar_part,
+    day_chunks,
+    load_cases,
+    load_frame,
+    load_observations,
+)
+from dashboard.demo.traffic import SLOTS_PER_DAY, sensor_count, sensor_frame
 from dashboard.domain import FEEDBACK_CATEGORIES, FEEDBACK_CHANNELS
 
 FEEDBACK_PER_3_YEARS = 200_000

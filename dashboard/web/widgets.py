@@ -6,15 +6,17 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import cache, exports, kpis
+from dashboard import exports
 from dashboard.db.engine import (
     DatabaseError,
     DatabaseNotInitialised,
     DatabaseUnavailable,
     redact_url,
 )
-from dashboard.filters import Filters, lang
 from dashboard.i18n import format_date, format_datetime, format_number, format_signed, t
+from dashboard.metrics import definitions
+from dashboard.web import cache
+from dashboard.web.url_state import Filters, lang
 
 STATUS_MARKDOWN_COLOUR = {"on_target": "green", "near_target": "orange", "off_target": "red"}
 
@@ -34,7 +36,7 @@ def freshness_line(table: str, language: str) -> str:
     return t("freshness.updated", language, time=format_datetime(pd.Timestamp(last).to_pydatetime(), language))
 
 
-def _value_text(definition: kpis.KpiDefinition, value, language: str) -> str:
+def _value_text(definition: definitions.KpiDefinition, value, language: str) -> str:
     if value is None:
         return "–"
     if definition.unit == "pct" or definition.unit == "index_pct":
@@ -48,11 +50,11 @@ def _value_text(definition: kpis.KpiDefinition, value, language: str) -> str:
     return format_number(value, language, 0)
 
 
-def kpi_tile(definition: kpis.KpiDefinition, current: dict, previous: dict, comparison: str, language: str) -> None:
+def kpi_tile(definition: definitions.KpiDefinition, current: dict, previous: dict, comparison: str, language: str) -> None:
     """One KPI as a bordered metric: value, change against the comparison period, target status, formula."""
     value = current[definition.section][definition.name]
     before = previous[definition.section][definition.name]
-    change = kpis.change(value, before)
+    change = definitions.change(value, before)
     if change["absolute"] is None:
         delta = None
     elif definition.unit in ("pct", "index_pct"):
@@ -66,7 +68,7 @@ def kpi_tile(definition: kpis.KpiDefinition, current: dict, previous: dict, comp
     target = format_number(definition.target, language, 0 if definition.target and definition.target >= 10 else 1) if definition.target else ""
     help_text = t(f"help.{definition.key}", language, target=target)
     label = t(f"kpi.{definition.key}", language)
-    state = kpis.status(definition, value)
+    state = definitions.status(definition, value)
     if state:  # the coloured dot says how the figure stands against its target; the (?) says it in words
         label = f":{STATUS_MARKDOWN_COLOUR[state]}[●] {label}"
         help_text += f"\n\n**{t(f'status.{state}', language)}**"
@@ -78,7 +80,7 @@ def kpi_tile(definition: kpis.KpiDefinition, current: dict, previous: dict, comp
 TILES_PER_ROW = 4
 
 
-def kpi_grid(definitions: list[kpis.KpiDefinition], current: dict, previous: dict, comparison: str, language: str) -> None:
+def kpi_grid(definitions: list[definitions.KpiDefinition], current: dict, previous: dict, comparison: str, language: str) -> None:
     """KPI tiles in rows of at most four, so labels stay readable."""
     for first in range(0, len(definitions), TILES_PER_ROW):
         row = definitions[first:first + TILES_PER_ROW]

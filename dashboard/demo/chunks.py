@@ -1,4 +1,4 @@
-"""Chunked generate-and-load for the demo generator (`dashboard.demo`), so big builds keep memory flat.
+"""Chunked generate-and-load for the demo generator (`dashboard.demo.generator`), so big builds keep memory flat.
 
 A table expected to hold more rows than its single-pass size is generated day range by day range,
 each range with its own random stream spawned from the table's, and loaded before the next one is
@@ -17,7 +17,7 @@ from sqlalchemy.engine import Engine
 
 from dashboard.db import schema
 from dashboard.db.load import bulk_load
-from dashboard.demo_traffic import observation_frame, traffic_day_factors
+from dashboard.demo.traffic import observation_frame, traffic_day_factors
 
 LOAD_CHUNK_ROWS = 1_000_000  # rows per bulk_load call
 
@@ -37,7 +37,7 @@ def day_chunks(n_days: int, expected_rows: float, single_pass_rows: int, chunk_r
 
 
 def calendar_part(cal, days: slice):
-    """The days `days` of a demo calendar (`dashboard.demo._Calendar`); the holiday list stays whole."""
+    """The days `days` of a demo calendar (`dashboard.demo.generator._Calendar`); the holiday list stays whole."""
     return dataclasses.replace(cal, days=cal.days[days], dow=cal.dow[days], month=cal.month[days],
                                tet_offset=cal.tet_offset[days], holiday=cal.holiday[days], storm=cal.storm[days],
                                years_ago=cal.years_ago[days])
