@@ -2,7 +2,8 @@
 #
 #   make run          install (first time only), build the demo database if needed, start the app
 #   make demo         rebuild the demo database from scratch (python -m dashboard demo)
-#   make test         run the whole test suite (browser and PostgreSQL tests included when possible)
+#   make lint         ruff check, ruff format --check and the import-linter layer contracts
+#   make test         lint, then the whole test suite (browser and PostgreSQL tests included when possible)
 #   make screenshots  regenerate docs/img/overview.png and artifacts/screenshots/*.png
 #   make bench        benchmark at scale 1 (10 M reports; builds data/bench-1.duckdb once); see docs/benchmarks.md
 #   make clean        remove caches, test artifacts and build leftovers
@@ -30,7 +31,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 DEMO_DB := data/ioc.duckdb
 
-.PHONY: venv dev demo db run test screenshots bench clean distclean
+.PHONY: venv dev demo db run lint test screenshots bench clean distclean
 
 venv: $(RUNTIME_STAMP)
 
@@ -70,8 +71,14 @@ db: venv
 run: venv db
 	$(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
 
-# pytest exits with 5 when it collected no tests; that is a failure here, said plainly.
-test: venv dev
+# Style and layers first (seconds), then the suite. pytest exits with 5 when it collected no tests; that is a
+# failure here, said plainly.
+lint: dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+
+test: venv dev lint
 	@status=0; $(PY) -m pytest -q $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5); check PYTEST_ARGS and tests/" >&2; fi; \
 	exit $$status

@@ -25,9 +25,18 @@ theme.register_template()
 def _pages(language: str) -> list:
     # Kiosk pages (the wall) are reachable by their URL only: opening them from the sidebar would keep the sidebar.
     # Admin pages are not even registered before the administrator logged in, so their URL leads nowhere.
-    return [st.Page(spec.path, title=t(f"page.{spec.key}", language), icon=spec.icon, url_path=spec.url_path or None,
-                    default=not spec.url_path, visibility="hidden" if spec.kiosk else "visible")
-            for spec in PAGES if not spec.admin or admin.is_admin()]
+    return [
+        st.Page(
+            spec.path,
+            title=t(f"page.{spec.key}", language),
+            icon=spec.icon,
+            url_path=spec.url_path or None,
+            default=not spec.url_path,
+            visibility="hidden" if spec.kiosk else "visible",
+        )
+        for spec in PAGES
+        if not spec.admin or admin.is_admin()
+    ]
 
 
 def _kiosk_requested() -> bool:
@@ -61,9 +70,17 @@ def _database_problem() -> DatabaseError | None:
 problem = _database_problem()
 if problem is not None:
     if "lang" not in st.session_state:
-        st.session_state["lang"] = st.query_params.get("lang", "vi") if st.query_params.get("lang") in ("vi", "en") else "vi"
-    st.navigation([st.Page(lambda: widgets.database_error_page(problem), title=t("app.title", widgets.lang()),
-                           url_path="problem")], position="hidden").run()
+        st.session_state["lang"] = (
+            st.query_params.get("lang", "vi") if st.query_params.get("lang") in ("vi", "en") else "vi"
+        )
+    st.navigation(
+        [
+            st.Page(
+                lambda: widgets.database_error_page(problem), title=t("app.title", widgets.lang()), url_path="problem"
+            )
+        ],
+        position="hidden",
+    ).run()
     st.stop()
 
 area_names = url_state.area_names(cache.areas(cache.current_url()))

@@ -19,8 +19,19 @@ REBUILD_COMMAND = ".venv/bin/python scripts/build_boundaries.py"
 
 # The columns of the `areas` table, in its order (tests/test_boundaries.py checks them against db.schema; written
 # out here so reading boundary files needs no database module).
-AREA_COLUMNS = ["code", "name", "name_ascii", "kind", "parent_code", "geometry_geojson", "centroid_lat", "centroid_lon",
-                "area_km2", "population", "population_is_estimate"]
+AREA_COLUMNS = [
+    "code",
+    "name",
+    "name_ascii",
+    "kind",
+    "parent_code",
+    "geometry_geojson",
+    "centroid_lat",
+    "centroid_lon",
+    "area_km2",
+    "population",
+    "population_is_estimate",
+]
 
 
 def boundary_path(city: str = "hue") -> Path:
@@ -46,19 +57,21 @@ def area_frame(city: str = "hue") -> pd.DataFrame:
     rows = []
     for feature in collection["features"]:
         p = feature["properties"]
-        rows.append({
-            "code": str(p["code"]),
-            "name": p["name"],
-            "name_ascii": p["name_ascii"],
-            "kind": p["kind"],
-            "parent_code": p.get("parent_code"),
-            "geometry_geojson": json.dumps(feature["geometry"], separators=(",", ":")),
-            "centroid_lat": float(p["centroid_lat"]),
-            "centroid_lon": float(p["centroid_lon"]),
-            "area_km2": float(p["area_km2"]),
-            "population": int(p["population"]),
-            "population_is_estimate": bool(p.get("population_is_estimate", True)),
-        })
+        rows.append(
+            {
+                "code": str(p["code"]),
+                "name": p["name"],
+                "name_ascii": p["name_ascii"],
+                "kind": p["kind"],
+                "parent_code": p.get("parent_code"),
+                "geometry_geojson": json.dumps(feature["geometry"], separators=(",", ":")),
+                "centroid_lat": float(p["centroid_lat"]),
+                "centroid_lon": float(p["centroid_lon"]),
+                "area_km2": float(p["area_km2"]),
+                "population": int(p["population"]),
+                "population_is_estimate": bool(p.get("population_is_estimate", True)),
+            }
+        )
     frame = pd.DataFrame(rows, columns=AREA_COLUMNS)
     return frame.sort_values("code", kind="stable").reset_index(drop=True)
 
@@ -73,10 +86,12 @@ def feature_collection(areas: pd.DataFrame) -> dict:
         if geometry is None or (isinstance(geometry, float) and pd.isna(geometry)) or geometry == "":
             continue
         code = str(code)
-        features.append({
-            "type": "Feature",
-            "id": code,
-            "properties": {"code": code, "name": name},
-            "geometry": json.loads(geometry),
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "id": code,
+                "properties": {"code": code, "name": name},
+                "geometry": json.loads(geometry),
+            }
+        )
     return {"type": "FeatureCollection", "features": features}

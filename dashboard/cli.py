@@ -114,10 +114,14 @@ def command_demo(args: argparse.Namespace) -> int:
         print(f"error: --end {args.end} is before --start {args.start}", file=sys.stderr)
         return 2
     with _engine(args, fresh=True) as engine:  # a new file: nothing of the old one is kept
-        summary = build_demo(engine, seed=args.seed, scale=args.scale, start=args.start, end=args.end, city=config.city())
+        summary = build_demo(
+            engine, seed=args.seed, scale=args.scale, start=args.start, end=args.end, city=config.city()
+        )
     rows = ", ".join(f"{table} {count:,}" for table, count in summary.rows.items())
-    print(f"Demo data {summary.start}..{summary.end} (seed {summary.seed}, scale {summary.scale}) "
-          f"written to {redact_url(args.database_url)} in {summary.seconds:.1f} s: {rows}")
+    print(
+        f"Demo data {summary.start}..{summary.end} (seed {summary.seed}, scale {summary.scale}) "
+        f"written to {redact_url(args.database_url)} in {summary.seconds:.1f} s: {rows}"
+    )
     return 0
 
 
@@ -141,8 +145,11 @@ def _print_kpis(engine: Engine, period: Period, args: argparse.Namespace) -> int
         known = set(queries.area_list(engine)["code"])
         unknown = [code for code in args.area if code not in known]
         if unknown:
-            print(f"error: unknown area code(s) {', '.join(unknown)}; `python -m dashboard info` lists the database, "
-                  f"the areas table holds {len(known)} codes such as {', '.join(sorted(known)[:3])}", file=sys.stderr)
+            print(
+                f"error: unknown area code(s) {', '.join(unknown)}; `python -m dashboard info` lists the database, "
+                f"the areas table holds {len(known)} codes such as {', '.join(sorted(known)[:3])}",
+                file=sys.stderr,
+            )
             return 2
     result = compute_kpis(engine, period, args.area or None)
     if args.json:
@@ -216,8 +223,14 @@ def command_forecast(args: argparse.Namespace) -> int:
             with _engine(args) as write_engine:
                 create_schema(write_engine)  # adds the forecast tables to a database created before they existed
         try:  # fitting reads on the read-only path; each metric's run is stored through `writing`
-            runs = run_forecasts(engine, metrics, settings, jobs=args.jobs, dask_address=args.dask,
-                                 writer=lambda: writing(args.database_url))
+            runs = run_forecasts(
+                engine,
+                metrics,
+                settings,
+                jobs=args.jobs,
+                dask_address=args.dask,
+                writer=lambda: writing(args.database_url),
+            )
         except ForecastError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
@@ -231,8 +244,10 @@ def command_forecast(args: argparse.Namespace) -> int:
         chosen = pd.DataFrame(mine)
         line = f"{run.metric}: {len(mine)} series in {run.seconds:.0f} s, run {run.run_id}"
         if not chosen.empty:
-            line += (f"; median MASE ({kind}) {chosen['mase_model'].median():.3f} vs naive {chosen['mase_naive'].median():.3f}"
-                     f", 80 % coverage {chosen['coverage_80'].median():.0%}")
+            line += (
+                f"; median MASE ({kind}) {chosen['mase_model'].median():.3f} vs naive {chosen['mase_naive'].median():.3f}"
+                f", 80 % coverage {chosen['coverage_80'].median():.0%}"
+            )
             line += "; models: " + ", ".join(f"{m} {n}" for m, n in chosen["model"].value_counts().items())
         if run.metric == "feedback":
             line += f"; {len(run.anomalies)} anomalies"
@@ -312,8 +327,11 @@ def command_import(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dashboard", description="Huế IOC analytics dashboard")
-    parser.add_argument("--database-url", default=None,
-                        help=f"SQLAlchemy URL (default: env IOC_DATABASE_URL or {config.SETTINGS[0].default})")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help=f"SQLAlchemy URL (default: env IOC_DATABASE_URL or {config.SETTINGS[0].default})",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     init_db = commands.add_parser("init-db", help="create the tables and load the city's areas (idempotent)")
@@ -321,8 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="replace the database content with seeded demo data")
     demo.add_argument("--seed", type=int, default=42)
-    demo.add_argument("--scale", type=_positive_float, default=1.0, help="1.0 ≈ 200k reports, 150k dossiers, 60 sensors")
-    demo.add_argument("--start", type=_date_argument, default=None, help="first day (YYYY-MM-DD; default: 3 years before --end)")
+    demo.add_argument(
+        "--scale", type=_positive_float, default=1.0, help="1.0 ≈ 200k reports, 150k dossiers, 60 sensors"
+    )
+    demo.add_argument(
+        "--start", type=_date_argument, default=None, help="first day (YYYY-MM-DD; default: 3 years before --end)"
+    )
     demo.add_argument("--end", type=_date_argument, default=None, help="last day (YYYY-MM-DD; default: today)")
     demo.set_defaults(handler=command_demo)
 
@@ -337,33 +359,53 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true")
     info.set_defaults(handler=command_info)
 
-    forecast = commands.add_parser("forecast", help="backtest and store forecasts (Prophet vs same-weekday-last-week) and anomalies")
+    forecast = commands.add_parser(
+        "forecast", help="backtest and store forecasts (Prophet vs same-weekday-last-week) and anomalies"
+    )
     forecast.add_argument("--metric", choices=["feedback", "dossiers", "traffic", "all"], default="all")
     forecast.add_argument("--horizon", type=_positive_int, default=28, help="days to forecast (default 28)")
-    forecast.add_argument("--holdout", type=_positive_int, default=None,
-                          help="withhold the last DAYS days from fitting and score the chosen model and the baseline on them")
-    forecast.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1,
-                          help="worker processes (default: one per CPU core)")
-    forecast.add_argument("--dask", default=None, metavar="ADDRESS",
-                          help="run the series on a Dask cluster (tcp://host:8786); needs dask.distributed installed")
+    forecast.add_argument(
+        "--holdout",
+        type=_positive_int,
+        default=None,
+        help="withhold the last DAYS days from fitting and score the chosen model and the baseline on them",
+    )
+    forecast.add_argument(
+        "--jobs", type=_positive_int, default=os.cpu_count() or 1, help="worker processes (default: one per CPU core)"
+    )
+    forecast.add_argument(
+        "--dask",
+        default=None,
+        metavar="ADDRESS",
+        help="run the series on a Dask cluster (tcp://host:8786); needs dask.distributed installed",
+    )
     forecast.add_argument("--json", action="store_true", help="print one JSON object per series")
     forecast.set_defaults(handler=command_forecast)
 
     brief = commands.add_parser("brief", help="write the weekly PDF briefing for leaders")
-    brief.add_argument("--week", default=None, metavar="YYYY-Www",
-                       help="ISO week, e.g. 2026-W47 (default: the last complete Monday-Sunday week, city time)")
+    brief.add_argument(
+        "--week",
+        default=None,
+        metavar="YYYY-Www",
+        help="ISO week, e.g. 2026-W47 (default: the last complete Monday-Sunday week, city time)",
+    )
     brief.add_argument("--area", default=None, help="one ward/commune code (default: the whole city)")
     brief.add_argument("--lang", choices=["vi", "en"], default=config.default_language())
-    brief.add_argument("--out", default=None, metavar="FILE.pdf",
-                       help="output file (default: briefing-<week>[-<area>]-<lang>.pdf in the current directory)")
+    brief.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE.pdf",
+        help="output file (default: briefing-<week>[-<area>]-<lang>.pdf in the current directory)",
+    )
     brief.set_defaults(handler=command_brief)
 
     from dashboard.ingest.command import add_parser as add_import_parser
 
     add_import_parser(commands, command_import)
 
-    hash_password = commands.add_parser("hash-password",
-                                        help="print the admin password hash line for .streamlit/secrets.toml")
+    hash_password = commands.add_parser(
+        "hash-password", help="print the admin password hash line for .streamlit/secrets.toml"
+    )
     hash_password.set_defaults(handler=command_hash_password)
 
     from dashboard.bench.bench import add_parser as add_bench_parser
@@ -380,6 +422,3 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseError as error:
         print(f"error: {error}" + (f"\nhint: {error.hint}" if error.hint else ""), file=sys.stderr)
         return 2
-
-
-

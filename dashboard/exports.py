@@ -38,8 +38,11 @@ def safe_cell(value: object) -> object:
 
 
 def _is_text(dtype) -> bool:
-    return (pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
-            or isinstance(dtype, pd.CategoricalDtype))
+    return (
+        pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or isinstance(dtype, pd.CategoricalDtype)
+    )
 
 
 def _map_text(frame: pd.DataFrame, function) -> pd.DataFrame:

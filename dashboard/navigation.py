@@ -16,9 +16,9 @@ PAGES_DIR = PROJECT_ROOT / "pages"
 
 @dataclass(frozen=True)
 class PageSpec:
-    key: str          # i18n key of the page title is f"page.{key}"
-    file: str         # file name under pages/
-    url_path: str     # "" for the default page
+    key: str  # i18n key of the page title is f"page.{key}"
+    file: str  # file name under pages/
+    url_path: str  # "" for the default page
     icon: str
     kiosk: bool = False  # a screen for a wall: no navigation, sidebar or filters; only reached by its URL
     admin: bool = False  # listed (and reachable) only after the administrator logged in (dashboard.admin)

@@ -11,8 +11,8 @@ import secrets
 
 ALGORITHM = "pbkdf2_sha256"
 ITERATIONS = 390_000
-MIN_ITERATIONS = 1_000          # a stored value with fewer rounds is refused as malformed
-MAX_ITERATIONS = 10_000_000     # guards the verifier against a value that would keep it busy for minutes
+MIN_ITERATIONS = 1_000  # a stored value with fewer rounds is refused as malformed
+MAX_ITERATIONS = 10_000_000  # guards the verifier against a value that would keep it busy for minutes
 SALT_BYTES = 16
 
 

@@ -20,8 +20,8 @@ import pandas as pd
 WINDOW_DAYS = 120
 SHARE_DAYS = 365
 MIN_SIZE = 3.0
-MIN_HIGH_ACTUAL = 3      # fewer than 3 reports is never a surge
-MIN_LOW_EXPECTED = 5.0   # "too few" only where many were expected
+MIN_HIGH_ACTUAL = 3  # fewer than 3 reports is never a surge
+MIN_LOW_EXPECTED = 5.0  # "too few" only where many were expected
 Z_95 = 1.959964
 ANSCOMBE = 3.0 / 8.0
 
@@ -33,12 +33,18 @@ def shares(totals: pd.DataFrame) -> pd.DataFrame:
     return frame[["area_code", "category", "share"]]
 
 
-def expected_counts(daily: pd.DataFrame, ward_shares: pd.DataFrame, category_fitted: dict[str, pd.DataFrame],
-                    start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+def expected_counts(
+    daily: pd.DataFrame,
+    ward_shares: pd.DataFrame,
+    category_fitted: dict[str, pd.DataFrame],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> pd.DataFrame:
     """Every (ward, category, day) between start and end with actual (0 when absent) and expected counts."""
     days = pd.date_range(start, end, freq="D")
-    fitted = pd.concat([frame.assign(category=category) for category, frame in category_fitted.items()],
-                       ignore_index=True)
+    fitted = pd.concat(
+        [frame.assign(category=category) for category, frame in category_fitted.items()], ignore_index=True
+    )
     fitted["ds"] = pd.to_datetime(fitted["ds"])
     fitted = fitted[fitted["ds"].isin(days)]
     cells = ward_shares.merge(fitted, on="category")
@@ -82,8 +88,13 @@ def flag(scored: pd.DataFrame) -> pd.DataFrame:
     return found
 
 
-def detect(daily: pd.DataFrame, totals: pd.DataFrame, category_fitted: dict[str, pd.DataFrame],
-           start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+def detect(
+    daily: pd.DataFrame,
+    totals: pd.DataFrame,
+    category_fitted: dict[str, pd.DataFrame],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+) -> pd.DataFrame:
     """Anomalies between start and end: columns series_id, area_code, category, ds, actual, expected, lower, upper, size.
 
     `daily`: reports per area_code, category, ds (non-zero cells); `totals`: per area_code, category over

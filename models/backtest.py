@@ -71,8 +71,11 @@ def score_frame(frame: pd.DataFrame) -> dict[str, float]:
         mae = float(np.abs(fold["y"] - fold["yhat"]).mean())
         fold_mase.append(mae / scale if scale > 0 else (0.0 if mae == 0 else float("nan")))
     inside = (known["y"] >= known["yhat_lower"] - 1e-9) & (known["y"] <= known["yhat_upper"] + 1e-9)
-    return {"mase": float(np.nanmean(fold_mase)) if not np.all(np.isnan(fold_mase)) else float("nan"),
-            "smape": smape(known["y"], known["yhat"]), "coverage_80": float(inside.mean())}
+    return {
+        "mase": float(np.nanmean(fold_mase)) if not np.all(np.isnan(fold_mase)) else float("nan"),
+        "smape": smape(known["y"], known["yhat"]),
+        "coverage_80": float(inside.mean()),
+    }
 
 
 def scores(frame: pd.DataFrame) -> pd.DataFrame:

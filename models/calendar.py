@@ -25,8 +25,15 @@ _ANCHORED = {
     "new_year": ("New Year's Day", 0, 0),
 }
 # Names already covered by a window above (Tết days, Labour Day after 30/4).
-_COVERED = ("Lunar New Year", "29 of Lunar New Year", "Second Day", "Third Day", "Fourth Day", "Fifth Day",
-            "International Labor Day")
+_COVERED = (
+    "Lunar New Year",
+    "29 of Lunar New Year",
+    "Second Day",
+    "Third Day",
+    "Fourth Day",
+    "Fifth Day",
+    "International Labor Day",
+)
 
 MARKED_HOLIDAYS = ("tet", "hung_kings", "reunification", "national_day", "new_year")
 

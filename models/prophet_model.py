@@ -63,8 +63,9 @@ def _back(values: pd.Series | np.ndarray) -> np.ndarray:
     return np.clip(np.expm1(np.asarray(values, dtype=float)), 0, None)
 
 
-def forecast(history: pd.DataFrame, future: pd.Series, level: float = 0.8, with_fitted: bool = False,
-             seed: int = 0) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
+def forecast(
+    history: pd.DataFrame, future: pd.Series, level: float = 0.8, with_fitted: bool = False, seed: int = 0
+) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Fit on `history` (columns ds, y) and forecast the `future` days.
 
     Returns columns ds, yhat, yhat_lower, yhat_upper; with `with_fitted`, also the in-sample
@@ -77,8 +78,14 @@ def forecast(history: pd.DataFrame, future: pd.Series, level: float = 0.8, with_
         warnings.simplefilter("ignore")
         model.fit(_training_frame(history))
         predicted = model.predict(future)
-    result = pd.DataFrame({"ds": future["ds"], "yhat": _back(predicted["yhat"]),
-                           "yhat_lower": _back(predicted["yhat_lower"]), "yhat_upper": _back(predicted["yhat_upper"])})
+    result = pd.DataFrame(
+        {
+            "ds": future["ds"],
+            "yhat": _back(predicted["yhat"]),
+            "yhat_lower": _back(predicted["yhat_lower"]),
+            "yhat_upper": _back(predicted["yhat_upper"]),
+        }
+    )
     if not with_fitted:
         return result
     model.uncertainty_samples = 0  # point values only: no interval sampling over the whole history

@@ -63,17 +63,17 @@ class Settings:
 @dataclass(frozen=True)
 class SeriesTask:
     series_id: str
-    history: pd.DataFrame        # ds, y (complete days; NaN = missing)
+    history: pd.DataFrame  # ds, y (complete days; NaN = missing)
     settings: Settings
-    with_fitted: bool = False    # also return in-sample fitted values (per-category feedback, for anomalies)
+    with_fitted: bool = False  # also return in-sample fitted values (per-category feedback, for anomalies)
 
 
 @dataclass
 class SeriesResult:
     series_id: str
     model: str
-    scores: pd.DataFrame         # model, mase, smape, coverage_80, is_holdout, chosen
-    forecast: pd.DataFrame       # ds, yhat, yhat_lower, yhat_upper
+    scores: pd.DataFrame  # model, mase, smape, coverage_80, is_holdout, chosen
+    forecast: pd.DataFrame  # ds, yhat, yhat_lower, yhat_upper
     fitted: pd.DataFrame | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -81,12 +81,14 @@ class SeriesResult:
 
 def _safe(name: str, notes: list[str]):
     """The forecaster `name`, falling back to the baseline (with a note) if it fails on this series."""
+
     def run(history: pd.DataFrame, future: pd.Series) -> pd.DataFrame:
         try:
             return FORECASTERS[name](history, future)
         except Exception as error:  # a model that cannot fit one series must not stop the run
             notes.append(f"{name} failed ({type(error).__name__}: {error}); baseline used")
             return baseline.forecast(history, future)
+
     return run
 
 
@@ -106,7 +108,7 @@ def forecast_series(task: SeriesTask) -> SeriesResult:
     table = backtest.scores(folds).assign(is_holdout=False)
     chosen = backtest.winner(table)
     if settings.holdout:
-        held = series.iloc[len(series) - settings.holdout:]
+        held = series.iloc[len(series) - settings.holdout :]
         scale = baseline.naive_scale(fitting["y"])
         rows = []
         for name in dict.fromkeys([chosen, baseline.MODEL_NAME]):
@@ -136,9 +138,11 @@ def dask_client(address: str):
     try:
         from dask.distributed import Client
     except ImportError as error:
-        raise ForecastError("--dask needs the optional package dask.distributed, which is not installed "
-                            "(pip install 'dask[distributed]' on this machine and on the workers), "
-                            "or leave out --dask to use local processes (--jobs).") from error
+        raise ForecastError(
+            "--dask needs the optional package dask.distributed, which is not installed "
+            "(pip install 'dask[distributed]' on this machine and on the workers), "
+            "or leave out --dask to use local processes (--jobs)."
+        ) from error
     try:
         client = Client(address, timeout="10s")
     except OSError as error:
@@ -191,15 +195,20 @@ def _tasks(metric: str, long: pd.DataFrame, settings: Settings) -> list[SeriesTa
 
 def _feedback_anomalies(engine: Engine, results: list[SeriesResult], last_day: pd.Timestamp) -> pd.DataFrame:
     prefix = fq.series_id("feedback", "category") + ":"
-    fitted = {r.series_id[len(prefix):]: r.fitted for r in results if r.series_id.startswith(prefix) and r.fitted is not None}
+    fitted = {
+        r.series_id[len(prefix) :]: r.fitted for r in results if r.series_id.startswith(prefix) and r.fitted is not None
+    }
     start = last_day - pd.Timedelta(days=anomalies.WINDOW_DAYS - 1)
     daily = fq.ward_category_daily(engine, start.date(), last_day.date())
-    totals = fq.ward_category_totals(engine, (last_day - pd.Timedelta(days=anomalies.SHARE_DAYS - 1)).date(), last_day.date())
+    totals = fq.ward_category_totals(
+        engine, (last_day - pd.Timedelta(days=anomalies.SHARE_DAYS - 1)).date(), last_day.date()
+    )
     return anomalies.detect(daily, totals, fitted, start, last_day)
 
 
-def forecast_metric(engine: Engine, metric: str, settings: Settings, executor: Executor | None,
-                    writer: Writer | None = None) -> MetricRun:
+def forecast_metric(
+    engine: Engine, metric: str, settings: Settings, executor: Executor | None, writer: Writer | None = None
+) -> MetricRun:
     """Read the metric's history on `engine`, fit, and store the run: on `engine`, or on the engine `writer()` opens
     for just that step (the CLI reads on the app's read-only path and writes through `engine.writing`, so the
     minutes of fitting hold no lock)."""
@@ -223,22 +232,40 @@ def forecast_metric(engine: Engine, metric: str, settings: Settings, executor: E
 def _frames(metric: str, run_id: str, results: list[SeriesResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
     forecasts = [r.forecast.assign(series_id=r.series_id, model=r.model) for r in results]
     scores = [r.scores.assign(series_id=r.series_id) for r in results]
-    forecast_frame = pd.concat(forecasts, ignore_index=True) if forecasts else pd.DataFrame(
-        columns=["ds", "yhat", "yhat_lower", "yhat_upper", "series_id", "model"])
-    forecast_frame = forecast_frame.assign(run_id=run_id, metric=metric, ds=pd.to_datetime(forecast_frame["ds"]).dt.date)
-    score_frame = pd.concat(scores, ignore_index=True) if scores else pd.DataFrame(
-        columns=["model", "mase", "smape", "coverage_80", "is_holdout", "chosen", "series_id"])
+    forecast_frame = (
+        pd.concat(forecasts, ignore_index=True)
+        if forecasts
+        else pd.DataFrame(columns=["ds", "yhat", "yhat_lower", "yhat_upper", "series_id", "model"])
+    )
+    forecast_frame = forecast_frame.assign(
+        run_id=run_id, metric=metric, ds=pd.to_datetime(forecast_frame["ds"]).dt.date
+    )
+    score_frame = (
+        pd.concat(scores, ignore_index=True)
+        if scores
+        else pd.DataFrame(columns=["model", "mase", "smape", "coverage_80", "is_holdout", "chosen", "series_id"])
+    )
     score_frame = score_frame.assign(run_id=run_id, metric=metric)
     score_frame = score_frame.replace({np.inf: np.nan})
     return forecast_frame, score_frame
 
 
-def write_run(engine: Engine, metric: str, run_id: str, settings: Settings, results: list[SeriesResult],
-              found: pd.DataFrame) -> None:
+def write_run(
+    engine: Engine, metric: str, run_id: str, settings: Settings, results: list[SeriesResult], found: pd.DataFrame
+) -> None:
     """Write a run's rows, then make it the metric's current run in one transaction."""
     runs = schema.forecast_runs
-    execute(engine, insert(runs).values(run_id=run_id, created_at=local_now().replace(microsecond=0), metric=metric,
-                                        horizon_days=settings.horizon, holdout_days=settings.holdout, status="running"))
+    execute(
+        engine,
+        insert(runs).values(
+            run_id=run_id,
+            created_at=local_now().replace(microsecond=0),
+            metric=metric,
+            horizon_days=settings.horizon,
+            holdout_days=settings.holdout,
+            status="running",
+        ),
+    )
     try:
         forecast_frame, score_frame = _frames(metric, run_id, results)
         bulk_load(engine, schema.forecasts, forecast_frame)
@@ -249,7 +276,9 @@ def write_run(engine: Engine, metric: str, run_id: str, settings: Settings, resu
         _drop_runs(engine, [run_id], status="failed")
         raise
     with engine.begin() as connection:
-        connection.execute(update(runs).where(runs.c.metric == metric, runs.c.status == "current").values(status="replaced"))
+        connection.execute(
+            update(runs).where(runs.c.metric == metric, runs.c.status == "current").values(status="replaced")
+        )
         connection.execute(update(runs).where(runs.c.run_id == run_id).values(status="current"))
         old = select(runs.c.run_id).where(runs.c.metric == metric, runs.c.status.in_(("replaced", "failed")))
         for table in (schema.forecasts, schema.forecast_scores, schema.anomalies):
@@ -281,14 +310,27 @@ def summary_rows(run: MetricRun) -> list[dict]:
             number = float(frame[column].iloc[0]) if len(frame) else float("nan")
             return None if not np.isfinite(number) else round(number, 4)
 
-        rows.append({"series": result.series_id, "metric": run.metric, "model": result.model,
-                     "mase_model": value(chosen, "mase"), "mase_naive": value(naive, "mase"),
-                     "coverage_80": value(chosen, "coverage_80")})
+        rows.append(
+            {
+                "series": result.series_id,
+                "metric": run.metric,
+                "model": result.model,
+                "mase_model": value(chosen, "mase"),
+                "mase_naive": value(naive, "mase"),
+                "coverage_80": value(chosen, "coverage_80"),
+            }
+        )
     return rows
 
 
-def run_forecasts(engine: Engine, metrics: list[str], settings: Settings, jobs: int = 1,
-                  dask_address: str | None = None, writer: Writer | None = None) -> list[MetricRun]:
+def run_forecasts(
+    engine: Engine,
+    metrics: list[str],
+    settings: Settings,
+    jobs: int = 1,
+    dask_address: str | None = None,
+    writer: Writer | None = None,
+) -> list[MetricRun]:
     """Forecast every metric in turn (series in parallel); each metric's run replaces its previous one."""
     unknown = [m for m in metrics if m not in fq.METRICS]
     if unknown:

@@ -57,15 +57,18 @@ def load_series(engine: Engine, metric: str, levels: tuple[str, ...] | None = No
     """All series of a metric at the given levels (default DEFAULT_LEVELS): columns series_id, ds, y."""
     span = series_span(engine, metric)
     if span is None:
-        return pd.DataFrame({"series_id": pd.Series(dtype=str), "ds": pd.Series(dtype="datetime64[ns]"),
-                             "y": pd.Series(dtype=float)})
+        return pd.DataFrame(
+            {"series_id": pd.Series(dtype=str), "ds": pd.Series(dtype="datetime64[ns]"), "y": pd.Series(dtype=float)}
+        )
     start, end = span
     frames = []
     for level in levels or DEFAULT_LEVELS[metric]:
         keys = fq.series_keys(engine, metric, level)
         counts = fq.daily_values(engine, metric, level, start, end)
         frame = complete_days(counts, keys, start, end, ZERO_FILLED[metric])
-        frame.insert(0, "series_id", [fq.series_id(metric, level, None if level == "city" else k) for k in frame["key"]])
+        frame.insert(
+            0, "series_id", [fq.series_id(metric, level, None if level == "city" else k) for k in frame["key"]]
+        )
         frames.append(frame.drop(columns="key"))
     return pd.concat(frames, ignore_index=True)
 

@@ -23,8 +23,10 @@ STATUS_COLOUR = {"on_target": "green", "near_target": "orange", "off_target": "r
 
 def show(table: Table) -> None:
     """A briefing table as printed in the PDF: the same cells, numbers aligned right, every row visible."""
-    config = {column: st.column_config.TextColumn(alignment="right" if numeric else "left")
-              for column, numeric in zip(table.columns, table.numeric, strict=True)}
+    config = {
+        column: st.column_config.TextColumn(alignment="right" if numeric else "left")
+        for column, numeric in zip(table.columns, table.numeric, strict=True)
+    }
     st.dataframe(table.frame(), hide_index=True, column_config=config, height="content")
 
 
@@ -47,16 +49,34 @@ scopes = ["", *sorted(area_names, key=lambda code: area_names[code])]
 default_scope = selection.areas[0] if len(selection.areas) == 1 else ""
 
 week_column, scope_column, button_column = st.columns([1, 2, 1], vertical_alignment="bottom")
-week = week_column.selectbox(t("briefing.page.week", lang), weeks, key="briefing_week",
-                             index=weeks.index(default_week) if default_week in weeks else 0)
-area = scope_column.selectbox(t("briefing.page.area", lang), scopes, key="briefing_area", index=scopes.index(default_scope),
-                              format_func=lambda code: area_names.get(code, t("briefing.scope_city", lang))) or None
+week = week_column.selectbox(
+    t("briefing.page.week", lang),
+    weeks,
+    key="briefing_week",
+    index=weeks.index(default_week) if default_week in weeks else 0,
+)
+area = (
+    scope_column.selectbox(
+        t("briefing.page.area", lang),
+        scopes,
+        key="briefing_area",
+        index=scopes.index(default_scope),
+        format_func=lambda code: area_names.get(code, t("briefing.scope_city", lang)),
+    )
+    or None
+)
 with button_column:
-    st.download_button(t("briefing.page.download", lang), key="briefing_download",
-                       data=lambda: cache.query(render_briefing, week, area, lang, now),
-                       file_name=f"bao-cao-tuan-{week}{'-' + area if area else ''}-{lang}.pdf", mime="application/pdf",
-                       icon=":material/picture_as_pdf:", type="primary", on_click="ignore",
-                       help=t("briefing.page.download_help", lang))
+    st.download_button(
+        t("briefing.page.download", lang),
+        key="briefing_download",
+        data=lambda: cache.query(render_briefing, week, area, lang, now),
+        file_name=f"bao-cao-tuan-{week}{'-' + area if area else ''}-{lang}.pdf",
+        mime="application/pdf",
+        icon=":material/picture_as_pdf:",
+        type="primary",
+        on_click="ignore",
+        help=t("briefing.page.download_help", lang),
+    )
 st.caption(t("briefing.page.scope_note", lang) + " " + t("briefing.page.cli", lang, week=week))
 
 briefing = cache.query(build_briefing, week, area, lang, now)
@@ -65,8 +85,10 @@ figures = charts.figures(briefing)
 st.subheader(f"{briefing.week_title} · {markdown_text(briefing.scope)}")  # a ward name is data text
 st.caption(f"{briefing.week_range} · {t('briefing.generated_at', lang)} {format_datetime(briefing.generated_at)}")
 if briefing.partial:
-    st.warning(f"**{t('briefing.partial_title', lang)}**\n\n" + "\n".join(f"- {reason}" for reason in briefing.partial),
-               icon=":material/hourglass_bottom:")
+    st.warning(
+        f"**{t('briefing.partial_title', lang)}**\n\n" + "\n".join(f"- {reason}" for reason in briefing.partial),
+        icon=":material/hourglass_bottom:",
+    )
 st.markdown(briefing.notes["scorecard"])
 
 st.header(t("briefing.summary.heading", lang), divider="gray")
@@ -96,8 +118,11 @@ st.caption(briefing.notes["agencies"])
 show(briefing.tables["agencies"])
 
 st.header(t("briefing.dossiers.heading", lang), divider="gray")
-for name, heading in (("sectors", "briefing.sectors.heading"), ("dossier_agencies", "briefing.dossier_agencies.heading"),
-                      ("late_procedures", "briefing.late_procedures.heading")):
+for name, heading in (
+    ("sectors", "briefing.sectors.heading"),
+    ("dossier_agencies", "briefing.dossier_agencies.heading"),
+    ("late_procedures", "briefing.late_procedures.heading"),
+):
     st.subheader(t(heading, lang))
     if briefing.tables[name]:
         show(briefing.tables[name])
@@ -123,8 +148,14 @@ else:
         show(briefing.tables["anomalies"])
     else:
         st.markdown(briefing.notes.get("anomalies", ""))
-    st.subheader(t("briefing.forecast.heading", lang, start=briefing.next_week.start.strftime("%d/%m"),
-                   end=briefing.next_week.end.strftime("%d/%m/%Y")))
+    st.subheader(
+        t(
+            "briefing.forecast.heading",
+            lang,
+            start=briefing.next_week.start.strftime("%d/%m"),
+            end=briefing.next_week.end.strftime("%d/%m/%Y"),
+        )
+    )
     if briefing.tables.get("forecast"):
         st.caption(t("briefing.forecast.note", lang))
         show(briefing.tables["forecast"])

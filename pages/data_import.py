@@ -15,13 +15,13 @@ from dashboard.ingest import dates, messages, readers, upload
 from dashboard.ingest.importer import ImportAborted
 from dashboard.web import admin, cache, url_state, widgets
 
-UPLOADED = "ingest_upload"          # {"path", "name", "sha256"} of the saved upload
-DETECTED = "ingest_detection"       # (path, kind, Detection)
-OUTCOME = "ingest_outcome"          # upload.Outcome of the last dry run or import
-REQUEST = "ingest_request"          # "dry_run" / "import", set by the buttons for the next run
-SENSORS = "ingest_sensors"          # {"path", "name", "sha256"} of the saved sensor list (traffic)
-SENSORS_DETECTED = "ingest_sensor_detection"   # (path, Detection) of the sensor list
-FOLDERS = "ingest_temp_uploads"     # {session key: upload.TempUpload}: the folders go when the session does
+UPLOADED = "ingest_upload"  # {"path", "name", "sha256"} of the saved upload
+DETECTED = "ingest_detection"  # (path, kind, Detection)
+OUTCOME = "ingest_outcome"  # upload.Outcome of the last dry run or import
+REQUEST = "ingest_request"  # "dry_run" / "import", set by the buttons for the next run
+SENSORS = "ingest_sensors"  # {"path", "name", "sha256"} of the saved sensor list (traffic)
+SENSORS_DETECTED = "ingest_sensor_detection"  # (path, Detection) of the sensor list
+FOLDERS = "ingest_temp_uploads"  # {session key: upload.TempUpload}: the folders go when the session does
 FIELDS_PER_ROW = 4
 TILES_PER_ROW = 4
 ROW_PX = 35
@@ -76,12 +76,25 @@ def traffic_options() -> tuple[bool, int | None, dict | None]:
     """Wide table, minutes per count and the sensor list of a traffic file; (wide, period, stored sensors)."""
     st.markdown(f"**{t('ingest.traffic.heading', lang)}**")
     wide_column, period_column, sensors_column = st.columns([1, 1, 2])
-    wide = wide_column.checkbox(t("ingest.traffic.wide", lang), key="ingest_wide", help=t("ingest.traffic.wide_help", lang))
-    period = period_column.number_input(t("ingest.traffic.period", lang), min_value=0, max_value=1440, value=0, step=5,
-                                        key="ingest_period", help=t("ingest.traffic.period_help", lang))
-    sensors_column.file_uploader(t("ingest.traffic.sensors", lang), type=list(upload.UPLOAD_TYPES),
-                                 key="ingest_sensor_uploader", on_change=on_sensor_upload,
-                                 help=t("ingest.traffic.sensors_help", lang))
+    wide = wide_column.checkbox(
+        t("ingest.traffic.wide", lang), key="ingest_wide", help=t("ingest.traffic.wide_help", lang)
+    )
+    period = period_column.number_input(
+        t("ingest.traffic.period", lang),
+        min_value=0,
+        max_value=1440,
+        value=0,
+        step=5,
+        key="ingest_period",
+        help=t("ingest.traffic.period_help", lang),
+    )
+    sensors_column.file_uploader(
+        t("ingest.traffic.sensors", lang),
+        type=list(upload.UPLOAD_TYPES),
+        key="ingest_sensor_uploader",
+        on_change=on_sensor_upload,
+        help=t("ingest.traffic.sensors_help", lang),
+    )
     stored = st.session_state.get(SENSORS)
     if stored:
         cached = st.session_state.get(SENSORS_DETECTED)
@@ -90,13 +103,22 @@ def traffic_options() -> tuple[bool, int | None, dict | None]:
                 cached = (stored["path"], upload.detect_sensors(stored["path"]))
                 st.session_state[SENSORS_DETECTED] = cached
         except readers.InputError as error:
-            sensors_column.error(t("ingest.error.input", lang, message=messages.message(error, lang)),
-                                 icon=":material/error:")
+            sensors_column.error(
+                t("ingest.error.input", lang, message=messages.message(error, lang)), icon=":material/error:"
+            )
             return bool(wide), int(period) or None, None
         found = cached[1]
-        sensors_column.caption(t("ingest.traffic.sensors_found", lang, file=found.file_name,
-                                 mapping=", ".join(f"{t(f'ingest.sensor_field.{name}', lang)} ← {found.mapping[name]}"
-                                                   for name in upload.in_field_order("sensors", found.mapping))))
+        sensors_column.caption(
+            t(
+                "ingest.traffic.sensors_found",
+                lang,
+                file=found.file_name,
+                mapping=", ".join(
+                    f"{t(f'ingest.sensor_field.{name}', lang)} ← {found.mapping[name]}"
+                    for name in upload.in_field_order("sensors", found.mapping)
+                ),
+            )
+        )
         if "sensor_id" not in found.mapping:
             sensors_column.warning(t("ingest.traffic.sensors_no_id", lang), icon=":material/warning:")
             return bool(wide), int(period) or None, None
@@ -112,14 +134,17 @@ def mapping_inputs(detection: upload.Detection, token: str) -> dict[str, str]:
     choices: dict[str, str | None] = {}
     names = list(detection.choices)
     for first in range(0, len(names), FIELDS_PER_ROW):
-        for column, name in zip(st.columns(FIELDS_PER_ROW), names[first:first + FIELDS_PER_ROW], strict=False):
+        for column, name in zip(st.columns(FIELDS_PER_ROW), names[first : first + FIELDS_PER_ROW], strict=False):
             options = detection.choices[name]
             detected = detection.mapping.get(name)
             choices[name] = column.selectbox(
-                field_label(name, detection.required), options,
+                field_label(name, detection.required),
+                options,
                 index=options.index(detected) if detected in options else 0,
                 format_func=lambda header: t("ingest.none", lang) if header is None else header,
-                key=f"ingest_map.{token}.{detection.kind}.{name}", help=f"`{name}`")
+                key=f"ingest_map.{token}.{detection.kind}.{name}",
+                help=f"`{name}`",
+            )
     return upload.chosen_mapping(choices)
 
 
@@ -128,8 +153,12 @@ def problem_text(problem: upload.MappingProblem) -> str:
         return t("ingest.problem.no_sensor_columns", lang)
     if problem.code == "missing":
         return t("ingest.problem.missing", lang, field=t(f"ingest.field.{problem.subject}", lang))
-    return t("ingest.problem.twice", lang, column=problem.subject,
-             fields=", ".join(t(f"ingest.field.{name}", lang) for name in problem.fields))
+    return t(
+        "ingest.problem.twice",
+        lang,
+        column=problem.subject,
+        fields=", ".join(t(f"ingest.field.{name}", lang) for name in problem.fields),
+    )
 
 
 def attempt(path: str, settings: upload.RunSettings, *, dry_run: bool, sensors: str | None = None) -> upload.Outcome:
@@ -138,18 +167,23 @@ def attempt(path: str, settings: upload.RunSettings, *, dry_run: bool, sensors: 
     bar = st.progress(0.0, text=t("ingest.progress", lang, rows=0))
 
     def progress(result, share: float) -> None:
-        bar.progress(min(max(float(share), 0.0), 1.0),
-                     text=t("ingest.progress", lang, rows=format_number(result.rows_read, lang)))
+        bar.progress(
+            min(max(float(share), 0.0), 1.0),
+            text=t("ingest.progress", lang, rows=format_number(result.rows_read, lang)),
+        )
 
     outcome = upload.Outcome(settings, dry_run)
     try:
-        outcome.result = upload.run_isolated(cache.current_url(), path, settings, dry_run=dry_run, progress=progress,
-                                             sensors=sensors)
+        outcome.result = upload.run_isolated(
+            cache.current_url(), path, settings, dry_run=dry_run, progress=progress, sensors=sensors
+        )
     except (readers.InputError, dates.DateFormatError) as error:
         outcome.error = t("ingest.error.input", lang, message=messages.message(error, lang))
     except ImportAborted as aborted:
-        outcome.result, outcome.error = aborted.result, t("ingest.error.aborted", lang,
-                                                           message=messages.message(aborted, lang))
+        outcome.result, outcome.error = (
+            aborted.result,
+            t("ingest.error.aborted", lang, message=messages.message(aborted, lang)),
+        )
     except DatabaseError as error:
         outcome.error = t("ingest.error.database", lang, message=error)
     finally:
@@ -168,9 +202,17 @@ def show_outcome(outcome: upload.Outcome) -> None:
     heading = "ingest.result.dry_run" if outcome.dry_run else "ingest.result.done"
     st.subheader(t("ingest.result.aborted" if outcome.error else heading, lang))
     if not outcome.dry_run and outcome.ok:
-        st.success(t("ingest.done", lang, file=result.file_name, source=result.source,
-                     inserted=format_number(result.inserted, lang), updated=format_number(result.updated, lang)),
-                   icon=":material/check_circle:")
+        st.success(
+            t(
+                "ingest.done",
+                lang,
+                file=result.file_name,
+                source=result.source,
+                inserted=format_number(result.inserted, lang),
+                updated=format_number(result.updated, lang),
+            ),
+            icon=":material/check_circle:",
+        )
     suffix = ".dry" if outcome.dry_run else ".done"
     figures = list(upload.counts(result).items())
     if outcome.error:  # stopped before the merge: nothing was compared with the database
@@ -179,18 +221,41 @@ def show_outcome(outcome: upload.Outcome) -> None:
     for column, (name, value) in zip(columns, figures, strict=False):
         label = t(f"ingest.count.{name}" + (suffix if name in ("inserted", "updated") else ""), lang)
         help_key = f"ingest.count.{name}_help"
-        column.metric(label, format_number(value, lang), border=True,
-                      help=t(help_key, lang) if name in ("duplicates", "unknown_area") else None)
-    st.caption(t("ingest.columns_used", lang, mapping=", ".join(
-        f"{t(f'ingest.field.{name}', lang)} ← {upload.column_label(result.mapping[name], lang)}"
-        for name in upload.in_field_order(result.kind, result.mapping))))
+        column.metric(
+            label,
+            format_number(value, lang),
+            border=True,
+            help=t(help_key, lang) if name in ("duplicates", "unknown_area") else None,
+        )
+    st.caption(
+        t(
+            "ingest.columns_used",
+            lang,
+            mapping=", ".join(
+                f"{t(f'ingest.field.{name}', lang)} ← {upload.column_label(result.mapping[name], lang)}"
+                for name in upload.in_field_order(result.kind, result.mapping)
+            ),
+        )
+    )
     if result.period_minutes:
-        st.caption(t("ingest.traffic.period_used", lang, minutes=format_number(result.period_minutes, lang))
-                   + (" · " + t("ingest.traffic.sensors_added", lang, sensors=format_number(result.sensors_added, lang))
-                      if result.sensors_added else ""))
+        st.caption(
+            t("ingest.traffic.period_used", lang, minutes=format_number(result.period_minutes, lang))
+            + (
+                " · " + t("ingest.traffic.sensors_added", lang, sensors=format_number(result.sensors_added, lang))
+                if result.sensors_added
+                else ""
+            )
+        )
     if result.date_formats:
-        st.caption(t("ingest.date_formats", lang, formats=", ".join(
-            f"{t(f'ingest.field.{name}', lang)}: {rule}" for name, rule in result.date_formats.items())))
+        st.caption(
+            t(
+                "ingest.date_formats",
+                lang,
+                formats=", ".join(
+                    f"{t(f'ingest.field.{name}', lang)}: {rule}" for name, rule in result.date_formats.items()
+                ),
+            )
+        )
     if not result.rejected:
         st.caption(t("ingest.rejects.none", lang))
         return
@@ -212,15 +277,25 @@ def main() -> None:
     if not admin.is_admin():  # the router only lists the page after login; this guards a stale session
         st.warning(t("ingest.not_admin", lang), icon=":material/lock:")
         return
-    st.file_uploader(t("ingest.file", lang), type=list(upload.UPLOAD_TYPES), key="ingest_uploader",
-                     on_change=on_upload, help=t("ingest.file_help", lang))
+    st.file_uploader(
+        t("ingest.file", lang),
+        type=list(upload.UPLOAD_TYPES),
+        key="ingest_uploader",
+        on_change=on_upload,
+        help=t("ingest.file_help", lang),
+    )
     stored = st.session_state.get(UPLOADED)
     if not stored:
         st.info(t("ingest.no_file", lang), icon=":material/upload_file:")
         return
     kind_column, source_column = st.columns(2)
-    kind = kind_column.radio(t("ingest.kind", lang), upload.UPLOAD_KINDS, horizontal=True, key="ingest_kind",
-                             format_func=lambda code: t(f"ingest.kind.{code}", lang))
+    kind = kind_column.radio(
+        t("ingest.kind", lang),
+        upload.UPLOAD_KINDS,
+        horizontal=True,
+        key="ingest_kind",
+        format_func=lambda code: t(f"ingest.kind.{code}", lang),
+    )
     wide, period, sensors = traffic_options() if kind == "traffic" else (False, None, None)
     try:
         detection = detection_for(stored["path"], kind, wide)
@@ -229,36 +304,74 @@ def main() -> None:
         return
     if "ingest_source" not in st.session_state:
         st.session_state["ingest_source"] = detection.source
-    source = source_column.text_input(t("ingest.source", lang), key="ingest_source", max_chars=32,
-                                      help=t("ingest.source_help", lang))
+    source = source_column.text_input(
+        t("ingest.source", lang), key="ingest_source", max_chars=32, help=t("ingest.source_help", lang)
+    )
 
     st.subheader(t("ingest.preview.heading", lang))
-    st.caption(t("ingest.preview.caption", lang, rows=len(detection.preview), file=detection.file_name,
-                 format=detection.file_format, encoding=detection.encoding or "–",
-                 delimiter=repr(detection.delimiter) if detection.delimiter else "–", columns=len(detection.headers)))
-    st.dataframe(detection.preview.fillna(""), hide_index=True, height=ROW_PX * (min(len(detection.preview), 10) + 1) + 3)
+    st.caption(
+        t(
+            "ingest.preview.caption",
+            lang,
+            rows=len(detection.preview),
+            file=detection.file_name,
+            format=detection.file_format,
+            encoding=detection.encoding or "–",
+            delimiter=repr(detection.delimiter) if detection.delimiter else "–",
+            columns=len(detection.headers),
+        )
+    )
+    st.dataframe(
+        detection.preview.fillna(""), hide_index=True, height=ROW_PX * (min(len(detection.preview), 10) + 1) + 3
+    )
 
     st.subheader(t("ingest.mapping.heading", lang))
     st.caption(t("ingest.mapping.caption", lang))
     mapping = mapping_inputs(detection, stored["sha256"][:12] + (".wide" if wide else ""))
     if wide:
         columns = upload.sensor_columns(detection.headers, mapping)
-        st.caption(t("ingest.traffic.wide_sensors", lang, count=format_number(len(columns), lang),
-                     columns=", ".join(columns[:20]) + (" …" if len(columns) > 20 else "")))
+        st.caption(
+            t(
+                "ingest.traffic.wide_sensors",
+                lang,
+                count=format_number(len(columns), lang),
+                columns=", ".join(columns[:20]) + (" …" if len(columns) > 20 else ""),
+            )
+        )
 
     st.markdown(f"**{t('ingest.dates.heading', lang)}**")
     first, second, third = st.columns(3)
     dayfirst = first.checkbox(t("ingest.dayfirst", lang), key="ingest_dayfirst", help=t("ingest.dayfirst_help", lang))
-    date_format = second.text_input(t("ingest.date_format", lang), key="ingest_date_format",
-                                    placeholder="%d/%m/%Y %H:%M", help=t("ingest.date_format_help", lang))
-    max_reject = third.number_input(t("ingest.max_reject", lang), min_value=0.0, max_value=100.0, value=5.0,
-                                    step=1.0, key="ingest_max_reject", help=t("ingest.max_reject_help", lang))
-    settings = upload.RunSettings.build(kind, source or detection.source, mapping, dayfirst=dayfirst,
-                                        date_format=date_format, max_reject_rate=max_reject / 100,
-                                        file_sha=stored["sha256"], wide=wide, period_minutes=period,
-                                        sensors_sha=sensors["sha256"] if sensors else "")
-    problems = upload.mapping_problems(kind, mapping, wide) + (upload.wide_problems(detection.headers, mapping)
-                                                               if wide else [])
+    date_format = second.text_input(
+        t("ingest.date_format", lang),
+        key="ingest_date_format",
+        placeholder="%d/%m/%Y %H:%M",
+        help=t("ingest.date_format_help", lang),
+    )
+    max_reject = third.number_input(
+        t("ingest.max_reject", lang),
+        min_value=0.0,
+        max_value=100.0,
+        value=5.0,
+        step=1.0,
+        key="ingest_max_reject",
+        help=t("ingest.max_reject_help", lang),
+    )
+    settings = upload.RunSettings.build(
+        kind,
+        source or detection.source,
+        mapping,
+        dayfirst=dayfirst,
+        date_format=date_format,
+        max_reject_rate=max_reject / 100,
+        file_sha=stored["sha256"],
+        wide=wide,
+        period_minutes=period,
+        sensors_sha=sensors["sha256"] if sensors else "",
+    )
+    problems = upload.mapping_problems(kind, mapping, wide) + (
+        upload.wide_problems(detection.headers, mapping) if wide else []
+    )
     for problem in problems:
         st.warning(problem_text(problem), icon=":material/warning:")
 
@@ -266,20 +379,36 @@ def main() -> None:
     request = st.session_state.pop(REQUEST, None)
     if request and not problems:  # a button was clicked: run before drawing the buttons, so they show the new state
         with working:
-            st.session_state[OUTCOME] = attempt(stored["path"], settings, dry_run=request == "dry_run",
-                                                sensors=sensors["path"] if sensors else None)
+            st.session_state[OUTCOME] = attempt(
+                stored["path"], settings, dry_run=request == "dry_run", sensors=sensors["path"] if sensors else None
+            )
     outcome: upload.Outcome | None = st.session_state.get(OUTCOME)
     checked = outcome is not None and outcome.dry_run and outcome.ok and outcome.settings == settings
     with buttons:
         run_column, confirm_column, _ = st.columns([1, 1, 4])
-        run_column.button(t("ingest.dry_run", lang), icon=":material/science:", disabled=bool(problems),
-                          help=t("ingest.dry_run_help", lang), key="ingest_dry_run", on_click=ask, args=("dry_run",))
-        confirm_column.button(t("ingest.confirm", lang), icon=":material/upload:", type="primary",
-                              disabled=bool(problems) or not checked, help=t("ingest.confirm_help", lang),
-                              key="ingest_confirm", on_click=ask, args=("import",))
+        run_column.button(
+            t("ingest.dry_run", lang),
+            icon=":material/science:",
+            disabled=bool(problems),
+            help=t("ingest.dry_run_help", lang),
+            key="ingest_dry_run",
+            on_click=ask,
+            args=("dry_run",),
+        )
+        confirm_column.button(
+            t("ingest.confirm", lang),
+            icon=":material/upload:",
+            type="primary",
+            disabled=bool(problems) or not checked,
+            help=t("ingest.confirm_help", lang),
+            key="ingest_confirm",
+            on_click=ask,
+            args=("import",),
+        )
     if outcome is not None and outcome.dry_run and outcome.settings != settings:
         st.info(t("ingest.stale_dry_run", lang), icon=":material/refresh:")
     if outcome is not None:
         show_outcome(outcome)
+
 
 main()

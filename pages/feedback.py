@@ -14,10 +14,17 @@ from dashboard.web import cache, url_state, widgets
 
 lang = url_state.lang()
 category_codes = cache.query(fq.distinct_values, "category")
-url_state.dimension_filter("category", {c: t(f"category.{c}", lang) for c in category_codes}, t("feedback.filter.category", lang))
-url_state.dimension_filter("agency", {a: a for a in cache.query(fq.distinct_values, "agency")}, t("feedback.filter.agency", lang))
-url_state.dimension_filter("channel", {c: t(f"feedback_channel.{c}", lang) for c in cache.query(fq.distinct_values, "channel")},
-                         t("feedback.filter.channel", lang))
+url_state.dimension_filter(
+    "category", {c: t(f"category.{c}", lang) for c in category_codes}, t("feedback.filter.category", lang)
+)
+url_state.dimension_filter(
+    "agency", {a: a for a in cache.query(fq.distinct_values, "agency")}, t("feedback.filter.agency", lang)
+)
+url_state.dimension_filter(
+    "channel",
+    {c: t(f"feedback_channel.{c}", lang) for c in cache.query(fq.distinct_values, "channel")},
+    t("feedback.filter.channel", lang),
+)
 selection = url_state.current()
 query = selection.query()
 dimensions = dict(query.dimensions)
@@ -28,35 +35,70 @@ title_column.title(t("feedback.heading", lang))
 with badge_column:
     widgets.demo_badge(lang)
 st.caption(f"{widgets.period_caption(selection)} · {widgets.freshness_line('feedback', lang)}")
-url_state.chips(selection, {"area": area_names.get, "category": lambda c: t(f"category.{c}", lang),
-                          "channel": lambda c: t(f"feedback_channel.{c}", lang)})
+url_state.chips(
+    selection,
+    {
+        "area": area_names.get,
+        "category": lambda c: t(f"category.{c}", lang),
+        "channel": lambda c: t(f"feedback_channel.{c}", lang),
+    },
+)
 
 current = {"feedback": cache.query(kpis.section_kpis, "feedback", selection.period, selection.areas, dimensions)}
-previous = {"feedback": cache.query(kpis.section_kpis, "feedback", selection.compared_period, selection.areas, dimensions)}
-widgets.kpi_grid([d for d in kpis.KPI_DEFINITIONS if d.section == "feedback"], current, previous, selection.comparison, lang)
+previous = {
+    "feedback": cache.query(kpis.section_kpis, "feedback", selection.compared_period, selection.areas, dimensions)
+}
+widgets.kpi_grid(
+    [d for d in kpis.KPI_DEFINITIONS if d.section == "feedback"], current, previous, selection.comparison, lang
+)
 overdue_total = cache.query(fq.overdue_count, query)
 st.session_state["overdue_shown"] = overdue_total
-st.metric(t("feedback.overdue_tile", lang), widgets.format_count(overdue_total, lang), help=t("feedback.overdue_help", lang), border=True,
-          width=300)
+st.metric(
+    t("feedback.overdue_tile", lang),
+    widgets.format_count(overdue_total, lang),
+    help=t("feedback.overdue_help", lang),
+    border=True,
+    width=300,
+)
 st.caption(t("feedback.click_hint", lang))
 
-grain = url_state.page_choice("grain", {g: t(f"feedback.grain.{g}", lang) for g in fq.GRAINS}, t("feedback.grain", lang),
-                            default="day", key="feedback_grain")
-st.plotly_chart(charts.volume(cache.query(fq.volume, query, grain), grain, lang), key="feedback_volume",
-                on_select=url_state.click_to_filter("category", "feedback_volume", "customdata"), selection_mode="points")
+grain = url_state.page_choice(
+    "grain",
+    {g: t(f"feedback.grain.{g}", lang) for g in fq.GRAINS},
+    t("feedback.grain", lang),
+    default="day",
+    key="feedback_grain",
+)
+st.plotly_chart(
+    charts.volume(cache.query(fq.volume, query, grain), grain, lang),
+    key="feedback_volume",
+    on_select=url_state.click_to_filter("category", "feedback_volume", "customdata"),
+    selection_mode="points",
+)
 
 agency_column, resolution_column = st.columns(2)
 agencies = kpis.feedback_rates(cache.query(fq.by_agency, query))
 with agency_column:
-    st.plotly_chart(charts.agency_ranking(agencies, kpis.KPI_BY_KEY["feedback.resolved_on_time_pct"].target, lang),
-                    key="feedback_agencies", on_select=url_state.click_to_filter("agency", "feedback_agencies", "y"),
-                    selection_mode="points")
+    st.plotly_chart(
+        charts.agency_ranking(agencies, kpis.KPI_BY_KEY["feedback.resolved_on_time_pct"].target, lang),
+        key="feedback_agencies",
+        on_select=url_state.click_to_filter("agency", "feedback_agencies", "y"),
+        selection_mode="points",
+    )
 with resolution_column:
-    st.plotly_chart(charts.resolution_times(cache.query(fq.resolution_by_category, query), lang), key="feedback_resolution",
-                    on_select=url_state.click_to_filter("category", "feedback_resolution", "customdata"), selection_mode="points")
+    st.plotly_chart(
+        charts.resolution_times(cache.query(fq.resolution_by_category, query), lang),
+        key="feedback_resolution",
+        on_select=url_state.click_to_filter("category", "feedback_resolution", "customdata"),
+        selection_mode="points",
+    )
 with st.expander(t("feedback.agency_table", lang)):
-    agency_table = widgets.labelled_table(agencies[["agency", "received", "resolved", "resolved_on_time_pct", "reopened_pct",
-                                               "open_backlog"]].sort_values("received", ascending=False), lang)
+    agency_table = widgets.labelled_table(
+        agencies[
+            ["agency", "received", "resolved", "resolved_on_time_pct", "reopened_pct", "open_backlog"]
+        ].sort_values("received", ascending=False),
+        lang,
+    )
     widgets.show_table(agency_table)
     widgets.download_buttons(agency_table, "feedback_agencies", lang)
 
@@ -69,25 +111,50 @@ with satisfaction_column:
 map_column, overdue_column = st.columns(2)
 with map_column:
     st.subheader(t("feedback.map_title", lang))
-    metric = url_state.page_choice("density", {m: t(f"map.metric.{m}", lang) for m in ("feedback.received_per_10k", "feedback.received_per_km2")},
-                                 t("feedback.map_metric", lang), default="feedback.received_per_10k", key="feedback_density")
+    metric = url_state.page_choice(
+        "density",
+        {m: t(f"map.metric.{m}", lang) for m in ("feedback.received_per_10k", "feedback.received_per_km2")},
+        t("feedback.map_metric", lang),
+        default="feedback.received_per_10k",
+        key="feedback_density",
+    )
     by_area = cache.query(kpis.compute_area_kpis, selection.period, dimensions, ("feedback",)).set_index("code")
-    figure = maps.choropleth(cache.areas(cache.current_url(), with_geometry=True), by_area[metric],
-                             title=t(f"map.metric.{metric}", lang), higher_is_better=None,
-                             no_data_label=t("map.no_data", lang), selected=list(selection.areas))
-    st.plotly_chart(figure, key="feedback_map", on_select=url_state.click_to_filter("area", "feedback_map", "location"),
-                    selection_mode="points", config={"displaylogo": False, "scrollZoom": True})
+    figure = maps.choropleth(
+        cache.areas(cache.current_url(), with_geometry=True),
+        by_area[metric],
+        title=t(f"map.metric.{metric}", lang),
+        higher_is_better=None,
+        no_data_label=t("map.no_data", lang),
+        selected=list(selection.areas),
+    )
+    st.plotly_chart(
+        figure,
+        key="feedback_map",
+        on_select=url_state.click_to_filter("area", "feedback_map", "location"),
+        selection_mode="points",
+        config={"displaylogo": False, "scrollZoom": True},
+    )
     st.caption(t("map.population_note", lang))
 with overdue_column:
     st.subheader(t("feedback.overdue_title", lang))
-    overdue = widgets.labelled_table(cache.query(fq.overdue, query), lang, {"category": "category.", "status": "status."})
+    overdue = widgets.labelled_table(
+        cache.query(fq.overdue, query), lang, {"category": "category.", "status": "status."}
+    )
     widgets.show_table(overdue)
     widgets.download_buttons(overdue, "feedback_overdue", lang)
 
 st.subheader(t("feedback.records_title", lang))
 records = cache.query(fq.records, query)
-st.caption(t("feedback.records_note", lang, shown=widgets.format_count(len(records), lang),
-             total=widgets.format_count(current["feedback"]["received"], lang)))
-record_table = widgets.labelled_table(records, lang, {"category": "category.", "status": "status.", "channel": "feedback_channel."})
+st.caption(
+    t(
+        "feedback.records_note",
+        lang,
+        shown=widgets.format_count(len(records), lang),
+        total=widgets.format_count(current["feedback"]["received"], lang),
+    )
+)
+record_table = widgets.labelled_table(
+    records, lang, {"category": "category.", "status": "status.", "channel": "feedback_channel."}
+)
 widgets.show_table(record_table)
 widgets.download_buttons(record_table, "feedback_records", lang)

@@ -36,8 +36,14 @@ runs = fq.current_runs(engine)  # uncached: a new run shows on the next rerun
 
 
 def run_line(run: pd.Series, series_count: int) -> str:
-    line = t("forecast.run_line", lang, time=format_datetime(pd.Timestamp(run["created_at"]).to_pydatetime(), lang),
-             series=format_number(series_count, lang), folds=4, horizon=int(run["horizon_days"]))
+    line = t(
+        "forecast.run_line",
+        lang,
+        time=format_datetime(pd.Timestamp(run["created_at"]).to_pydatetime(), lang),
+        series=format_number(series_count, lang),
+        folds=4,
+        horizon=int(run["horizon_days"]),
+    )
     if run["holdout_days"]:
         line += t("forecast.run_holdout", lang, days=int(run["holdout_days"]))
     return line
@@ -54,15 +60,31 @@ def scorecard(row: pd.Series, run: pd.Series) -> None:
     else:
         st.markdown("**" + t("forecast.score.worse", lang, pct=format_number(-improvement, lang, 0)) + "**")
     columns = st.columns(4)
-    columns[0].metric(t("forecast.tile.improvement", lang), charts.percent_text(improvement, lang), border=True,
-                      help=t("forecast.tile.improvement_help", lang))
-    columns[1].metric(t("forecast.tile.mase", lang), format_number(row["mase_model"], lang, 2), border=True,
-                      help=t("forecast.tile.mase_help", lang, naive=format_number(row["mase_naive"], lang, 2)))
+    columns[0].metric(
+        t("forecast.tile.improvement", lang),
+        charts.percent_text(improvement, lang),
+        border=True,
+        help=t("forecast.tile.improvement_help", lang),
+    )
+    columns[1].metric(
+        t("forecast.tile.mase", lang),
+        format_number(row["mase_model"], lang, 2),
+        border=True,
+        help=t("forecast.tile.mase_help", lang, naive=format_number(row["mase_naive"], lang, 2)),
+    )
     coverage = None if pd.isna(row["coverage_80"]) else 100 * row["coverage_80"]
-    columns[2].metric(t("forecast.tile.coverage", lang), charts.percent_text(coverage, lang), border=True,
-                      help=t("forecast.tile.coverage_help", lang))
-    columns[3].metric(t("forecast.tile.model", lang), t(f"forecast.model.{row['model']}", lang), border=True,
-                      help=t("forecast.tile.model_help", lang))
+    columns[2].metric(
+        t("forecast.tile.coverage", lang),
+        charts.percent_text(coverage, lang),
+        border=True,
+        help=t("forecast.tile.coverage_help", lang),
+    )
+    columns[3].metric(
+        t("forecast.tile.model", lang),
+        t(f"forecast.model.{row['model']}", lang),
+        border=True,
+        help=t("forecast.tile.model_help", lang),
+    )
     if coverage is not None:
         st.caption(t("forecast.score.coverage", lang, pct=format_number(coverage, lang, 0)))
     if row["is_holdout"]:
@@ -120,26 +142,51 @@ def series_section(metric: str, run: pd.Series) -> str:
     options = charts.series_options(list(rows["series_id"]), lang, area_names, sensors)
     summary = charts.metric_summary(rows)
     median = summary["median_improvement_pct"]
-    st.markdown(t("forecast.summary_worse" if median is not None and median < 0 else "forecast.summary", lang,
-                  total=summary["total"], metric=t(f"forecast.metric.{metric}", lang).lower(), better=summary["better"],
-                  pct=format_number(abs(median) if median is not None else None, lang, 0)))
+    st.markdown(
+        t(
+            "forecast.summary_worse" if median is not None and median < 0 else "forecast.summary",
+            lang,
+            total=summary["total"],
+            metric=t(f"forecast.metric.{metric}", lang).lower(),
+            better=summary["better"],
+            pct=format_number(abs(median) if median is not None else None, lang, 0),
+        )
+    )
 
     preferred = f"feedback:area:{selection.areas[0]}" if metric == "feedback" and len(selection.areas) == 1 else ""
     choices = list(options)
     chooser, history = st.columns([3, 1])
-    series_id = chooser.selectbox(t("forecast.series", lang), choices, format_func=options.get, key=f"forecast_series_{metric}",
-                                  index=choices.index(preferred) if preferred in choices else 0)
-    days_back = history.selectbox(t("forecast.history", lang), HISTORY_CHOICES, index=1, key="forecast_history",
-                                  format_func=lambda n: t("forecast.days", lang, n=n))
+    series_id = chooser.selectbox(
+        t("forecast.series", lang),
+        choices,
+        format_func=options.get,
+        key=f"forecast_series_{metric}",
+        index=choices.index(preferred) if preferred in choices else 0,
+    )
+    days_back = history.selectbox(
+        t("forecast.history", lang),
+        HISTORY_CHOICES,
+        index=1,
+        key="forecast_history",
+        format_func=lambda n: t("forecast.days", lang, n=n),
+    )
 
     forecast = cache.query(fq.series_forecast, run_id, series_id)
     first_day = pd.Timestamp(forecast["ds"].min()).date()
     start = first_day - timedelta(days=days_back)
     actual = cache.query(fq.series_actuals, series_id, start, first_day - timedelta(days=1))
     markers = holiday_markers(start, pd.Timestamp(forecast["ds"].max()).date())
-    st.plotly_chart(charts.forecast_chart(actual, forecast, markers, lang=lang, unit=t(f"forecast.unit.{metric}", lang),
-                                          title=t("forecast.chart.title", lang, series=chart_text(options[series_id]), days=len(forecast))),
-                    key="forecast_chart")
+    st.plotly_chart(
+        charts.forecast_chart(
+            actual,
+            forecast,
+            markers,
+            lang=lang,
+            unit=t(f"forecast.unit.{metric}", lang),
+            title=t("forecast.chart.title", lang, series=chart_text(options[series_id]), days=len(forecast)),
+        ),
+        key="forecast_chart",
+    )
     st.caption(t("forecast.chart.caption", lang))
     scorecard(rows.set_index("series_id").loc[series_id], run)
 
@@ -158,10 +205,17 @@ def history_without_forecast() -> None:
     if actual.empty:  # e.g. a link to a period before the data
         st.info(t("forecast.history_none", lang, days=HISTORY_CHOICES[1], end=format_date(end)), icon=":material/info:")
         return
-    st.plotly_chart(charts.forecast_chart(actual, pd.DataFrame(columns=["ds", "yhat", "yhat_lower", "yhat_upper"]),
-                                          holiday_markers(start, end), lang=lang, unit=t("forecast.unit.feedback", lang),
-                                          title=t("forecast.history_only", lang, days=HISTORY_CHOICES[1])),
-                    key="forecast_history_only")
+    st.plotly_chart(
+        charts.forecast_chart(
+            actual,
+            pd.DataFrame(columns=["ds", "yhat", "yhat_lower", "yhat_upper"]),
+            holiday_markers(start, end),
+            lang=lang,
+            unit=t("forecast.unit.feedback", lang),
+            title=t("forecast.history_only", lang, days=HISTORY_CHOICES[1]),
+        ),
+        key="forecast_history_only",
+    )
 
 
 if runs.empty:
@@ -171,8 +225,14 @@ if runs.empty:
 else:
     by_metric = runs.set_index("metric")
     metrics = [m for m in fq.METRICS if m in by_metric.index]
-    metric = st.segmented_control(t("forecast.metric", lang), metrics, key="forecast_metric", default=metrics[0],
-                                  format_func=lambda m: t(f"forecast.metric.{m}", lang), required=True)
+    metric = st.segmented_control(
+        t("forecast.metric", lang),
+        metrics,
+        key="forecast_metric",
+        default=metrics[0],
+        format_func=lambda m: t(f"forecast.metric.{m}", lang),
+        required=True,
+    )
     series_id = series_section(metric, by_metric.loc[metric])
 
     if "feedback" in by_metric.index:

@@ -28,8 +28,13 @@ url_state.chips(selection, {"area": area_names.get})
 
 layer_column, points_column = st.columns([4, 1], vertical_alignment="bottom")
 with layer_column:
-    layer_key = url_state.page_choice("layer", {layer.key: t(f"wardmap.choice.{layer.key}", lang) for layer in map_layers.WARD_LAYERS},
-                                    t("wardmap.layer", lang), default=map_layers.WARD_LAYERS[0].key, key="map_layer")
+    layer_key = url_state.page_choice(
+        "layer",
+        {layer.key: t(f"wardmap.choice.{layer.key}", lang) for layer in map_layers.WARD_LAYERS},
+        t("wardmap.layer", lang),
+        default=map_layers.WARD_LAYERS[0].key,
+        key="map_layer",
+    )
 with points_column:
     show_points = st.toggle(t("wardmap.points", lang), key="map_points", help=t("wardmap.points_help", lang))
 layer = map_layers.WARD_LAYER_BY_KEY[layer_key]
@@ -42,11 +47,22 @@ if map_layers.has_polygons(geometry):
     if show_points:
         feedback_layer = cache.query(map_queries.feedback_layer, query, map_queries.POINT_THRESHOLD)
         map_layers.add_feedback_layer(figure, feedback_layer, lang)
-    st.plotly_chart(figure, key="ward_map", on_select=url_state.click_to_filter("area", "ward_map", "location"),
-                    selection_mode="points", config={"displaylogo": False, "scrollZoom": True})
+    st.plotly_chart(
+        figure,
+        key="ward_map",
+        on_select=url_state.click_to_filter("area", "ward_map", "location"),
+        selection_mode="points",
+        config={"displaylogo": False, "scrollZoom": True},
+    )
 else:
     st.info(t("wardmap.no_polygons", lang), icon=":material/map:")
-notes = [t(f"wardmap.about.{layer.key}", lang, target=format_number(definitions.KPI_BY_KEY["feedback.resolved_on_time_pct"].target, lang))]
+notes = [
+    t(
+        f"wardmap.about.{layer.key}",
+        lang,
+        target=format_number(definitions.KPI_BY_KEY["feedback.resolved_on_time_pct"].target, lang),
+    )
+]
 if "per_10k" in layer.key:
     notes.append(t("map.population_note", lang))
 if feedback_layer is not None:
@@ -58,8 +74,10 @@ with compare_column:
     st.subheader(t("wardmap.compare.heading", lang))
     if selection.areas:
         shown = selection.areas[:COMPARED_WARDS]
-        places = {area_names.get(code, code): cache.city_kpis(url, selection.period.start, selection.period.end, (code,))
-                  for code in shown}
+        places = {
+            area_names.get(code, code): cache.city_kpis(url, selection.period.start, selection.period.end, (code,))
+            for code in shown
+        }
         places[t("wardmap.city", lang)] = cache.city_kpis(url, selection.period.start, selection.period.end, ())
         comparison = map_layers.comparison_table(places, lang)
         st.dataframe(comparison, hide_index=True, height=35 * (len(comparison) + 1) + 3)

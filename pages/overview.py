@@ -33,18 +33,29 @@ previous = cache.city_kpis(url, filters.compared_period.start, filters.compared_
 for section, table in (("feedback", "feedback"), ("dossiers", "dossiers"), ("traffic", "traffic_observations")):
     st.subheader(t(f"section.{section}", lang))
     st.caption(widgets.freshness_line(table, lang))
-    widgets.kpi_grid([d for d in definitions.KPI_DEFINITIONS if d.section == section], current, previous, filters.comparison, lang)
+    widgets.kpi_grid(
+        [d for d in definitions.KPI_DEFINITIONS if d.section == section], current, previous, filters.comparison, lang
+    )
 
 map_column, trend_column = st.columns([1, 1])
 with map_column:
     st.subheader(t("map.heading", lang))
-    metric = st.selectbox(t("map.metric", lang), list(MAP_METRICS), key="overview_map_metric",
-                          format_func=lambda key: t(f"map.metric.{key}", lang))
+    metric = st.selectbox(
+        t("map.metric", lang),
+        list(MAP_METRICS),
+        key="overview_map_metric",
+        format_func=lambda key: t(f"map.metric.{key}", lang),
+    )
     table = cache.area_kpis(url, filters.period.start, filters.period.end)
     geometry = cache.areas(url, with_geometry=True)
-    figure = maps.choropleth(geometry, table.set_index("code")[metric], title=t(f"map.metric.{metric}", lang),
-                             higher_is_better=MAP_METRICS[metric], no_data_label=t("map.no_data", lang),
-                             selected=list(filters.areas))
+    figure = maps.choropleth(
+        geometry,
+        table.set_index("code")[metric],
+        title=t(f"map.metric.{metric}", lang),
+        higher_is_better=MAP_METRICS[metric],
+        no_data_label=t("map.no_data", lang),
+        selected=list(filters.areas),
+    )
     st.plotly_chart(figure, key="overview_map", config={"displaylogo": False, "scrollZoom": True})
     if "per_10k" in metric:
         st.caption(t("map.population_note", lang))
@@ -52,20 +63,46 @@ with trend_column:
     st.subheader(t("trend.heading", lang))
     window = trend_window(filters.period)
     fetched = Period(window.start - timedelta(days=ROLLING_DAYS - 1), window.end)  # full 7-day means from day one
-    tabs = st.tabs([t("trend.feedback_received", lang), t("trend.dossiers_received", lang), t("trend.traffic_vehicles", lang)])
+    tabs = st.tabs(
+        [t("trend.feedback_received", lang), t("trend.dossiers_received", lang), t("trend.traffic_vehicles", lang)]
+    )
     with tabs[0]:
-        st.plotly_chart(daily_trend(cache.feedback_daily(url, fetched.start, fetched.end, filters.areas),
-                                    title=t("trend.feedback_received", lang), lang=lang, stack_column="category", display_start=window.start,
-                                    label_prefix="category."), key="trend_feedback")
+        st.plotly_chart(
+            daily_trend(
+                cache.feedback_daily(url, fetched.start, fetched.end, filters.areas),
+                title=t("trend.feedback_received", lang),
+                lang=lang,
+                stack_column="category",
+                display_start=window.start,
+                label_prefix="category.",
+            ),
+            key="trend_feedback",
+        )
     with tabs[1]:
-        st.plotly_chart(daily_trend(cache.dossier_daily(url, fetched.start, fetched.end, filters.areas),
-                                    title=t("trend.dossiers_received", lang), lang=lang, stack_column="channel", display_start=window.start,
-                                    label_prefix="channel."), key="trend_dossiers")
+        st.plotly_chart(
+            daily_trend(
+                cache.dossier_daily(url, fetched.start, fetched.end, filters.areas),
+                title=t("trend.dossiers_received", lang),
+                lang=lang,
+                stack_column="channel",
+                display_start=window.start,
+                label_prefix="channel.",
+            ),
+            key="trend_dossiers",
+        )
     with tabs[2]:
         vehicles = cache.traffic_daily(url, fetched.start, fetched.end, filters.areas)
         vehicles = vehicles.assign(vehicles=vehicles["vehicles"] / 1000.0)
-        st.plotly_chart(daily_trend(vehicles, title=t("trend.traffic_vehicles", lang), lang=lang,
-                                    value_column="vehicles", display_start=window.start), key="trend_traffic")
+        st.plotly_chart(
+            daily_trend(
+                vehicles,
+                title=t("trend.traffic_vehicles", lang),
+                lang=lang,
+                value_column="vehicles",
+                display_start=window.start,
+            ),
+            key="trend_traffic",
+        )
 
 # Recent anomalies (written by `python -m dashboard forecast`; see pages/forecast.py).
 st.subheader(t("forecast.overview.heading", lang))

@@ -60,34 +60,57 @@ if current["dossiers"]["received"] == 0 and current["dossiers"]["completed"] == 
 share_column, sector_column = st.columns([3, 2])
 with share_column:
     grain = dq.channel_grain(selection.period)
-    st.plotly_chart(charts.channel_share(cache.query(dq.channel_mix, query, grain), grain, lang,
-                                         (selection.period.start, selection.period.end)), key="procedures_channels")
+    st.plotly_chart(
+        charts.channel_share(
+            cache.query(dq.channel_mix, query, grain), grain, lang, (selection.period.start, selection.period.end)
+        ),
+        key="procedures_channels",
+    )
     if grain == "week":
         st.caption(t("procedures.channel_note", lang))
 with sector_column:
     sectors = cache.query(dq.sector_stats, query.without("sector"))
-    st.plotly_chart(charts.sector_volume(sectors, lang, query.values("sector")), key="procedures_sectors",
-                    on_select=url_state.click_to_filter("sector", "procedures_sectors", "y"), selection_mode="points")
+    st.plotly_chart(
+        charts.sector_volume(sectors, lang, query.values("sector")),
+        key="procedures_sectors",
+        on_select=url_state.click_to_filter("sector", "procedures_sectors", "y"),
+        selection_mode="points",
+    )
 
 procedures = cache.query(dq.procedure_stats, query.without("procedure"))
 procedure_column, agency_column = st.columns(2)
 with procedure_column:
     lead_times = cache.query(dq.lead_time_quantiles, query.without("procedure"))
-    st.plotly_chart(charts.lead_time_ranges(lead_times, lang, query.values("procedure")), key="procedures_lead_times",
-                    on_select=url_state.click_to_filter("procedure", "procedures_lead_times", "y"), selection_mode="points")
+    st.plotly_chart(
+        charts.lead_time_ranges(lead_times, lang, query.values("procedure")),
+        key="procedures_lead_times",
+        on_select=url_state.click_to_filter("procedure", "procedures_lead_times", "y"),
+        selection_mode="points",
+    )
     st.caption(t("procedures.lead_note", lang))
-    st.plotly_chart(charts.top_procedures(dq.top_procedures(procedures, "received"), "received", lang, query.values("procedure")),
-                    key="procedures_top_volume", selection_mode="points",
-                    on_select=url_state.click_to_filter("procedure", "procedures_top_volume", "y"))
+    st.plotly_chart(
+        charts.top_procedures(dq.top_procedures(procedures, "received"), "received", lang, query.values("procedure")),
+        key="procedures_top_volume",
+        selection_mode="points",
+        on_select=url_state.click_to_filter("procedure", "procedures_top_volume", "y"),
+    )
     late = dq.top_procedures(procedures, "late")
-    st.plotly_chart(charts.top_procedures(late, "late", lang, query.values("procedure")), key="procedures_top_late",
-                    selection_mode="points", on_select=url_state.click_to_filter("procedure", "procedures_top_late", "y"))
+    st.plotly_chart(
+        charts.top_procedures(late, "late", lang, query.values("procedure")),
+        key="procedures_top_late",
+        selection_mode="points",
+        on_select=url_state.click_to_filter("procedure", "procedures_top_late", "y"),
+    )
     if late.empty:
         st.caption(t("procedures.none_late", lang))
 with agency_column:
     agencies = cache.query(dq.agency_ranking, query.without("agency"))
-    st.plotly_chart(charts.agency_ranking(agencies, lang, query.values("agency")), key="procedures_agencies",
-                    on_select=url_state.click_to_filter("agency", "procedures_agencies", "y"), selection_mode="points")
+    st.plotly_chart(
+        charts.agency_ranking(agencies, lang, query.values("agency")),
+        key="procedures_agencies",
+        on_select=url_state.click_to_filter("agency", "procedures_agencies", "y"),
+        selection_mode="points",
+    )
     with st.expander(t("procedures.table", lang)):
         agency_table = charts.display_table(agencies, charts.AGENCY_COLUMNS, lang)
         st.dataframe(agency_table, hide_index=True, column_config=column_config(agency_table))

@@ -17,11 +17,25 @@ from dashboard.wall import rules as wall
 from dashboard.web import cache, url_state, widgets
 
 STATUS_COLOUR = {"live": "green", "late": "orange", "stale": "red", "none": "gray"}
-STATUS_ICON = {"live": ":material/check_circle:", "late": ":material/schedule:", "stale": ":material/error:",
-               "none": ":material/help:"}
+STATUS_ICON = {
+    "live": ":material/check_circle:",
+    "late": ":material/schedule:",
+    "stale": ":material/error:",
+    "none": ":material/help:",
+}
 
-COUNT_COLUMNS = {"rows", "unknown_area", "outside_city", "last_import_rejected", "rows_read", "rows_inserted",
-                 "rows_updated", "rows_rejected", "rows_duplicate", "rows_unknown_area"}
+COUNT_COLUMNS = {
+    "rows",
+    "unknown_area",
+    "outside_city",
+    "last_import_rejected",
+    "rows_read",
+    "rows_inserted",
+    "rows_updated",
+    "rows_rejected",
+    "rows_duplicate",
+    "rows_unknown_area",
+}
 
 lang = url_state.lang()
 now = local_now()
@@ -67,7 +81,9 @@ def readable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     for column in ("status", "last_import_status"):
         if column in table:
             prefix = "quality.status." if column == "status" else "quality.import_status."
-            table[column] = table[column].map(lambda code, p=prefix: "–" if code is None or pd.isna(code) else t(p + code, lang))
+            table[column] = table[column].map(
+                lambda code, p=prefix: "–" if code is None or pd.isna(code) else t(p + code, lang)
+            )
     for column in table.columns:  # counts in the local format; a missing value as an en dash, not "None"
         if pd.api.types.is_integer_dtype(table[column]) or column in COUNT_COLUMNS:
             table[column] = [format_number(v, lang) if v is not None and not pd.isna(v) else "–" for v in table[column]]
@@ -75,7 +91,9 @@ def readable(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
             # the same dd/mm/yyyy HH:mm as ui.show_table gives the other date columns
             table[column] = [v.strftime("%d/%m/%Y %H:%M") if not pd.isna(v) else "–" for v in table[column]]
         elif table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
-            table[column] = table[column].map(lambda v: "–" if v is None or (isinstance(v, float) and pd.isna(v)) else v)
+            table[column] = table[column].map(
+                lambda v: "–" if v is None or (isinstance(v, float) and pd.isna(v)) else v
+            )
     return table.rename(columns={c: t(f"quality.col.{c}", lang) for c in table.columns})
 
 
@@ -86,44 +104,106 @@ with badge_column:
 st.markdown(t("quality.intro", lang))
 
 tiles = st.columns(5)
-tiles[0].metric(t("quality.tile.live", lang), t("quality.tile.live_value", lang, live=figures["live"], sources=figures["sources"]),
-                help=t("quality.tile.live_help", lang, late=figures["late"], stale=figures["stale"]), border=True)
-tiles[1].metric(t("quality.tile.unknown_area", lang), format_number(figures["unknown_area"], lang),
-                help=t("quality.tile.unknown_area_help", lang), border=True)
-tiles[2].metric(t("quality.tile.outside_city", lang), format_number(figures["outside_city"], lang),
-                help=t("quality.tile.outside_city_help", lang), border=True)
-tiles[3].metric(t("quality.tile.duplicates", lang), format_number(figures["duplicate_rows"], lang),
-                help=t("quality.tile.duplicates_help", lang), border=True)
-tiles[4].metric(t("quality.tile.rejected", lang, days=days), format_number(figures["rejected_rows"], lang),
-                help=t("quality.tile.rejected_help", lang, days=days), border=True)
+tiles[0].metric(
+    t("quality.tile.live", lang),
+    t("quality.tile.live_value", lang, live=figures["live"], sources=figures["sources"]),
+    help=t("quality.tile.live_help", lang, late=figures["late"], stale=figures["stale"]),
+    border=True,
+)
+tiles[1].metric(
+    t("quality.tile.unknown_area", lang),
+    format_number(figures["unknown_area"], lang),
+    help=t("quality.tile.unknown_area_help", lang),
+    border=True,
+)
+tiles[2].metric(
+    t("quality.tile.outside_city", lang),
+    format_number(figures["outside_city"], lang),
+    help=t("quality.tile.outside_city_help", lang),
+    border=True,
+)
+tiles[3].metric(
+    t("quality.tile.duplicates", lang),
+    format_number(figures["duplicate_rows"], lang),
+    help=t("quality.tile.duplicates_help", lang),
+    border=True,
+)
+tiles[4].metric(
+    t("quality.tile.rejected", lang, days=days),
+    format_number(figures["rejected_rows"], lang),
+    help=t("quality.tile.rejected_help", lang, days=days),
+    border=True,
+)
 
 # ---------------------------------------------------------------- sống (live)
 st.subheader(t("quality.live.heading", lang))
 st.caption(t("quality.live.caption", lang, factor=wall.STALE_AFTER_CADENCES))
 for first in range(0, len(freshness), widgets.TILES_PER_ROW):
-    row = freshness.iloc[first:first + widgets.TILES_PER_ROW].to_dict("records")
+    row = freshness.iloc[first : first + widgets.TILES_PER_ROW].to_dict("records")
     for column, item in zip(st.columns(widgets.TILES_PER_ROW), row, strict=False):
         status = item["status"]
-        label = f":{STATUS_COLOUR[status]}[●] {table_label(item['table'])} · {markdown_text(source_label(item['source']))}"
+        label = (
+            f":{STATUS_COLOUR[status]}[●] {table_label(item['table'])} · {markdown_text(source_label(item['source']))}"
+        )
         value = t(f"quality.status.{status}", lang)
         last = format_datetime(None if pd.isna(item["last_at"]) else item["last_at"].to_pydatetime(), lang)
-        imported = (t("quality.never_imported", lang) if pd.isna(item["last_import_at"])
-                    else format_datetime(item["last_import_at"].to_pydatetime(), lang))
-        column.metric(label, value, delta=None if status in ("live", "none") else lag_text(item["minutes_late"]),
-                      delta_color="off", delta_arrow="off", border=True,
-                      help=t("quality.tile.source_help", lang, last=last, cadence=item["cadence_minutes"], imported=imported))
+        imported = (
+            t("quality.never_imported", lang)
+            if pd.isna(item["last_import_at"])
+            else format_datetime(item["last_import_at"].to_pydatetime(), lang)
+        )
+        column.metric(
+            label,
+            value,
+            delta=None if status in ("live", "none") else lag_text(item["minutes_late"]),
+            delta_color="off",
+            delta_arrow="off",
+            border=True,
+            help=t("quality.tile.source_help", lang, last=last, cadence=item["cadence_minutes"], imported=imported),
+        )
 shown = freshness.assign(lag=freshness["minutes_late"].map(lag_text))
-widgets.show_table(readable(shown, ["table", "source", "rows", "last_at", "status", "lag", "cadence_minutes", "last_import_at",
-                               "last_import_status", "last_import_file", "last_import_rejected"]))
+widgets.show_table(
+    readable(
+        shown,
+        [
+            "table",
+            "source",
+            "rows",
+            "last_at",
+            "status",
+            "lag",
+            "cadence_minutes",
+            "last_import_at",
+            "last_import_status",
+            "last_import_file",
+            "last_import_rejected",
+        ],
+    )
+)
 
 st.markdown(f"**{t('quality.imports.heading', lang)}**")
 history = cache.query(qq.import_history)
 if history.empty:
     st.info(t("quality.imports.none", lang), icon=":material/upload_file:")
 else:
-    widgets.show_table(readable(history.rename(columns={"status": "last_import_status"}),
-                           ["started_at", "kind", "source", "file_name", "last_import_status", "rows_read", "rows_inserted",
-                            "rows_updated", "rows_rejected", "rows_duplicate", "rows_unknown_area"]))
+    widgets.show_table(
+        readable(
+            history.rename(columns={"status": "last_import_status"}),
+            [
+                "started_at",
+                "kind",
+                "source",
+                "file_name",
+                "last_import_status",
+                "rows_read",
+                "rows_inserted",
+                "rows_updated",
+                "rows_rejected",
+                "rows_duplicate",
+                "rows_unknown_area",
+            ],
+        )
+    )
 
 # ---------------------------------------------------------------- đúng (correct)
 st.subheader(t("quality.correct.heading", lang))
@@ -132,8 +212,11 @@ if bbox is None:
 else:
     south, west, north, east = (format_number(value, lang, 3) for value in bbox)
     st.caption(t("quality.correct.caption", lang, south=south, north=north, west=west, east=east))
-widgets.show_table(readable(quality.location_rows(summary), ["table", "source", "rows", "unknown_area", "unknown_area_pct",
-                                                          "outside_city"]))
+widgets.show_table(
+    readable(
+        quality.location_rows(summary), ["table", "source", "rows", "unknown_area", "unknown_area_pct", "outside_city"]
+    )
+)
 
 # ---------------------------------------------------------------- đủ (complete)
 st.subheader(t("quality.complete.heading", lang))
@@ -141,9 +224,15 @@ st.caption(t("quality.complete.caption", lang))
 gaps = quality.completeness_gaps(cache.query(qq.completeness))
 st.plotly_chart(charts.completeness_bars(gaps, lang), key="quality_completeness")
 with st.expander(t("quality.complete.table", lang)):
-    st.dataframe(readable(gaps, ["table", "source", "column", "filled_pct", "missing", "expected"]), hide_index=True,
-                 column_config={t("quality.col.filled_pct", lang): st.column_config.ProgressColumn(
-                     t("quality.col.filled_pct", lang), min_value=0, max_value=100, format="%.1f %%")})
+    st.dataframe(
+        readable(gaps, ["table", "source", "column", "filled_pct", "missing", "expected"]),
+        hide_index=True,
+        column_config={
+            t("quality.col.filled_pct", lang): st.column_config.ProgressColumn(
+                t("quality.col.filled_pct", lang), min_value=0, max_value=100, format="%.1f %%"
+            )
+        },
+    )
 
 # ---------------------------------------------------------------- sạch (clean)
 st.subheader(t("quality.clean.heading", lang))

@@ -99,20 +99,24 @@ st.html(CLOCK_JS % json.dumps(config.timezone()), unsafe_allow_javascript=True)
 
 def load(key: str, figures: Callable[[datetime], object]) -> wall.Loaded:
     """(data clock, figures) for one part of the wall, or the last good ones while the database is away."""
+
     def run():
         as_of = wall.data_clock(local_now(), wall_queries.newest_records(cache.engine()))
         return as_of, figures(as_of)
+
     return memory.load(key, run, local_now())
 
 
 def guarded(draw_part: Callable[[], None]) -> Callable[[], None]:
     """Never a traceback on the wall: a drawing error is logged and the part shows "waiting for data"."""
+
     def run() -> None:
         try:
             draw_part()
         except Exception:
             log.exception("wall part %s failed", draw_part.__name__)
             st.html(draw.waiting_html(language))
+
     run.__name__ = run.__qualname__ = f"wall_{draw_part.__name__}"
     return run
 
@@ -136,8 +140,9 @@ def subtitle(text: str, loaded: wall.Loaded) -> None:
 @guarded
 def header() -> None:
     loaded = memory.load("header", lambda: wall_queries.newest_records(cache.engine()), local_now())
-    demo = memory.load("demo", lambda: cache.dataset_info(cache.current_url()).get("kind") == "demo", local_now(),
-                       tracks_outage=False)
+    demo = memory.load(
+        "demo", lambda: cache.dataset_info(cache.current_url()).get("kind") == "demo", local_now(), tracks_outage=False
+    )
     now = local_now()
     sources = wall.all_freshness(loaded.value or {}, now, wall.freshness_thresholds(), reachable=loaded.fresh)
     st.html(draw.header_html(now, sources, language, demo=bool(demo.value)))
@@ -155,8 +160,13 @@ def rotate() -> None:
     index = rotation.step(shown, now - since)
     if index != shown:
         st.session_state["wall_panel"] = (index, now)
-    note = t("wall.rotation_problem", language, details=shorten(rotation_problem, NOTE_CHARS)) if rotation_problem else ""
-    st.html(f"<style>{draw.visible_panel_css(rotation.panels[index])}</style>" + draw.tabs_html(rotation, index, language, note))
+    note = (
+        t("wall.rotation_problem", language, details=shorten(rotation_problem, NOTE_CHARS)) if rotation_problem else ""
+    )
+    st.html(
+        f"<style>{draw.visible_panel_css(rotation.panels[index])}</style>"
+        + draw.tabs_html(rotation, index, language, note)
+    )
 
 
 # ---------------------------------------------------------------- panels
@@ -173,8 +183,9 @@ def overview() -> None:
 
 def live_map() -> None:
     loaded = load("map", lambda as_of: cache.query(wall_queries.map_layers, as_of))
-    geometry = memory.load("areas", lambda: cache.areas(cache.current_url(), with_geometry=True), local_now(),
-                           tracks_outage=False)
+    geometry = memory.load(
+        "areas", lambda: cache.areas(cache.current_url(), with_geometry=True), local_now(), tracks_outage=False
+    )
     if loaded.value is None or geometry.value is None:
         st.html(draw.waiting_html(language))
         return
@@ -183,20 +194,33 @@ def live_map() -> None:
     map_height = panel_height
     city_column, centre_column, legend_column = st.columns(list(draw.MAP_SHARES), gap="small")
     with city_column:
-        figure = draw.map_figure(geometry.value, data["points"], data["sensors"], stage_width * draw.MAP_SHARES[0],
-                                 map_height, unit)
+        figure = draw.map_figure(
+            geometry.value, data["points"], data["sensors"], stage_width * draw.MAP_SHARES[0], map_height, unit
+        )
         st.plotly_chart(figure, key="wall_map", config={"displayModeBar": False, "staticPlot": True})
     with centre_column:  # the inner city, where the sensors are
-        figure = draw.map_figure(geometry.value, data["points"], data["sensors"], stage_width * draw.MAP_SHARES[1],
-                                 map_height, unit, bounds=draw.sensor_bounds(data["sensors"]))
+        figure = draw.map_figure(
+            geometry.value,
+            data["points"],
+            data["sensors"],
+            stage_width * draw.MAP_SHARES[1],
+            map_height,
+            unit,
+            bounds=draw.sensor_bounds(data["sensors"]),
+        )
         st.plotly_chart(figure, key="wall_map_centre", config={"displayModeBar": False, "staticPlot": True})
     with legend_column:
-        st.html(draw.map_legend_html(data["points"], data["located"], data["sensors"],
-                                     wall.last_full_hour(as_of).start_at, language))
+        st.html(
+            draw.map_legend_html(
+                data["points"], data["located"], data["sensors"], wall.last_full_hour(as_of).start_at, language
+            )
+        )
 
 
 def traffic() -> None:
-    loaded = load("traffic", lambda as_of: {**today_and_typical(as_of), "now": cache.query(wall_queries.traffic_now, as_of)})
+    loaded = load(
+        "traffic", lambda as_of: {**today_and_typical(as_of), "now": cache.query(wall_queries.traffic_now, as_of)}
+    )
     if loaded.value is None:
         st.html(draw.waiting_html(language))
         return
@@ -204,16 +228,23 @@ def traffic() -> None:
     subtitle(draw.day_caption(as_of, local_now().date(), language), loaded)
     chart_column, side_column = st.columns([0.55, 0.45], gap="small")
     with chart_column:
-        figure = wall_panels.profile_figure(data["now"]["profile"], language, unit, panel_height,
-                                            wall_panels.day_label(as_of, local_now().date(), language))
+        figure = wall_panels.profile_figure(
+            data["now"]["profile"],
+            language,
+            unit,
+            panel_height,
+            wall_panels.day_label(as_of, local_now().date(), language),
+        )
         st.plotly_chart(figure, key="wall_profile", config={"displayModeBar": False, "staticPlot": True})
     with side_column:
         st.html(wall_panels.traffic_side_html(data["today"], data["typical"], data["now"], language))
 
 
 def procedures() -> None:
-    loaded = load("procedures", lambda as_of: {**today_and_typical(as_of),
-                                               "dossiers": cache.query(wall_queries.procedures_today, as_of)})
+    loaded = load(
+        "procedures",
+        lambda as_of: {**today_and_typical(as_of), "dossiers": cache.query(wall_queries.procedures_today, as_of)},
+    )
     if loaded.value is None:
         st.html(draw.waiting_html(language))
         return
@@ -232,7 +263,13 @@ def forecast() -> None:
     st.html(wall_panels.forecast_html(data, language))
 
 
-PANEL_PARTS = {"overview": overview, "map": live_map, "traffic": traffic, "procedures": procedures, "forecast": forecast}
+PANEL_PARTS = {
+    "overview": overview,
+    "map": live_map,
+    "traffic": traffic,
+    "procedures": procedures,
+    "forecast": forecast,
+}
 
 
 # ---------------------------------------------------------------- ticker
@@ -244,8 +281,14 @@ def ticker() -> None:
     newest = memory.load("ticker_newest", lambda: wall_queries.newest_records(cache.engine()), local_now())
     sources = wall.all_freshness(newest.value or {}, local_now(), wall.freshness_thresholds(), reachable=newest.fresh)
     inputs = loaded.value[1] if loaded.value else {}
-    alerts = wall.build_alerts(sources, inputs.get("silent"), inputs.get("sensor_total", 0), inputs.get("overdue"), days,
-                               inputs.get("anomalies"))
+    alerts = wall.build_alerts(
+        sources,
+        inputs.get("silent"),
+        inputs.get("sensor_total", 0),
+        inputs.get("overdue"),
+        days,
+        inputs.get("anomalies"),
+    )
     st.html(draw.ticker_html(alerts, language))
 
 

@@ -40,28 +40,50 @@ POPULATION_TOTAL = 1_180_000
 ROUND_TO = 100
 
 DENSITY_PER_KM2 = {
-    "core": 6000,        # dense centre of old Huế city, both banks of the Perfume River
+    "core": 6000,  # dense centre of old Huế city, both banks of the Perfume River
     "inner_city": 1200,  # the other wards of pre-2025 Huế city (mixed urban / village / hills)
-    "ward": 500,         # other wards (former town centres, suburbs)
-    "commune": 300,      # lowland and coastal communes
+    "ward": 500,  # other wards (former town centres, suburbs)
+    "commune": 300,  # lowland and coastal communes
     "large_rural": 120,  # wards and communes over LARGE_RURAL_KM2: mostly upland forest hinterland
-    "mountain": 40,      # A Lưới and Nam Đông highlands, Bình Điền
+    "mountain": 40,  # A Lưới and Nam Đông highlands, Bình Điền
 }
 LARGE_RURAL_KM2 = 150.0
 # Explicit classes by name_short; every other unit follows its kind and area. Kim Long is left to the
 # default "ward" class on purpose: most of its 90 km² is the hilly former Hương Thọ commune.
 CLASS_BY_NAME = {
-    "Phú Xuân": "core", "Thuận Hóa": "core", "Vỹ Dạ": "core", "An Cựu": "core",
-    "Hương An": "inner_city", "Thủy Xuân": "inner_city",
-    "Thuận An": "inner_city", "Dương Nỗ": "inner_city", "Hóa Châu": "inner_city",
-    "A Lưới 1": "mountain", "A Lưới 2": "mountain", "A Lưới 3": "mountain", "A Lưới 4": "mountain",
-    "A Lưới 5": "mountain", "Nam Đông": "mountain", "Khe Tre": "mountain", "Long Quảng": "mountain",
+    "Phú Xuân": "core",
+    "Thuận Hóa": "core",
+    "Vỹ Dạ": "core",
+    "An Cựu": "core",
+    "Hương An": "inner_city",
+    "Thủy Xuân": "inner_city",
+    "Thuận An": "inner_city",
+    "Dương Nỗ": "inner_city",
+    "Hóa Châu": "inner_city",
+    "A Lưới 1": "mountain",
+    "A Lưới 2": "mountain",
+    "A Lưới 3": "mountain",
+    "A Lưới 4": "mountain",
+    "A Lưới 5": "mountain",
+    "Nam Đông": "mountain",
+    "Khe Tre": "mountain",
+    "Long Quảng": "mountain",
     "Bình Điền": "mountain",
 }
 
 PROPERTIES = (
-    "code", "name", "name_short", "name_ascii", "kind", "parent_code", "centroid_lat", "centroid_lon",
-    "area_km2", "population", "population_is_estimate", "old_units_pre2025",
+    "code",
+    "name",
+    "name_short",
+    "name_ascii",
+    "kind",
+    "parent_code",
+    "centroid_lat",
+    "centroid_lon",
+    "area_km2",
+    "population",
+    "population_is_estimate",
+    "old_units_pre2025",
 )
 
 
@@ -110,23 +132,30 @@ def read_units(source: Path) -> list[tuple[dict, dict]]:
         name_ascii = p["name_ascii"]
         if not name_ascii.isascii():
             raise ValueError(f"{p['code']}: name_ascii {name_ascii!r} is not ASCII")
-        units.append(({
-            "code": str(p["code"]),
-            "name": _nfc(p["name"]),
-            "name_short": _nfc(p["name_short"]),
-            "name_ascii": name_ascii,
-            "kind": kind,
-            "parent_code": PARENT_CODE,
-            # Centroid of the polygon, not the package's lat/lon (which may be Google geocodes).
-            "centroid_lat": float(p["poly_centroid_lat"]),
-            "centroid_lon": float(p["poly_centroid_lon"]),
-            "area_km2": float(p["area_km2"]),
-            "old_units_pre2025": _nfc(p["old_units_pre2025"]),
-        }, feature["geometry"]))
+        units.append(
+            (
+                {
+                    "code": str(p["code"]),
+                    "name": _nfc(p["name"]),
+                    "name_short": _nfc(p["name_short"]),
+                    "name_ascii": name_ascii,
+                    "kind": kind,
+                    "parent_code": PARENT_CODE,
+                    # Centroid of the polygon, not the package's lat/lon (which may be Google geocodes).
+                    "centroid_lat": float(p["poly_centroid_lat"]),
+                    "centroid_lon": float(p["poly_centroid_lon"]),
+                    "area_km2": float(p["area_km2"]),
+                    "old_units_pre2025": _nfc(p["old_units_pre2025"]),
+                },
+                feature["geometry"],
+            )
+        )
     units.sort(key=lambda item: item[0]["code"])
     codes = [u["code"] for u, _ in units]
     if len(units) != EXPECTED_UNITS or len(set(codes)) != EXPECTED_UNITS:
-        raise ValueError(f"expected {EXPECTED_UNITS} units with unique codes, found {len(units)} ({len(set(codes))} codes)")
+        raise ValueError(
+            f"expected {EXPECTED_UNITS} units with unique codes, found {len(units)} ({len(set(codes))} codes)"
+        )
     unknown = set(CLASS_BY_NAME) - {u["name_short"] for u, _ in units}
     if unknown:
         raise ValueError(f"density classes name units that are not in the source: {sorted(unknown)}")
@@ -146,8 +175,9 @@ def build(source: Path, out_dir: Path) -> tuple[Path, Path]:
     csv_path = out_dir / f"{OUT_STEM}.csv"
 
     lines = [
-        json.dumps({"type": "Feature", "properties": props, "geometry": geometry},
-                   ensure_ascii=False, separators=(",", ":"))
+        json.dumps(
+            {"type": "Feature", "properties": props, "geometry": geometry}, ensure_ascii=False, separators=(",", ":")
+        )
         for props, geometry in records
     ]
     text = '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n"
@@ -165,10 +195,15 @@ def build(source: Path, out_dir: Path) -> tuple[Path, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED,
-                        help=f"folder holding {SOURCE_FILE} (default: ../shared/data/boundaries from the project root)")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="output folder (default: data/boundaries in the project)")
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=DEFAULT_SHARED,
+        help=f"folder holding {SOURCE_FILE} (default: ../shared/data/boundaries from the project root)",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="output folder (default: data/boundaries in the project)"
+    )
     args = parser.parse_args(argv)
     source = args.shared / SOURCE_FILE
     if not source.exists():

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dashboard.bench.writes import write_feedback_csv
+from dashboard.bench.writes import write_feedback_csv  # noqa: E402 (after the path above)
 
 
 def main() -> int:
@@ -36,11 +36,28 @@ def main() -> int:
     print(f"wrote {args.rows:,} rows, {path.stat().st_size / 1e6:,.0f} MB in {time.monotonic() - clock:.0f} s")
     url = args.database_url or f"duckdb:///{folder / 'import.duckdb'}"
     clock = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "dashboard", "--database-url", url, "import", "feedback", str(path),
-                           "--quiet", "--max-reject-rate", "0.05"], cwd=ROOT, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dashboard",
+            "--database-url",
+            url,
+            "import",
+            "feedback",
+            str(path),
+            "--quiet",
+            "--max-reject-rate",
+            "0.05",
+        ],
+        cwd=ROOT,
+        check=False,
+    )
     seconds = time.monotonic() - clock
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(f"import exit {done.returncode}: {seconds:.0f} s, {args.rows / seconds:,.0f} rows/s, peak RSS {peak_mb:,.0f} MB")
+    print(
+        f"import exit {done.returncode}: {seconds:.0f} s, {args.rows / seconds:,.0f} rows/s, peak RSS {peak_mb:,.0f} MB"
+    )
     if not args.keep:
         import shutil
 

@@ -32,6 +32,7 @@ OUT_DIR = PROJECT_ROOT / "artifacts" / "load_test"
 ANALYST_PAGES = [spec for spec in PAGES if not spec.kiosk and not getattr(spec, "admin", False)]
 ERROR_SELECTOR = f'{browser.EXCEPTION}, [data-testid="stAlertContentError"]'
 
+
 def log(message: str) -> None:
     print(f"[load {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -44,7 +45,9 @@ async def _settled(page, started: float, stable_ms: int, timeout_s: float) -> fl
 
 async def session(instance, base_url: str, index: int, deadline: float, args, records: list, errors: list) -> None:
     context = await instance.new_context(viewport=browser.VIEWPORT, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
-    await context.route("**/*", lambda route: route.continue_() if browser._is_local(route.request.url) else route.abort())
+    await context.route(
+        "**/*", lambda route: route.continue_() if browser._is_local(route.request.url) else route.abort()
+    )
     page = await context.new_page()
     step = index
     try:
@@ -59,11 +62,16 @@ async def session(instance, base_url: str, index: int, deadline: float, args, re
                 await page.evaluate("window.__iocIdle = null")
                 started = await page.evaluate("performance.now()")
                 await link.click(timeout=args.page_timeout * 1000)
-                await page.wait_for_function("(path) => location.pathname.endsWith('/' + path)", arg=spec.url_path,
-                                             timeout=args.page_timeout * 1000)
+                await page.wait_for_function(
+                    "(path) => location.pathname.endsWith('/' + path)",
+                    arg=spec.url_path,
+                    timeout=args.page_timeout * 1000,
+                )
                 ms = await _settled(page, started, args.stable_ms, args.page_timeout)
             except Exception as error:  # noqa: BLE001 - a timeout or a closed page counts as an error
-                errors.append({"session": index, "page": spec.key, "error": f"{type(error).__name__}: {str(error)[:200]}"})
+                errors.append(
+                    {"session": index, "page": spec.key, "error": f"{type(error).__name__}: {str(error)[:200]}"}
+                )
                 await page.goto(f"{base_url}/{spec.url_path}", wait_until="domcontentloaded")
                 continue
             shown = page.locator(ERROR_SELECTOR)
@@ -93,8 +101,12 @@ async def drive(base_url: str, args) -> tuple[list, list, float]:
 
 
 def _stats(times: list[float]) -> dict:
-    return {"loads": len(times), "p50_ms": round(float(np.percentile(times, 50))), "p95_ms": round(float(np.percentile(times, 95))),
-            "max_ms": round(max(times))}
+    return {
+        "loads": len(times),
+        "p50_ms": round(float(np.percentile(times, 50))),
+        "p95_ms": round(float(np.percentile(times, 95))),
+        "max_ms": round(max(times)),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -103,8 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--page-timeout", type=float, default=120.0, help="seconds before a page counts as failed")
-    parser.add_argument("--stable-ms", type=int, default=750, help="how long a page must stay unchanged to count as loaded")
-    parser.add_argument("--ttl", type=int, default=None, help="IOC_QUERY_TTL_SECONDS for the server (default: configured)")
+    parser.add_argument(
+        "--stable-ms", type=int, default=750, help="how long a page must stay unchanged to count as loaded"
+    )
+    parser.add_argument(
+        "--ttl", type=int, default=None, help="IOC_QUERY_TTL_SECONDS for the server (default: configured)"
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
     args = parser.parse_args(argv)
 
@@ -112,26 +128,42 @@ def main(argv: list[str] | None = None) -> int:
     extra = {"IOC_QUERY_TTL_SECONDS": str(args.ttl)} if args.ttl is not None else {}
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     log_path = OUT_DIR / "streamlit.log"
-    log(f"{args.sessions} sessions for {args.minutes:g} min against {url}; pages: {', '.join(s.key for s in ANALYST_PAGES)}")
+    log(
+        f"{args.sessions} sessions for {args.minutes:g} min against {url}; pages: {', '.join(s.key for s in ANALYST_PAGES)}"
+    )
     with browser.running_app(url, extra_env=extra, log_path=log_path, timeout=120) as base_url:
         records, errors, elapsed = asyncio.run(drive(base_url, args))
     navigations = [ms for name, ms in records if "first load" not in name]
     summary = {
-        "sessions": args.sessions, "minutes": args.minutes, "elapsed_s": round(elapsed, 1), "database": url,
+        "sessions": args.sessions,
+        "minutes": args.minutes,
+        "elapsed_s": round(elapsed, 1),
+        "database": url,
         "ttl_s": args.ttl if args.ttl is not None else config.query_ttl_seconds(),
-        "errors": len(errors), "error_samples": errors[:10],
+        "errors": len(errors),
+        "error_samples": errors[:10],
         "overall": _stats(navigations) if navigations else None,
         "first_load": _stats([ms for name, ms in records if "first load" in name]) if records else None,
-        "pages": {spec.key: _stats(t) for spec in ANALYST_PAGES if (t := [ms for name, ms in records if name == spec.key])},
+        "pages": {
+            spec.key: _stats(t) for spec in ANALYST_PAGES if (t := [ms for name, ms in records if name == spec.key])
+        },
     }
     Path(OUT_DIR / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     if args.json:
         print(json.dumps(summary, ensure_ascii=False))
     else:
-        print(f"{summary['sessions']} sessions, {summary['elapsed_s']} s, {len(navigations)} page loads, {len(errors)} errors")
-        for key, stats in [("all pages", summary["overall"]), ("first load", summary["first_load"]), *summary["pages"].items()]:
+        print(
+            f"{summary['sessions']} sessions, {summary['elapsed_s']} s, {len(navigations)} page loads, {len(errors)} errors"
+        )
+        for key, stats in [
+            ("all pages", summary["overall"]),
+            ("first load", summary["first_load"]),
+            *summary["pages"].items(),
+        ]:
             if stats:
-                print(f"  {key:<12} n={stats['loads']:<4} p50 {stats['p50_ms']:>6} ms  p95 {stats['p95_ms']:>6} ms  max {stats['max_ms']:>6} ms")
+                print(
+                    f"  {key:<12} n={stats['loads']:<4} p50 {stats['p50_ms']:>6} ms  p95 {stats['p95_ms']:>6} ms  max {stats['max_ms']:>6} ms"
+                )
     return 1 if errors else 0
 
 

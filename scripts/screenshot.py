@@ -55,8 +55,7 @@ def demo_database(rebuild: bool) -> str:
     return url
 
 
-def shoot(page, base_url: str, spec, *, lang: str, full_length: Path | None,
-          viewport_path: Path | None) -> list[str]:
+def shoot(page, base_url: str, spec, *, lang: str, full_length: Path | None, viewport_path: Path | None) -> list[str]:
     """Open one page, wait for it to draw, save the screenshots; return the problems seen."""
     page.goto(f"{base_url}/{spec.url_path}" + (f"?lang={lang}" if lang != "vi" else ""))
     browser.wait_for_app(page)
@@ -96,10 +95,15 @@ def main(argv: list[str] | None = None) -> int:
         blocked: list[str] = []
         page = browser.new_page(chromium, blocked=blocked)
         for spec in PAGES:
-            if args.docs_only and spec.key != "overview" or spec.kiosk or spec.admin:  # wall: test_wall_browser.py; admin: login
+            if (
+                args.docs_only and spec.key != "overview" or spec.kiosk or spec.admin
+            ):  # wall: test_wall_browser.py; admin: login
                 continue
             problems[spec.key] = shoot(
-                page, base_url, spec, lang=args.lang,
+                page,
+                base_url,
+                spec,
+                lang=args.lang,
                 full_length=None if args.docs_only else OUT_DIR / f"{spec.key}.png",
                 viewport_path=DOCS_IMAGE if spec.key == "overview" and args.lang == "vi" else None,
             )

@@ -45,14 +45,21 @@ def small_demo(folder: Path) -> str:
 
 def problems(page) -> list[str]:
     found = [f"exception: {e.inner_text()[:200]}" for e in page.query_selector_all(browser.EXCEPTION)]
-    found += [f"error box: {e.inner_text()[:300]}" for e in page.query_selector_all('[data-testid="stAlertContentError"]')]
+    found += [
+        f"error box: {e.inner_text()[:300]}" for e in page.query_selector_all('[data-testid="stAlertContentError"]')
+    ]
     return found
 
 
 def tiles(page) -> dict[str, str]:
-    return {m.query_selector('[data-testid="stMetricLabel"]').inner_text().strip():
-            m.query_selector('[data-testid="stMetricValue"]').inner_text().strip()
-            for m in page.query_selector_all('[data-testid="stMetric"]')}
+    return {
+        m.query_selector('[data-testid="stMetricLabel"]').inner_text().strip(): m.query_selector(
+            '[data-testid="stMetricValue"]'
+        )
+        .inner_text()
+        .strip()
+        for m in page.query_selector_all('[data-testid="stMetric"]')
+    }
 
 
 def main() -> int:
@@ -65,8 +72,10 @@ def main() -> int:
         upload_file = messy_files.feedback_cp1258(Path(folder))
         env = {"IOC_ADMIN_PASSWORD_HASH": admin.hash_password(PASSWORD, iterations=1_000)}
         seen: list[str] = []
-        with browser.running_app(url, extra_env=env, log_path=OUT_DIR / "streamlit_upload.log") as base, \
-                browser.browser() as chromium:
+        with (
+            browser.running_app(url, extra_env=env, log_path=OUT_DIR / "streamlit_upload.log") as base,
+            browser.browser() as chromium,
+        ):
             page = browser.new_page(chromium, viewport={"width": 1600, "height": 1000})
             page.goto(f"{base}/?lang={args.lang}")
             browser.wait_for_app(page)

@@ -27,16 +27,29 @@ from screenshot_upload import OUT_DIR, PASSWORD, problems, small_demo, tiles  # 
 def write_files(folder: Path) -> tuple[Path, Path, Path]:
     day = local_now().date() - timedelta(days=2)
     long = folder / "dem_xe.csv"
-    long.write_text("sensor_id,timestamp,count,speed\n" + "".join(
-        f"{sensor},{day} {hour:02d}:{minute:02d},{100 + hour * 3 + minute},{30 + minute / 10}\n"
-        for sensor in ("CB-01", "CB-02") for hour in range(6, 9) for minute in (0, 15, 30, 45))
-        + f"CB-99,{day} 07:00,12,30\nCB-01,{day} 09:00,nhiều,30\n", encoding="utf-8")
+    long.write_text(
+        "sensor_id,timestamp,count,speed\n"
+        + "".join(
+            f"{sensor},{day} {hour:02d}:{minute:02d},{100 + hour * 3 + minute},{30 + minute / 10}\n"
+            for sensor in ("CB-01", "CB-02")
+            for hour in range(6, 9)
+            for minute in (0, 15, 30, 45)
+        )
+        + f"CB-99,{day} 07:00,12,30\nCB-01,{day} 09:00,nhiều,30\n",
+        encoding="utf-8",
+    )
     wide = folder / "dem_xe_ngang.csv"
-    wide.write_text("Thời gian,CB-01,CB-02\n" + "".join(
-        f"{day:%d/%m/%Y} {hour:02d}:00,{200 + hour},{150 + hour}\n" for hour in range(6, 12)), encoding="utf-8")
+    wide.write_text(
+        "Thời gian,CB-01,CB-02\n"
+        + "".join(f"{day:%d/%m/%Y} {hour:02d}:00,{200 + hour},{150 + hour}\n" for hour in range(6, 12)),
+        encoding="utf-8",
+    )
     sensors = folder / "cam_bien.csv"
-    sensors.write_text("Mã cảm biến,Tên,Đường,Vĩ độ,Kinh độ\nCB-01,Cầu Trường Tiền,Lê Lợi,16.4671,107.5912\n"
-                       "CB-02,Ngã tư Hùng Vương,Hùng Vương,16.4630,107.5940\n", encoding="utf-8")
+    sensors.write_text(
+        "Mã cảm biến,Tên,Đường,Vĩ độ,Kinh độ\nCB-01,Cầu Trường Tiền,Lê Lợi,16.4671,107.5912\n"
+        "CB-02,Ngã tư Hùng Vương,Hùng Vương,16.4630,107.5940\n",
+        encoding="utf-8",
+    )
     return long, wide, sensors
 
 
@@ -60,8 +73,10 @@ def main() -> int:
         long, wide, sensors = write_files(Path(folder))
         env = {"IOC_ADMIN_PASSWORD_HASH": admin.hash_password(PASSWORD, iterations=1_000)}
         seen: list[str] = []
-        with browser.running_app(url, extra_env=env, log_path=OUT_DIR / "streamlit_upload.log") as base, \
-                browser.browser() as chromium:
+        with (
+            browser.running_app(url, extra_env=env, log_path=OUT_DIR / "streamlit_upload.log") as base,
+            browser.browser() as chromium,
+        ):
             page = browser.new_page(chromium, viewport={"width": 1600, "height": 1000})
             page.goto(f"{base}/?lang={lang}")
             browser.wait_for_app(page)

@@ -99,22 +99,32 @@ def verdict(samples: list[dict], warmup_seconds: float, max_growth_pct: float) -
         reasons.append("an exception was shown on the wall")
     if switches < 2:
         reasons.append("the panels did not rotate")
-    return {"passed": not reasons, "reason": "; ".join(reasons) or "ok", "baseline_rss_mib": round(baseline / 1024, 1),
-            "final_rss_mib": round(final / 1024, 1), "growth_pct": round(growth, 2),
-            "peak_rss_mib": round(max(s["server_rss_kib"] for s in samples) / 1024, 1), "panel_switches": switches,
-            "max_exceptions_shown": exceptions}
+    return {
+        "passed": not reasons,
+        "reason": "; ".join(reasons) or "ok",
+        "baseline_rss_mib": round(baseline / 1024, 1),
+        "final_rss_mib": round(final / 1024, 1),
+        "growth_pct": round(growth, 2),
+        "peak_rss_mib": round(max(s["server_rss_kib"] for s in samples) / 1024, 1),
+        "panel_switches": switches,
+        "max_exceptions_shown": exceptions,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=30.0, help="length of the run (default 30)")
-    parser.add_argument("--warmup", type=float, default=5.0, help="minutes left out before measuring growth (default 5)")
+    parser.add_argument(
+        "--warmup", type=float, default=5.0, help="minutes left out before measuring growth (default 5)"
+    )
     parser.add_argument("--sample", type=float, default=15.0, help="seconds between samples (default 15)")
     parser.add_argument("--dwell", type=int, default=3, help="seconds per panel (default 3: fast rotation)")
     parser.add_argument("--refresh", type=int, default=5, help="seconds between data reloads (default 5)")
     parser.add_argument("--ttl", type=int, default=5, help="query cache lifetime in seconds (default 5)")
     parser.add_argument("--viewport", default="1920x1080", help="browser window, WIDTHxHEIGHT (default 1920x1080)")
-    parser.add_argument("--max-growth", type=float, default=10.0, help="allowed RSS growth after warm-up, in %% (default 10)")
+    parser.add_argument(
+        "--max-growth", type=float, default=10.0, help="allowed RSS growth after warm-up, in %% (default 10)"
+    )
     parser.add_argument("--database-url", default=None, help="database to show (default: IOC_DATABASE_URL)")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help=f"output folder (default {OUT_DIR})")
     args = parser.parse_args(argv)
@@ -134,15 +144,28 @@ def main(argv: list[str] | None = None) -> int:
             page.wait_for_selector(".wall-tabs", timeout=120_000)
             page.evaluate(COUNT_SWITCHES_JS)
             begin = time.monotonic()
-            print(f"soak: server pid {pid}, {args.minutes:g} min at dwell {args.dwell} s, refresh {args.refresh} s", flush=True)
+            print(
+                f"soak: server pid {pid}, {args.minutes:g} min at dwell {args.dwell} s, refresh {args.refresh} s",
+                flush=True,
+            )
             while (elapsed := time.monotonic() - begin) < args.minutes * 60:
                 state = page.evaluate(SAMPLE_JS)
-                sample = {"elapsed_s": round(elapsed, 1), "server_rss_kib": rss_kib(pid), "js_heap_bytes": state["heap"],
-                          "dom_nodes": state["nodes"], "panel_switches": state["switches"], "panel": state["panel"],
-                          "exceptions": state["exceptions"], "banner": state["banner"]}
+                sample = {
+                    "elapsed_s": round(elapsed, 1),
+                    "server_rss_kib": rss_kib(pid),
+                    "js_heap_bytes": state["heap"],
+                    "dom_nodes": state["nodes"],
+                    "panel_switches": state["switches"],
+                    "panel": state["panel"],
+                    "exceptions": state["exceptions"],
+                    "banner": state["banner"],
+                }
                 samples.append(sample)
-                print(f"{sample['elapsed_s']:>7.0f} s  rss {sample['server_rss_kib'] / 1024:7.1f} MiB  "
-                      f"switches {sample['panel_switches']:>4}  panel {sample['panel']}", flush=True)
+                print(
+                    f"{sample['elapsed_s']:>7.0f} s  rss {sample['server_rss_kib'] / 1024:7.1f} MiB  "
+                    f"switches {sample['panel_switches']:>4}  panel {sample['panel']}",
+                    flush=True,
+                )
                 page.wait_for_timeout(int(args.sample * 1000))
             page.screenshot(path=str(args.out / "last.png"))
     with (args.out / "samples.csv").open("w", newline="", encoding="utf-8") as handle:
@@ -150,16 +173,28 @@ def main(argv: list[str] | None = None) -> int:
         writer.writeheader()
         writer.writerows(samples)
     result = verdict(samples, args.warmup * 60, args.max_growth)
-    summary = {"started": started, "minutes": args.minutes, "warmup_minutes": args.warmup, "dwell_s": args.dwell,
-               "refresh_s": args.refresh, "query_ttl_s": args.ttl, "viewport": args.viewport, "samples": len(samples),
-               "database": url.split("://", 1)[0], "python": sys.version.split()[0], **result}
+    summary = {
+        "started": started,
+        "minutes": args.minutes,
+        "warmup_minutes": args.warmup,
+        "dwell_s": args.dwell,
+        "refresh_s": args.refresh,
+        "query_ttl_s": args.ttl,
+        "viewport": args.viewport,
+        "samples": len(samples),
+        "database": url.split("://", 1)[0],
+        "python": sys.version.split()[0],
+        **result,
+    }
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     (args.out / "summary.md").write_text(
         f"# Wall soak {started}\n\n{args.minutes:g} min, dwell {args.dwell} s, refresh {args.refresh} s, query TTL {args.ttl} s, "
         f"{args.viewport}.\n\nServer RSS after {args.warmup:g} min warm-up: {result.get('baseline_rss_mib')} MiB → "
         f"{result.get('final_rss_mib')} MiB at the end ({result.get('growth_pct')} %, limit {args.max_growth:g} %); "
         f"peak {result.get('peak_rss_mib')} MiB; {result.get('panel_switches')} panel switches.\n\n"
-        f"**{'PASS' if result['passed'] else 'FAIL'}**: {result['reason']}\n", encoding="utf-8")
+        f"**{'PASS' if result['passed'] else 'FAIL'}**: {result['reason']}\n",
+        encoding="utf-8",
+    )
     print(json.dumps(summary, indent=2))
     return 0 if result["passed"] else 1
 

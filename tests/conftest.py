@@ -52,8 +52,14 @@ def demo_db_url(tmp_path_factory: pytest.TempPathFactory, demo_now: datetime) ->
     url = f"duckdb:///{path}"
     engine = make_engine(url)
     try:
-        build_demo(engine, seed=DEMO_SEED, scale=DEMO_SCALE,
-                   start=demo_now.date() - timedelta(days=DEMO_DAYS), end=demo_now.date(), now=demo_now)
+        build_demo(
+            engine,
+            seed=DEMO_SEED,
+            scale=DEMO_SCALE,
+            start=demo_now.date() - timedelta(days=DEMO_DAYS),
+            end=demo_now.date(),
+            now=demo_now,
+        )
     finally:
         engine.dispose()
     return url

@@ -22,18 +22,21 @@ _CONTENT_TYPES = (
     'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
     '<Override PartName="/xl/sharedStrings.xml" '
     'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
-    '</Types>')
+    "</Types>"
+)
 _RELS = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
     '<Relationship Id="rId1" '
     'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
-    'Target="xl/workbook.xml"/></Relationships>')
+    'Target="xl/workbook.xml"/></Relationships>'
+)
 _WORKBOOK = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
     'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-    '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>')
+    '<sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
 _WORKBOOK_RELS = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
@@ -42,16 +45,20 @@ _WORKBOOK_RELS = (
     'Target="worksheets/sheet1.xml"/>'
     '<Relationship Id="rId2" '
     'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" '
-    'Target="sharedStrings.xml"/></Relationships>')
-_SHEET_HEAD = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-               b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+    'Target="sharedStrings.xml"/></Relationships>'
+)
+_SHEET_HEAD = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+)
 _SHEET_TAIL = b"</sheetData></worksheet>"
 # The header row: two shared strings (0 = the huge one or "id", 1 = "created_date").
 _HEADER_ROW = b'<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
 
 
-def _write_streamed(archive: zipfile.ZipFile, name: str, head: bytes, body_block: bytes, blocks: int,
-                    tail: bytes) -> None:
+def _write_streamed(
+    archive: zipfile.ZipFile, name: str, head: bytes, body_block: bytes, blocks: int, tail: bytes
+) -> None:
     info = zipfile.ZipInfo(name, date_time=(2026, 11, 20, 0, 0, 0))
     info.compress_type = zipfile.ZIP_DEFLATED
     with archive.open(info, "w", force_zip64=True) as member:
@@ -68,20 +75,30 @@ def _xlsx(path: Path, sheet: tuple[bytes, bytes, int], shared: tuple[bytes, byte
         archive.writestr("xl/workbook.xml", _WORKBOOK)
         archive.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
         body, tail, blocks = shared
-        _write_streamed(archive, "xl/sharedStrings.xml",
-                        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-                        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="2" '
-                        b'uniqueCount="2"><si><t>', body, blocks, tail)
+        _write_streamed(
+            archive,
+            "xl/sharedStrings.xml",
+            b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="2" '
+            b'uniqueCount="2"><si><t>',
+            body,
+            blocks,
+            tail,
+        )
         body, rows_tail, blocks = sheet
-        _write_streamed(archive, "xl/worksheets/sheet1.xml", _SHEET_HEAD + _HEADER_ROW, body, blocks,
-                        rows_tail + _SHEET_TAIL)
+        _write_streamed(
+            archive, "xl/worksheets/sheet1.xml", _SHEET_HEAD + _HEADER_ROW, body, blocks, rows_tail + _SHEET_TAIL
+        )
     return path
 
 
 def huge_shared_string_xlsx(path: Path, mebibytes: int = 1024) -> Path:
     """An .xlsx of about 1 MB whose first shared string (the first header) is `mebibytes` MiB of "A"."""
-    return _xlsx(path, sheet=(b"", b'<row r="2"><c r="A2"><v>1</v></c></row>', 0),
-                 shared=(b"A" * BLOCK, b"</t></si><si><t>created_date</t></si></sst>", mebibytes))
+    return _xlsx(
+        path,
+        sheet=(b"", b'<row r="2"><c r="A2"><v>1</v></c></row>', 0),
+        shared=(b"A" * BLOCK, b"</t></si><si><t>created_date</t></si></sst>", mebibytes),
+    )
 
 
 def many_rows_xlsx(path: Path, rows: int = 10_000_000) -> Path:
@@ -89,8 +106,11 @@ def many_rows_xlsx(path: Path, rows: int = 10_000_000) -> Path:
     row = b"<row><c><v>1</v></c></row>"
     per_block = 40_000
     blocks, rest = divmod(rows, per_block)
-    return _xlsx(path, sheet=(row * per_block, row * rest, blocks),
-                 shared=(b"id", b"</t></si><si><t>created_date</t></si></sst>", 1))
+    return _xlsx(
+        path,
+        sheet=(row * per_block, row * rest, blocks),
+        shared=(b"id", b"</t></si><si><t>created_date</t></si></sst>", 1),
+    )
 
 
 def million_columns_csv(path: Path, columns: int = 1_000_000) -> Path:

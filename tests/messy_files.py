@@ -29,15 +29,15 @@ def to_cp1258(text: str) -> bytes:
 # Vietnamese feedback export, Windows-1258, dd/mm/yyyy. Clock of the import: 2026-11-20 14:37.
 FEEDBACK_VI_HEADER = "Mã phản ánh,Ngày tiếp nhận,Lĩnh vực,Phường/Xã,Trạng thái,Ngày hoàn thành,Đơn vị xử lý"
 FEEDBACK_VI_ROWS = [
-    "PA-001,03/11/2026 08:15,Rác thải sinh hoạt,P. Phú Hội,Đã xử lý,04/11/2026 10:00,Phường Thuận Hóa",   # ok (old ward name)
-    "PA-002,15/11/2026 21:40,Ổ gà mặt đường,Phường Vỹ Dạ,Đang xử lý,,Sở Xây dựng",                         # ok
-    "PA-003,16/11/2026,Đèn chiếu sáng hỏng,phu xuan,Mới,,",                                                 # ok, date only
-    "PA-004,17/11/2026 07:00,Tiếng ồn karaoke,Không rõ,Mới,,",                                              # ok, unknown area
-    ",18/11/2026 07:00,Ngập úng,Phường An Cựu,Mới,,",                                                       # missing id
-    "PA-006,31/02/2026 07:00,Ngập úng,Phường An Cựu,Mới,,",                                                 # unreadable date
-    "PA-007,10/11/2026 09:00,Cây đổ,Phường An Cựu,Đã xử lý,09/11/2026 09:00,",                              # resolved before received
-    "PA-008,25/12/2026 09:00,Cây đổ,Phường An Cựu,Mới,,",                                                   # future
-    "PA-002,15/11/2026 21:40,Ổ gà mặt đường,Phường Vỹ Dạ,Đã xử lý,19/11/2026 16:00,Sở Xây dựng",            # duplicate: last kept
+    "PA-001,03/11/2026 08:15,Rác thải sinh hoạt,P. Phú Hội,Đã xử lý,04/11/2026 10:00,Phường Thuận Hóa",  # ok (old ward name)
+    "PA-002,15/11/2026 21:40,Ổ gà mặt đường,Phường Vỹ Dạ,Đang xử lý,,Sở Xây dựng",  # ok
+    "PA-003,16/11/2026,Đèn chiếu sáng hỏng,phu xuan,Mới,,",  # ok, date only
+    "PA-004,17/11/2026 07:00,Tiếng ồn karaoke,Không rõ,Mới,,",  # ok, unknown area
+    ",18/11/2026 07:00,Ngập úng,Phường An Cựu,Mới,,",  # missing id
+    "PA-006,31/02/2026 07:00,Ngập úng,Phường An Cựu,Mới,,",  # unreadable date
+    "PA-007,10/11/2026 09:00,Cây đổ,Phường An Cựu,Đã xử lý,09/11/2026 09:00,",  # resolved before received
+    "PA-008,25/12/2026 09:00,Cây đổ,Phường An Cựu,Mới,,",  # future
+    "PA-002,15/11/2026 21:40,Ổ gà mặt đường,Phường Vỹ Dạ,Đã xử lý,19/11/2026 16:00,Sở Xây dựng",  # duplicate: last kept
 ]
 FEEDBACK_VI_EXPECTED = {"rows_read": 9, "inserted": 4, "rejected": 4, "duplicates": 1, "unknown_area": 1}
 
@@ -79,12 +79,32 @@ def dossiers_excel(folder: Path) -> Path:
 # Open311 GeoReport v2 requests (JSON list), with points inside Huế.
 def open311_json(folder: Path) -> Path:
     requests = [
-        {"service_request_id": "311-1", "status": "closed", "service_name": "Pothole", "requested_datetime":
-         "2026-11-10T08:00:00+07:00", "updated_datetime": "2026-11-11T09:00:00+07:00", "lat": 16.4371, "long": 107.6039},
-        {"service_request_id": "311-2", "status": "open", "service_name": "Illegal dumping", "requested_datetime":
-         "2026-11-12T01:30:00Z", "updated_datetime": "2026-11-12T02:00:00Z", "lat": 16.4778, "long": 107.6110},
-        {"service_request_id": "311-3", "status": "open", "service_name": "Graffiti", "requested_datetime":
-         "2026-11-13T10:00:00+07:00", "lat": 40.7, "long": -74.0},   # a point outside the city
+        {
+            "service_request_id": "311-1",
+            "status": "closed",
+            "service_name": "Pothole",
+            "requested_datetime": "2026-11-10T08:00:00+07:00",
+            "updated_datetime": "2026-11-11T09:00:00+07:00",
+            "lat": 16.4371,
+            "long": 107.6039,
+        },
+        {
+            "service_request_id": "311-2",
+            "status": "open",
+            "service_name": "Illegal dumping",
+            "requested_datetime": "2026-11-12T01:30:00Z",
+            "updated_datetime": "2026-11-12T02:00:00Z",
+            "lat": 16.4778,
+            "long": 107.6110,
+        },
+        {
+            "service_request_id": "311-3",
+            "status": "open",
+            "service_name": "Graffiti",
+            "requested_datetime": "2026-11-13T10:00:00+07:00",
+            "lat": 40.7,
+            "long": -74.0,
+        },  # a point outside the city
     ]
     path = folder / "requests.json"
     path.write_text(json.dumps(requests), encoding="utf-8")

@@ -9,8 +9,9 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
 
-def run_app(monkeypatch, url: str, params: dict[str, str] | None = None, page: str | None = None,
-            timeout: int = 90) -> AppTest:
+def run_app(
+    monkeypatch, url: str, params: dict[str, str] | None = None, page: str | None = None, timeout: int = 90
+) -> AppTest:
     """The router against `url`, opened with `params` in the address, then switched to `page` (a pages/ file)."""
     monkeypatch.setenv("IOC_DATABASE_URL", url)
     app = AppTest.from_file(APP, default_timeout=timeout)

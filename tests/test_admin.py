@@ -34,11 +34,22 @@ def test_default_hash_is_salted_and_slow_enough():
     assert admin.verify_password("x", first) and admin.verify_password("x", second)
 
 
-@pytest.mark.parametrize("stored", [
-    "", "garbage", "pbkdf2_sha256$1000$00$", "pbkdf2_sha256$abc$0011$0011", "md5$1000$0011$" + "00" * 32,
-    "pbkdf2_sha256$1000$zz$" + "00" * 32, "pbkdf2_sha256$10$0011$" + "00" * 32,
-    "pbkdf2_sha256$99999999999$0011$" + "00" * 32, "pbkdf2_sha256$1000$0011$" + "00" * 32 + "$extra", None, 42,
-])
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "",
+        "garbage",
+        "pbkdf2_sha256$1000$00$",
+        "pbkdf2_sha256$abc$0011$0011",
+        "md5$1000$0011$" + "00" * 32,
+        "pbkdf2_sha256$1000$zz$" + "00" * 32,
+        "pbkdf2_sha256$10$0011$" + "00" * 32,
+        "pbkdf2_sha256$99999999999$0011$" + "00" * 32,
+        "pbkdf2_sha256$1000$0011$" + "00" * 32 + "$extra",
+        None,
+        42,
+    ],
+)
 def test_malformed_stored_values_are_refused_without_raising(stored):
     assert admin.verify_password("x", stored) is False
 
@@ -62,13 +73,24 @@ def test_setting_from_secrets_file_then_environment(monkeypatch, tmp_path):
 
 
 def test_cli_prints_a_verifiable_hash_line_from_stdin():
-    result = subprocess.run([sys.executable, "-m", "dashboard", "hash-password"], input="hunter2 mạnh\n",
-                            capture_output=True, text=True, check=True, cwd=config.PROJECT_ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "dashboard", "hash-password"],
+        input="hunter2 mạnh\n",
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=config.PROJECT_ROOT,
+    )
     line = result.stdout.strip()
     assert line.startswith('IOC_ADMIN_PASSWORD_HASH = "pbkdf2_sha256$') and line.endswith('"')
     assert admin.verify_password("hunter2 mạnh", line.split('"')[1])
-    empty = subprocess.run([sys.executable, "-m", "dashboard", "hash-password"], input="\n",
-                           capture_output=True, text=True, cwd=config.PROJECT_ROOT)
+    empty = subprocess.run(
+        [sys.executable, "-m", "dashboard", "hash-password"],
+        input="\n",
+        capture_output=True,
+        text=True,
+        cwd=config.PROJECT_ROOT,
+    )
     assert empty.returncode == 2 and "empty" in empty.stderr
 
 

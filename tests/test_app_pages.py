@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from page_support import APP, metric_value, run_app
@@ -45,7 +44,10 @@ def test_overview_tiles_show_the_kpi_module_figures(monkeypatch, demo_db_url, de
     assert expected["feedback"]["received"] > 0
     assert metric_value(app, t("kpi.feedback.received")) == format_number(expected["feedback"]["received"], "vi")
     assert metric_value(app, t("kpi.dossiers.received")) == format_number(expected["dossiers"]["received"], "vi")
-    assert metric_value(app, t("kpi.feedback.resolved_on_time_pct")) == format_number(expected["feedback"]["resolved_on_time_pct"], "vi", 1) + " %"
+    assert (
+        metric_value(app, t("kpi.feedback.resolved_on_time_pct"))
+        == format_number(expected["feedback"]["resolved_on_time_pct"], "vi", 1) + " %"
+    )
 
 
 def test_area_filter_from_url_changes_the_figures(monkeypatch, demo_db_url, demo_now):
@@ -59,8 +61,13 @@ def test_area_filter_from_url_changes_the_figures(monkeypatch, demo_db_url, demo
 
 
 def test_url_round_trip_restores_the_same_filters(monkeypatch, demo_db_url):
-    params = {"lang": "en", "from": "2026-03-01", "to": "2026-03-31", "compare": "same_period_last_year",
-              "area": "19753,19789"}
+    params = {
+        "lang": "en",
+        "from": "2026-03-01",
+        "to": "2026-03-31",
+        "compare": "same_period_last_year",
+        "area": "19753,19789",
+    }
     first = run_app(monkeypatch, demo_db_url, params)
     written = {key: first.query_params[key] for key in params}
     assert written == params

@@ -23,8 +23,20 @@ SCALE = 0.002
 def bench_run(tmp_path_factory):
     """Run the command twice on one file: the first run builds it, the second reuses it."""
     url = f"duckdb:///{tmp_path_factory.mktemp('bench') / 'bench.duckdb'}"
-    argv = ["bench", "--scale", str(SCALE), "--db", url, "--runs", "5", "--naive-runs", "1", "--skip-pdf",
-            "--skip-forecast", "--json"]
+    argv = [
+        "bench",
+        "--scale",
+        str(SCALE),
+        "--db",
+        url,
+        "--runs",
+        "5",
+        "--naive-runs",
+        "1",
+        "--skip-pdf",
+        "--skip-forecast",
+        "--json",
+    ]
     outputs = []
     for _ in range(2):
         stdout = io.StringIO()
@@ -95,7 +107,9 @@ def test_chunked_build_matches_one_pass_in_shape(monkeypatch):
     assert abs(chunked["dossiers"] - one_pass["dossiers"]) <= 10
     with engine.connect() as connection:
         for table in ("feedback", "dossiers"):
-            low, high, distinct = connection.execute(text(f"SELECT min(id), max(id), count(DISTINCT id) FROM {table}")).one()
+            low, high, distinct = connection.execute(
+                text(f"SELECT min(id), max(id), count(DISTINCT id) FROM {table}")
+            ).one()
             assert (low, high, distinct) == (1, chunked[table], chunked[table])
         names = connection.execute(text("SELECT count(DISTINCT name), count(*) FROM traffic_sensors")).one()
         assert names == (65, 65)

@@ -134,8 +134,12 @@ def test_build_script_reproduces_committed_files(tmp_path):
     if not SHARED_DIR.exists() or not (source / "hue_units_2025.geojson").exists():
         pytest.skip(f"boundary sources not available at {source}")
     script = PROJECT_ROOT / "scripts" / "build_boundaries.py"
-    subprocess.run([sys.executable, str(script), "--shared", str(source), "--out", str(tmp_path)],
-                   check=True, capture_output=True, cwd=PROJECT_ROOT)
+    subprocess.run(
+        [sys.executable, str(script), "--shared", str(source), "--out", str(tmp_path)],
+        check=True,
+        capture_output=True,
+        cwd=PROJECT_ROOT,
+    )
     for name in ("hue_wards_2025.geojson", "hue_wards_2025.csv"):
         assert (tmp_path / name).read_bytes() == (BOUNDARIES_DIR / name).read_bytes(), name
     assert (BOUNDARIES_DIR / "hue_wards_2025.geojson").stat().st_size < 150_000

@@ -79,10 +79,22 @@ def _vi_number(token: str) -> float:
 
 # ---------------------------------------------------------------- the PDF
 def test_pdf_has_every_heading_and_the_cover_facts(pdf_text):
-    for key in ("briefing.title", "briefing.summary.heading", "briefing.table.heading", "briefing.feedback.heading",
-                "briefing.map.heading", "briefing.categories.heading", "briefing.wards.heading", "briefing.agencies.heading",
-                "briefing.dossiers.heading", "briefing.traffic.heading", "briefing.hotspots.heading",
-                "briefing.outlook.heading", "briefing.appendix.definitions", "briefing.appendix.sources"):
+    for key in (
+        "briefing.title",
+        "briefing.summary.heading",
+        "briefing.table.heading",
+        "briefing.feedback.heading",
+        "briefing.map.heading",
+        "briefing.categories.heading",
+        "briefing.wards.heading",
+        "briefing.agencies.heading",
+        "briefing.dossiers.heading",
+        "briefing.traffic.heading",
+        "briefing.hotspots.heading",
+        "briefing.outlook.heading",
+        "briefing.appendix.definitions",
+        "briefing.appendix.sources",
+    ):
         assert t(key) in pdf_text, key
     assert "Tuần 46 năm 2026" in pdf_text and "Từ thứ Hai 09/11/2026 đến Chủ nhật 15/11/2026" in pdf_text
     assert t("app.city").upper() in pdf_text and t("briefing.demo_badge") in pdf_text  # the fixture is demo data
@@ -91,15 +103,18 @@ def test_pdf_has_every_heading_and_the_cover_facts(pdf_text):
 
 
 def test_pdf_figures_equal_kpi_json(capsys, demo_db_url, pdf_text):
-    assert main(["--database-url", demo_db_url, "kpi", "--from", MONDAY.isoformat(), "--to", SUNDAY.isoformat(), "--json"]) == 0
+    assert (
+        main(["--database-url", demo_db_url, "kpi", "--from", MONDAY.isoformat(), "--to", SUNDAY.isoformat(), "--json"])
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out)
     start = pdf_text.index(t("briefing.table.heading"))
-    table = pdf_text[start:pdf_text.index("2. " + t("briefing.feedback.heading"), start)]
+    table = pdf_text[start : pdf_text.index("2. " + t("briefing.feedback.heading"), start)]
     compared = 0
     for definition in kpis.KPI_DEFINITIONS:
         label = t(f"kpi.{definition.key}")
         row = next(line for line in table.splitlines() if line.strip().startswith(label + "  "))
-        cells = row.strip()[len(label):]
+        cells = row.strip()[len(label) :]
         expected = printed[definition.section][definition.name]
         if expected is None:
             assert cells.split()[0] == "–", definition.key
@@ -139,12 +154,17 @@ def test_sentence_matches_the_house_style():
     definition = kpis.KPI_BY_KEY["feedback.resolved_on_time_pct"]
     current, previous = {"feedback": {"resolved_on_time_pct": 94.2}}, {"feedback": {"resolved_on_time_pct": 92.9}}
     line = text.kpi_line(definition, current, previous, "vi")
-    assert line.sentence.replace("\u00a0", " ") == ("Tỷ lệ xử lý phản ánh đúng hạn đạt 94,2 %, tăng 1,3 điểm so với "
-                                                    "tuần trước; đạt mục tiêu ≥ 90 %.")
+    assert line.sentence.replace("\u00a0", " ") == (
+        "Tỷ lệ xử lý phản ánh đúng hạn đạt 94,2 %, tăng 1,3 điểm so với tuần trước; đạt mục tiêu ≥ 90 %."
+    )
     english = text.kpi_line(definition, current, previous, "en").sentence.replace("\u00a0", " ")
     assert english == "Reports resolved on time reached 94.2 %, up 1.3 points on the previous week; on target (≥ 90 %)."
-    hours = text.kpi_line(kpis.KPI_BY_KEY["feedback.median_resolution_hours"], {"feedback": {"median_resolution_hours": 90.0}},
-                          {"feedback": {"median_resolution_hours": None}}, "vi")
+    hours = text.kpi_line(
+        kpis.KPI_BY_KEY["feedback.median_resolution_hours"],
+        {"feedback": {"median_resolution_hours": 90.0}},
+        {"feedback": {"median_resolution_hours": None}},
+        "vi",
+    )
     assert hours.status == "off_target" and hours.change_text == "–"
     assert hours.sentence.replace("\u00a0", " ").endswith("là 90,0 giờ; chưa đạt mục tiêu ≤ 72 giờ.")
 
@@ -193,23 +213,67 @@ def test_forecast_section_reads_the_stored_run(tmp_path, demo_db_url, demo_now):
         create_schema(engine)
         next_monday = SUNDAY + timedelta(days=1)
         with engine.begin() as connection:
-            connection.execute(insert(schema.forecast_runs), [dict(
-                run_id="r1", created_at=datetime(2026, 11, 16, 6, 0), metric="feedback", horizon_days=28,
-                holdout_days=0, status="current")])
-            connection.execute(insert(schema.forecasts), [dict(
-                run_id="r1", series_id="feedback:city", metric="feedback", ds=next_monday + timedelta(days=i),
-                yhat=100.0 + i, yhat_lower=80.0, yhat_upper=130.0, model="naive") for i in range(7)])
-            connection.execute(insert(schema.anomalies), [dict(
-                run_id="r1", series_id="feedback:area:19753:noise", area_code="19753", category="noise",
-                ds=MONDAY + timedelta(days=2), actual=14.0, expected=3.0, lower=0.0, upper=7.0, size=4.3)])
+            connection.execute(
+                insert(schema.forecast_runs),
+                [
+                    dict(
+                        run_id="r1",
+                        created_at=datetime(2026, 11, 16, 6, 0),
+                        metric="feedback",
+                        horizon_days=28,
+                        holdout_days=0,
+                        status="current",
+                    )
+                ],
+            )
+            connection.execute(
+                insert(schema.forecasts),
+                [
+                    dict(
+                        run_id="r1",
+                        series_id="feedback:city",
+                        metric="feedback",
+                        ds=next_monday + timedelta(days=i),
+                        yhat=100.0 + i,
+                        yhat_lower=80.0,
+                        yhat_upper=130.0,
+                        model="naive",
+                    )
+                    for i in range(7)
+                ],
+            )
+            connection.execute(
+                insert(schema.anomalies),
+                [
+                    dict(
+                        run_id="r1",
+                        series_id="feedback:area:19753:noise",
+                        area_code="19753",
+                        category="noise",
+                        ds=MONDAY + timedelta(days=2),
+                        actual=14.0,
+                        expected=3.0,
+                        lower=0.0,
+                        upper=7.0,
+                        size=4.3,
+                    )
+                ],
+            )
         briefing = build_briefing(engine, WEEK, now=demo_now)
         old_week = build_briefing(engine, "2026-W10", now=demo_now)  # before the run's 120 scanned days
     finally:
         engine.dispose()
     assert "outlook" not in briefing.notes
     forecast = briefing.tables["forecast"]
-    assert forecast.rows == ((t("briefing.forecast.metric.feedback"), format_number(briefing.current["feedback"]["received"], "vi"),
-                              "721", "560 – 910", "7"),)
+    assert forecast.rows == (
+        (
+            t("briefing.forecast.metric.feedback"),
+            format_number(briefing.current["feedback"]["received"], "vi"),
+            "721",
+            "560 – 910",
+            "7",
+        ),
+    )
     anomaly = briefing.tables["anomalies"].rows[0]
     assert anomaly[0] == "11/11/2026" and anomaly[2] == t("category.noise") and anomaly[3:] == ("14", "3,0", "+4,3")
     assert list(briefing.forecast_next["yhat"]) == [100.0 + i for i in range(7)]
@@ -218,12 +282,15 @@ def test_forecast_section_reads_the_stored_run(tmp_path, demo_db_url, demo_now):
 
 
 # ---------------------------------------------------------------- bad input and fonts
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--week", "2026-W60"], "2026 has ISO weeks 2026-W01 to 2026-W53"),
-    (["--week", "2020-W05"], "no data in 2020-W05"),
-    (["--week", WEEK, "--area", "99999"], "unknown area code '99999'"),
-    (["--week", "last week"], "YYYY-Www"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--week", "2026-W60"], "2026 has ISO weeks 2026-W01 to 2026-W53"),
+        (["--week", "2020-W05"], "no data in 2020-W05"),
+        (["--week", WEEK, "--area", "99999"], "unknown area code '99999'"),
+        (["--week", "last week"], "YYYY-Www"),
+    ],
+)
 def test_bad_brief_input_is_explained(capsys, tmp_path, demo_db_url, argv, message):
     out_file = tmp_path / "b.pdf"
     code = main(["--database-url", demo_db_url, "brief", *argv, "--out", str(out_file)])

@@ -21,14 +21,36 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_kpi_json_is_the_kpi_module_result(capsys, demo_db_url, demo_now):
     start = demo_now.date() - timedelta(days=6)
-    code, out, _ = run(capsys, "--database-url", demo_db_url, "kpi", "--from", start.isoformat(),
-                       "--to", demo_now.date().isoformat(), "--json")
+    code, out, _ = run(
+        capsys,
+        "--database-url",
+        demo_db_url,
+        "kpi",
+        "--from",
+        start.isoformat(),
+        "--to",
+        demo_now.date().isoformat(),
+        "--json",
+    )
     assert code == 0
     printed = json.loads(out)
     assert set(printed) == {"period", "feedback", "dossiers", "traffic"}
-    assert set(printed["feedback"]) == {"received", "resolved", "resolved_on_time_pct", "median_resolution_hours",
-                                        "open_backlog", "satisfaction_avg", "reopened_pct"}
-    assert set(printed["dossiers"]) == {"received", "completed", "completed_on_time_pct", "online_pct", "median_lead_time_days"}
+    assert set(printed["feedback"]) == {
+        "received",
+        "resolved",
+        "resolved_on_time_pct",
+        "median_resolution_hours",
+        "open_backlog",
+        "satisfaction_avg",
+        "reopened_pct",
+    }
+    assert set(printed["dossiers"]) == {
+        "received",
+        "completed",
+        "completed_on_time_pct",
+        "online_pct",
+        "median_lead_time_days",
+    }
     assert set(printed["traffic"]) == {"vehicles", "congestion_index_peak"}
     expected = kpis.compute_kpis(make_engine(demo_db_url, read_only=True), Period(start, demo_now.date()))
     assert printed == json.loads(json.dumps(expected))
@@ -36,17 +58,28 @@ def test_kpi_json_is_the_kpi_module_result(capsys, demo_db_url, demo_now):
 
 
 def test_kpi_for_one_area(capsys, demo_db_url, demo_now):
-    args = ["--database-url", demo_db_url, "kpi", "--from", (demo_now.date() - timedelta(days=29)).isoformat(),
-            "--to", demo_now.date().isoformat(), "--json"]
+    args = [
+        "--database-url",
+        demo_db_url,
+        "kpi",
+        "--from",
+        (demo_now.date() - timedelta(days=29)).isoformat(),
+        "--to",
+        demo_now.date().isoformat(),
+        "--json",
+    ]
     _, city, _ = run(capsys, *args)
     _, ward, _ = run(capsys, *args, "--area", "19753")
     assert 0 < json.loads(ward)["feedback"]["received"] < json.loads(city)["feedback"]["received"]
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["kpi", "--from", "2026-03-10", "--to", "2026-03-01"], "before it starts"),
-    (["kpi", "--from", "2026-03-01", "--to", "2026-03-07", "--area", "nowhere"], "unknown area code(s) nowhere"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["kpi", "--from", "2026-03-10", "--to", "2026-03-01"], "before it starts"),
+        (["kpi", "--from", "2026-03-01", "--to", "2026-03-07", "--area", "nowhere"], "unknown area code(s) nowhere"),
+    ],
+)
 def test_bad_kpi_input_is_explained(capsys, demo_db_url, argv, message):
     code, out, err = run(capsys, "--database-url", demo_db_url, *argv)
     assert code == 2 and out == "" and message in err
@@ -82,12 +115,20 @@ def test_init_db_is_idempotent_and_loads_areas(capsys, tmp_path):
     modified = (tmp_path / "fresh.duckdb").stat().st_mtime_ns
     code, out, _ = run(capsys, "--database-url", url, "init-db")
     assert code == 0 and "Loaded" not in out and "nothing to change" in out
-    assert (tmp_path / "fresh.duckdb").stat().st_mtime_ns == modified   # a complete database is not rewritten
+    assert (tmp_path / "fresh.duckdb").stat().st_mtime_ns == modified  # a complete database is not rewritten
     code, out, _ = run(capsys, "--database-url", url, "info", "--json")
     assert {e["table"]: e["rows"] for e in json.loads(out)["tables"]}["areas"] == 40
 
 
 def test_demo_command_rejects_reversed_dates(capsys, tmp_path):
-    code, _, err = run(capsys, "--database-url", f"duckdb:///{tmp_path / 'd.duckdb'}", "demo",
-                       "--start", "2026-03-10", "--end", "2026-03-01")
+    code, _, err = run(
+        capsys,
+        "--database-url",
+        f"duckdb:///{tmp_path / 'd.duckdb'}",
+        "demo",
+        "--start",
+        "2026-03-10",
+        "--end",
+        "2026-03-01",
+    )
     assert code == 2 and "before --start" in err

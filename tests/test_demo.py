@@ -55,7 +55,9 @@ def value(engine, sql: str, **params):
 
 def fingerprint(engine) -> dict:
     """Aggregates that change when any generated value changes."""
-    return fetch_one(engine, text("""
+    return fetch_one(
+        engine,
+        text("""
         SELECT
           (SELECT count(*) FROM feedback) AS feedback_rows,
           (SELECT sum(extract(epoch FROM received_at)) FROM feedback) AS feedback_received,
@@ -70,7 +72,8 @@ def fingerprint(engine) -> dict:
           (SELECT sum(vehicle_count) FROM traffic_observations) AS vehicles,
           (SELECT round(sum(mean_speed_kmh)) FROM traffic_observations) AS speed,
           (SELECT sum(capacity_per_hour) FROM traffic_sensors) AS capacity
-    """))
+    """),
+    )
 
 
 def test_sensor_count_follows_scale():
@@ -114,14 +117,17 @@ def test_same_seed_same_data_other_seed_differs(small, tmp_path_factory):
 
 def test_nothing_after_now_and_no_gap_before(small):
     engine, _ = small
-    latest = fetch_one(engine, text("""
+    latest = fetch_one(
+        engine,
+        text("""
         SELECT (SELECT max(received_at) FROM feedback) AS feedback_received,
                (SELECT max(first_response_at) FROM feedback) AS feedback_first_response,
                (SELECT max(resolved_at) FROM feedback) AS feedback_resolved,
                (SELECT max(received_at) FROM dossiers) AS dossier_received,
                (SELECT max(completed_at) FROM dossiers) AS dossier_completed,
                (SELECT max(observed_at) FROM traffic_observations) AS observed
-    """))
+    """),
+    )
     for name, moment in latest.items():
         assert moment <= NOW, name
     assert latest["feedback_received"] > NOW - timedelta(hours=6)
@@ -134,9 +140,14 @@ def test_nothing_after_now_and_no_gap_before(small):
 
 def test_codes_are_domain_codes(small):
     engine, _ = small
-    checks = (("feedback", "status", FEEDBACK_STATUSES), ("feedback", "channel", FEEDBACK_CHANNELS),
-              ("feedback", "category", FEEDBACK_CATEGORIES), ("dossiers", "status", DOSSIER_STATUSES),
-              ("dossiers", "channel", DOSSIER_CHANNELS), ("dossiers", "sector", DOSSIER_SECTORS))
+    checks = (
+        ("feedback", "status", FEEDBACK_STATUSES),
+        ("feedback", "channel", FEEDBACK_CHANNELS),
+        ("feedback", "category", FEEDBACK_CATEGORIES),
+        ("dossiers", "status", DOSSIER_STATUSES),
+        ("dossiers", "channel", DOSSIER_CHANNELS),
+        ("dossiers", "sector", DOSSIER_SECTORS),
+    )
     for table, column, codes in checks:
         query = text(f"SELECT DISTINCT {column} AS code FROM {table}")  # noqa: S608 - fixed names
         found = set(fetch_frame(engine, query)["code"])
@@ -149,7 +160,9 @@ def test_codes_are_domain_codes(small):
 
 def test_case_lifecycles_are_consistent(year):
     engine, _ = year
-    bad = fetch_one(engine, text("""
+    bad = fetch_one(
+        engine,
+        text("""
         SELECT
           sum(CASE WHEN status = 'resolved' AND (resolved_at IS NULL OR resolved_at < received_at)
                    THEN 1 ELSE 0 END) AS resolved,
@@ -158,23 +171,31 @@ def test_case_lifecycles_are_consistent(year):
           sum(CASE WHEN first_response_at < received_at THEN 1 ELSE 0 END) AS response_before_receipt,
           sum(CASE WHEN due_at <= received_at THEN 1 ELSE 0 END) AS due_before_receipt,
           sum(CASE WHEN reopened AND status <> 'resolved' THEN 1 ELSE 0 END) AS reopened_unresolved
-        FROM feedback"""))
+        FROM feedback"""),
+    )
     assert all(count == 0 for count in bad.values()), bad
     assert value(engine, "SELECT count(*) FROM feedback WHERE status = 'rejected'") > 0
-    bad = fetch_one(engine, text("""
+    bad = fetch_one(
+        engine,
+        text("""
         SELECT
           sum(CASE WHEN status = 'completed' AND (completed_at IS NULL OR completed_at < received_at)
                    THEN 1 ELSE 0 END) AS completed,
           sum(CASE WHEN status <> 'completed' AND completed_at IS NOT NULL THEN 1 ELSE 0 END) AS open_with_time,
           sum(CASE WHEN due_at <= received_at THEN 1 ELSE 0 END) AS due_before_receipt
-        FROM dossiers"""))
+        FROM dossiers"""),
+    )
     assert all(count == 0 for count in bad.values()), bad
-    stats = fetch_one(engine, text("""
+    stats = fetch_one(
+        engine,
+        text("""
         SELECT avg(CASE WHEN status IN ('resolved', 'rejected') THEN 1.0 ELSE 0 END) AS closed_share,
                avg(satisfaction) AS satisfaction,
                avg(CASE WHEN satisfaction >= 4 THEN 1.0 WHEN satisfaction IS NOT NULL THEN 0 END) AS satisfied,
                avg(CASE WHEN reopened THEN 1.0 WHEN status = 'resolved' THEN 0 END) AS reopened
-        FROM feedback WHERE received_at < :old"""), {"old": NOW - timedelta(days=60)})
+        FROM feedback WHERE received_at < :old"""),
+        {"old": NOW - timedelta(days=60)},
+    )
     assert stats["closed_share"] > 0.99
     assert 3.9 < stats["satisfaction"] < 4.5 and stats["satisfied"] > 0.88
     assert 0.01 < stats["reopened"] < 0.08
@@ -183,26 +204,35 @@ def test_case_lifecycles_are_consistent(year):
 def test_areas_and_positions(year):
     engine, _ = year
     for table in ("feedback", "dossiers", "traffic_sensors"):
-        orphans = (f"SELECT count(*) FROM {table} t LEFT JOIN areas a ON a.code = t.area_code "  # noqa: S608
-                   "WHERE a.code IS NULL")
+        orphans = (
+            f"SELECT count(*) FROM {table} t LEFT JOIN areas a ON a.code = t.area_code "  # noqa: S608
+            "WHERE a.code IS NULL"
+        )
         assert value(engine, orphans) == 0, table
-    points = fetch_frame(engine, text(
-        "SELECT f.lat, f.lon, a.geometry_geojson FROM feedback f JOIN areas a ON a.code = f.area_code"))
-    inside = [shapely.contains_xy(shapely.from_geojson(g), lon, lat)
-              for lat, lon, g in points.sample(500, random_state=1).itertuples(index=False)]
+    points = fetch_frame(
+        engine, text("SELECT f.lat, f.lon, a.geometry_geojson FROM feedback f JOIN areas a ON a.code = f.area_code")
+    )
+    inside = [
+        shapely.contains_xy(shapely.from_geojson(g), lon, lat)
+        for lat, lon, g in points.sample(500, random_state=1).itertuples(index=False)
+    ]
     assert sum(inside) / len(inside) > 0.97
     # Per capita, the central wards report far more than the mountain communes.
-    per_capita = fetch_frame(engine, text("""
+    per_capita = fetch_frame(
+        engine,
+        text("""
         SELECT a.kind, count(*) * 1.0 / max(a.population) AS per_person
-        FROM feedback f JOIN areas a ON a.code = f.area_code GROUP BY a.code, a.kind"""))
+        FROM feedback f JOIN areas a ON a.code = f.area_code GROUP BY a.code, a.kind"""),
+    )
     means = per_capita.groupby("kind")["per_person"].median()
     assert means["ward"] > 2 * means["commune"]
 
 
 def test_dossier_calendar(year):
     engine, _ = year
-    by_dow = fetch_frame(engine, text(
-        "SELECT extract(dow FROM received_at) AS dow, count(*) AS n FROM dossiers GROUP BY 1"))
+    by_dow = fetch_frame(
+        engine, text("SELECT extract(dow FROM received_at) AS dow, count(*) AS n FROM dossiers GROUP BY 1")
+    )
     counts = dict(zip(by_dow["dow"].astype(int), by_dow["n"], strict=True))
     weekday_mean = sum(counts.get(d, 0) for d in range(1, 6)) / 5
     assert weekday_mean > 3 * counts.get(0, 0) and weekday_mean > 2 * counts.get(6, 0)
@@ -216,8 +246,10 @@ def test_dossier_calendar(year):
 
 def test_online_share_grows(year):
     engine, summary = year
-    share = ("SELECT avg(CASE WHEN channel = 'online' THEN 1.0 ELSE 0 END) FROM dossiers "
-             "WHERE received_at >= :a AND received_at < :b")
+    share = (
+        "SELECT avg(CASE WHEN channel = 'online' THEN 1.0 ELSE 0 END) FROM dossiers "
+        "WHERE received_at >= :a AND received_at < :b"
+    )
     first = value(engine, share, a=summary.start, b=summary.start + timedelta(days=60))
     last = value(engine, share, a=NOW - timedelta(days=60), b=NOW)
     assert last > first + 0.05
@@ -226,12 +258,15 @@ def test_online_share_grows(year):
 
 def test_rainy_season_floods_the_drains(year):
     engine, _ = year
-    shares = fetch_frame(engine, text("""
+    shares = fetch_frame(
+        engine,
+        text("""
         SELECT CASE WHEN extract(month FROM received_at) IN (10, 11) THEN 'rainy'
                     WHEN extract(month FROM received_at) BETWEEN 2 AND 7 THEN 'dry' END AS season,
                avg(CASE WHEN category = 'water_drainage' THEN 1.0 ELSE 0 END) AS water,
                avg(CASE WHEN category = 'trees_parks' THEN 1.0 ELSE 0 END) AS trees
-        FROM feedback GROUP BY 1""")).set_index("season")
+        FROM feedback GROUP BY 1"""),
+    ).set_index("season")
     assert shares.loc["rainy", "water"] > 2 * shares.loc["dry", "water"]
     assert shares.loc["rainy", "trees"] > shares.loc["dry", "trees"]
     top = fetch_frame(engine, text("SELECT category, count(*) AS n FROM feedback GROUP BY 1 ORDER BY 2 DESC"))
@@ -241,16 +276,22 @@ def test_rainy_season_floods_the_drains(year):
 
 def test_traffic_peaks_and_speeds(small):
     engine, _ = small
-    hourly = fetch_frame(engine, text("""
+    hourly = fetch_frame(
+        engine,
+        text("""
         SELECT extract(hour FROM observed_at) AS hour, avg(vehicle_count) AS vehicles, avg(mean_speed_kmh) AS speed
-        FROM traffic_observations WHERE extract(dow FROM observed_at) BETWEEN 1 AND 5 GROUP BY 1""")).set_index("hour")
+        FROM traffic_observations WHERE extract(dow FROM observed_at) BETWEEN 1 AND 5 GROUP BY 1"""),
+    ).set_index("hour")
     assert hourly.loc[7, "vehicles"] > 5 * hourly.loc[3, "vehicles"]
     assert hourly.loc[17, "vehicles"] > 1.3 * hourly.loc[13, "vehicles"]
     assert hourly.loc[7, "speed"] < hourly.loc[3, "speed"]
-    bounds = fetch_one(engine, text("""
+    bounds = fetch_one(
+        engine,
+        text("""
         SELECT min(o.mean_speed_kmh) AS slowest, max(o.mean_speed_kmh / s.free_flow_speed_kmh) AS fastest_ratio,
                min(o.vehicle_count) AS fewest, min(o.period_minutes) AS pmin, max(o.period_minutes) AS pmax
-        FROM traffic_observations o JOIN traffic_sensors s ON s.id = o.sensor_id"""))
+        FROM traffic_observations o JOIN traffic_sensors s ON s.id = o.sensor_id"""),
+    )
     assert bounds["slowest"] >= 5 and bounds["fastest_ratio"] <= 1.1 + 1e-6 and bounds["fewest"] >= 0
     assert bounds["pmin"] == bounds["pmax"] == 15
 

@@ -28,16 +28,24 @@ def test_volume_by_day_and_week(tiny_engine):
     daily = fq.volume(tiny_engine, march, "day")
     assert daily["received"].sum() == 6
     weekly = fq.volume(tiny_engine, march, "week")
-    assert [(pd.Timestamp(b).date(), n) for b, n in zip(weekly["bucket"], weekly["received"])] == [
-        (date(2026, 2, 23), 1), (date(2026, 3, 2), 5)]  # 1 March 2026 is a Sunday
+    assert [(pd.Timestamp(b).date(), n) for b, n in zip(weekly["bucket"], weekly["received"], strict=True)] == [
+        (date(2026, 2, 23), 1),
+        (date(2026, 3, 2), 5),
+    ]  # 1 March 2026 is a Sunday
     with pytest.raises(ValueError, match="grain"):
         fq.volume(tiny_engine, march, "hour")
 
 
 def test_agency_and_category_resolution(tiny_engine):
     agency = fq.by_agency(tiny_engine, QueryFilter.build(MARCH)).set_index("agency").loc["X"]
-    assert (agency["resolved"], agency["resolved_with_due"], agency["resolved_on_time"], agency["reopened"],
-            agency["received"], agency["open_backlog"]) == (4, 3, 2, 1, 6, 3)
+    assert (
+        agency["resolved"],
+        agency["resolved_with_due"],
+        agency["resolved_on_time"],
+        agency["reopened"],
+        agency["received"],
+        agency["open_backlog"],
+    ) == (4, 3, 2, 1, 6, 3)
     category = fq.resolution_by_category(tiny_engine, QueryFilter.build(MARCH)).iloc[0]
     assert category["median_resolution_hours"] == pytest.approx(36.0)
     assert category["p90_resolution_hours"] == pytest.approx(64.8)  # 48 + 0.7 × (72 − 48)
@@ -46,8 +54,11 @@ def test_agency_and_category_resolution(tiny_engine):
 def test_backlog_ageing_and_overdue(tiny_engine):
     ageing = fq.backlog_ageing(tiny_engine, QueryFilter.build(MARCH))
     assert ageing.to_dict("records") == [
-        {"age_bucket": "0-3", "open_reports": 1}, {"age_bucket": "3-7", "open_reports": 1},
-        {"age_bucket": "7-14", "open_reports": 0}, {"age_bucket": ">14", "open_reports": 1}]
+        {"age_bucket": "0-3", "open_reports": 1},
+        {"age_bucket": "3-7", "open_reports": 1},
+        {"age_bucket": "7-14", "open_reports": 0},
+        {"age_bucket": ">14", "open_reports": 1},
+    ]
     assert ageing["open_reports"].sum() == kpis.compute_kpis(tiny_engine, MARCH)["feedback"]["open_backlog"]
     late = fq.overdue(tiny_engine, QueryFilter.build(MARCH))
     assert list(late["source_id"]) == ["9"]
@@ -94,8 +105,11 @@ def pandas_feedback_figures(url: str, period: Period, areas=(), categories=(), a
     resolved = rows[(rows["resolved_at"] >= start) & (rows["resolved_at"] < end)]
     with_due = resolved[resolved["due_at"].notna()]
     on_time = with_due[with_due["resolved_at"] <= with_due["due_at"]]
-    open_at_end = rows[(rows["received_at"] < end) & (rows["status"] != "rejected")
-                       & (rows["resolved_at"].isna() | (rows["resolved_at"] >= end))]
+    open_at_end = rows[
+        (rows["received_at"] < end)
+        & (rows["status"] != "rejected")
+        & (rows["resolved_at"].isna() | (rows["resolved_at"] >= end))
+    ]
     return {
         "received": len(received),
         "resolved": len(resolved),
@@ -105,28 +119,43 @@ def pandas_feedback_figures(url: str, period: Period, areas=(), categories=(), a
     }
 
 
-@pytest.mark.parametrize("combination", [
-    {},
-    {"area": ["19753", "19789"]},
-    {"category": ["waste_environment", "water_drainage"], "area": ["19753"]},
-], ids=["city", "two-wards", "categories-and-ward"])
+@pytest.mark.parametrize(
+    "combination",
+    [
+        {},
+        {"area": ["19753", "19789"]},
+        {"category": ["waste_environment", "water_drainage"], "area": ["19753"]},
+    ],
+    ids=["city", "two-wards", "categories-and-ward"],
+)
 def test_page_figures_equal_an_independent_pandas_computation(monkeypatch, demo_db_url, demo_now, combination):
     period = Period(demo_now.date() - timedelta(days=59), demo_now.date())
     params = {"from": period.start.isoformat(), "to": period.end.isoformat()}
     params.update({key: ",".join(values) for key, values in combination.items()})
     app = run_page(monkeypatch, demo_db_url, params)
-    expected = pandas_feedback_figures(demo_db_url, period, combination.get("area", ()), combination.get("category", ()))
+    expected = pandas_feedback_figures(
+        demo_db_url, period, combination.get("area", ()), combination.get("category", ())
+    )
     assert expected["received"] > 0
     assert shown(app, "feedback.received") == format_number(expected["received"])
     assert shown(app, "feedback.resolved") == format_number(expected["resolved"])
-    assert shown(app, "feedback.resolved_on_time_pct") == format_number(expected["resolved_on_time_pct"], "vi", 1) + " %"
+    assert (
+        shown(app, "feedback.resolved_on_time_pct") == format_number(expected["resolved_on_time_pct"], "vi", 1) + " %"
+    )
     assert shown(app, "feedback.open_backlog") == format_number(expected["open_backlog"])
     assert app.session_state["overdue_shown"] == expected["overdue"]
 
 
 def test_page_filters_round_trip_through_the_url(monkeypatch, demo_db_url):
-    params = {"lang": "en", "from": "2026-09-01", "to": "2026-10-31", "compare": "previous_period",
-              "area": "19753", "category": "water_drainage,trees_parks", "grain": "week"}
+    params = {
+        "lang": "en",
+        "from": "2026-09-01",
+        "to": "2026-10-31",
+        "compare": "previous_period",
+        "area": "19753",
+        "category": "water_drainage,trees_parks",
+        "grain": "week",
+    }
     first = run_page(monkeypatch, demo_db_url, params)
     written = {key: first.query_params[key] for key in params}
     assert written == params
@@ -137,9 +166,17 @@ def test_page_filters_round_trip_through_the_url(monkeypatch, demo_db_url):
 
 def test_agency_filter_narrows_the_page(monkeypatch, demo_db_url, demo_now):
     engine = make_engine(demo_db_url, read_only=True)
-    agency = fq.by_agency(engine, QueryFilter.build(Period(demo_now.date() - timedelta(days=29), demo_now.date()))).sort_values("received").iloc[-1]["agency"]
+    agency = (
+        fq.by_agency(engine, QueryFilter.build(Period(demo_now.date() - timedelta(days=29), demo_now.date())))
+        .sort_values("received")
+        .iloc[-1]["agency"]
+    )
     engine.dispose()
     city = run_page(monkeypatch, demo_db_url, {})
     narrowed = run_page(monkeypatch, demo_db_url, {"agency": agency})
     assert narrowed.session_state["dim_agency"] == [agency]
-    assert 0 < int(shown(narrowed, "feedback.received").replace(".", "")) < int(shown(city, "feedback.received").replace(".", ""))
+    assert (
+        0
+        < int(shown(narrowed, "feedback.received").replace(".", ""))
+        < int(shown(city, "feedback.received").replace(".", ""))
+    )

@@ -20,12 +20,11 @@ from page_support import run_app
 from sqlalchemy import func, select
 
 from dashboard import config
-from dashboard.db.load import load_areas
 from dashboard.cli import main
 from dashboard.db import forecast_queries as fq
 from dashboard.db import schema
 from dashboard.db.engine import create_schema, fetch_frame, fetch_one, make_engine
-from dashboard.db.load import bulk_load
+from dashboard.db.load import bulk_load, load_areas
 from dashboard.i18n import format_number, t
 from dashboard.navigation import PAGES
 from models import anomalies, backtest, baseline, prophet_model
@@ -34,7 +33,7 @@ from models.series import complete_days
 
 FORECAST_PAGE = str(next(spec.path for spec in PAGES if spec.key == "forecast"))
 WEEKLY = np.array([1.0, 1.0, 1.0, 1.0, 1.0, 0.7, 0.5])  # Monday … Sunday
-TET_FACTOR = 0.4          # offices closed: 40 % of a normal day from 2 days before to 4 days after Tết
+TET_FACTOR = 0.4  # offices closed: 40 % of a normal day from 2 days before to 4 days after Tết
 TET_SPAN = range(-2, 5)
 
 
@@ -63,8 +62,14 @@ def test_holiday_table_has_tet_window_and_national_days():
 
 
 def test_counts_are_zero_filled_but_traffic_outages_stay_missing():
-    counts = pd.DataFrame({"key": ["a", "a", "b"], "ds": [date(2026, 1, 1), date(2026, 1, 3), date(2026, 1, 2)],
-                           "y": [5, 7, 9], "records": [96, 96, 96]})
+    counts = pd.DataFrame(
+        {
+            "key": ["a", "a", "b"],
+            "ds": [date(2026, 1, 1), date(2026, 1, 3), date(2026, 1, 2)],
+            "y": [5, 7, 9],
+            "records": [96, 96, 96],
+        }
+    )
     filled = complete_days(counts, ["a", "b"], date(2026, 1, 1), date(2026, 1, 3), zero_filled=True)
     assert filled.set_index(["key", "ds"])["y"].tolist() == [5, 0, 7, 0, 9, 0]
     partial = counts.assign(records=[96, 40, 96])
@@ -84,10 +89,18 @@ def test_seasonal_naive_repeats_the_last_week_with_an_empirical_band():
 
 
 def test_scores_by_hand():
-    frame = pd.DataFrame({"fold": [0, 0, 1, 1], "y": [10.0, 0.0, 4.0, 6.0], "yhat": [8.0, 0.0, 5.0, 6.0],
-                          "yhat_lower": [9.0, 0.0, 3.0, 5.0], "yhat_upper": [12.0, 1.0, 4.5, 7.0], "scale": [2.0, 2.0, 0.5, 0.5]})
+    frame = pd.DataFrame(
+        {
+            "fold": [0, 0, 1, 1],
+            "y": [10.0, 0.0, 4.0, 6.0],
+            "yhat": [8.0, 0.0, 5.0, 6.0],
+            "yhat_lower": [9.0, 0.0, 3.0, 5.0],
+            "yhat_upper": [12.0, 1.0, 4.5, 7.0],
+            "scale": [2.0, 2.0, 0.5, 0.5],
+        }
+    )
     got = backtest.score_frame(frame)
-    assert got["mase"] == pytest.approx((1.0 / 2.0 + 0.5 / 0.5) / 2)       # fold MAE ÷ fold scale, averaged
+    assert got["mase"] == pytest.approx((1.0 / 2.0 + 0.5 / 0.5) / 2)  # fold MAE ÷ fold scale, averaged
     assert got["smape"] == pytest.approx((2 * 2 / 18 + 0 + 2 * 1 / 9 + 0) / 4)  # 0/0 counts as 0
     assert got["coverage_80"] == pytest.approx(1.0)
     assert baseline.naive_scale([1, 2, 3, 4, 5, 6, 7, 3, 2, 3]) == pytest.approx((2 + 0 + 0) / 3)
@@ -143,8 +156,10 @@ def test_an_injected_surge_in_one_ward_is_the_only_anomaly():
     days = pd.date_range("2026-06-01", periods=60, freq="D")
     fitted = {"noise": pd.DataFrame({"ds": days, "yhat": 40.0})}
     totals = pd.DataFrame({"area_code": ["A", "B"], "category": ["noise", "noise"], "y": [750, 250]})
-    daily = pd.DataFrame([(area, "noise", day, rng.poisson(mean))
-                          for area, mean in (("A", 30.0), ("B", 10.0)) for day in days], columns=["area_code", "category", "ds", "y"])
+    daily = pd.DataFrame(
+        [(area, "noise", day, rng.poisson(mean)) for area, mean in (("A", 30.0), ("B", 10.0)) for day in days],
+        columns=["area_code", "category", "ds", "y"],
+    )
     daily.loc[(daily["area_code"] == "B") & (daily["ds"] == days[40]), "y"] = 45
     found = anomalies.detect(daily, totals, fitted, days[0], days[-1])
     assert found[["area_code", "ds", "actual"]].values.tolist() == [["B", days[40].date(), 45.0]]
@@ -157,7 +172,11 @@ def _feedback_rows(areas: list[str], first: date, days: int, seed: int = 4) -> p
     rng = np.random.default_rng(seed)
     rows = []
     for day in pd.date_range(first, periods=days, freq="D"):
-        for area, category, mean in ((areas[0], "noise", 6.0), (areas[1], "noise", 3.0), (areas[0], "street_lighting", 4.0)):
+        for area, category, mean in (
+            (areas[0], "noise", 6.0),
+            (areas[1], "noise", 3.0),
+            (areas[0], "street_lighting", 4.0),
+        ):
             for _ in range(rng.poisson(mean * WEEKLY[day.day_of_week])):
                 rows.append((day + pd.Timedelta(minutes=int(rng.integers(420, 1200))), category, area))
     frame = pd.DataFrame(rows, columns=["received_at", "category", "area_code"])
@@ -203,8 +222,13 @@ def test_command_writes_tables_and_prints_json_then_a_rerun_replaces_it(tmp_path
     url = f"duckdb:///{tmp_path / 'copy.duckdb'}"  # the other tests keep reading the first run
     shutil.copy(source.removeprefix("duckdb:///"), url.removeprefix("duckdb:///"))
     series = {row["series"] for row in first}
-    assert series == {"feedback:city", "feedback:category:noise", "feedback:category:street_lighting",
-                      f"feedback:area:{codes[0]}", f"feedback:area:{codes[1]}"}
+    assert series == {
+        "feedback:city",
+        "feedback:category:noise",
+        "feedback:category:street_lighting",
+        f"feedback:area:{codes[0]}",
+        f"feedback:area:{codes[1]}",
+    }
     for row in first:
         assert set(row) == {"series", "metric", "model", "mase_model", "mase_naive", "coverage_80"}
         assert row["model"] in ("prophet", "naive") and row["mase_model"] <= row["mase_naive"] + 1e-9
@@ -214,7 +238,9 @@ def test_command_writes_tables_and_prints_json_then_a_rerun_replaces_it(tmp_path
     assert sorted(runs["metric"]) == ["dossiers", "feedback", "traffic"]  # empty metrics get an empty run
     feedback_run = runs.set_index("metric").loc["feedback", "run_id"]
     stored = fq.series_forecast(engine, feedback_run, "feedback:city")
-    assert len(stored) == 28 and pd.Timestamp(stored["ds"].min()).date() == date(2026, 9, 16)  # day after the last full day
+    assert len(stored) == 28 and pd.Timestamp(stored["ds"].min()).date() == date(
+        2026, 9, 16
+    )  # day after the last full day
     assert (stored["yhat_lower"] <= stored["yhat"]).all() and (stored["yhat"] <= stored["yhat_upper"]).all()
     scores = fq.series_scores(engine, feedback_run)
     assert len(scores) == 2 * len(series) and scores.groupby("series_id")["chosen"].sum().eq(1).all()
@@ -227,8 +253,11 @@ def test_command_writes_tables_and_prints_json_then_a_rerun_replaces_it(tmp_path
     assert statuses.groupby("status").size().to_dict() == {"current": 3, "replaced": 3}
     current = fq.current_runs(engine).set_index("metric").loc["feedback"]
     assert current["holdout_days"] == 28 and current["run_id"] != feedback_run
-    run_ids = {r for table in (schema.forecasts, schema.forecast_scores)
-               for r in fetch_frame(engine, select(table.c.run_id).distinct())["run_id"]}
+    run_ids = {
+        r
+        for table in (schema.forecasts, schema.forecast_scores)
+        for r in fetch_frame(engine, select(table.c.run_id).distinct())["run_id"]
+    }
     assert feedback_run not in run_ids  # the replaced run's rows are gone
     holdout = fq.series_scores(engine, current["run_id"])
     assert holdout["is_holdout"].any() and holdout[~holdout["is_holdout"]]["chosen"].sum() == len(series)
@@ -243,8 +272,10 @@ def test_command_runs_and_replaces_on_postgresql(pg_url):
     assert len(first) == len(second) == 5
     engine = make_engine(pg_url)
     try:
-        runs = fetch_frame(engine, select(schema.forecast_runs.c.status, func.count().label("n"))
-                           .group_by(schema.forecast_runs.c.status))
+        runs = fetch_frame(
+            engine,
+            select(schema.forecast_runs.c.status, func.count().label("n")).group_by(schema.forecast_runs.c.status),
+        )
         assert dict(zip(runs["status"], runs["n"], strict=True)) == {"current": 3, "replaced": 3}
         run_id = fq.current_runs(engine).set_index("metric").loc["feedback", "run_id"]
         assert len(fq.series_forecast(engine, run_id, "feedback:city")) == 14
@@ -310,27 +341,42 @@ def test_recent_anomalies_is_empty_before_any_forecast(any_db_url):
         engine.dispose()
 
 
-
 # ---------------------------------------------------------------- chart builders and display tables
 def test_series_labels_and_order():
     from dashboard.charts import forecast as charts
 
     ids = ["feedback:area:19753", "feedback:category:noise", "feedback:city", "traffic:sensor:S1"]
     options = charts.series_options(ids, "vi", {"19753": "Phường Phú Xuân"}, {"S1": "Cầu Trường Tiền"})
-    assert list(options.values()) == ["Toàn thành phố", "Lĩnh vực: Tiếng ồn", "Phường Phú Xuân", "Cảm biến: Cầu Trường Tiền"]
+    assert list(options.values()) == [
+        "Toàn thành phố",
+        "Lĩnh vực: Tiếng ồn",
+        "Phường Phú Xuân",
+        "Cảm biến: Cầu Trường Tiền",
+    ]
 
 
 def test_score_rows_use_holdout_when_present_and_compute_the_improvement():
     from dashboard.charts import forecast as charts
 
-    scores = pd.DataFrame({
-        "series_id": ["s"] * 4, "model": ["naive", "prophet", "naive", "prophet"],
-        "mase": [1.2, 0.9, 1.0, 0.6], "smape": [0.3, 0.2, 0.3, 0.2], "coverage_80": [0.8, 0.75, 0.7, 0.85],
-        "is_holdout": [False, False, True, True], "chosen": [False, True, False, True]})
+    scores = pd.DataFrame(
+        {
+            "series_id": ["s"] * 4,
+            "model": ["naive", "prophet", "naive", "prophet"],
+            "mase": [1.2, 0.9, 1.0, 0.6],
+            "smape": [0.3, 0.2, 0.3, 0.2],
+            "coverage_80": [0.8, 0.75, 0.7, 0.85],
+            "is_holdout": [False, False, True, True],
+            "chosen": [False, True, False, True],
+        }
+    )
     row = charts.score_rows(scores).iloc[0]
     assert (row["model"], row["mase_model"], row["mase_naive"], row["coverage_80"]) == ("prophet", 0.6, 1.0, 0.85)
     assert row["improvement_pct"] == pytest.approx(40.0) and row["is_holdout"]
-    assert charts.metric_summary(charts.score_rows(scores)) == {"total": 1, "better": 1, "median_improvement_pct": pytest.approx(40.0)}
+    assert charts.metric_summary(charts.score_rows(scores)) == {
+        "total": 1,
+        "better": 1,
+        "median_improvement_pct": pytest.approx(40.0),
+    }
     assert [charts.load_status(v) for v in (130, 100, 50, None)] == ["over", "near", "under", "unknown"]
 
 
@@ -338,10 +384,19 @@ def test_forecast_chart_draws_band_forecast_actuals_and_holidays():
     from dashboard.charts import forecast as charts
 
     actual = pd.DataFrame({"ds": pd.date_range("2026-01-01", periods=60), "y": 10.0})
-    future = pd.DataFrame({"ds": pd.date_range("2026-03-02", periods=28), "yhat": 10.0, "yhat_lower": 8.0, "yhat_upper": 12.0})
-    figure = charts.forecast_chart(actual, future, holiday_markers(date(2026, 1, 1), date(2026, 3, 29)),
-                                   title="x", unit="y", lang="vi")
+    future = pd.DataFrame(
+        {"ds": pd.date_range("2026-03-02", periods=28), "yhat": 10.0, "yhat_lower": 8.0, "yhat_upper": 12.0}
+    )
+    figure = charts.forecast_chart(
+        actual, future, holiday_markers(date(2026, 1, 1), date(2026, 3, 29)), title="x", unit="y", lang="vi"
+    )
     names = [trace.name for trace in figure.data]
-    assert names == [None, t("forecast.chart.band"), t("forecast.chart.forecast"), t("forecast.chart.actual"), t("forecast.chart.rolling")]
+    assert names == [
+        None,
+        t("forecast.chart.band"),
+        t("forecast.chart.forecast"),
+        t("forecast.chart.actual"),
+        t("forecast.chart.rolling"),
+    ]
     assert [a.text for a in figure.layout.annotations] == [t("forecast.holiday.new_year"), t("forecast.holiday.tet")]
     assert list(figure.data[2].y) == [10.0] * 28

@@ -79,43 +79,127 @@ def test_chart_text_escapes_the_html_plotly_reads_and_chart_value_undoes_it():
 def test_link_problem_names_five_values_escaped_then_how_many_more():
     values = ["![x](http://h/p.png)", "a" * 60, "3", "4", "5", "6", "7"]
     assert problem_text("filter.problem.unknown", {"param": "area", "values": values}, "vi") == (
-        "area: không tìm thấy \\!\\[x\\]\\(http\u2060\\:\\/\\/h\\/p\\.png\\), " + "a" * 39 + "…, 3, 4, 5 … và 2 giá trị khác")
+        "area: không tìm thấy \\!\\[x\\]\\(http\u2060\\:\\/\\/h\\/p\\.png\\), "
+        + "a" * 39
+        + "…, 3, 4, 5 … và 2 giá trị khác"
+    )
     assert problem_text("filter.problem.unknown", {"param": "area", "values": values}, "en").endswith("5 … and 2 more")
 
 
 HOSTILE = '<a href="http://127.0.0.1:9/x">X</a> ![i](http://127.0.0.1:9/i.png)'
 
 
-@pytest.mark.parametrize("name", ["feedback_agencies", "dossier_agencies", "procedures", "sectors", "lead_times",
-                                  "traffic_ranking", "sensor_map", "forecast_agencies", "completeness"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "feedback_agencies",
+        "dossier_agencies",
+        "procedures",
+        "sectors",
+        "lead_times",
+        "traffic_ranking",
+        "sensor_map",
+        "forecast_agencies",
+        "completeness",
+    ],
+)
 def test_chart_builders_draw_data_text_as_text(name):
     frames = {
-        "feedback_agencies": lambda: feedback.agency_ranking(pd.DataFrame(
-            {"agency": [HOSTILE], "resolved": [10], "resolved_on_time_pct": [80.0], "reopened_pct": [1.0]}), 90, "vi"),
-        "dossier_agencies": lambda: dossiers.agency_ranking(pd.DataFrame(
-            {"agency": [HOSTILE], "on_time_pct": [80.0], "completed_with_due": [5], "late": [1], "received": [9]}), "vi",
-            selected=[HOSTILE]),
-        "procedures": lambda: dossiers.top_procedures(pd.DataFrame(
-            {"procedure_code": [HOSTILE], "procedure_name": [HOSTILE], "received": [9], "completed": [5], "late": [1],
-             "late_pct": [20.0]}), "late", "vi"),
-        "sectors": lambda: dossiers.sector_volume(pd.DataFrame(
-            {"sector": [HOSTILE], "received": [9], "completed": [5], "on_time_pct": [80.0]}), "vi"),
-        "lead_times": lambda: dossiers.lead_time_ranges(pd.DataFrame(
-            {"procedure_code": ["P1"], "procedure_name": [HOSTILE], "completed": [5], "p10": [1.0], "p25": [2.0],
-             "p50": [3.0], "p75": [4.0], "p90": [5.0]}), "vi"),
-        "traffic_ranking": lambda: traffic.congestion_ranking_chart(pd.DataFrame(
-            {"key": [HOSTILE], "name": [HOSTILE], "congestion_index_peak": [60.0], "vehicles": [100],
-             "peak_hour": [pd.Timestamp("2026-11-20 08:00")]}), "sensor", "congestion_index_peak", "vi"),
-        "sensor_map": lambda: traffic.sensor_map(pd.DataFrame(
-            {"key": [HOSTILE], "name": [HOSTILE], "lat": [16.46], "lon": [107.59], "vehicles": [100],
-             "congestion_index_peak": [60.0], "congestion_index_mean": [30.0],
-             "peak_hour": [pd.Timestamp("2026-11-20 08:00")]}),
-            pd.DataFrame({"code": [], "name": [], "geometry_geojson": []}), "vi"),
-        "forecast_agencies": lambda: forecast.agency_chart(pd.DataFrame(
-            {"agency": [HOSTILE], "load_pct": [120.0], "forecast_per_week": [12.0], "resolved_per_week": [10.0]}), "vi"),
-        "completeness": lambda: quality.completeness_bars(pd.DataFrame(
-            {"table": ["feedback"], "source": [HOSTILE], "column": ["agency"], "filled": [1], "expected": [2],
-             "filled_pct": [50.0]}), "vi"),
+        "feedback_agencies": lambda: feedback.agency_ranking(
+            pd.DataFrame(
+                {"agency": [HOSTILE], "resolved": [10], "resolved_on_time_pct": [80.0], "reopened_pct": [1.0]}
+            ),
+            90,
+            "vi",
+        ),
+        "dossier_agencies": lambda: dossiers.agency_ranking(
+            pd.DataFrame(
+                {"agency": [HOSTILE], "on_time_pct": [80.0], "completed_with_due": [5], "late": [1], "received": [9]}
+            ),
+            "vi",
+            selected=[HOSTILE],
+        ),
+        "procedures": lambda: dossiers.top_procedures(
+            pd.DataFrame(
+                {
+                    "procedure_code": [HOSTILE],
+                    "procedure_name": [HOSTILE],
+                    "received": [9],
+                    "completed": [5],
+                    "late": [1],
+                    "late_pct": [20.0],
+                }
+            ),
+            "late",
+            "vi",
+        ),
+        "sectors": lambda: dossiers.sector_volume(
+            pd.DataFrame({"sector": [HOSTILE], "received": [9], "completed": [5], "on_time_pct": [80.0]}), "vi"
+        ),
+        "lead_times": lambda: dossiers.lead_time_ranges(
+            pd.DataFrame(
+                {
+                    "procedure_code": ["P1"],
+                    "procedure_name": [HOSTILE],
+                    "completed": [5],
+                    "p10": [1.0],
+                    "p25": [2.0],
+                    "p50": [3.0],
+                    "p75": [4.0],
+                    "p90": [5.0],
+                }
+            ),
+            "vi",
+        ),
+        "traffic_ranking": lambda: traffic.congestion_ranking_chart(
+            pd.DataFrame(
+                {
+                    "key": [HOSTILE],
+                    "name": [HOSTILE],
+                    "congestion_index_peak": [60.0],
+                    "vehicles": [100],
+                    "peak_hour": [pd.Timestamp("2026-11-20 08:00")],
+                }
+            ),
+            "sensor",
+            "congestion_index_peak",
+            "vi",
+        ),
+        "sensor_map": lambda: traffic.sensor_map(
+            pd.DataFrame(
+                {
+                    "key": [HOSTILE],
+                    "name": [HOSTILE],
+                    "lat": [16.46],
+                    "lon": [107.59],
+                    "vehicles": [100],
+                    "congestion_index_peak": [60.0],
+                    "congestion_index_mean": [30.0],
+                    "peak_hour": [pd.Timestamp("2026-11-20 08:00")],
+                }
+            ),
+            pd.DataFrame({"code": [], "name": [], "geometry_geojson": []}),
+            "vi",
+        ),
+        "forecast_agencies": lambda: forecast.agency_chart(
+            pd.DataFrame(
+                {"agency": [HOSTILE], "load_pct": [120.0], "forecast_per_week": [12.0], "resolved_per_week": [10.0]}
+            ),
+            "vi",
+        ),
+        "completeness": lambda: quality.completeness_bars(
+            pd.DataFrame(
+                {
+                    "table": ["feedback"],
+                    "source": [HOSTILE],
+                    "column": ["agency"],
+                    "filled": [1],
+                    "expected": [2],
+                    "filled_pct": [50.0],
+                }
+            ),
+            "vi",
+        ),
     }
     texts = figure_texts(frames[name]().to_json())
     assert not [text for text in texts if "<a" in text or "<img" in text]
@@ -128,8 +212,7 @@ DEMO_NOW = pd.Timestamp("2026-11-20 14:37").to_pydatetime()
 
 def payload(port: int, what: str) -> str:
     """Markdown image + HTML link around a name, both pointing at the test's listener (no comma: links split on it)."""
-    return (f'![{what}](http://127.0.0.1:{port}/{what}.png) <a href="http://127.0.0.1:{port}/{what}">'
-            f"<b>{what}</b></a> ")
+    return f'![{what}](http://127.0.0.1:{port}/{what}.png) <a href="http://127.0.0.1:{port}/{what}"><b>{what}</b></a> '
 
 
 def hostile_database(path: Path, port: int) -> str:
@@ -139,14 +222,18 @@ def hostile_database(path: Path, port: int) -> str:
     url = f"duckdb:///{path}"
     engine = make_engine(url)
     try:
-        build_demo(engine, seed=7, scale=0.03, start=DEMO_NOW.date() - timedelta(days=400), end=DEMO_NOW.date(),
-                   now=DEMO_NOW)
+        build_demo(
+            engine, seed=7, scale=0.03, start=DEMO_NOW.date() - timedelta(days=400), end=DEMO_NOW.date(), now=DEMO_NOW
+        )
         with engine.begin() as connection:
             for table in schema.metadata.tables.values():
                 for column in ("agency", "procedure_name", "road", "source"):
                     if column in table.c:
-                        connection.execute(table.update().values({column: sa.literal(payload(port, column)) + table.c[column]})
-                                           .where(table.c[column].is_not(None)))
+                        connection.execute(
+                            table.update()
+                            .values({column: sa.literal(payload(port, column)) + table.c[column]})
+                            .where(table.c[column].is_not(None))
+                        )
             for table in (schema.traffic_sensors, schema.areas):
                 connection.execute(table.update().values(name=sa.literal(payload(port, table.name)) + table.c.name))
     finally:
@@ -215,7 +302,11 @@ def test_url_payload_is_shown_as_text_in_the_link_warning(monkeypatch, hostile_d
     port = listener[0]
     area = f"![x](http://127.0.0.1:{port}/p.png)"
     _, warnings = _open(monkeypatch, hostile_db, {"area": area + f",[t](http://127.0.0.1:{port}/)"}, "overview.py")
-    details = t("filter.problem.unknown", param="area", values=markdown_text(area) + ", " + markdown_text(f"[t](http://127.0.0.1:{port}/)"))
+    details = t(
+        "filter.problem.unknown",
+        param="area",
+        values=markdown_text(area) + ", " + markdown_text(f"[t](http://127.0.0.1:{port}/)"),
+    )
     assert warnings == [t("filter.bad_url", details=details)]
     assert f"\\!\\[x\\]\\(http\u2060\\:\\/\\/127\\.0\\.0\\.1\\:{port}\\/p\\.png\\)" in warnings[0]
 
@@ -281,8 +372,12 @@ def test_payloads_fetch_nothing_and_link_nowhere_in_a_browser(web, chromium, hos
     port, requests = listener
     agency = _first_name(hostile_db, "SELECT min(agency) FROM feedback")
     period = {"from": "2026-10-01", "to": "2026-11-20"}
-    links = [("", {"area": f"![x](http://127.0.0.1:{port}/p.png),[t](http://127.0.0.1:{port}/t)", **period}),
-             ("phan-anh", {"agency": agency, **period}), ("thu-tuc", period), ("giao-thong", period)]
+    links = [
+        ("", {"area": f"![x](http://127.0.0.1:{port}/p.png),[t](http://127.0.0.1:{port}/t)", **period}),
+        ("phan-anh", {"agency": agency, **period}),
+        ("thu-tuc", period),
+        ("giao-thong", period),
+    ]
     with web.running_app(hostile_db, log_path=ARTIFACTS / "streamlit-hostile.log") as base:
         for path, params in links:
             page = web.new_page(chromium)

@@ -46,7 +46,9 @@ def test_placeholders_match_between_languages():
 
 
 def test_every_translated_code_has_a_label():
-    keys = [f"kpi.{d.key}" for d in definitions.KPI_DEFINITIONS] + [f"help.{d.key}" for d in definitions.KPI_DEFINITIONS]
+    keys = [f"kpi.{d.key}" for d in definitions.KPI_DEFINITIONS] + [
+        f"help.{d.key}" for d in definitions.KPI_DEFINITIONS
+    ]
     keys += [f"category.{c}" for c in domain.FEEDBACK_CATEGORIES] + [f"channel.{c}" for c in domain.DOSSIER_CHANNELS]
     keys += [f"preset.{p}" for p in PRESETS] + [f"compare.{c}" for c in COMPARISONS]
     keys += [f"page.{p.key}" for p in PAGES] + [f"map.metric.{m}" for m in MAP_METRICS]
@@ -67,14 +69,17 @@ def test_vietnamese_is_the_default_and_differs_from_english():
     assert t("page.overview", "en") == "Overview"
 
 
-@pytest.mark.parametrize(("value", "lang", "decimals", "expected"), [
-    (1234.5, "vi", 1, "1.234,5"),
-    (1234.5, "en", 1, "1,234.5"),
-    (1234567, "vi", 0, "1.234.567"),
-    (0.05, "vi", 1, "0,1"),
-    (None, "vi", 1, "–"),
-    (float("nan"), "en", 0, "–"),
-])
+@pytest.mark.parametrize(
+    ("value", "lang", "decimals", "expected"),
+    [
+        (1234.5, "vi", 1, "1.234,5"),
+        (1234.5, "en", 1, "1,234.5"),
+        (1234567, "vi", 0, "1.234.567"),
+        (0.05, "vi", 1, "0,1"),
+        (None, "vi", 1, "–"),
+        (float("nan"), "en", 0, "–"),
+    ],
+)
 def test_number_format(value, lang, decimals, expected):
     assert format_number(value, lang, decimals) == expected
 

@@ -10,10 +10,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from dashboard.db.load import load_areas
 from dashboard.config import PROJECT_ROOT
 from dashboard.db import schema
 from dashboard.db.engine import fetch_one, make_engine
+from dashboard.db.load import load_areas
 from dashboard.ingest.importer import ImportOptions, run_import
 
 SAMPLES = PROJECT_ROOT.parent / "shared" / "data" / "samples"
@@ -43,7 +43,7 @@ def _count(engine, table, *where):
 def test_nyc_311_one_day(engine):
     result = _import(engine, "feedback", "feedback_nyc_311_sample_2018-10-21.csv", source="nyc311")
     assert (result.rows_read, result.inserted, result.rejected, result.duplicates) == (6765, 6765, 0, 0)
-    assert result.unknown_area == 6765          # New York is not in Huế
+    assert result.unknown_area == 6765  # New York is not in Huế
     assert result.date_formats["received_at"].startswith("mm/dd/yyyy")
     feedback = schema.feedback.c
     # 6765 - 4324 rows have a Closed Date; 2 more are "Closed" without one.
@@ -67,15 +67,21 @@ def test_burlington_permits(engine):
     assert (result.rows_read, result.duplicates, result.rejected) == (5026, 356, 1)
     assert dict(result.reasons) == {"completed_before_received": 1}
     assert result.inserted == 5026 - 356 - 1
-    assert result.unknown_area == result.rows_read - result.rejected   # no ward column, no lat/lon (X/Y are metres)
+    assert result.unknown_area == result.rows_read - result.rejected  # no ward column, no lat/lon (X/Y are metres)
 
 
 def test_melbourne_pedestrian_counts_with_sensor_locations(engine):
-    result = _import(engine, "traffic", "traffic_melbourne_pedestrian_hourly_2012-01_to_2012-07.csv",
-                     sensors=SAMPLES / "traffic_melbourne_pedestrian_sensor_locations.csv")
+    result = _import(
+        engine,
+        "traffic",
+        "traffic_melbourne_pedestrian_hourly_2012-01_to_2012-07.csv",
+        sensors=SAMPLES / "traffic_melbourne_pedestrian_sensor_locations.csv",
+    )
     assert (result.rows_read, result.sensors_added) == (92016, 43)
-    assert dict(result.reasons) == {"unreadable_count": 6, "missing_id": 1}   # "NaN" counts and one "NaN" sensor
+    assert dict(result.reasons) == {"unreadable_count": 6, "missing_id": 1}  # "NaN" counts and one "NaN" sensor
     assert result.inserted == 92016 - 7
     observations = schema.traffic_observations.c
-    assert fetch_one(engine, select(func.min(observations.period_minutes).label("lo"),
-                                    func.max(observations.period_minutes).label("hi"))) == {"lo": 60, "hi": 60}
+    assert fetch_one(
+        engine,
+        select(func.min(observations.period_minutes).label("lo"), func.max(observations.period_minutes).label("hi")),
+    ) == {"lo": 60, "hi": 60}

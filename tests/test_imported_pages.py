@@ -13,8 +13,8 @@ import pytest
 from page_support import run_app
 from test_app_pages import _as_admin
 
-from dashboard.db.load import load_areas
 from dashboard.db.engine import create_schema, make_engine
+from dashboard.db.load import load_areas
 from dashboard.ingest.importer import ImportOptions, run_import
 from dashboard.navigation import PAGES
 
@@ -33,13 +33,19 @@ def imported_url(tmp_path_factory) -> str:
         sensors = folder / "sensors.csv"
         sensors.write_text("id,name,lat,lon\nS1,Cầu Trường Tiền,16.4671,107.5912\n", encoding="utf-8")
         counts = folder / "counts.csv"
-        counts.write_text("sensor_id,timestamp,count\n" + "".join(
-            f"S1,2026-11-{day:02d} {hour:02d}:00,{50 + hour}\n" for day in range(1, 20) for hour in range(24)),
-            encoding="utf-8")
-        for kind, path, extra in (("feedback", messy.feedback_cp1258(folder), {}),
-                                  ("feedback", messy.open311_json(folder), {"source": "open311"}),
-                                  ("dossiers", messy.dossiers_bom_semicolon(folder), {}),
-                                  ("traffic", counts, {"sensors": sensors})):
+        counts.write_text(
+            "sensor_id,timestamp,count\n"
+            + "".join(
+                f"S1,2026-11-{day:02d} {hour:02d}:00,{50 + hour}\n" for day in range(1, 20) for hour in range(24)
+            ),
+            encoding="utf-8",
+        )
+        for kind, path, extra in (
+            ("feedback", messy.feedback_cp1258(folder), {}),
+            ("feedback", messy.open311_json(folder), {"source": "open311"}),
+            ("dossiers", messy.dossiers_bom_semicolon(folder), {}),
+            ("traffic", counts, {"sensors": sensors}),
+        ):
             run_import(engine, ImportOptions(kind, path, now=NOW, max_reject_rate=0.6, **extra))
     finally:
         engine.dispose()

@@ -69,15 +69,33 @@ def test_truncated_file_counts_in_the_local_format(tmp_path, monkeypatch):
 
 
 def test_aborted_import_in_both_languages():
-    result = ImportResult("x", "feedback", "s", "f.csv", rows_read=12_345, rejected=1_234,
-                          reasons=Counter({"missing_id": 1_000, "future_date": 234}))
-    aborted = ImportAborted("ingest.msg.too_many_rejects", result, file="f.csv", rejected=result.rejected,
-                            rows=result.rows_read, rate=messages.Share(result.reject_rate),
-                            allowed=messages.Share(0.05), reasons=messages.Reasons(result.reasons.most_common(3)))
-    assert str(aborted) == (f"f.csv: 1,234 of 12,345 rows rejected (10.0%) is more than the allowed 5.0%; nothing was "
-                            f"imported ({EN['reject_reason.missing_id']}: 1,000, {EN['reject_reason.future_date']}: 234)")
-    assert aborted.message("vi") == (f"f.csv: 1.234 trên 12.345 dòng bị loại (10,0 %), vượt ngưỡng cho phép 5,0 % "
-                                     f"({VI['reject_reason.missing_id']}: 1.000, {VI['reject_reason.future_date']}: 234)")
+    result = ImportResult(
+        "x",
+        "feedback",
+        "s",
+        "f.csv",
+        rows_read=12_345,
+        rejected=1_234,
+        reasons=Counter({"missing_id": 1_000, "future_date": 234}),
+    )
+    aborted = ImportAborted(
+        "ingest.msg.too_many_rejects",
+        result,
+        file="f.csv",
+        rejected=result.rejected,
+        rows=result.rows_read,
+        rate=messages.Share(result.reject_rate),
+        allowed=messages.Share(0.05),
+        reasons=messages.Reasons(result.reasons.most_common(3)),
+    )
+    assert str(aborted) == (
+        f"f.csv: 1,234 of 12,345 rows rejected (10.0%) is more than the allowed 5.0%; nothing was "
+        f"imported ({EN['reject_reason.missing_id']}: 1,000, {EN['reject_reason.future_date']}: 234)"
+    )
+    assert aborted.message("vi") == (
+        f"f.csv: 1.234 trên 12.345 dòng bị loại (10,0 %), vượt ngưỡng cho phép 5,0 % "
+        f"({VI['reject_reason.missing_id']}: 1.000, {VI['reject_reason.future_date']}: 234)"
+    )
     assert aborted.result is result
 
 
@@ -86,5 +104,7 @@ def test_render_values():
     assert messages.render(messages.Reasons([]), "en") == ""
     assert messages.render(messages.Reasons([("something_new", 3)]), "en") == " (something_new: 3)"
     assert messages.render(1234567, "vi") == "1.234.567" and messages.render("1234", "vi") == "1234"
-    assert t("ingest.msg.no_such_column", "en", file="f", column="'x'", field="area", columns="'a'") == \
-        "f: no column 'x' for area; the columns are 'a'"
+    assert (
+        t("ingest.msg.no_such_column", "en", file="f", column="'x'", field="area", columns="'a'")
+        == "f: no column 'x' for area; the columns are 'a'"
+    )

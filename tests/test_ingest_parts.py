@@ -14,15 +14,18 @@ from dashboard.ingest.places import AreaMatcher, name_key, old_unit_names
 TZ = "Asia/Ho_Chi_Minh"
 
 
-@pytest.mark.parametrize(("values", "family", "first"), [
-    (["21/10/2026 08:05", "03/11/2026"], "day_first", datetime(2026, 10, 21, 8, 5)),
-    (["10/21/18 0:00", "10/22/18 2:41"], "month_first", datetime(2018, 10, 21, 0, 0)),
-    (["10/21/2018 08:05:00 PM", "10/21/2018 12:05:00 AM"], "month_first", datetime(2018, 10, 21, 20, 5)),
-    (["2022-01-21 13:47:00", "2022-01-22"], "year_first", datetime(2022, 1, 21, 13, 47)),
-    (["2024/10/03 00:00:00+00"], "year_first", datetime(2024, 10, 3, 7, 0)),   # UTC -> Huế time
-    (["01-Jan-2012", "15-Feb-2012"], "format", datetime(2012, 1, 1)),
-    (["1700000000", "1700000000000"], "epoch", datetime(2023, 11, 15, 5, 13, 20)),
-])
+@pytest.mark.parametrize(
+    ("values", "family", "first"),
+    [
+        (["21/10/2026 08:05", "03/11/2026"], "day_first", datetime(2026, 10, 21, 8, 5)),
+        (["10/21/18 0:00", "10/22/18 2:41"], "month_first", datetime(2018, 10, 21, 0, 0)),
+        (["10/21/2018 08:05:00 PM", "10/21/2018 12:05:00 AM"], "month_first", datetime(2018, 10, 21, 20, 5)),
+        (["2022-01-21 13:47:00", "2022-01-22"], "year_first", datetime(2022, 1, 21, 13, 47)),
+        (["2024/10/03 00:00:00+00"], "year_first", datetime(2024, 10, 3, 7, 0)),  # UTC -> Huế time
+        (["01-Jan-2012", "15-Feb-2012"], "format", datetime(2012, 1, 1)),
+        (["1700000000", "1700000000000"], "epoch", datetime(2023, 11, 15, 5, 13, 20)),
+    ],
+)
 def test_date_formats_are_detected_and_parsed(values, family, first):
     rule = dates.detect_rule("c", pd.Series(values))
     parsed = dates.parse(pd.Series(values), rule, TZ)
@@ -32,8 +35,9 @@ def test_date_formats_are_detected_and_parsed(values, family, first):
 
 
 def test_pm_hours_and_two_digit_years():
-    parsed = dates.parse(pd.Series(["10/21/2018 12:30:00 PM", "1/2/99 7:00", "13/40/2018", "x"]),
-                         dates.DateRule("month_first"), TZ)
+    parsed = dates.parse(
+        pd.Series(["10/21/2018 12:30:00 PM", "1/2/99 7:00", "13/40/2018", "x"]), dates.DateRule("month_first"), TZ
+    )
     assert list(parsed[:2]) == [pd.Timestamp(2018, 10, 21, 12, 30), pd.Timestamp(1999, 1, 2, 7)]
     assert parsed[2:].isna().all()
 
@@ -55,31 +59,60 @@ def test_mixed_day_first_and_month_first_is_an_error():
 
 
 def test_headers_are_detected_in_every_vocabulary():
-    open311 = fields.detect_mapping("feedback", ["service_request_id", "requested_datetime", "updated_datetime",
-                                                 "expected_datetime", "status", "service_name", "lat", "long"])
-    assert open311 == {"source_id": "service_request_id", "received_at": "requested_datetime",
-                       "updated_at": "updated_datetime", "due_at": "expected_datetime", "status": "status",
-                       "category": "service_name", "lat": "lat", "lon": "long"}
-    vietnamese = fields.detect_mapping("dossiers", ["Mã hồ sơ", "Ngày tiếp nhận", "Hạn xử lý", "Ngày hoàn thành",
-                                                    "Lĩnh vực", "Đơn vị xử lý", "Phường/Xã"])
-    assert vietnamese == {"source_id": "Mã hồ sơ", "received_at": "Ngày tiếp nhận", "due_at": "Hạn xử lý",
-                          "completed_at": "Ngày hoàn thành", "sector": "Lĩnh vực", "agency": "Đơn vị xử lý",
-                          "area": "Phường/Xã"}
+    open311 = fields.detect_mapping(
+        "feedback",
+        [
+            "service_request_id",
+            "requested_datetime",
+            "updated_datetime",
+            "expected_datetime",
+            "status",
+            "service_name",
+            "lat",
+            "long",
+        ],
+    )
+    assert open311 == {
+        "source_id": "service_request_id",
+        "received_at": "requested_datetime",
+        "updated_at": "updated_datetime",
+        "due_at": "expected_datetime",
+        "status": "status",
+        "category": "service_name",
+        "lat": "lat",
+        "lon": "long",
+    }
+    vietnamese = fields.detect_mapping(
+        "dossiers",
+        ["Mã hồ sơ", "Ngày tiếp nhận", "Hạn xử lý", "Ngày hoàn thành", "Lĩnh vực", "Đơn vị xử lý", "Phường/Xã"],
+    )
+    assert vietnamese == {
+        "source_id": "Mã hồ sơ",
+        "received_at": "Ngày tiếp nhận",
+        "due_at": "Hạn xử lý",
+        "completed_at": "Ngày hoàn thành",
+        "sector": "Lĩnh vực",
+        "agency": "Đơn vị xử lý",
+        "area": "Phường/Xã",
+    }
 
 
-@pytest.mark.parametrize(("value", "words", "code"), [
-    ("Closed", fields.FEEDBACK_STATUS_WORDS, "resolved"),
-    ("Đã xử lý", fields.FEEDBACK_STATUS_WORDS, "resolved"),
-    ("Assigned", fields.FEEDBACK_STATUS_WORDS, "in_progress"),
-    ("Open", fields.FEEDBACK_STATUS_WORDS, "new"),
-    ("Street Light Condition", fields.FEEDBACK_CATEGORY_WORDS, "street_lighting"),
-    ("Rác thải sinh hoạt", fields.FEEDBACK_CATEGORY_WORDS, "waste_environment"),
-    ("Ổ gà mặt đường", fields.FEEDBACK_CATEGORY_WORDS, "roads_traffic"),
-    ("Separate collection", fields.FEEDBACK_CATEGORY_WORDS, None),   # "rat" is not a word of it
-    ("SO Other Single Detached Dwelling", fields.DOSSIER_SECTOR_WORDS, "construction"),
-    ("Trực tuyến", fields.DOSSIER_CHANNEL_WORDS, "online"),
-    ("Final", fields.DOSSIER_STATUS_WORDS, "completed"),
-])
+@pytest.mark.parametrize(
+    ("value", "words", "code"),
+    [
+        ("Closed", fields.FEEDBACK_STATUS_WORDS, "resolved"),
+        ("Đã xử lý", fields.FEEDBACK_STATUS_WORDS, "resolved"),
+        ("Assigned", fields.FEEDBACK_STATUS_WORDS, "in_progress"),
+        ("Open", fields.FEEDBACK_STATUS_WORDS, "new"),
+        ("Street Light Condition", fields.FEEDBACK_CATEGORY_WORDS, "street_lighting"),
+        ("Rác thải sinh hoạt", fields.FEEDBACK_CATEGORY_WORDS, "waste_environment"),
+        ("Ổ gà mặt đường", fields.FEEDBACK_CATEGORY_WORDS, "roads_traffic"),
+        ("Separate collection", fields.FEEDBACK_CATEGORY_WORDS, None),  # "rat" is not a word of it
+        ("SO Other Single Detached Dwelling", fields.DOSSIER_SECTOR_WORDS, "construction"),
+        ("Trực tuyến", fields.DOSSIER_CHANNEL_WORDS, "online"),
+        ("Final", fields.DOSSIER_STATUS_WORDS, "completed"),
+    ],
+)
 def test_source_values_become_our_codes(value, words, code):
     assert fields.classify(value, words) == code
 
@@ -90,9 +123,16 @@ def test_place_names_ignore_prefix_case_and_diacritics():
 
 
 def test_areas_match_by_code_name_old_name_and_point():
-    areas = pd.DataFrame({"code": ["19777", "19789"], "name": ["Phường Vỹ Dạ", "Phường Thuận Hóa"],
-                          "geometry_geojson": ['{"type":"Polygon","coordinates":[[[107,16],[108,16],[108,17],'
-                                               '[107,17],[107,16]]]}', None]})
+    areas = pd.DataFrame(
+        {
+            "code": ["19777", "19789"],
+            "name": ["Phường Vỹ Dạ", "Phường Thuận Hóa"],
+            "geometry_geojson": [
+                '{"type":"Polygon","coordinates":[[[107,16],[108,16],[108,17],[107,17],[107,16]]]}',
+                None,
+            ],
+        }
+    )
     old = old_unit_names("hue")
     assert old[name_key("Phường Phú Hội")] == "19789"
     matcher = AreaMatcher(areas, old)
@@ -118,15 +158,18 @@ def test_readers_detect_encoding_and_delimiter(tmp_path):
         assert (source.encoding, source.delimiter) == (expected, ";")
         assert source.headers == ["Mã", "Ngày tiếp nhận", "Phường"]
         chunk = next(readers.iter_chunks(source))
-        assert chunk.loc[1, "Phường"] == "Phú Hội"   # composed form even from Windows-1258
+        assert chunk.loc[1, "Phường"] == "Phú Hội"  # composed form even from Windows-1258
 
 
-@pytest.mark.parametrize(("name", "data", "message"), [
-    ("empty.csv", b"", "empty"),
-    ("binary.csv", bytes(range(256)) * 10, "binary file"),
-    ("truncated.csv", b"id,received,category\n1,2026-01-01,noise\n2,2026-01", "truncated"),
-    ("bad.xlsx", b"PK\x03\x04not really a workbook", "not a readable"),
-])
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("empty.csv", b"", "empty"),
+        ("binary.csv", bytes(range(256)) * 10, "binary file"),
+        ("truncated.csv", b"id,received,category\n1,2026-01-01,noise\n2,2026-01", "truncated"),
+        ("bad.xlsx", b"PK\x03\x04not really a workbook", "not a readable"),
+    ],
+)
 def test_garbage_files_give_one_line_errors(tmp_path, name, data, message):
     path = _write(tmp_path, name, data)
     with pytest.raises(readers.InputError) as error:

@@ -15,16 +15,19 @@ def test_city_kpis_match_hand_computation(tiny_engine):
     result = kpis.compute_kpis(tiny_engine, MARCH)
     assert result["period"] == {"from": "2026-03-01", "to": "2026-03-07"}
     assert result["feedback"] == {
-        "received": 6,                      # 1, 2, 4, 5, 6, 7
-        "resolved": 4,                      # 1, 2, 3, 4
-        "resolved_on_time_pct": 66.7,       # 1 and 3 of the 3 with a due date
-        "median_resolution_hours": 36.0,    # median of 24, 72, 48, 24
-        "open_backlog": 3,                  # 5, 7, 9
-        "satisfaction_avg": 4.0,            # 5, 3, 4
-        "reopened_pct": 25.0,               # 2 of 4 resolved
+        "received": 6,  # 1, 2, 4, 5, 6, 7
+        "resolved": 4,  # 1, 2, 3, 4
+        "resolved_on_time_pct": 66.7,  # 1 and 3 of the 3 with a due date
+        "median_resolution_hours": 36.0,  # median of 24, 72, 48, 24
+        "open_backlog": 3,  # 5, 7, 9
+        "satisfaction_avg": 4.0,  # 5, 3, 4
+        "reopened_pct": 25.0,  # 2 of 4 resolved
     }
     assert result["dossiers"] == {
-        "received": 3, "completed": 3, "completed_on_time_pct": 50.0, "online_pct": 66.7,
+        "received": 3,
+        "completed": 3,
+        "completed_on_time_pct": 50.0,
+        "online_pct": 66.7,
         "median_lead_time_days": 3.0,
     }
     assert result["traffic"] == {"vehicles": 350, "congestion_index_peak": 100.0}
@@ -37,8 +40,13 @@ def test_area_filter_restricts_every_section(tiny_engine):
     assert result["feedback"]["median_resolution_hours"] == 48.0
     assert result["feedback"]["open_backlog"] == 0
     assert result["feedback"]["satisfaction_avg"] == 4.0
-    assert result["dossiers"] == {"received": 1, "completed": 1, "completed_on_time_pct": 100.0,
-                                  "online_pct": 100.0, "median_lead_time_days": 2.0}
+    assert result["dossiers"] == {
+        "received": 1,
+        "completed": 1,
+        "completed_on_time_pct": 100.0,
+        "online_pct": 100.0,
+        "median_lead_time_days": 2.0,
+    }
     assert result["traffic"] == {"vehicles": 200, "congestion_index_peak": 100.0}
 
 
@@ -77,16 +85,19 @@ def test_area_table_sums_to_city_counts(tiny_engine):
     assert table["dossiers.completed"].sum() == city["dossiers"]["completed"]
 
 
-@pytest.mark.parametrize(("key", "value", "expected"), [
-    ("feedback.resolved_on_time_pct", 95.0, "on_target"),
-    ("feedback.resolved_on_time_pct", 85.0, "near_target"),
-    ("feedback.resolved_on_time_pct", 50.0, "off_target"),
-    ("feedback.median_resolution_hours", 48.0, "on_target"),
-    ("feedback.median_resolution_hours", 79.0, "near_target"),
-    ("feedback.median_resolution_hours", 200.0, "off_target"),
-    ("feedback.received", 10, None),
-    ("dossiers.online_pct", None, None),
-])
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("feedback.resolved_on_time_pct", 95.0, "on_target"),
+        ("feedback.resolved_on_time_pct", 85.0, "near_target"),
+        ("feedback.resolved_on_time_pct", 50.0, "off_target"),
+        ("feedback.median_resolution_hours", 48.0, "on_target"),
+        ("feedback.median_resolution_hours", 79.0, "near_target"),
+        ("feedback.median_resolution_hours", 200.0, "off_target"),
+        ("feedback.received", 10, None),
+        ("dossiers.online_pct", None, None),
+    ],
+)
 def test_target_status(key, value, expected):
     assert kpis.status(kpis.KPI_BY_KEY[key], value) == expected
 
@@ -109,8 +120,14 @@ def test_congestion_index_definition():
 
 def test_page_dimensions_narrow_a_section(tiny_engine):
     assert kpis.section_kpis(tiny_engine, "feedback", MARCH, dimensions={"category": ["noise"]})["received"] == 0
-    assert kpis.section_kpis(tiny_engine, "feedback", MARCH, dimensions={"category": ["waste_environment"]})["received"] == 6
+    assert (
+        kpis.section_kpis(tiny_engine, "feedback", MARCH, dimensions={"category": ["waste_environment"]})["received"]
+        == 6
+    )
     assert kpis.section_kpis(tiny_engine, "dossiers", MARCH, dimensions={"channel": ["online"]})["received"] == 2
-    assert kpis.section_kpis(tiny_engine, "traffic", MARCH, dimensions={"sensor": ["S2"]}) == {"vehicles": 150, "congestion_index_peak": 100.0}
+    assert kpis.section_kpis(tiny_engine, "traffic", MARCH, dimensions={"sensor": ["S2"]}) == {
+        "vehicles": 150,
+        "congestion_index_peak": 100.0,
+    }
     with pytest.raises(ValueError, match="unknown KPI section"):
         kpis.section_kpis(tiny_engine, "weather", MARCH)

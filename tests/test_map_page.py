@@ -4,6 +4,7 @@ clicking a ward."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -29,18 +30,33 @@ MARCH = Period(date(2026, 3, 1), date(2026, 3, 7))
 
 
 def _report(id_, received, lat, lon, area="A", category="waste_environment"):
-    return dict(id=id_, source="t", source_id=str(id_), received_at=received, category=category, channel="hue_s_app",
-                area_code=area, lat=lat, lon=lon, status="resolved", agency="X", due_at=None, first_response_at=None,
-                resolved_at=None, satisfaction=None, reopened=False)
+    return dict(
+        id=id_,
+        source="t",
+        source_id=str(id_),
+        received_at=received,
+        category=category,
+        channel="hue_s_app",
+        area_code=area,
+        lat=lat,
+        lon=lon,
+        status="resolved",
+        agency="X",
+        due_at=None,
+        first_response_at=None,
+        resolved_at=None,
+        satisfaction=None,
+        reopened=False,
+    )
 
 
 REPORTS = [
-    _report(1, datetime(2026, 3, 2, 8), 16.461, 107.591),                       # cell (1646, 10759)
-    _report(2, datetime(2026, 3, 3, 9), 16.462, 107.599),                       # same cell
-    _report(3, datetime(2026, 3, 4, 10), 16.471, 107.591, category="noise"),    # cell (1647, 10759)
-    _report(4, datetime(2026, 3, 5, 11), 16.301, 107.701, area="B"),            # cell (1630, 10770)
-    _report(5, datetime(2026, 3, 6, 12), None, None),                           # no coordinates
-    _report(6, datetime(2026, 3, 8, 8), 16.461, 107.591),                       # after the period
+    _report(1, datetime(2026, 3, 2, 8), 16.461, 107.591),  # cell (1646, 10759)
+    _report(2, datetime(2026, 3, 3, 9), 16.462, 107.599),  # same cell
+    _report(3, datetime(2026, 3, 4, 10), 16.471, 107.591, category="noise"),  # cell (1647, 10759)
+    _report(4, datetime(2026, 3, 5, 11), 16.301, 107.701, area="B"),  # cell (1630, 10770)
+    _report(5, datetime(2026, 3, 6, 12), None, None),  # no coordinates
+    _report(6, datetime(2026, 3, 8, 8), 16.461, 107.591),  # after the period
 ]
 
 
@@ -69,7 +85,9 @@ def test_points_are_the_newest_up_to_the_limit(reports_engine):
 
 def test_grid_counts_reports_per_cell(reports_engine):
     grid = mq.feedback_grid(reports_engine, QueryFilter.build(MARCH), cell_degrees=0.01)
-    cells = {(round(lat, 3), round(lon, 3)): n for lat, lon, n in zip(grid["lat"], grid["lon"], grid["reports"], strict=True)}
+    cells = {
+        (round(lat, 3), round(lon, 3)): n for lat, lon, n in zip(grid["lat"], grid["lon"], grid["reports"], strict=True)
+    }
     assert cells == {(16.305, 107.705): 1, (16.465, 107.595): 2, (16.475, 107.595): 1}
     coarse = mq.feedback_grid(reports_engine, QueryFilter.build(MARCH), cell_degrees=1.0)
     assert list(coarse["reports"]) == [4] and coarse["lat"].iloc[0] == pytest.approx(16.5)
@@ -86,23 +104,36 @@ def test_layer_switches_to_density_above_the_threshold(reports_engine):
 # ------------------------------------------------------------------ layer builders
 def _square(west, south, size=0.1):
     east, north = west + size, south + size
-    return ('{"type": "Polygon", "coordinates": [[[%s, %s], [%s, %s], [%s, %s], [%s, %s], [%s, %s]]]}'
-            % (west, south, east, south, east, north, west, north, west, south))
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    return json.dumps({"type": "Polygon", "coordinates": [ring]}, separators=(", ", ": "))
 
 
-GEOMETRY = pd.DataFrame({"code": ["A", "B"], "name": ["Phường Thuận Hóa", "Xã Phú Vang"],
-                         "geometry_geojson": [_square(107.5, 16.4), _square(107.9, 16.4)]})
-AREA_TABLE = pd.DataFrame({"code": ["A", "B"], "name": ["Phường Thuận Hóa", "Xã Phú Vang"],
-                           "feedback.received_per_10k": [12.5, 3.25], "feedback.resolved_on_time_pct": [80.0, None],
-                           "traffic.congestion_index_peak": [None, 42.0]})
+GEOMETRY = pd.DataFrame(
+    {
+        "code": ["A", "B"],
+        "name": ["Phường Thuận Hóa", "Xã Phú Vang"],
+        "geometry_geojson": [_square(107.5, 16.4), _square(107.9, 16.4)],
+    }
+)
+AREA_TABLE = pd.DataFrame(
+    {
+        "code": ["A", "B"],
+        "name": ["Phường Thuận Hóa", "Xã Phú Vang"],
+        "feedback.received_per_10k": [12.5, 3.25],
+        "feedback.resolved_on_time_pct": [80.0, None],
+        "traffic.congestion_index_peak": [None, 42.0],
+    }
+)
 
 
 def test_ward_layer_map_is_offline_and_fits_the_wards():
     layer = map_layers.WARD_LAYER_BY_KEY["feedback_per_10k"]
     figure = map_layers.ward_layer_map(GEOMETRY, AREA_TABLE, layer, "vi", selected=["B"])
     assert figure.layout.map.style == "white-bg"
-    assert figure.layout.map.center.lon == pytest.approx(107.95) and figure.layout.map.center.lat == pytest.approx(16.45)
-    city = map_layers.ward_layer_map(GEOMETRY, AREA_TABLE, layer, "vi")     # nothing selected: both wards
+    assert figure.layout.map.center.lon == pytest.approx(107.95) and figure.layout.map.center.lat == pytest.approx(
+        16.45
+    )
+    city = map_layers.ward_layer_map(GEOMETRY, AREA_TABLE, layer, "vi")  # nothing selected: both wards
     assert city.layout.map.center.lon == pytest.approx(107.75) and city.layout.map.zoom < figure.layout.map.zoom
     assert figure.layout.separators == ",."
     valued = figure.data[-1]
@@ -113,8 +144,17 @@ def test_ward_layer_map_is_offline_and_fits_the_wards():
 
 
 def test_point_layer_never_changes_the_area_filter():
-    points = pd.DataFrame({"id": [1], "received_at": [datetime(2026, 3, 2, 8)], "category": ["noise"], "status": ["resolved"],
-                           "area_code": ["A"], "lat": [16.46], "lon": [107.59]})
+    points = pd.DataFrame(
+        {
+            "id": [1],
+            "received_at": [datetime(2026, 3, 2, 8)],
+            "category": ["noise"],
+            "status": ["resolved"],
+            "area_code": ["A"],
+            "lat": [16.46],
+            "lon": [107.59],
+        }
+    )
     figure = map_layers.ward_layer_map(GEOMETRY, AREA_TABLE, map_layers.WARD_LAYERS[0], "vi")
     map_layers.add_feedback_layer(figure, FeedbackLayer("points", 1, points, 5000), "vi")
     trace = figure.data[-1]
@@ -131,7 +171,9 @@ def test_density_layer_says_so_on_the_map():
     assert figure.layout.annotations[0].text == "Hiển thị mật độ vì có 183.245 điểm > 5.000"
     assert figure.data[-1].marker.size[1] > figure.data[-1].marker.size[0]
     assert figure.data[-1].customdata is None
-    assert map_layers.feedback_layer_note(layer, "en").startswith("Showing density because there are 183,245 points > 5,000")
+    assert map_layers.feedback_layer_note(layer, "en").startswith(
+        "Showing density because there are 183,245 points > 5,000"
+    )
 
 
 def test_comparison_table_puts_a_ward_beside_the_city():
@@ -142,7 +184,8 @@ def test_comparison_table_puts_a_ward_beside_the_city():
             ward[section].setdefault(definition.name, None)
             city[section].setdefault(definition.name, None)
     table = map_layers.comparison_table({"Phường Phú Xuân": ward, t("wardmap.city"): city}, "vi").set_index(
-        t("wardmap.compare.indicator"))
+        t("wardmap.compare.indicator")
+    )
     assert table.loc[t("kpi.feedback.received"), "Phường Phú Xuân"] == "1.234"
     assert table.loc[t("kpi.feedback.received"), t("wardmap.city")] == "56.789"
     assert table.loc[t("kpi.feedback.resolved_on_time_pct"), "Phường Phú Xuân"] == "87,2 %"
@@ -215,8 +258,10 @@ def test_clicked_ward_is_shown_beside_the_city(monkeypatch, demo_db_url, demo_no
     assert table.loc[t("kpi.feedback.received"), "Phường Phú Xuân"] == format_number(ward["feedback"]["received"])
     assert table.loc[t("kpi.feedback.received"), t("wardmap.city")] == format_number(city["feedback"]["received"])
     assert table.loc[t("kpi.dossiers.received"), "Phường Phú Xuân"] == format_number(ward["dossiers"]["received"])
-    assert table.loc[t("kpi.feedback.resolved_on_time_pct"), t("wardmap.city")] == \
-        format_number(city["feedback"]["resolved_on_time_pct"], "vi", 1) + " %"
+    assert (
+        table.loc[t("kpi.feedback.resolved_on_time_pct"), t("wardmap.city")]
+        == format_number(city["feedback"]["resolved_on_time_pct"], "vi", 1) + " %"
+    )
     assert 0 < ward["feedback"]["received"] < city["feedback"]["received"]
 
 
@@ -238,8 +283,14 @@ def test_point_layer_switches_to_density_above_a_lowered_threshold(monkeypatch, 
 
 
 def test_page_filters_round_trip_through_the_url(monkeypatch, demo_db_url):
-    params = {"lang": "en", "from": "2026-09-01", "to": "2026-10-31", "compare": "same_period_last_year",
-              "area": "19753,19789", "layer": "congestion"}
+    params = {
+        "lang": "en",
+        "from": "2026-09-01",
+        "to": "2026-10-31",
+        "compare": "same_period_last_year",
+        "area": "19753,19789",
+        "layer": "congestion",
+    }
     first = run_page(monkeypatch, demo_db_url, params)
     written = {key: first.query_params[key] for key in params}
     assert written == params
@@ -270,7 +321,10 @@ def test_clicking_a_ward_filters_the_page(demo_db_url, demo_now):
         pytest.skip(f"no Chromium at {browser.CHROMIUM}")
     artifacts = Path(__file__).resolve().parent.parent / "artifacts" / "browser"
     _, params = last_30_days(demo_now)
-    with browser.running_app(demo_db_url, log_path=artifacts / "streamlit-map-click.log") as base, browser.browser() as chromium:
+    with (
+        browser.running_app(demo_db_url, log_path=artifacts / "streamlit-map-click.log") as base,
+        browser.browser() as chromium,
+    ):
         page = browser.new_page(chromium)
         page.goto(f"{base}/ban-do?from={params['from']}&to={params['to']}")
         browser.wait_for_app(page, map_canvas=True)
@@ -285,6 +339,6 @@ def test_clicking_a_ward_filters_the_page(demo_db_url, demo_now):
         assert page.locator(browser.EXCEPTION).count() == 0
         code = parse_qs(urlsplit(page.url).query)["area"][0]
         text = page.locator("body").inner_text()
-        assert WARD_NAMES[code] in text                       # its chip (and the comparison column heading)
-        assert t("wardmap.click_hint") not in text            # the ward-vs-city table replaced the hint
+        assert WARD_NAMES[code] in text  # its chip (and the comparison column heading)
+        assert t("wardmap.click_hint") not in text  # the ward-vs-city table replaced the hint
         page.context.close()

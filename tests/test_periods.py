@@ -12,15 +12,18 @@ from dashboard.web.overview import trend_window
 TODAY = date(2026, 11, 19)  # a Thursday
 
 
-@pytest.mark.parametrize(("preset", "start"), [
-    ("today", date(2026, 11, 19)),
-    ("last_7_days", date(2026, 11, 13)),
-    ("this_week", date(2026, 11, 16)),
-    ("this_month", date(2026, 11, 1)),
-    ("this_quarter", date(2026, 10, 1)),
-    ("year_to_date", date(2026, 1, 1)),
-    ("last_30_days", date(2026, 10, 21)),
-])
+@pytest.mark.parametrize(
+    ("preset", "start"),
+    [
+        ("today", date(2026, 11, 19)),
+        ("last_7_days", date(2026, 11, 13)),
+        ("this_week", date(2026, 11, 16)),
+        ("this_month", date(2026, 11, 1)),
+        ("this_quarter", date(2026, 10, 1)),
+        ("year_to_date", date(2026, 1, 1)),
+        ("last_30_days", date(2026, 10, 21)),
+    ],
+)
 def test_presets_end_today(preset, start):
     assert preset_period(preset, TODAY) == Period(start, TODAY)
 

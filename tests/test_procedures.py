@@ -41,24 +41,40 @@ SECTORS = {"P1": "civil_status", "P2": "land", "P3": "business"}
 
 
 def _dossier(id_, procedure, agency, area, channel, received, due=None, completed=None, status=None):
-    return dict(id=id_, source="t", source_id=f"HS-{id_}", procedure_code=procedure, procedure_name=NAMES[procedure],
-                sector=SECTORS[procedure], agency=agency, area_code=area, channel=channel, received_at=received,
-                due_at=due, completed_at=completed, status=status or ("completed" if completed else "in_progress"))
+    return dict(
+        id=id_,
+        source="t",
+        source_id=f"HS-{id_}",
+        procedure_code=procedure,
+        procedure_name=NAMES[procedure],
+        sector=SECTORS[procedure],
+        agency=agency,
+        area_code=area,
+        channel=channel,
+        received_at=received,
+        due_at=due,
+        completed_at=completed,
+        status=status or ("completed" if completed else "in_progress"),
+    )
 
 
 DOSSIERS = [
-    _dossier(1, "P1", "UBND A", "A", "online", at(2), at(4, 17), at(3)),       # lead 1 d, on time
-    _dossier(2, "P1", "UBND A", "A", "online", at(3), at(5, 17), at(5)),       # lead 2 d, on time
-    _dossier(3, "P1", "UBND A", "A", "counter", at(4), at(6, 17), at(7)),      # lead 3 d, late
-    _dossier(4, "P1", "UBND B", "B", "counter", at(9), at(10, 17), at(13)),    # lead 4 d, late
-    _dossier(5, "P1", "UBND B", "B", "online", at(10), at(20, 17), at(15)),    # lead 5 d, on time
-    _dossier(6, "P2", "Land office", "B", "postal", at(20, month=2), at(1, 17), at(2)),  # received before; lead 10 d, late
-    _dossier(7, "P2", "Land office", "A", "online", at(12), at(13, 17)),       # open, past due: age 3 d 16 h, 2 d 7 h over
-    _dossier(8, "P2", "Land office", "A", "counter", at(14), at(25, 17)),      # open, not yet due
+    _dossier(1, "P1", "UBND A", "A", "online", at(2), at(4, 17), at(3)),  # lead 1 d, on time
+    _dossier(2, "P1", "UBND A", "A", "online", at(3), at(5, 17), at(5)),  # lead 2 d, on time
+    _dossier(3, "P1", "UBND A", "A", "counter", at(4), at(6, 17), at(7)),  # lead 3 d, late
+    _dossier(4, "P1", "UBND B", "B", "counter", at(9), at(10, 17), at(13)),  # lead 4 d, late
+    _dossier(5, "P1", "UBND B", "B", "online", at(10), at(20, 17), at(15)),  # lead 5 d, on time
+    _dossier(
+        6, "P2", "Land office", "B", "postal", at(20, month=2), at(1, 17), at(2)
+    ),  # received before; lead 10 d, late
+    _dossier(7, "P2", "Land office", "A", "online", at(12), at(13, 17)),  # open, past due: age 3 d 16 h, 2 d 7 h over
+    _dossier(8, "P2", "Land office", "A", "counter", at(14), at(25, 17)),  # open, not yet due
     _dossier(9, "P2", "Land office", "B", "counter", at(1), at(5, 17), status="returned"),  # returned: never past due
-    _dossier(10, "P1", "UBND B", "B", "online", at(5), at(9, 17), at(17)),     # completed after: open and past due at 16/03
-    _dossier(11, "P3", None, "A", "online", at(16), at(18, 17)),               # received after the period
-    _dossier(12, "P3", "Finance dept", None, "online", at(6), None, at(8)),    # no due date; lead 2 d
+    _dossier(
+        10, "P1", "UBND B", "B", "online", at(5), at(9, 17), at(17)
+    ),  # completed after: open and past due at 16/03
+    _dossier(11, "P3", None, "A", "online", at(16), at(18, 17)),  # received after the period
+    _dossier(12, "P3", "Finance dept", None, "online", at(6), None, at(8)),  # no due date; lead 2 d
 ]
 
 
@@ -66,10 +82,25 @@ DOSSIERS = [
 def tiny(any_db_url):
     engine = make_engine(any_db_url)
     with engine.begin() as connection:
-        connection.execute(schema.areas.insert(), [
-            dict(code=c, name=f"Phường {c}", name_ascii=f"Phuong {c}", kind="ward", parent_code="46", geometry_geojson=None,
-                 centroid_lat=16.4, centroid_lon=107.5, area_km2=10.0, population=20_000, population_is_estimate=True)
-            for c in ("A", "B")])
+        connection.execute(
+            schema.areas.insert(),
+            [
+                dict(
+                    code=c,
+                    name=f"Phường {c}",
+                    name_ascii=f"Phuong {c}",
+                    kind="ward",
+                    parent_code="46",
+                    geometry_geojson=None,
+                    centroid_lat=16.4,
+                    centroid_lon=107.5,
+                    area_km2=10.0,
+                    population=20_000,
+                    population_is_estimate=True,
+                )
+                for c in ("A", "B")
+            ],
+        )
         connection.execute(schema.dossiers.insert(), DOSSIERS)
     yield engine
     engine.dispose()
@@ -83,7 +114,12 @@ def test_kpis_and_extra_counts_on_the_tiny_table(tiny):
     # received in the period: 1,2,3,4,5,7,8,10,12 (9); online 1,2,5,7,10,12 (6); completed 1-6 and 12 (7);
     # with a due date 1-6, on time 1,2,5; late 3,4,6; lead times 1,2,3,4,5,10,2 -> median 3.
     assert kpis.section_kpis(tiny, "dossiers", PERIOD) == {
-        "received": 9, "completed": 7, "completed_on_time_pct": 50.0, "online_pct": 66.7, "median_lead_time_days": 3.0}
+        "received": 9,
+        "completed": 7,
+        "completed_on_time_pct": 50.0,
+        "online_pct": 66.7,
+        "median_lead_time_days": 3.0,
+    }
     assert dq.extra_counts(tiny, scope(), AS_OF) == {"late": 3, "past_due_open": 2}
     assert dq.extra_counts(tiny, scope(areas=("A",)), AS_OF) == {"late": 1, "past_due_open": 1}
     # At 13/03 00:00 dossier 7 (due 13/03 17:00) is not late yet; 10 (due 09/03 17:00) and 4 (due 10/03 17:00,
@@ -94,8 +130,9 @@ def test_kpis_and_extra_counts_on_the_tiny_table(tiny):
 def test_page_dimensions_narrow_every_query(tiny):
     civil_online = scope(sector=["civil_status"], channel=["online"])  # received 1,2,5,10; completed 1,2,5 all on time
     assert kpis.section_kpis(tiny, "dossiers", PERIOD, dimensions=dict(civil_online.dimensions))["received"] == 4
-    assert dq.procedure_stats(tiny, civil_online)[["procedure_code", "received", "completed", "late"]].values.tolist() == [
-        ["P1", 4, 3, 0]]
+    assert dq.procedure_stats(tiny, civil_online)[
+        ["procedure_code", "received", "completed", "late"]
+    ].values.tolist() == [["P1", 4, 3, 0]]
     assert dq.extra_counts(tiny, civil_online, AS_OF) == {"late": 0, "past_due_open": 1}
     assert dq.past_due(tiny, scope(procedure=["P2"]), AS_OF)["source_id"].tolist() == ["HS-7"]
 
@@ -123,7 +160,10 @@ def test_agency_ranking_lowest_on_time_first(tiny):
 def test_procedure_and_sector_figures(tiny):
     stats = dq.procedure_stats(tiny, scope())
     assert stats[["procedure_code", "received", "completed", "completed_with_due", "late"]].values.tolist() == [
-        ["P1", 6, 5, 5, 2], ["P2", 2, 1, 1, 1], ["P3", 1, 1, 0, 0]]
+        ["P1", 6, 5, 5, 2],
+        ["P2", 2, 1, 1, 1],
+        ["P3", 1, 1, 0, 0],
+    ]
     assert stats["late_pct"].tolist()[:2] == [40.0, 100.0] and pd.isna(stats["late_pct"].iloc[2])
     assert dq.top_procedures(stats, "received")["procedure_code"].tolist() == ["P1", "P2", "P3"]
     assert dq.top_procedures(stats, "late")["procedure_code"].tolist() == ["P1", "P2"]
@@ -132,7 +172,10 @@ def test_procedure_and_sector_figures(tiny):
         dq.top_procedures(stats, "completed")
     sectors = dq.sector_stats(tiny, scope())
     assert sectors[["sector", "received", "completed"]].values.tolist() == [
-        ["civil_status", 6, 5], ["land", 2, 1], ["business", 1, 1]]
+        ["civil_status", 6, 5],
+        ["land", 2, 1],
+        ["business", 1, 1],
+    ]
 
 
 def test_lead_time_quantiles_are_computed_in_sql(tiny):
@@ -147,8 +190,11 @@ def test_lead_time_quantiles_are_computed_in_sql(tiny):
 def test_channel_mix_per_week_and_day(tiny):
     weekly = dq.channel_mix(tiny, scope(), "week")
     assert [(b.date(), c, n) for b, c, n in weekly.itertuples(index=False)] == [
-        (date(2026, 3, 2), "counter", 1), (date(2026, 3, 2), "online", 4),
-        (date(2026, 3, 9), "counter", 2), (date(2026, 3, 9), "online", 2)]
+        (date(2026, 3, 2), "counter", 1),
+        (date(2026, 3, 2), "online", 4),
+        (date(2026, 3, 9), "counter", 2),
+        (date(2026, 3, 9), "online", 2),
+    ]
     daily = dq.channel_mix(tiny, scope(), "day")
     assert daily["received"].sum() == 9 and daily["bucket"].min() == pd.Timestamp(2026, 3, 2)
     with pytest.raises(ValueError):
@@ -168,14 +214,26 @@ def test_as_of_and_grain():
     assert dq.as_of_instant(PERIOD, datetime(2026, 3, 10, 9, 30, 45)) == datetime(2026, 3, 10, 9, 30)
     assert dq.channel_grain(PERIOD) == "day"
     assert dq.channel_grain(Period(date(2026, 3, 1), date(2026, 3, 15))) == "week"
-    assert [d.name for d in dq.page_kpis()] == ["received", "completed", "completed_on_time_pct", "late", "online_pct",
-                                                 "median_lead_time_days", "past_due_open"]
+    assert [d.name for d in dq.page_kpis()] == [
+        "received",
+        "completed",
+        "completed_on_time_pct",
+        "late",
+        "online_pct",
+        "median_lead_time_days",
+        "past_due_open",
+    ]
 
 
 # ---------------------------------------------------------------- chart builders
 def test_channel_share_stacks_to_100_and_marks_partial_weeks():
-    frame = pd.DataFrame({"bucket": pd.to_datetime(["2026-03-02", "2026-03-02", "2026-03-09"]),
-                          "channel": ["online", "counter", "online"], "received": [3, 1, 2]})
+    frame = pd.DataFrame(
+        {
+            "bucket": pd.to_datetime(["2026-03-02", "2026-03-02", "2026-03-09"]),
+            "channel": ["online", "counter", "online"],
+            "received": [3, 1, 2],
+        }
+    )
     figure = charts.channel_share(frame, "week", "vi", (date(2026, 3, 4), date(2026, 3, 15)))
     assert [trace.name for trace in figure.data] == [t("channel.online"), t("channel.counter")]
     assert list(figure.data[0].y) == [75.0, 100.0] and list(figure.data[1].y) == [25.0, 0.0]
@@ -185,9 +243,18 @@ def test_channel_share_stacks_to_100_and_marks_partial_weeks():
 
 
 def test_lead_time_ranges_draw_the_quantiles():
-    frame = pd.DataFrame({"procedure_code": ["P1", "P2"], "procedure_name": [NAMES["P1"], NAMES["P2"]],
-                          "completed": [5, 1], "p10": [1.4, 10.0], "p25": [2.0, 10.0], "p50": [3.0, 10.0],
-                          "p75": [4.0, 10.0], "p90": [4.6, 10.0]})
+    frame = pd.DataFrame(
+        {
+            "procedure_code": ["P1", "P2"],
+            "procedure_name": [NAMES["P1"], NAMES["P2"]],
+            "completed": [5, 1],
+            "p10": [1.4, 10.0],
+            "p25": [2.0, 10.0],
+            "p50": [3.0, 10.0],
+            "p75": [4.0, 10.0],
+            "p90": [4.6, 10.0],
+        }
+    )
     figure = charts.lead_time_ranges(frame, "vi", selected=["P2"])
     whisker, box, median = figure.data
     assert list(whisker.base) == [1.4, 10.0] and [round(x, 2) for x in whisker.x] == [3.2, 0.0]
@@ -199,8 +266,15 @@ def test_lead_time_ranges_draw_the_quantiles():
 
 
 def test_agency_ranking_colours_by_target_status():
-    frame = pd.DataFrame({"agency": ["Land office", "UBND A", "Finance dept"], "received": [2, 3, 1],
-                          "completed_with_due": [1, 40, 0], "late": [1, 1, 0], "on_time_pct": [0.0, 97.5, None]})
+    frame = pd.DataFrame(
+        {
+            "agency": ["Land office", "UBND A", "Finance dept"],
+            "received": [2, 3, 1],
+            "completed_with_due": [1, 40, 0],
+            "late": [1, 1, 0],
+            "on_time_pct": [0.0, 97.5, None],
+        }
+    )
     figure = charts.agency_ranking(frame, "vi", selected=["UBND A"])
     bars = figure.data[0]
     assert list(bars.y) == ["Land office", "UBND A"]
@@ -210,15 +284,24 @@ def test_agency_ranking_colours_by_target_status():
 
 
 def test_top_procedures_and_sectors_carry_the_filter_value_on_the_axis():
-    stats = pd.DataFrame({"procedure_code": ["P1", "P2"], "procedure_name": [NAMES["P1"], NAMES["P2"]],
-                          "received": [6, 2], "completed": [5, 1], "late": [2, 1], "late_pct": [40.0, 100.0]})
+    stats = pd.DataFrame(
+        {
+            "procedure_code": ["P1", "P2"],
+            "procedure_name": [NAMES["P1"], NAMES["P2"]],
+            "received": [6, 2],
+            "completed": [5, 1],
+            "late": [2, 1],
+            "late_pct": [40.0, 100.0],
+        }
+    )
     late = charts.top_procedures(stats, "late", "vi")
     assert list(late.data[0].y) == ["P1", "P2"] and list(late.data[0].x) == [2, 1]
     assert list(late.data[0].text) == ["2 (40,0 %)", "1 (100,0 %)"]
     volume = charts.top_procedures(stats, "received", "en")
     assert list(volume.data[0].x) == [6, 2] and volume.layout.title.text == t("procedures.top_volume_title", "en")
-    sectors = pd.DataFrame({"sector": ["civil_status", "mystery"], "received": [6, 1], "completed": [5, 0],
-                            "on_time_pct": [60.0, None]})
+    sectors = pd.DataFrame(
+        {"sector": ["civil_status", "mystery"], "received": [6, 1], "completed": [5, 0], "on_time_pct": [60.0, None]}
+    )
     figure = charts.sector_volume(sectors, "vi", selected=["civil_status"])
     assert list(figure.data[0].y) == ["civil_status", "mystery"]
     assert list(figure.layout.yaxis.ticktext) == ["Hộ tịch", "mystery"]
@@ -226,14 +309,34 @@ def test_top_procedures_and_sectors_carry_the_filter_value_on_the_axis():
 
 
 def test_tables_and_option_labels_are_translated():
-    options = {"sector": {"land": "land", "mystery": "mystery"}, "agency": {"UBND A": "UBND A"},
-               "procedure": {"P1": NAMES["P1"]}, "channel": {"online": "online"}}
+    options = {
+        "sector": {"land": "land", "mystery": "mystery"},
+        "agency": {"UBND A": "UBND A"},
+        "procedure": {"P1": NAMES["P1"]},
+        "channel": {"online": "online"},
+    }
     labels = charts.option_labels(options, "vi")
-    assert labels == {"sector": {"land": "Đất đai", "mystery": "mystery"}, "agency": {"UBND A": "UBND A"},
-                      "procedure": {"P1": "P1 · Đăng ký khai sinh"}, "channel": {"online": "Trực tuyến"}}
-    frame = pd.DataFrame({"source_id": ["HS-1"], "overdue_days": [2.3], "age_days": [3.7], "procedure_name": ["x"],
-                          "agency": ["UBND A"], "area_name": ["Phường A"], "channel": ["counter"], "status": ["in_progress"],
-                          "received_at": [at(12)], "due_at": [at(13, 17)], "sector": ["land"]})
+    assert labels == {
+        "sector": {"land": "Đất đai", "mystery": "mystery"},
+        "agency": {"UBND A": "UBND A"},
+        "procedure": {"P1": "P1 · Đăng ký khai sinh"},
+        "channel": {"online": "Trực tuyến"},
+    }
+    frame = pd.DataFrame(
+        {
+            "source_id": ["HS-1"],
+            "overdue_days": [2.3],
+            "age_days": [3.7],
+            "procedure_name": ["x"],
+            "agency": ["UBND A"],
+            "area_name": ["Phường A"],
+            "channel": ["counter"],
+            "status": ["in_progress"],
+            "received_at": [at(12)],
+            "due_at": [at(13, 17)],
+            "sector": ["land"],
+        }
+    )
     table = charts.display_table(frame, charts.PAST_DUE_COLUMNS, "en")
     assert list(table.columns) == [t(f"procedures.col.{c}", "en") for c in charts.PAST_DUE_COLUMNS]
     assert table.iloc[0][t("procedures.col.channel", "en")] == "At the counter"
@@ -282,8 +385,9 @@ def url_params(period: Period, combination: dict, **extra: str) -> dict[str, str
     return params
 
 
-@pytest.mark.parametrize("combination", COMBINATIONS + [{"procedure": ["TP.01", "HT.01"]}],
-                         ids=COMBINATION_IDS + ["procedures"])
+@pytest.mark.parametrize(
+    "combination", COMBINATIONS + [{"procedure": ["TP.01", "HT.01"]}], ids=COMBINATION_IDS + ["procedures"]
+)
 def test_tiles_show_the_kpi_module_figures(monkeypatch, demo_db_url, demo_now, combination):
     period = demo_period(demo_now, 30)
     app = run_page(monkeypatch, demo_db_url, url_params(period, combination))
@@ -292,8 +396,9 @@ def test_tiles_show_the_kpi_module_figures(monkeypatch, demo_db_url, demo_now, c
     engine = make_engine(demo_db_url, read_only=True)
     try:
         figures = kpis.section_kpis(engine, "dossiers", period, areas, dimensions)
-        figures.update(dq.extra_counts(engine, QueryFilter.build(period, areas, dimensions),
-                                       dq.as_of_instant(period, local_now())))
+        figures.update(
+            dq.extra_counts(engine, QueryFilter.build(period, areas, dimensions), dq.as_of_instant(period, local_now()))
+        )
     finally:
         engine.dispose()
     assert figures["received"] > 0
@@ -311,8 +416,13 @@ def pandas_figures(url: str, period: Period, combination: dict) -> dict:
             rows = pd.read_sql_query(select(schema.dossiers), connection)
     finally:
         engine.dispose()
-    columns = {"area": "area_code", "sector": "sector", "agency": "agency", "procedure": "procedure_code",
-               "channel": "channel"}
+    columns = {
+        "area": "area_code",
+        "sector": "sector",
+        "agency": "agency",
+        "procedure": "procedure_code",
+        "channel": "channel",
+    }
     for name, values in combination.items():
         rows = rows[rows[columns[name]].isin(values)]
     start, end = pd.Timestamp(period.start), pd.Timestamp(period.end + timedelta(days=1))
@@ -321,14 +431,20 @@ def pandas_figures(url: str, period: Period, combination: dict) -> dict:
     completed = rows[(rows["completed_at"] >= start) & (rows["completed_at"] < end)]
     with_due = completed[completed["due_at"].notna()]
     on_time = with_due[with_due["completed_at"] <= with_due["due_at"]]
-    past_due = rows[(rows["received_at"] < as_of) & (rows["due_at"] < as_of) & ~rows["status"].isin(["returned", "withdrawn"])
-                    & (rows["completed_at"].isna() | (rows["completed_at"] >= as_of))]
+    past_due = rows[
+        (rows["received_at"] < as_of)
+        & (rows["due_at"] < as_of)
+        & ~rows["status"].isin(["returned", "withdrawn"])
+        & (rows["completed_at"].isna() | (rows["completed_at"] >= as_of))
+    ]
     return {
         "received": len(received),
         "completed": len(completed),
         "completed_on_time_pct": round(100 * len(on_time) / len(with_due), 1) if len(with_due) else None,
         "late": len(with_due) - len(on_time),
-        "online_pct": round(100 * (received["channel"] == "online").sum() / len(received), 1) if len(received) else None,
+        "online_pct": round(100 * (received["channel"] == "online").sum() / len(received), 1)
+        if len(received)
+        else None,
         "past_due_open": len(past_due),
     }
 
@@ -354,9 +470,17 @@ def test_a_combination_with_open_past_due_dossiers_exists(demo_db_url, demo_now)
 
 
 def test_page_filters_round_trip_through_the_url(monkeypatch, demo_db_url):
-    params = {"lang": "en", "from": "2026-09-01", "to": "2026-10-31", "compare": "same_period_last_year",
-              "area": "19815", "sector": "civil_status,justice", "agency": "UBND Phường An Cựu",
-              "procedure": "HT.01,TP.01", "channel": "online"}
+    params = {
+        "lang": "en",
+        "from": "2026-09-01",
+        "to": "2026-10-31",
+        "compare": "same_period_last_year",
+        "area": "19815",
+        "sector": "civil_status,justice",
+        "agency": "UBND Phường An Cựu",
+        "procedure": "HT.01,TP.01",
+        "channel": "online",
+    }
     first = run_page(monkeypatch, demo_db_url, params)
     written = {key: first.query_params[key] for key in params}
     assert written == params

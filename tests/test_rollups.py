@@ -31,7 +31,7 @@ from dashboard.metrics import kpis
 from dashboard.periods import Period
 from dashboard.wall import rules as wall
 
-DEMO_END = date(2026, 11, 20)   # conftest.DEMO_NOW's day
+DEMO_END = date(2026, 11, 20)  # conftest.DEMO_NOW's day
 NOW = datetime(2026, 11, 20, 14, 37)
 
 
@@ -134,16 +134,23 @@ BEFORE_DATA = Period(date(2020, 1, 1), date(2020, 1, 31))
 
 
 def _filters(engine) -> dict[str, QueryFilter]:
-    busiest = fetch_one(engine, select(schema.feedback.c.area_code, func.count().label("n"))
-                        .group_by(schema.feedback.c.area_code).order_by(func.count().desc()).limit(1))["area_code"]
+    busiest = fetch_one(
+        engine,
+        select(schema.feedback.c.area_code, func.count().label("n"))
+        .group_by(schema.feedback.c.area_code)
+        .order_by(func.count().desc())
+        .limit(1),
+    )["area_code"]
     category = fetch_one(engine, select(schema.feedback.c.category).limit(1))["category"]
     sector = fetch_one(engine, select(schema.dossiers.c.sector).limit(1))["sector"]
     road = fetch_one(engine, select(schema.traffic_sensors.c.road).limit(1))["road"]
     return {
         "city": QueryFilter.build(LAST_30),
         "one_area": QueryFilter.build(LAST_30, [busiest]),
-        "dimensions": QueryFilter.build(LAST_30, dimensions={"category": [category], "sector": [sector],
-                                                             "road": [road], "channel": ["online", "hue_s_app"]}),
+        "dimensions": QueryFilter.build(
+            LAST_30,
+            dimensions={"category": [category], "sector": [sector], "road": [road], "channel": ["online", "hue_s_app"]},
+        ),
         "across_month": QueryFilter.build(ACROSS_MONTH, [busiest]),
         "future": QueryFilter.build(FUTURE),
         "before_data": QueryFilter.build(BEFORE_DATA),
@@ -193,17 +200,34 @@ def test_windows_that_are_not_whole_days_read_the_base_tables(demo_engine):
 
 def test_rollups_are_much_smaller_than_the_base_tables(demo_engine):
     with demo_engine.connect() as connection:
-        count = {t.name: connection.execute(select(func.count()).select_from(t)).scalar_one()
-                 for t in (*schema.ROLLUP_TABLES, schema.feedback, schema.traffic_observations)}
+        count = {
+            t.name: connection.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (*schema.ROLLUP_TABLES, schema.feedback, schema.traffic_observations)
+        }
     assert 0 < count["rollup_traffic_hourly"] <= count["traffic_observations"] / 3
     assert 0 < count["rollup_feedback_daily"] <= 4 * count["feedback"]  # a tiny demo: about one row per event
 
 
 # ---------------------------------------------------------------- refreshing
 def _new_feedback(id_, received, resolved=None, area="A", due=None, status="resolved", satisfaction=None):
-    return dict(id=id_, source="t", source_id=str(id_), received_at=received, category="waste_environment",
-                channel="hue_s_app", area_code=area, lat=16.46, lon=107.59, status=status, agency="X",
-                due_at=due, first_response_at=None, resolved_at=resolved, satisfaction=satisfaction, reopened=False)
+    return dict(
+        id=id_,
+        source="t",
+        source_id=str(id_),
+        received_at=received,
+        category="waste_environment",
+        channel="hue_s_app",
+        area_code=area,
+        lat=16.46,
+        lon=107.59,
+        status=status,
+        agency="X",
+        due_at=due,
+        first_response_at=None,
+        resolved_at=resolved,
+        satisfaction=satisfaction,
+        reopened=False,
+    )
 
 
 def test_refresh_follows_new_rows_and_handles_odd_ones(any_db_url):
@@ -217,7 +241,9 @@ def test_refresh_follows_new_rows_and_handles_odd_ones(any_db_url):
         assert rows["rollup_feedback_daily"] > 0 and rows["rollup_traffic_hourly"] > 0
         assert rollups.rollups_ready(engine)
         assert kpis.compute_kpis(engine, MARCH) == base
-        assert base["feedback"]["received"] == 6 and base["feedback"]["open_backlog"] == 3  # tiny_data: 1 2 4 5 6 7; 5 7 9
+        assert (
+            base["feedback"]["received"] == 6 and base["feedback"]["open_backlog"] == 3
+        )  # tiny_data: 1 2 4 5 6 7; 5 7 9
 
         # New rows, among them one resolved before it was received and one received after the period
         # but "resolved" inside it: the rollups count them only after a refresh, then exactly as the base.

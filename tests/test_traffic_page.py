@@ -23,22 +23,30 @@ from dashboard.periods import Period
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "traffic.py")
 
-WEEK = Period(date(2026, 4, 6), date(2026, 4, 12))        # Monday 6 – Sunday 12 April 2026
+WEEK = Period(date(2026, 4, 6), date(2026, 4, 12))  # Monday 6 – Sunday 12 April 2026
 TWO_WEEKS = Period(date(2026, 4, 6), date(2026, 4, 19))
-PROFILE_DAY = date(2026, 3, 20)                            # a Friday
-NOW = datetime(2026, 4, 20, 14, 37)                        # Monday afternoon
+PROFILE_DAY = date(2026, 3, 20)  # a Friday
+NOW = datetime(2026, 4, 20, 14, 37)  # Monday afternoon
 
 
 def _sensor(id_, name, road, area, free_flow):
-    return dict(id=id_, name=name, road=road, area_code=area, lat=16.46 + int(id_[1:]) / 1000, lon=107.59,
-                free_flow_speed_kmh=free_flow, capacity_per_hour=2000.0)
+    return dict(
+        id=id_,
+        name=name,
+        road=road,
+        area_code=area,
+        lat=16.46 + int(id_[1:]) / 1000,
+        lon=107.59,
+        free_flow_speed_kmh=free_flow,
+        capacity_per_hour=2000.0,
+    )
 
 
 SENSORS = [
     _sensor("S1", "Cầu Trường Tiền – hướng Bắc", "Cầu Trường Tiền", "A", 40.0),
     _sensor("S2", "Lê Lợi – hướng Đông", "Lê Lợi", "A", 60.0),
     _sensor("S3", "Lê Lợi – hướng Tây", "Lê Lợi", "B", 50.0),
-    _sensor("S4", "Hùng Vương – hướng Bắc", "Hùng Vương", "B", 45.0),      # never reports
+    _sensor("S4", "Hùng Vương – hướng Bắc", "Hùng Vương", "B", 45.0),  # never reports
     _sensor("S5", "Điện Biên Phủ – hướng Nam", "Điện Biên Phủ", "C", 40.0),  # the typical-profile sensor
 ]
 
@@ -53,15 +61,15 @@ def apr(day, hour, minute=0):
 
 OBSERVATIONS = [
     # The week of 6–12 April. Travel-time ratio = free flow ÷ speed.
-    _obs("S1", apr(6, 8), 100, 20.0),      # ratio 2
+    _obs("S1", apr(6, 8), 100, 20.0),  # ratio 2
     _obs("S1", apr(6, 8, 15), 100, 40.0),  # ratio 1 -> S1 Monday 8h: 200 vehicles, index 50 %
-    _obs("S1", apr(7, 17), 200, 40.0),     # ratio 1 -> Tuesday 17h: index 0 %
-    _obs("S2", apr(6, 8), 300, 60.0),      # ratio 1
-    _obs("S2", apr(6, 9), 100, 30.0),      # ratio 2 -> S2 Monday 9h: index 100 % (its peak)
-    _obs("S2", apr(11, 10), 50, None),     # Saturday, no speed: counted, not weighted
+    _obs("S1", apr(7, 17), 200, 40.0),  # ratio 1 -> Tuesday 17h: index 0 %
+    _obs("S2", apr(6, 8), 300, 60.0),  # ratio 1
+    _obs("S2", apr(6, 9), 100, 30.0),  # ratio 2 -> S2 Monday 9h: index 100 % (its peak)
+    _obs("S2", apr(11, 10), 50, None),  # Saturday, no speed: counted, not weighted
     # The next Monday: outside WEEK, inside TWO_WEEKS.
-    _obs("S1", apr(13, 8), 1000, 10.0),    # ratio 4
-    _obs("S3", apr(13, 8), 10, 25.0),      # ratio 2
+    _obs("S1", apr(13, 8), 1000, 10.0),  # ratio 4
+    _obs("S3", apr(13, 8), 10, 25.0),  # ratio 2
     # 20 April, around NOW (14:37): S1 22 min ago, S2 exactly 60 min ago, S3 67 min ago (and one in the future).
     _obs("S1", apr(20, 14, 15), 10, 40.0),
     _obs("S2", apr(20, 13, 37), 10, 60.0),
@@ -74,9 +82,9 @@ OBSERVATIONS = [
     _obs("S5", datetime(2026, 3, 6, 8, 30), 200, 40.0),
     _obs("S5", datetime(2026, 2, 27, 8, 45), 200, 40.0),
     _obs("S5", datetime(2026, 2, 20, 8), 400, 40.0),
-    _obs("S5", datetime(2026, 1, 16, 8), 10_000, 40.0),   # the 9th Friday before: not in the median
-    _obs("S5", datetime(2026, 3, 19, 8), 10_000, 40.0),   # a Thursday: not in the median
-    _obs("S5", datetime(2026, 3, 20, 8), 120, 40.0),      # the day itself
+    _obs("S5", datetime(2026, 1, 16, 8), 10_000, 40.0),  # the 9th Friday before: not in the median
+    _obs("S5", datetime(2026, 3, 19, 8), 10_000, 40.0),  # a Thursday: not in the median
+    _obs("S5", datetime(2026, 3, 20, 8), 120, 40.0),  # the day itself
     _obs("S5", datetime(2026, 3, 20, 14, 45), 30, 40.0),  # its running hour at 14:xx
 ]
 
@@ -181,12 +189,17 @@ def test_typical_profile_is_the_median_of_previous_same_weekdays(traffic_engine)
 
 
 def test_profile_day_leaves_out_the_running_hour():
-    assert tq.profile_day(Period(date(2026, 4, 1), date(2026, 4, 20)), NOW) == (date(2026, 4, 20), datetime(2026, 4, 20, 14))
+    assert tq.profile_day(Period(date(2026, 4, 1), date(2026, 4, 20)), NOW) == (
+        date(2026, 4, 20),
+        datetime(2026, 4, 20, 14),
+    )
     assert tq.profile_day(WEEK, NOW) == (date(2026, 4, 12), None)
     assert tq.profile_day(Period(date(2026, 4, 1), date(2026, 4, 30)), NOW)[0] == date(2026, 4, 20)
     # A feed that stopped on 17 April at 09:15: that day is shown, without its last (incomplete) hour.
-    assert tq.profile_day(Period(date(2026, 4, 1), date(2026, 4, 20)), NOW, newest=datetime(2026, 4, 17, 9, 15)) == \
-        (date(2026, 4, 17), datetime(2026, 4, 17, 9))
+    assert tq.profile_day(Period(date(2026, 4, 1), date(2026, 4, 20)), NOW, newest=datetime(2026, 4, 17, 9, 15)) == (
+        date(2026, 4, 17),
+        datetime(2026, 4, 17, 9),
+    )
     assert tq.profile_day(WEEK, NOW, newest=datetime(2026, 4, 20, 14, 15)) == (date(2026, 4, 12), None)
 
 
@@ -201,20 +214,32 @@ def test_silent_sensors_relative_to_now(traffic_engine):
     assert minutes["S5"] == 31 * 24 * 60 - 8
     assert silent.loc[2, "last_observed_at"] == pd.Timestamp(apr(20, 13, 30))
     assert tq.silent_sensors(traffic_engine, QueryFilter.build(WEEK, ["A"]), NOW).empty
-    assert list(tq.silent_sensors(traffic_engine, QueryFilter.build(WEEK), NOW, silence_minutes=59)["id"]) == ["S4", "S5", "S3", "S2"]
+    assert list(tq.silent_sensors(traffic_engine, QueryFilter.build(WEEK), NOW, silence_minutes=59)["id"]) == [
+        "S4",
+        "S5",
+        "S3",
+        "S2",
+    ]
     assert len(tq.sensor_last_seen(traffic_engine, QueryFilter.build(WEEK, dimensions={"road": ["Lê Lợi"]}), NOW)) == 2
 
 
 # ------------------------------------------------------------------ chart builders
 def ranking_frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "key": ["S1", "S2", "S3"], "name": ["Cầu A", "Cầu B", "Cầu C"], "road": ["R1", "R1", "R2"],
-        "area_code": ["A", "A", "B"], "lat": [16.46, 16.47, 16.45], "lon": [107.58, 107.59, 107.60],
-        "sensors": [1, 1, 1], "vehicles": [400, 900, 0],
-        "congestion_index_mean": pd.array([25.0, 10.0, None], dtype="Float64"),
-        "congestion_index_peak": pd.array([50.0, 80.0, None], dtype="Float64"),
-        "peak_hour": pd.to_datetime([apr(6, 8), apr(6, 9), None]),
-    })
+    return pd.DataFrame(
+        {
+            "key": ["S1", "S2", "S3"],
+            "name": ["Cầu A", "Cầu B", "Cầu C"],
+            "road": ["R1", "R1", "R2"],
+            "area_code": ["A", "A", "B"],
+            "lat": [16.46, 16.47, 16.45],
+            "lon": [107.58, 107.59, 107.60],
+            "sensors": [1, 1, 1],
+            "vehicles": [400, 900, 0],
+            "congestion_index_mean": pd.array([25.0, 10.0, None], dtype="Float64"),
+            "congestion_index_peak": pd.array([50.0, 80.0, None], dtype="Float64"),
+            "peak_hour": pd.to_datetime([apr(6, 8), apr(6, 9), None]),
+        }
+    )
 
 
 def areas_frame() -> pd.DataFrame:
@@ -230,15 +255,23 @@ def test_sensor_map_is_offline_and_clickable():
     assert [row[0] for row in idle.customdata] == ["S3"]
     assert [row[0] for row in active.customdata] == ["S1", "S2"]
     assert list(active.marker.color) == [50.0, 80.0]
-    assert active.marker.size[1] > active.marker.size[0]          # more vehicles, bigger marker
+    assert active.marker.size[1] > active.marker.size[0]  # more vehicles, bigger marker
     assert active.selectedpoints == (1,) and idle.selectedpoints == ()
     assert active.customdata[1][2] == "900" and active.customdata[1][3] == "80,0 %"
     assert active.marker.cmax == 2 * kpis.KPI_BY_KEY["traffic.congestion_index_peak"].target
 
 
 def test_heatmap_places_weekdays_and_hours():
-    frame = pd.DataFrame({"weekday": [1, 7], "hour": [8, 23], "days": [2, 1], "vehicles": [1510, 5],
-                          "vehicles_per_day": [755.0, 5.0], "congestion_index": pd.array([206.0, None], dtype="Float64")})
+    frame = pd.DataFrame(
+        {
+            "weekday": [1, 7],
+            "hour": [8, 23],
+            "days": [2, 1],
+            "vehicles": [1510, 5],
+            "vehicles_per_day": [755.0, 5.0],
+            "congestion_index": pd.array([206.0, None], dtype="Float64"),
+        }
+    )
     vehicles = charts.hour_weekday_heatmap(frame, "vehicles", "vi")
     z = vehicles.data[0].z
     assert len(z) == 7 and len(z[0]) == 24
@@ -251,8 +284,14 @@ def test_heatmap_places_weekdays_and_hours():
 
 
 def test_profile_chart_has_the_day_and_the_typical_line():
-    frame = pd.DataFrame({"hour": range(24), "vehicles": pd.array([None] * 8 + [120] + [None] * 15, dtype="Int64"),
-                          "typical_vehicles": [None] * 8 + [250.0] + [None] * 15, "days": [0] * 8 + [4] + [0] * 15})
+    frame = pd.DataFrame(
+        {
+            "hour": range(24),
+            "vehicles": pd.array([None] * 8 + [120] + [None] * 15, dtype="Int64"),
+            "typical_vehicles": [None] * 8 + [250.0] + [None] * 15,
+            "days": [0] * 8 + [4] + [0] * 15,
+        }
+    )
     figure = charts.profile_chart(frame, "Hôm nay", 8, "vi")
     bars, line = figure.data
     assert bars.name == "Hôm nay" and bars.y[8] == 120
@@ -262,11 +301,13 @@ def test_profile_chart_has_the_day_and_the_typical_line():
 def test_ranking_chart_puts_the_worst_on_top_with_status_colours():
     figure = charts.congestion_ranking_chart(ranking_frame(), "sensor", "congestion_index_peak", "vi")
     bar = figure.data[0]
-    assert list(bar.y) == ["Cầu A", "Cầu B"]                    # Plotly draws the last bar on top
+    assert list(bar.y) == ["Cầu A", "Cầu B"]  # Plotly draws the last bar on top
     assert [row[0] for row in bar.customdata] == ["S1", "S2"]
     assert list(bar.marker.color) == [theme.status_colour("on_target"), theme.status_colour("off_target")]
     assert figure.layout.shapes[0].x0 == 50.0
-    roads = charts.congestion_ranking_chart(ranking_frame().assign(key=["R1", "R1b", "R2"]), "road", "congestion_index_mean", "vi")
+    roads = charts.congestion_ranking_chart(
+        ranking_frame().assign(key=["R1", "R1b", "R2"]), "road", "congestion_index_mean", "vi"
+    )
     assert list(roads.data[0].y) == ["R1b", "R1"] and not roads.layout.shapes
 
 
@@ -275,9 +316,16 @@ def test_tables_are_labelled_and_never_empty_of_meaning():
     assert list(table.columns)[:3] == [t("traffic.column.sensor"), t("traffic.column.name"), t("traffic.column.road")]
     assert list(table[t("traffic.column.sensor")]) == ["S2", "S1", "S3"]
     assert table[t("traffic.column.peak_hour")].iloc[0] == "09:00 06/04/2026"
-    silent = pd.DataFrame({"id": ["S4", "S3"], "name": ["a", "b"], "road": ["r", "r"], "area_code": ["B", "B"],
-                           "last_observed_at": pd.to_datetime([None, apr(20, 13, 30)]),
-                           "minutes_silent": pd.array([None, 67], dtype="Int64")})
+    silent = pd.DataFrame(
+        {
+            "id": ["S4", "S3"],
+            "name": ["a", "b"],
+            "road": ["r", "r"],
+            "area_code": ["B", "B"],
+            "last_observed_at": pd.to_datetime([None, apr(20, 13, 30)]),
+            "minutes_silent": pd.array([None, 67], dtype="Int64"),
+        }
+    )
     shown = charts.silent_table(silent, "vi")
     assert list(shown[t("traffic.column.last_observed_at")]) == [t("traffic.silent.never"), "13:30 20/04/2026"]
 
@@ -304,13 +352,17 @@ def last_30_days(now: datetime) -> dict[str, str]:
     return {"from": (now.date() - timedelta(days=29)).isoformat(), "to": now.date().isoformat()}
 
 
-@pytest.mark.parametrize("extra", [
-    {},
-    {"area": "19753"},
-    {"sensor": "S01,S03"},
-    {"road": "Lê Lợi", "compare": "same_period_last_year"},
-    {"sensor": "S02", "rank": "road", "rank_by": "congestion_index_mean", "heat": "congestion"},
-], ids=["city", "ward", "sensors", "road", "sensor-road-ranking"])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"area": "19753"},
+        {"sensor": "S01,S03"},
+        {"road": "Lê Lợi", "compare": "same_period_last_year"},
+        {"sensor": "S02", "rank": "road", "rank_by": "congestion_index_mean", "heat": "congestion"},
+    ],
+    ids=["city", "ward", "sensors", "road", "sensor-road-ranking"],
+)
 def test_page_shows_the_kpi_and_query_figures(monkeypatch, demo_db_url, frozen_now, extra):
     params = {**last_30_days(frozen_now), **extra}
     app = run_page(monkeypatch, demo_db_url, params)
@@ -327,7 +379,9 @@ def test_page_shows_the_kpi_and_query_figures(monkeypatch, demo_db_url, frozen_n
         engine.dispose()
     assert tile(app, t("kpi.traffic.vehicles")) == format_number(expected["vehicles"])
     peak = expected["congestion_index_peak"]
-    assert tile(app, t("kpi.traffic.congestion_index_peak")) == ("–" if peak is None else format_number(peak, "vi", 1) + " %")
+    assert tile(app, t("kpi.traffic.congestion_index_peak")) == (
+        "–" if peak is None else format_number(peak, "vi", 1) + " %"
+    )
     assert tile(app, t("traffic.silent.kpi")) == f"{len(silent)} / {len(in_scope)}"
     for name, values in dimensions.items():
         assert app.session_state[f"dim_{name}"] == values
@@ -342,8 +396,17 @@ def test_demo_silent_sensor_is_flagged(monkeypatch, demo_db_url, frozen_now):
 
 
 def test_page_filters_round_trip_through_the_url(monkeypatch, demo_db_url, frozen_now):
-    params = {"lang": "en", "from": "2026-10-01", "to": "2026-10-31", "compare": "previous_period",
-              "area": "19753", "sensor": "S01,S02", "road": "Cầu Trường Tiền", "rank": "road", "heat": "congestion"}
+    params = {
+        "lang": "en",
+        "from": "2026-10-01",
+        "to": "2026-10-31",
+        "compare": "previous_period",
+        "area": "19753",
+        "sensor": "S01,S02",
+        "road": "Cầu Trường Tiền",
+        "rank": "road",
+        "heat": "congestion",
+    }
     first = run_page(monkeypatch, demo_db_url, params)
     written = {key: first.query_params[key] for key in params}
     assert written == params
@@ -393,13 +456,17 @@ def test_clicking_a_sensor_filters_the_page(demo_db_url, demo_now):
         pytest.skip(f"no Chromium at {browser.CHROMIUM}")
     artifacts = Path(__file__).resolve().parent.parent / "artifacts" / "browser"
     params = last_30_days(demo_now)
-    with browser.running_app(demo_db_url, log_path=artifacts / "streamlit-traffic-click.log") as base, \
-            browser.browser() as chromium:
+    with (
+        browser.running_app(demo_db_url, log_path=artifacts / "streamlit-traffic-click.log") as base,
+        browser.browser() as chromium,
+    ):
         page = browser.new_page(chromium)
         page.goto(f"{base}/giao-thong?from={params['from']}&to={params['to']}")
         browser.wait_for_app(page, charts=True, map_canvas=True)
         box = page.locator(browser.MAP_CANVAS).first.bounding_box()
-        markers = [m for m in page.evaluate(MARKER_PIXELS) if 20 < m[0] < box["width"] - 90 and 20 < m[1] < box["height"] - 20]
+        markers = [
+            m for m in page.evaluate(MARKER_PIXELS) if 20 < m[0] < box["width"] - 90 and 20 < m[1] < box["height"] - 20
+        ]
         assert markers, "no sensor marker inside the map"
         x, y, sensor = markers[0]
         page.mouse.click(box["x"] + x, box["y"] + y)
@@ -410,7 +477,7 @@ def test_clicking_a_sensor_filters_the_page(demo_db_url, demo_now):
         clicked = parse_qs(urlsplit(page.url).query)["sensor"][0]
         # The two directions of a site share a spot; the click picks the marker drawn on top.
         number = int(sensor[1:])
-        partner = f"S{number + 1 if number % 2 else number - 1:02d}"   # demo sensors S01/S02, S03/S04, … share a site
+        partner = f"S{number + 1 if number % 2 else number - 1:02d}"  # demo sensors S01/S02, S03/S04, … share a site
         assert clicked in {sensor, partner}
         page.context.close()
 

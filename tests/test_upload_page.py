@@ -25,11 +25,29 @@ NOW = datetime(2026, 11, 20, 14, 37)
 PAGE = next(spec for spec in PAGES if spec.key == "data_import")
 FEEDBACK_PAGE = next(spec for spec in PAGES if spec.key == "feedback")
 HEADERS = messy.FEEDBACK_VI_HEADER.split(",")
-DETECTED = {"source_id": "Mã phản ánh", "received_at": "Ngày tiếp nhận", "category": "Lĩnh vực",
-            "status": "Trạng thái", "resolved_at": "Ngày hoàn thành", "agency": "Đơn vị xử lý", "area": "Phường/Xã"}
-REASON_CODES = ("missing_id", "id_too_long", "missing_received_at", "missing_observed_at", "unreadable_date",
-                "resolved_before_received", "completed_before_received", "future_date", "unreadable_hour",
-                "unreadable_count", "unknown_sensor", "missing_location")
+DETECTED = {
+    "source_id": "Mã phản ánh",
+    "received_at": "Ngày tiếp nhận",
+    "category": "Lĩnh vực",
+    "status": "Trạng thái",
+    "resolved_at": "Ngày hoàn thành",
+    "agency": "Đơn vị xử lý",
+    "area": "Phường/Xã",
+}
+REASON_CODES = (
+    "missing_id",
+    "id_too_long",
+    "missing_received_at",
+    "missing_observed_at",
+    "unreadable_date",
+    "resolved_before_received",
+    "completed_before_received",
+    "future_date",
+    "unreadable_hour",
+    "unreadable_count",
+    "unknown_sensor",
+    "missing_location",
+)
 
 
 def _settings(mapping=None, **options) -> upload.RunSettings:
@@ -37,16 +55,25 @@ def _settings(mapping=None, **options) -> upload.RunSettings:
 
 
 def _feedback_count(engine, source: str = "phan_anh") -> int:
-    return fetch_one(engine, select(func.count().label("rows")).select_from(schema.feedback)
-                     .where(schema.feedback.c.source == source))["rows"]
+    return fetch_one(
+        engine,
+        select(func.count().label("rows")).select_from(schema.feedback).where(schema.feedback.c.source == source),
+    )["rows"]
 
 
 # ---------------------------------------------------------------- the uploaded file
-@pytest.mark.parametrize(("name", "expected"), [
-    ("phan_anh_2026-11-20.csv", "phan_anh_2026-11-20.csv"), ("../../etc/passwd.csv", "passwd.csv"),
-    ("C:\\Users\\a\\Báo cáo tháng 11.xlsx", "Báo cáo tháng 11.xlsx"), ("a;b|c.json", "a_b_c.json"), (".csv", "upload.csv"), ("README", "README"),
-    ("", "upload"),
-])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("phan_anh_2026-11-20.csv", "phan_anh_2026-11-20.csv"),
+        ("../../etc/passwd.csv", "passwd.csv"),
+        ("C:\\Users\\a\\Báo cáo tháng 11.xlsx", "Báo cáo tháng 11.xlsx"),
+        ("a;b|c.json", "a_b_c.json"),
+        (".csv", "upload.csv"),
+        ("README", "README"),
+        ("", "upload"),
+    ],
+)
 def test_safe_file_name_keeps_name_and_extension(name, expected):
     assert upload.safe_file_name(name) == expected
 
@@ -103,12 +130,14 @@ def test_detect_refuses_garbage(tmp_path, content, words):
 def test_mapping_problems_name_missing_required_fields_and_columns_used_twice():
     assert upload.mapping_problems("feedback", DETECTED) == []
     assert upload.in_field_order("feedback", dict(reversed(DETECTED.items()))) == list(DETECTED)
-    mapping = upload.chosen_mapping({"source_id": "Mã phản ánh", "received_at": None, "category": "Lĩnh vực",
-                                     "status": "Lĩnh vực", "area": ""})
+    mapping = upload.chosen_mapping(
+        {"source_id": "Mã phản ánh", "received_at": None, "category": "Lĩnh vực", "status": "Lĩnh vực", "area": ""}
+    )
     assert mapping == {"source_id": "Mã phản ánh", "category": "Lĩnh vực", "status": "Lĩnh vực"}
     assert upload.mapping_problems("feedback", mapping) == [
         upload.MappingProblem("missing", "received_at"),
-        upload.MappingProblem("twice", "Lĩnh vực", ("category", "status"))]
+        upload.MappingProblem("twice", "Lĩnh vực", ("category", "status")),
+    ]
 
 
 def test_reason_labels_for_every_importer_code():
@@ -132,21 +161,37 @@ def test_dry_run_counts_then_import_writes_the_rows(engine, tmp_path):
     seen = []
     dry = upload.run(engine, path, settings, dry_run=True, now=NOW, progress=lambda r, share: seen.append(share))
     assert dry.status == "dry_run" and seen and seen[-1] == 1.0
-    assert upload.counts(dry) == {"rows_read": 9, "inserted": 4, "updated": 0, "unchanged": 0, "rejected": 4,
-                                  "duplicates": 1, "unknown_area": 1}
+    assert upload.counts(dry) == {
+        "rows_read": 9,
+        "inserted": 4,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 4,
+        "duplicates": 1,
+        "unknown_area": 1,
+    }
     assert _feedback_count(engine) == 0
     sample = upload.reject_sample(dry)
     assert sample[["row_number", "reason"]].values.tolist() == [
-        [5, "Thiếu mã bản ghi"], [6, "Ngày giờ không đọc được"], [7, "Xử lý xong trước khi tiếp nhận"],
-        [8, "Ngày trong tương lai"]]
+        [5, "Thiếu mã bản ghi"],
+        [6, "Ngày giờ không đọc được"],
+        [7, "Xử lý xong trước khi tiếp nhận"],
+        [8, "Ngày trong tương lai"],
+    ]
     assert sample.loc[1, ["column_name", "value"]].tolist() == ["Ngày tiếp nhận", "31/02/2026 07:00"]
     assert sample.loc[0, ["column_name", "value"]].tolist() == ["Mã phản ánh", "–"]
     assert upload.reason_counts(dry, "en")["rows"].tolist() == [1, 1, 1, 1]
 
     done = upload.run(engine, path, settings, dry_run=False, now=NOW)
     assert (done.status, done.inserted, done.updated, done.rejected) == ("done", 4, 0, 4)
-    rows = fetch_frame(engine, select(schema.feedback.c.source_id, schema.feedback.c.status)
-                       .where(schema.feedback.c.source == "phan_anh")).set_index("source_id")["status"].to_dict()
+    rows = (
+        fetch_frame(
+            engine,
+            select(schema.feedback.c.source_id, schema.feedback.c.status).where(schema.feedback.c.source == "phan_anh"),
+        )
+        .set_index("source_id")["status"]
+        .to_dict()
+    )
     assert rows == {"PA-001": "resolved", "PA-002": "resolved", "PA-003": "new", "PA-004": "new"}
     again = upload.run(engine, path, settings, dry_run=True, now=NOW)
     assert (again.inserted, again.updated, again.unchanged) == (0, 0, 4)
@@ -157,7 +202,9 @@ def test_unset_field_is_not_read_and_source_name_is_used(engine, tmp_path):
     settings = upload.RunSettings.build("feedback", " so_xay_dung ", mapping, max_reject_rate=0.5)
     result = upload.run(engine, messy.feedback_cp1258(tmp_path), settings, dry_run=False, now=NOW)
     assert "category" not in result.mapping and result.source == "so_xay_dung"
-    categories = fetch_frame(engine, select(schema.feedback.c.category).where(schema.feedback.c.source == "so_xay_dung"))
+    categories = fetch_frame(
+        engine, select(schema.feedback.c.category).where(schema.feedback.c.source == "so_xay_dung")
+    )
     assert len(categories) == 4 and categories["category"].map(lambda c: c in (None, "other")).all()
 
 
@@ -174,8 +221,9 @@ def test_ambiguous_dates_need_dayfirst(engine, tmp_path):
     settings = upload.RunSettings.build("feedback", "x", {"source_id": "id", "received_at": "created_date"})
     with pytest.raises(dates.DateFormatError):
         upload.run(engine, path, settings, dry_run=True, now=NOW)
-    dayfirst = upload.RunSettings.build("feedback", "x", {"source_id": "id", "received_at": "created_date"},
-                                        dayfirst=True)
+    dayfirst = upload.RunSettings.build(
+        "feedback", "x", {"source_id": "id", "received_at": "created_date"}, dayfirst=True
+    )
     assert upload.run(engine, path, dayfirst, dry_run=True, now=NOW).inserted == 2
     assert dayfirst != settings  # a changed option asks for a new dry run
 
@@ -198,8 +246,11 @@ def _open(monkeypatch, url: str, *, upload_path: Path | None = None, logged_in: 
         app.session_state[admin.SESSION_FLAG] = True
     if upload_path is not None:
         saved = upload.save_upload(upload_path.read_bytes(), upload_path.name, folder=upload_path.parent)
-        app.session_state["ingest_upload"] = {"path": str(saved), "name": upload_path.name,
-                                              "sha256": readers.file_hash(saved)}
+        app.session_state["ingest_upload"] = {
+            "path": str(saved),
+            "name": upload_path.name,
+            "sha256": readers.file_hash(saved),
+        }
     app.run()
     app.switch_page(str(PAGE.path))
     return app.run()
@@ -240,13 +291,19 @@ def test_dry_run_then_confirm_imports_and_other_pages_keep_working(monkeypatch, 
     _button(app, "ingest_dry_run").click()
     app.run()
     assert not app.exception and not app.error, [e.body for e in app.error]
-    assert _metrics(app) == {t("ingest.count.rows_read"): "9", t("ingest.count.inserted.dry"): "4",
-                             t("ingest.count.updated.dry"): "0", t("ingest.count.unchanged"): "0",
-                             t("ingest.count.rejected"): "4", t("ingest.count.duplicates"): "1",
-                             t("ingest.count.unknown_area"): "1"}
+    assert _metrics(app) == {
+        t("ingest.count.rows_read"): "9",
+        t("ingest.count.inserted.dry"): "4",
+        t("ingest.count.updated.dry"): "0",
+        t("ingest.count.unchanged"): "0",
+        t("ingest.count.rejected"): "4",
+        t("ingest.count.duplicates"): "1",
+        t("ingest.count.unknown_area"): "1",
+    }
     sample = app.dataframe[-1].value
-    assert sample[t("ingest.col.reason")].tolist() == [upload.reason_label(c) for c in (
-        "missing_id", "unreadable_date", "resolved_before_received", "future_date")]
+    assert sample[t("ingest.col.reason")].tolist() == [
+        upload.reason_label(c) for c in ("missing_id", "unreadable_date", "resolved_before_received", "future_date")
+    ]
     assert not _button(app, "ingest_confirm").disabled
 
     app.text_input(key="ingest_source").set_value("phan_anh_web")  # a change asks for a new dry run
@@ -258,8 +315,9 @@ def test_dry_run_then_confirm_imports_and_other_pages_keep_working(monkeypatch, 
     _button(app, "ingest_confirm").click()
     app.run()
     assert not app.exception and not app.error, [e.body for e in app.error]
-    assert [s.body for s in app.success] == [t("ingest.done", file="phan_anh_2026-11-20.csv", source="phan_anh_web",
-                                               inserted="4", updated="0")]
+    assert [s.body for s in app.success] == [
+        t("ingest.done", file="phan_anh_2026-11-20.csv", source="phan_anh_web", inserted="4", updated="0")
+    ]
     assert _metrics(app)[t("ingest.count.inserted.done")] == "4"
 
     app.switch_page(str(FEEDBACK_PAGE.path))
@@ -268,8 +326,12 @@ def test_dry_run_then_confirm_imports_and_other_pages_keep_working(monkeypatch, 
     reader = make_engine(app_db, read_only=True)  # the same configuration as the app's engine
     try:
         assert _feedback_count(reader, "phan_anh_web") == 4
-        log = fetch_frame(reader, select(schema.import_log.c.status, schema.import_log.c.rows_inserted)
-                          .where(schema.import_log.c.source == "phan_anh_web").order_by(schema.import_log.c.started_at))
+        log = fetch_frame(
+            reader,
+            select(schema.import_log.c.status, schema.import_log.c.rows_inserted)
+            .where(schema.import_log.c.source == "phan_anh_web")
+            .order_by(schema.import_log.c.started_at),
+        )
     finally:
         reader.dispose()
     assert log["status"].tolist() == ["dry_run", "done"] and log["rows_inserted"].tolist()[-1] == 4
@@ -283,8 +345,12 @@ def test_too_many_rejects_show_an_error_with_the_counts(monkeypatch, app_db, tmp
     assert len(app.error) == 1 and app.error[0].body.startswith(t("ingest.error.aborted", message="")[:20])
     assert "4 trên 9 dòng bị loại (44,4 %), vượt ngưỡng cho phép 5,0 %" in app.error[0].body
     assert VI["reject_reason.missing_id"] in app.error[0].body
-    assert _metrics(app) == {t("ingest.count.rows_read"): "9", t("ingest.count.rejected"): "4",
-                             t("ingest.count.duplicates"): "1", t("ingest.count.unknown_area"): "1"}
+    assert _metrics(app) == {
+        t("ingest.count.rows_read"): "9",
+        t("ingest.count.rejected"): "4",
+        t("ingest.count.duplicates"): "1",
+        t("ingest.count.unknown_area"): "1",
+    }
     reasons = app.dataframe[-1].value
     assert reasons[t("ingest.col.reason")].tolist()[0] == upload.reason_label("missing_id")
     assert _button(app, "ingest_confirm").disabled
@@ -304,9 +370,15 @@ def test_unreadable_file_and_ambiguous_dates_are_shown_as_errors(monkeypatch, ap
     _button(app, "ingest_dry_run").click()
     app.run()
     assert not app.exception and len(app.error) == 1
-    assert "created_date" in app.error[0].body and app.error[0].body.startswith(t("ingest.error.input", message="")[:20])
-    assert app.error[0].body == t("ingest.error.input", message=t(
-        "ingest.msg.dates_ambiguous", column="'created_date'", samples="'01/02/2026 08:00', '03/04/2026 09:00'"))
+    assert "created_date" in app.error[0].body and app.error[0].body.startswith(
+        t("ingest.error.input", message="")[:20]
+    )
+    assert app.error[0].body == t(
+        "ingest.error.input",
+        message=t(
+            "ingest.msg.dates_ambiguous", column="'created_date'", samples="'01/02/2026 08:00', '03/04/2026 09:00'"
+        ),
+    )
     assert "ngày/tháng lẫn tháng/ngày" in app.error[0].body
     app.checkbox(key="ingest_dayfirst").check()
     _button(app, "ingest_dry_run").click()
@@ -339,9 +411,12 @@ def test_upload_dry_run_and_import_in_chromium(web, chromium, app_db, tmp_path):
 
     day = (local_now() - timedelta(days=2)).strftime("%Y-%m-%d")
     csv = tmp_path / "trinh_duyet.csv"
-    csv.write_text("service_request_id,requested_datetime,service_name,status\n"
-                   f"W-1,{day} 08:00,Pothole,open\nW-2,{day} 09:00,Noise,closed\n,{day} 10:00,Noise,open\n"
-                   f"W-3,{day} 11:00,Graffiti,open\n", encoding="utf-8")
+    csv.write_text(
+        "service_request_id,requested_datetime,service_name,status\n"
+        f"W-1,{day} 08:00,Pothole,open\nW-2,{day} 09:00,Noise,closed\n,{day} 10:00,Noise,open\n"
+        f"W-3,{day} 11:00,Graffiti,open\n",
+        encoding="utf-8",
+    )
     env = {"IOC_ADMIN_PASSWORD_HASH": admin.hash_password("trình duyệt", iterations=1_000)}
     with web.running_app(app_db, extra_env=env) as base:
         page = web.new_page(chromium)
@@ -363,10 +438,15 @@ def test_upload_dry_run_and_import_in_chromium(web, chromium, app_db, tmp_path):
             page.get_by_role("button", name=t("ingest.dry_run")).click()
             page.get_by_text(t("ingest.result.dry_run")).wait_for(timeout=60_000)
             web.wait_for_app(page)
-            assert _browser_tiles(page) == {t("ingest.count.rows_read"): "4", t("ingest.count.inserted.dry"): "3",
-                                            t("ingest.count.updated.dry"): "0", t("ingest.count.unchanged"): "0",
-                                            t("ingest.count.rejected"): "1", t("ingest.count.duplicates"): "0",
-                                            t("ingest.count.unknown_area"): "3"}
+            assert _browser_tiles(page) == {
+                t("ingest.count.rows_read"): "4",
+                t("ingest.count.inserted.dry"): "3",
+                t("ingest.count.updated.dry"): "0",
+                t("ingest.count.unchanged"): "0",
+                t("ingest.count.rejected"): "1",
+                t("ingest.count.duplicates"): "0",
+                t("ingest.count.unknown_area"): "3",
+            }
             page.get_by_role("button", name=t("ingest.confirm")).click()
             page.get_by_text(t("ingest.result.done"), exact=True).wait_for(timeout=60_000)
             web.wait_for_app(page)
@@ -386,6 +466,9 @@ def test_upload_dry_run_and_import_in_chromium(web, chromium, app_db, tmp_path):
 
 
 def _browser_tiles(page) -> dict[str, str]:
-    return {m.locator('[data-testid="stMetricLabel"]').inner_text().strip():
-            m.locator('[data-testid="stMetricValue"]').inner_text().strip()
-            for m in page.locator('[data-testid="stMetric"]').all()}
+    return {
+        m.locator('[data-testid="stMetricLabel"]').inner_text().strip(): m.locator('[data-testid="stMetricValue"]')
+        .inner_text()
+        .strip()
+        for m in page.locator('[data-testid="stMetric"]').all()
+    }

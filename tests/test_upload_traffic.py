@@ -20,13 +20,20 @@ from dashboard.web import admin
 
 NOW = datetime(2026, 11, 20, 14, 37)
 PAGE = next(spec for spec in PAGES if spec.key == "data_import")
-LONG = ("sensor_id,timestamp,count,speed\nS1,2026-11-19 07:00,120,31.5\nS1,2026-11-19 07:15,140,\n"
-        "S2,2026-11-19 07:00,NaN,20\nS9,2026-11-19 07:00,5,20\n")
+LONG = (
+    "sensor_id,timestamp,count,speed\nS1,2026-11-19 07:00,120,31.5\nS1,2026-11-19 07:15,140,\n"
+    "S2,2026-11-19 07:00,NaN,20\nS9,2026-11-19 07:00,5,20\n"
+)
 WIDE = "Thời gian,S1,S2\n19/11/2026 08:00,10,20\n19/11/2026 09:00,11,21\n"
-SENSORS = ("Sensor ID,Sensor Description,Latitude,Longitude\nS1,Cầu Trường Tiền,16.4671,107.5912\n"
-           "S2,Lê Lợi,16.4630,107.5940\n")
-LONG_MAPPING = {"sensor_id": "sensor_id", "observed_at": "timestamp", "vehicle_count": "count",
-                "mean_speed_kmh": "speed"}
+SENSORS = (
+    "Sensor ID,Sensor Description,Latitude,Longitude\nS1,Cầu Trường Tiền,16.4671,107.5912\nS2,Lê Lợi,16.4630,107.5940\n"
+)
+LONG_MAPPING = {
+    "sensor_id": "sensor_id",
+    "observed_at": "timestamp",
+    "vehicle_count": "count",
+    "mean_speed_kmh": "speed",
+}
 
 
 @pytest.fixture
@@ -50,7 +57,8 @@ def test_wide_detection_maps_only_the_time_columns(files):
     assert upload.sensor_columns(detection.headers, detection.mapping) == ["S1", "S2"]
     assert upload.wide_problems(detection.headers, detection.mapping) == []
     assert upload.wide_problems(["Thời gian"], {"observed_at": "Thời gian"}) == [
-        upload.MappingProblem("no_sensor_columns", "")]
+        upload.MappingProblem("no_sensor_columns", "")
+    ]
     assert upload.mapping_problems("traffic", {}, wide=True) == [upload.MappingProblem("missing", "observed_at")]
     long = upload.detect(files["counts.csv"], "traffic")
     assert long.mapping == LONG_MAPPING and long.required == ("sensor_id", "observed_at", "vehicle_count")
@@ -59,18 +67,24 @@ def test_wide_detection_maps_only_the_time_columns(files):
 
 def test_sensor_list_detection_and_labels(files):
     sensors = upload.detect_sensors(files["sensors.csv"])
-    assert sensors.mapping == {"sensor_id": "Sensor ID", "name": "Sensor Description", "lat": "Latitude",
-                               "lon": "Longitude"}
+    assert sensors.mapping == {
+        "sensor_id": "Sensor ID",
+        "name": "Sensor Description",
+        "lat": "Latitude",
+        "lon": "Longitude",
+    }
     assert upload.column_label("wide_sensor") == "(tên cột)" and upload.column_label("S1") == "S1"
 
 
 def test_traffic_settings_reach_the_import_options(files):
-    settings = upload.RunSettings.build("traffic", "dem_xe", {"observed_at": "Thời gian"}, wide=True,
-                                        period_minutes=15, sensors_sha="abc")
+    settings = upload.RunSettings.build(
+        "traffic", "dem_xe", {"observed_at": "Thời gian"}, wide=True, period_minutes=15, sensors_sha="abc"
+    )
     options = upload.options_for(files["wide.csv"], settings, dry_run=True, sensors=files["sensors.csv"])
     assert (options.wide, options.period_minutes, options.sensors) == (True, 15, files["sensors.csv"])
-    assert settings != upload.RunSettings.build("traffic", "dem_xe", {"observed_at": "Thời gian"}, wide=True,
-                                                period_minutes=15)   # another sensor list asks for a new dry run
+    assert settings != upload.RunSettings.build(
+        "traffic", "dem_xe", {"observed_at": "Thời gian"}, wide=True, period_minutes=15
+    )  # another sensor list asks for a new dry run
     feedback = upload.RunSettings.build("feedback", "x", {}, wide=True, period_minutes=15, sensors_sha="abc")
     assert (feedback.wide, feedback.period_minutes, feedback.sensors_sha) == (False, None, "")
     assert upload.options_for(files["wide.csv"], feedback, dry_run=True, sensors=files["sensors.csv"]).sensors is None
@@ -84,8 +98,15 @@ def engine(areas_engine):
 def test_long_and_wide_dry_runs_with_a_sensor_list(engine, files):
     long = upload.RunSettings.build("traffic", "dem_xe", LONG_MAPPING, max_reject_rate=0.6)
     dry = upload.run(engine, files["counts.csv"], long, dry_run=True, now=NOW, sensors=files["sensors.csv"])
-    assert upload.counts(dry) == {"rows_read": 4, "inserted": 2, "updated": 0, "unchanged": 0, "rejected": 2,
-                                  "duplicates": 0, "unknown_area": 0}
+    assert upload.counts(dry) == {
+        "rows_read": 4,
+        "inserted": 2,
+        "updated": 0,
+        "unchanged": 0,
+        "rejected": 2,
+        "duplicates": 0,
+        "unknown_area": 0,
+    }
     assert (dry.status, dry.sensors_added, dry.period_minutes) == ("dry_run", 2, 15)
     assert dict(dry.reasons) == {"unreadable_count": 1, "unknown_sensor": 1}
     assert _rows(engine, schema.traffic_observations) == 0 and _rows(engine, schema.traffic_sensors) == 0
@@ -94,14 +115,16 @@ def test_long_and_wide_dry_runs_with_a_sensor_list(engine, files):
     dry = upload.run(engine, files["wide.csv"], wide, dry_run=True, now=NOW, sensors=files["sensors.csv"])
     assert (dry.rows_read, dry.inserted, dry.rejected, dry.period_minutes) == (4, 4, 0, 60)
     assert dry.mapping == {"observed_at": "Thời gian", "sensor_id": "wide_sensor", "vehicle_count": "wide_count"}
-    lenient = upload.RunSettings.build("traffic", "dem_xe", {"observed_at": "Thời gian"}, wide=True, dayfirst=True,
-                                       max_reject_rate=1.0)
+    lenient = upload.RunSettings.build(
+        "traffic", "dem_xe", {"observed_at": "Thời gian"}, wide=True, dayfirst=True, max_reject_rate=1.0
+    )
     without_list = upload.run(engine, files["wide.csv"], lenient, dry_run=True, now=NOW)
     assert (without_list.inserted, dict(without_list.reasons)) == (0, {"unknown_sensor": 4})
     assert _rows(engine, schema.traffic_observations) == 0
 
-    fifteen = upload.RunSettings.build("traffic", "dem_xe", {"observed_at": "Thời gian"}, wide=True, dayfirst=True,
-                                       period_minutes=15)
+    fifteen = upload.RunSettings.build(
+        "traffic", "dem_xe", {"observed_at": "Thời gian"}, wide=True, dayfirst=True, period_minutes=15
+    )
     done = upload.run(engine, files["wide.csv"], fifteen, dry_run=False, now=NOW, sensors=files["sensors.csv"])
     assert (done.status, done.inserted, done.period_minutes) == ("done", 4, 15)
     assert fetch_one(engine, select(func.sum(schema.traffic_observations.c.vehicle_count).label("n")))["n"] == 62
@@ -149,22 +172,29 @@ def test_page_long_then_wide_traffic_dry_run_with_a_sensor_list(monkeypatch, app
     app = _open(monkeypatch, app_db, files["counts.csv"], files["sensors.csv"])
     assert not app.exception and not app.error, [e.body for e in app.error]
     assert [c.value for c in app.caption if c.value.startswith("Danh sách cảm biến")] == [
-        t("ingest.traffic.sensors_found", file="sensors.csv",
-          mapping="Mã cảm biến ← Sensor ID, Tên ← Sensor Description, Vĩ độ ← Latitude, Kinh độ ← Longitude")]
+        t(
+            "ingest.traffic.sensors_found",
+            file="sensors.csv",
+            mapping="Mã cảm biến ← Sensor ID, Tên ← Sensor Description, Vĩ độ ← Latitude, Kinh độ ← Longitude",
+        )
+    ]
     app.number_input(key="ingest_max_reject").set_value(60.0)
     _dry_run(app)
     assert {m.label: m.value for m in app.metric}[t("ingest.count.inserted.dry")] == "2"
     captions = [c.value for c in app.caption]
-    assert t("ingest.traffic.period_used", minutes="15") + " · " + t("ingest.traffic.sensors_added", sensors="2") \
+    assert (
+        t("ingest.traffic.period_used", minutes="15") + " · " + t("ingest.traffic.sensors_added", sensors="2")
         in captions
+    )
 
     app.checkbox(key="ingest_wide").check()
     app.run()
     assert [i.body for i in app.info] == [t("ingest.stale_dry_run")]
     token = app.session_state["ingest_upload"]["sha256"][:12] + ".wide"
     assert app.selectbox(key=f"ingest_map.{token}.traffic.observed_at").value == "timestamp"
-    assert t("ingest.traffic.wide_sensors", count="3", columns="sensor_id, count, speed") in \
-        [c.value for c in app.caption]
+    assert t("ingest.traffic.wide_sensors", count="3", columns="sensor_id, count, speed") in [
+        c.value for c in app.caption
+    ]
 
 
 def test_page_wide_traffic_file(monkeypatch, app_db, files):
@@ -177,8 +207,13 @@ def test_page_wide_traffic_file(monkeypatch, app_db, files):
     _dry_run(app)
     assert {m.label: m.value for m in app.metric}[t("ingest.count.inserted.dry")] == "4"
     captions = [c.value for c in app.caption]
-    assert t("ingest.columns_used", mapping="Mã cảm biến ← (tên cột), Thời điểm đo ← Thời gian, "
-             "Số lượt xe ← (giá trị trong cột cảm biến)") in captions
+    assert (
+        t(
+            "ingest.columns_used",
+            mapping="Mã cảm biến ← (tên cột), Thời điểm đo ← Thời gian, Số lượt xe ← (giá trị trong cột cảm biến)",
+        )
+        in captions
+    )
     assert any(c.startswith(t("ingest.traffic.period_used", minutes="30")) for c in captions)
     next(b for b in app.button if b.key == "ingest_confirm").click()
     app.run()

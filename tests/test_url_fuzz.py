@@ -26,29 +26,81 @@ from dashboard.web.url_state import EARLIEST_DATE
 
 SEED = 20261205
 CASES_PER_PAGE = 4
-MAX_NOTICE_CHARS = 3000   # 5 values × 40 characters per parameter, a handful of parameters, the sentence around them
+MAX_NOTICE_CHARS = 3000  # 5 values × 40 characters per parameter, a handful of parameters, the sentence around them
 GLOBAL_PARAMS = ("lang", "from", "to", "compare", "area")
 PAGE_PARAMS = {  # each page's own link parameters (README, "Pages")
-    "overview": (), "feedback": ("category", "agency", "channel", "grain", "density"),
-    "procedures": ("sector", "agency", "procedure", "channel"), "traffic": ("sensor", "road", "rank", "rank_by", "heat"),
-    "map": ("layer",), "forecast": (), "briefing": (), "quality": (), "wall": ("panels", "dwell"),
+    "overview": (),
+    "feedback": ("category", "agency", "channel", "grain", "density"),
+    "procedures": ("sector", "agency", "procedure", "channel"),
+    "traffic": ("sensor", "road", "rank", "rank_by", "heat"),
+    "map": ("layer",),
+    "forecast": (),
+    "briefing": (),
+    "quality": (),
+    "wall": ("panels", "dwell"),
 }
 VALID = {  # values a page accepts, so the random links also mix good values with bad ones
-    "lang": ["vi", "en"], "compare": ["previous_period", "same_period_last_year"], "area": ["19753", "19789"],
-    "category": ["noise", "trees_parks"], "channel": ["zalo", "online"], "grain": ["day", "week", "month"],
-    "density": ["feedback.received_per_10k"], "sector": ["land", "health"], "rank": ["sensor", "road"],
-    "rank_by": ["congestion_index_peak", "congestion_index_mean"], "heat": ["vehicles", "congestion"],
-    "layer": ["feedback_per_10k", "congestion"], "panels": ["overview,map", "traffic"], "dwell": ["3", "20,40"],
+    "lang": ["vi", "en"],
+    "compare": ["previous_period", "same_period_last_year"],
+    "area": ["19753", "19789"],
+    "category": ["noise", "trees_parks"],
+    "channel": ["zalo", "online"],
+    "grain": ["day", "week", "month"],
+    "density": ["feedback.received_per_10k"],
+    "sector": ["land", "health"],
+    "rank": ["sensor", "road"],
+    "rank_by": ["congestion_index_peak", "congestion_index_mean"],
+    "heat": ["vehicles", "congestion"],
+    "layer": ["feedback_per_10k", "congestion"],
+    "panels": ["overview,map", "traffic"],
+    "dwell": ["3", "20,40"],
 }
 JUNK = [
-    "", " ", ",", ",,,", "0", "-1", "99999999999999999999999", "1e309", "NaN", "null", "None", "true", "[]", "{}",
-    "%00", "\x00", "\t\n", "../../etc/passwd", "'; DROP TABLE feedback; --", "😀𝕏", "Đ" * 300, "a" * 5000,
-    "![x](http://127.0.0.1:9/p.png)", "[t](http://127.0.0.1:9/)", "<a href='http://127.0.0.1:9/'>x</a>",
-    "<img src=x onerror=alert(1)>", "**bold** _it_ `code` # h | t | ~s~ $x$ :red[r] :material/close:",
-    "19753,19753", ",".join(["19753"] * 300), ",".join(str(i) for i in range(2000)),
+    "",
+    " ",
+    ",",
+    ",,,",
+    "0",
+    "-1",
+    "99999999999999999999999",
+    "1e309",
+    "NaN",
+    "null",
+    "None",
+    "true",
+    "[]",
+    "{}",
+    "%00",
+    "\x00",
+    "\t\n",
+    "../../etc/passwd",
+    "'; DROP TABLE feedback; --",
+    "😀𝕏",
+    "Đ" * 300,
+    "a" * 5000,
+    "![x](http://127.0.0.1:9/p.png)",
+    "[t](http://127.0.0.1:9/)",
+    "<a href='http://127.0.0.1:9/'>x</a>",
+    "<img src=x onerror=alert(1)>",
+    "**bold** _it_ `code` # h | t | ~s~ $x$ :red[r] :material/close:",
+    "19753,19753",
+    ",".join(["19753"] * 300),
+    ",".join(str(i) for i in range(2000)),
 ]
-DATES = ["0001-01-01", "9999-12-31", "1900-01-01", "2099-01-01", "2026-02-30", "2026-13-01", "20261120", "2026-W47-5",
-         "2026-11-20T10:00", "01/11/2026", "2000-01-01", "1999-12-31"]
+DATES = [
+    "0001-01-01",
+    "9999-12-31",
+    "1900-01-01",
+    "2099-01-01",
+    "2026-02-30",
+    "2026-13-01",
+    "20261120",
+    "2026-W47-5",
+    "2026-11-20T10:00",
+    "01/11/2026",
+    "2000-01-01",
+    "1999-12-31",
+]
 LINK_NOTICE_ICON = ":material/link_off:"
 PAYLOAD_CHARACTERS = re.compile(r"(?<!\\)[\[\]()<>!*_`~|#$]")  # Markdown that was not escaped
 
@@ -140,25 +192,36 @@ def _escaped_date(day: date) -> str:
     return format_date(day).replace("/", "\\/")
 
 
-@pytest.mark.parametrize("page", ["overview.py", "feedback.py", "procedures.py", "traffic.py", "map.py", "forecast.py",
-                                  "briefing.py", "quality.py"])
+@pytest.mark.parametrize(
+    "page",
+    ["overview.py", "feedback.py", "procedures.py", "traffic.py", "map.py", "forecast.py", "briefing.py", "quality.py"],
+)
 def test_a_date_after_today_is_today_with_a_notice(monkeypatch, demo_db_url, page):
     # Was StreamlitValueAboveMaxError on every analysis page: no sidebar, no reset.
-    app, notices = open_link(monkeypatch, demo_db_url, {"from": "2026-01-01", "to": "2099-01-01"}, str(PAGES_DIR / page))
+    app, notices = open_link(
+        monkeypatch, demo_db_url, {"from": "2026-01-01", "to": "2099-01-01"}, str(PAGES_DIR / page)
+    )
     today = local_now().date()
     assert app.session_state["period_range"] == (date(2026, 1, 1), today)
-    assert notices == [_notice(t("filter.problem.future", param="to", value="2099\\-01\\-01", used=_escaped_date(today)))]
+    assert notices == [
+        _notice(t("filter.problem.future", param="to", value="2099\\-01\\-01", used=_escaped_date(today)))
+    ]
 
 
 @pytest.mark.parametrize("page", ["overview.py", "feedback.py", "procedures.py", "traffic.py", "map.py"])
 def test_a_date_before_the_data_is_clamped_to_its_first_day_with_a_notice(monkeypatch, demo_db_url, page):
     # Was OverflowError ("date value out of range") on 5 pages: the comparison period went before year 1.
-    app, notices = open_link(monkeypatch, demo_db_url, {"from": "0001-01-01", "to": "2026-11-20", "lang": "en"},
-                             str(PAGES_DIR / page))
-    first_day = DEMO_NOW.date() - timedelta(days=DEMO_DAYS)          # the demo database's first record
+    app, notices = open_link(
+        monkeypatch, demo_db_url, {"from": "0001-01-01", "to": "2026-11-20", "lang": "en"}, str(PAGES_DIR / page)
+    )
+    first_day = DEMO_NOW.date() - timedelta(days=DEMO_DAYS)  # the demo database's first record
     assert app.session_state["period_range"] == (first_day, date(2026, 11, 20))
-    assert notices == [_notice(t("filter.problem.before_data", "en", param="from", value="0001\\-01\\-01",
-                                 used=_escaped_date(first_day)), "en")]
+    assert notices == [
+        _notice(
+            t("filter.problem.before_data", "en", param="from", value="0001\\-01\\-01", used=_escaped_date(first_day)),
+            "en",
+        )
+    ]
 
 
 def test_forecast_page_linked_before_the_data_opens_on_its_first_day(monkeypatch, demo_db_url):
@@ -170,8 +233,8 @@ def test_forecast_page_linked_before_the_data_opens_on_its_first_day(monkeypatch
 
 
 def test_forecast_page_without_any_data_says_there_is_nothing(monkeypatch, tmp_path):
-    from dashboard.db.load import load_areas
     from dashboard.db.engine import create_schema, make_engine
+    from dashboard.db.load import load_areas
 
     url = f"duckdb:///{tmp_path / 'areas_only.duckdb'}"
     engine = make_engine(url)
@@ -179,7 +242,7 @@ def test_forecast_page_without_any_data_says_there_is_nothing(monkeypatch, tmp_p
     load_areas(engine, "hue")
     engine.dispose()
     app, _ = open_link(monkeypatch, url, {"to": "1900-01-01"}, str(PAGES_DIR / "forecast.py"))
-    assert app.session_state["period_range"] == (EARLIEST_DATE, EARLIEST_DATE)   # no data: the fixed earliest day
+    assert app.session_state["period_range"] == (EARLIEST_DATE, EARLIEST_DATE)  # no data: the fixed earliest day
     assert t("forecast.history_none", days=180, end=format_date(EARLIEST_DATE)) in [i.body for i in app.info]
     assert not app.get("plotly_chart")
 
@@ -207,23 +270,46 @@ def test_a_repeated_area_is_kept_once(monkeypatch, demo_db_url, page):
 
 
 def test_a_repeated_dimension_value_is_kept_once(monkeypatch, demo_db_url):
-    app, _ = open_link(monkeypatch, demo_db_url, {"category": "noise,noise,trees_parks,noise"}, str(PAGES_DIR / "feedback.py"))
+    app, _ = open_link(
+        monkeypatch, demo_db_url, {"category": "noise,noise,trees_parks,noise"}, str(PAGES_DIR / "feedback.py")
+    )
     assert app.session_state["dim_category"] == ["noise", "trees_parks"]
-    assert [b.label for b in app.button if b.key and b.key.startswith("chip_") and b.key != "chip_reset"] == [t("category.noise"), t("category.trees_parks")]
+    assert [b.label for b in app.button if b.key and b.key.startswith("chip_") and b.key != "chip_reset"] == [
+        t("category.noise"),
+        t("category.trees_parks"),
+    ]
 
 
 def test_ten_thousand_unknown_codes_give_one_short_vietnamese_notice(monkeypatch, demo_db_url):
     # Was a 120,000-character warning with English ("(vi, en)", "from/to: … is not a date") in the Vietnamese page.
     codes = [f"X{i}" for i in range(10_000)]
     _, notices = open_link(monkeypatch, demo_db_url, {"area": ",".join(codes), "lang": "xx"}, None)
-    assert notices == [_notice(
-        t("filter.problem.choice", param="lang", value="xx", options="vi\\, en") + "; "
-        + t("filter.problem.unknown", param="area", values="X0, X1, X2, X3, X4 " + t("filter.problem.more", count="9.995")))]
+    assert notices == [
+        _notice(
+            t("filter.problem.choice", param="lang", value="xx", options="vi\\, en")
+            + "; "
+            + t(
+                "filter.problem.unknown",
+                param="area",
+                values="X0, X1, X2, X3, X4 " + t("filter.problem.more", count="9.995"),
+            )
+        )
+    ]
 
 
 def test_page_dimension_notice_is_capped_in_english(monkeypatch, demo_db_url):
     link = {"lang": "en", "agency": ",".join(f"A{i}" for i in range(7)), "grain": "fortnight"}
     app, _ = open_link(monkeypatch, demo_db_url, link, str(PAGES_DIR / "feedback.py"))
-    assert [w.body for w in app.warning] == [_notice(
-        t("filter.problem.unknown", "en", param="agency", values="A0, A1, A2, A3, A4 " + t("filter.problem.more", "en", count="2"))
-        + "; " + t("filter.problem.choice", "en", param="grain", value="fortnight", options="day\\, week\\, month"), "en")]
+    assert [w.body for w in app.warning] == [
+        _notice(
+            t(
+                "filter.problem.unknown",
+                "en",
+                param="agency",
+                values="A0, A1, A2, A3, A4 " + t("filter.problem.more", "en", count="2"),
+            )
+            + "; "
+            + t("filter.problem.choice", "en", param="grain", value="fortnight", options="day\\, week\\, month"),
+            "en",
+        )
+    ]

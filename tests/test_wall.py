@@ -26,18 +26,27 @@ PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "wall.py")
 
 # ---------------------------------------------------------------- rotation
 def test_parse_rotation_one_dwell_per_panel_or_one_for_all():
-    assert wall.parse_rotation("overview,map,traffic", "20,40,20") == wall.Rotation(("overview", "map", "traffic"), (20, 40, 20))
+    assert wall.parse_rotation("overview,map,traffic", "20,40,20") == wall.Rotation(
+        ("overview", "map", "traffic"), (20, 40, 20)
+    )
     assert wall.parse_rotation(" Map , forecast ", "15") == wall.Rotation(("map", "forecast"), (15, 15))
 
 
-@pytest.mark.parametrize(("panels", "dwell", "message"), [
-    ("overview,mapp", "20", "unknown panel 'mapp': choose from overview, map, traffic, procedures, forecast"),
-    ("", "20", "no panels given"),
-    ("overview,map,traffic", "20,40", "3 panels but 2 dwell values: give one value for all panels or one per panel"),
-    ("overview", "twenty", "dwell 'twenty' is not a whole number of seconds"),
-    ("overview", "2", "dwell 2 s is outside 3–3600 s"),
-    ("overview", "", "no dwell given"),
-])
+@pytest.mark.parametrize(
+    ("panels", "dwell", "message"),
+    [
+        ("overview,mapp", "20", "unknown panel 'mapp': choose from overview, map, traffic, procedures, forecast"),
+        ("", "20", "no panels given"),
+        (
+            "overview,map,traffic",
+            "20,40",
+            "3 panels but 2 dwell values: give one value for all panels or one per panel",
+        ),
+        ("overview", "twenty", "dwell 'twenty' is not a whole number of seconds"),
+        ("overview", "2", "dwell 2 s is outside 3–3600 s"),
+        ("overview", "", "no dwell given"),
+    ],
+)
 def test_parse_rotation_explains_bad_values(panels, dwell, message):
     with pytest.raises(wall.RotationError) as error:
         wall.parse_rotation(panels, dwell)
@@ -49,9 +58,9 @@ def test_schedule_follows_each_dwell_and_repeats():
     assert rotation.cycle_seconds == 80 and rotation.tick_seconds == 20
     assert rotation.slack_seconds == 10
     assert rotation.step(0, 0) == 0 and rotation.step(0, 9.9) == 0
-    assert rotation.step(0, 18.5) == 1 and rotation.step(0, 20) == 1   # a tick a little early still changes
-    assert rotation.step(1, 20) == 1 and rotation.step(1, 38.5) == 2    # the map keeps its 40 s
-    assert rotation.step(2, 20) == 0                                    # and the cycle repeats
+    assert rotation.step(0, 18.5) == 1 and rotation.step(0, 20) == 1  # a tick a little early still changes
+    assert rotation.step(1, 20) == 1 and rotation.step(1, 38.5) == 2  # the map keeps its 40 s
+    assert rotation.step(2, 20) == 0  # and the cycle repeats
 
 
 def test_a_late_timer_delays_but_never_skips_a_panel():
@@ -70,7 +79,8 @@ def test_url_overrides_settings_and_bad_values_fall_back(monkeypatch):
     assert rotation == wall.Rotation(("map", "forecast"), (30, 10))
     assert problem.startswith("?panels/dwell: unknown panel 'weather'")
     assert wall.wall_rotation({"panels": "weather"}, "vi")[1].startswith(
-        "?panels/dwell: không có bảng 'weather': chọn trong overview, map")      # in the wall's language
+        "?panels/dwell: không có bảng 'weather': chọn trong overview, map"
+    )  # in the wall's language
     monkeypatch.setenv("IOC_WALL_DWELL_SECONDS", "1,2,3")
     rotation, problem = wall.wall_rotation({})
     assert rotation == wall.DEFAULT_ROTATION and "IOC_WALL_DWELL_SECONDS" in problem
@@ -78,13 +88,17 @@ def test_url_overrides_settings_and_bad_values_fall_back(monkeypatch):
 
 # ---------------------------------------------------------------- today against a typical day
 def test_typical_kpis_is_the_median_of_days_with_records():
-    days = [{"feedback": {"received": n, "resolved": 0, "resolved_on_time_pct": pct},
-             "traffic": {"vehicles": 0, "congestion_index_peak": None}}
-            for n, pct in ((1, 80.0), (2, None), (3, 90.0), (10, 70.0), (0, 99.0))]
+    days = [
+        {
+            "feedback": {"received": n, "resolved": 0, "resolved_on_time_pct": pct},
+            "traffic": {"vehicles": 0, "congestion_index_peak": None},
+        }
+        for n, pct in ((1, 80.0), (2, None), (3, 90.0), (10, 70.0), (0, 99.0))
+    ]
     medians, counted = wall.typical_kpis(days)
-    assert counted == {"feedback": 4, "dossiers": 0, "traffic": 0}   # the day without any record is left out
-    assert medians["feedback"]["received"] == 2.5                      # median of 1, 2, 3, 10
-    assert medians["feedback"]["resolved_on_time_pct"] == 80.0         # median of 80, 90, 70 (None left out)
+    assert counted == {"feedback": 4, "dossiers": 0, "traffic": 0}  # the day without any record is left out
+    assert medians["feedback"]["received"] == 2.5  # median of 1, 2, 3, 10
+    assert medians["feedback"]["resolved_on_time_pct"] == 80.0  # median of 80, 90, 70 (None left out)
     assert medians["traffic"]["vehicles"] is None and medians["dossiers"]["received"] is None
 
 
@@ -92,18 +106,38 @@ def test_windows_are_the_same_part_of_the_day_on_previous_same_weekdays():
     as_of = datetime(2026, 3, 27, 14, 0)  # a Friday
     windows = wall.typical_windows(as_of, weeks=3)
     assert [(w.start_at, w.end_before) for w in windows] == [
-        (datetime(2026, 3, 20), datetime(2026, 3, 20, 14)), (datetime(2026, 3, 13), datetime(2026, 3, 13, 14)),
-        (datetime(2026, 3, 6), datetime(2026, 3, 6, 14))]
-    assert wall.last_full_hour(datetime(2026, 3, 27, 14, 37)) == wall.TimeWindow(datetime(2026, 3, 27, 13), datetime(2026, 3, 27, 14))
-    assert wall.data_clock(datetime(2026, 3, 27, 14, 37, 5), {"feedback": datetime(2026, 3, 25, 9, 12, 40), "traffic": None}) \
-        == datetime(2026, 3, 25, 9, 12)
+        (datetime(2026, 3, 20), datetime(2026, 3, 20, 14)),
+        (datetime(2026, 3, 13), datetime(2026, 3, 13, 14)),
+        (datetime(2026, 3, 6), datetime(2026, 3, 6, 14)),
+    ]
+    assert wall.last_full_hour(datetime(2026, 3, 27, 14, 37)) == wall.TimeWindow(
+        datetime(2026, 3, 27, 13), datetime(2026, 3, 27, 14)
+    )
+    assert wall.data_clock(
+        datetime(2026, 3, 27, 14, 37, 5), {"feedback": datetime(2026, 3, 25, 9, 12, 40), "traffic": None}
+    ) == datetime(2026, 3, 25, 9, 12)
     assert wall.data_clock(datetime(2026, 3, 27, 14, 37, 5), {"feedback": None}) == datetime(2026, 3, 27, 14, 37)
 
 
 def _report(id_, received, *, status="new", agency="X", due=None, resolved=None):
-    return dict(id=id_, source="t", source_id=str(id_), received_at=received, category="noise", channel="hue_s_app",
-                area_code=None, lat=None, lon=None, status=status, agency=agency, due_at=due, first_response_at=None,
-                resolved_at=resolved, satisfaction=None, reopened=False)
+    return dict(
+        id=id_,
+        source="t",
+        source_id=str(id_),
+        received_at=received,
+        category="noise",
+        channel="hue_s_app",
+        area_code=None,
+        lat=None,
+        lon=None,
+        status=status,
+        agency=agency,
+        due_at=due,
+        first_response_at=None,
+        resolved_at=resolved,
+        satisfaction=None,
+        reopened=False,
+    )
 
 
 AS_OF = datetime(2026, 3, 27, 14, 0)  # Friday
@@ -111,18 +145,18 @@ AS_OF = datetime(2026, 3, 27, 14, 0)  # Friday
 
 def _typical_rows() -> list[dict]:
     rows, next_id = [], 1
-    for week, count in enumerate((1, 2, 3, 4, 5, 6, 7, 0), start=1):   # before 14:00 on the k-th previous Friday
+    for week, count in enumerate((1, 2, 3, 4, 5, 6, 7, 0), start=1):  # before 14:00 on the k-th previous Friday
         day = AS_OF.replace(hour=0) - timedelta(weeks=week)
         for k in range(count):
             rows.append(_report(next_id, day + timedelta(hours=8, minutes=k)))
             next_id += 1
-        rows.append(_report(next_id, day + timedelta(hours=15)))            # later that day: not counted
-        rows.append(_report(next_id + 1, day - timedelta(hours=3)))         # the Thursday before: not counted
+        rows.append(_report(next_id, day + timedelta(hours=15)))  # later that day: not counted
+        rows.append(_report(next_id + 1, day - timedelta(hours=3)))  # the Thursday before: not counted
         next_id += 2
     for minute in (5, 10, 15):
         rows.append(_report(next_id, AS_OF.replace(hour=9, minute=minute)))  # today, before the data clock
         next_id += 1
-    rows.append(_report(next_id, AS_OF.replace(hour=14, minute=30)))         # after the data clock
+    rows.append(_report(next_id, AS_OF.replace(hour=14, minute=30)))  # after the data clock
     return rows
 
 
@@ -147,15 +181,22 @@ def test_today_and_typical_day_from_sql(any_db_url):
 
 def test_overdue_feedback_by_agency(any_db_url):
     rows = [
-        _report(1, datetime(2026, 3, 1), due=datetime(2026, 3, 20), agency="Sở Xây dựng"),   # 7 days overdue: yes
-        _report(2, datetime(2026, 3, 1), due=datetime(2026, 3, 20), agency="Sở Xây dựng"),   # yes
-        _report(3, datetime(2026, 3, 1), due=datetime(2026, 3, 25), agency="Sở Xây dựng"),   # 2 days: no
-        _report(4, datetime(2026, 3, 1), due=datetime(2026, 3, 1), status="resolved",
-                resolved=datetime(2026, 3, 26)),                                                # resolved before: no
-        _report(5, datetime(2026, 3, 1), due=datetime(2026, 3, 1), status="rejected"),          # rejected: no
-        _report(6, datetime(2026, 3, 1), due=datetime(2026, 3, 1), status="resolved", agency=None,
-                resolved=datetime(2026, 3, 28)),                                                # open at AS_OF: yes
-        _report(7, datetime(2026, 3, 28), due=datetime(2026, 3, 1)),                            # received later: no
+        _report(1, datetime(2026, 3, 1), due=datetime(2026, 3, 20), agency="Sở Xây dựng"),  # 7 days overdue: yes
+        _report(2, datetime(2026, 3, 1), due=datetime(2026, 3, 20), agency="Sở Xây dựng"),  # yes
+        _report(3, datetime(2026, 3, 1), due=datetime(2026, 3, 25), agency="Sở Xây dựng"),  # 2 days: no
+        _report(
+            4, datetime(2026, 3, 1), due=datetime(2026, 3, 1), status="resolved", resolved=datetime(2026, 3, 26)
+        ),  # resolved before: no
+        _report(5, datetime(2026, 3, 1), due=datetime(2026, 3, 1), status="rejected"),  # rejected: no
+        _report(
+            6,
+            datetime(2026, 3, 1),
+            due=datetime(2026, 3, 1),
+            status="resolved",
+            agency=None,
+            resolved=datetime(2026, 3, 28),
+        ),  # open at AS_OF: yes
+        _report(7, datetime(2026, 3, 28), due=datetime(2026, 3, 1)),  # received later: no
     ]
     engine = make_engine(any_db_url)
     try:
@@ -180,11 +221,17 @@ def test_compare_says_whether_a_change_is_good_news():
 # ---------------------------------------------------------------- freshness and alerts
 def test_freshness_live_late_and_missing(monkeypatch):
     now = datetime(2026, 11, 20, 14, 37)
-    assert wall.freshness("feedback", now - timedelta(minutes=60), now, 60) == wall.Freshness("feedback", now - timedelta(minutes=60), 60, True)
+    assert wall.freshness("feedback", now - timedelta(minutes=60), now, 60) == wall.Freshness(
+        "feedback", now - timedelta(minutes=60), 60, True
+    )
     late = wall.freshness("traffic", now - timedelta(minutes=61, seconds=30), now, 60)
     assert (late.minutes_late, late.live) == (61, False)
     assert wall.freshness("dossiers", None, now, 60) == wall.Freshness("dossiers", None, None, False)
-    assert wall.lag_parts(119) == (119, "minutes") and wall.lag_parts(130) == (2, "hours") and wall.lag_parts(3 * 1440 + 5) == (3, "days")
+    assert (
+        wall.lag_parts(119) == (119, "minutes")
+        and wall.lag_parts(130) == (2, "hours")
+        and wall.lag_parts(3 * 1440 + 5) == (3, "days")
+    )
     assert draw.lag_text(late, "vi") == "chậm 61 phút" and draw.lag_text(late, "en") == "61 min late"
     monkeypatch.setenv("IOC_FRESHNESS_TRAFFIC_MINUTES", "15")
     assert wall.freshness_thresholds() == {"feedback": 60, "dossiers": 1440, "traffic": 15}
@@ -192,13 +239,24 @@ def test_freshness_live_late_and_missing(monkeypatch):
 
 def test_alerts_most_serious_first():
     now = datetime(2026, 11, 20, 14, 37)
-    sources = [wall.freshness("feedback", now - timedelta(minutes=5), now, 60),
-               wall.freshness("traffic", now - timedelta(hours=3), now, 30),
-               wall.freshness("dossiers", None, now, 60)]
+    sources = [
+        wall.freshness("feedback", now - timedelta(minutes=5), now, 60),
+        wall.freshness("traffic", now - timedelta(hours=3), now, 30),
+        wall.freshness("dossiers", None, now, 60),
+    ]
     silent = pd.DataFrame({"name": ["Cầu Trường Tiền", "Hùng Vương", "Lê Lợi", "Kim Long"]})
     overdue = pd.DataFrame({"agency": ["Sở Xây dựng", "UBND Phường Thuận Hóa"], "reports": [5, 2]})
-    anomalies = pd.DataFrame({"area_name": ["Phường Phú Xuân"], "area_code": ["19753"], "category": ["water_drainage"],
-                              "ds": [pd.Timestamp("2026-11-19")], "actual": [42.0], "expected": [12.0], "size": [6.1]})
+    anomalies = pd.DataFrame(
+        {
+            "area_name": ["Phường Phú Xuân"],
+            "area_code": ["19753"],
+            "category": ["water_drainage"],
+            "ds": [pd.Timestamp("2026-11-19")],
+            "actual": [42.0],
+            "expected": [12.0],
+            "size": [6.1],
+        }
+    )
     alerts = wall.build_alerts(sources, silent, 60, overdue, 3, anomalies)
     assert [a.kind for a in alerts] == ["stale_source", "no_data", "silent_sensors", "overdue_feedback", "anomaly_up"]
     texts = [draw.alert_text(a, "vi") for a in alerts]
@@ -208,7 +266,7 @@ def test_alerts_most_serious_first():
     assert texts[4].startswith("Tăng bất thường: Cấp thoát nước, ngập úng tại Phường Phú Xuân ngày 19/11 — 42 phản ánh")
     calm = wall.build_alerts(sources[:1], pd.DataFrame({"name": []}), 60, None, 3, None)
     assert [a.kind for a in calm] == ["all_clear"]
-    assert 'wall-still' in draw.ticker_html(calm, "vi") and t("wall.alert.all_clear") in draw.ticker_html(calm, "vi")
+    assert "wall-still" in draw.ticker_html(calm, "vi") and t("wall.alert.all_clear") in draw.ticker_html(calm, "vi")
 
 
 # ---------------------------------------------------------------- last good figures
@@ -224,24 +282,33 @@ def test_last_good_figures_survive_an_outage_and_recovery_clears_it():
     assert memory.outage_since is None
     assert memory.load("overview", fail, t0 + timedelta(minutes=1)) == wall.Loaded({"received": 12}, t0, False)
     assert memory.load("overview", fail, t0 + timedelta(minutes=2)).value == {"received": 12}
-    assert memory.outage_since == t0 + timedelta(minutes=1)       # the first failure, not the latest
+    assert memory.outage_since == t0 + timedelta(minutes=1)  # the first failure, not the latest
     assert memory.load("map", fail, t0 + timedelta(minutes=2)) == wall.Loaded(None, None, False)
     memory.load("areas", lambda: "cached", t0 + timedelta(minutes=3), tracks_outage=False)
-    assert memory.outage_since is not None                         # a cached answer proves nothing
+    assert memory.outage_since is not None  # a cached answer proves nothing
     memory.load("overview", lambda: {"received": 13}, t0 + timedelta(minutes=4))
     assert memory.outage_since is None
 
 
 # ---------------------------------------------------------------- drawing
 def test_overview_tiles_show_value_typical_and_change():
-    today = {"kpis": {"feedback": {"received": 302, "resolved": 165, "resolved_on_time_pct": 87.3, "open_backlog": 733},
-                      "dossiers": {"received": 154, "completed_on_time_pct": 91.9},
-                      "traffic": {"vehicles": 1_132_349}},
-             "traffic_hour": {"congestion_index_peak": 15.1}, "hour_start": datetime(2026, 11, 23, 17)}
-    typical = {"kpis": {"feedback": {"received": 275.0, "resolved": 178.0, "resolved_on_time_pct": 86.1, "open_backlog": 730.5},
-                        "dossiers": {"received": 156.0, "completed_on_time_pct": 95.4},
-                        "traffic": {"vehicles": 1_126_436.0}},
-               "traffic_hour": {"congestion_index_peak": 16.4}}
+    today = {
+        "kpis": {
+            "feedback": {"received": 302, "resolved": 165, "resolved_on_time_pct": 87.3, "open_backlog": 733},
+            "dossiers": {"received": 154, "completed_on_time_pct": 91.9},
+            "traffic": {"vehicles": 1_132_349},
+        },
+        "traffic_hour": {"congestion_index_peak": 15.1},
+        "hour_start": datetime(2026, 11, 23, 17),
+    }
+    typical = {
+        "kpis": {
+            "feedback": {"received": 275.0, "resolved": 178.0, "resolved_on_time_pct": 86.1, "open_backlog": 730.5},
+            "dossiers": {"received": 156.0, "completed_on_time_pct": 95.4},
+            "traffic": {"vehicles": 1_126_436.0},
+        },
+        "traffic_hour": {"congestion_index_peak": 16.4},
+    }
     html = draw.overview_html(today, typical, "vi")
     tiles = dict(re.findall(r'data-kpi="([^"]+)">.*?class="wall-tile-value">([^<]+?)\s*<', html))
     assert tiles["feedback.received"] == "302" and tiles["feedback.resolved_on_time_pct"] == "87,3"
@@ -255,8 +322,12 @@ def test_database_text_is_escaped():
     points = pd.DataFrame({"category": ["<script>"], "lat": [16.4], "lon": [107.6]})
     html = draw.map_legend_html(points.assign(category="noise"), 1, sensors, datetime(2026, 1, 1, 8), "vi")
     assert "Tiếng ồn" in html
-    data = {"hour_start": datetime(2026, 1, 1, 8), "top": pd.DataFrame({"name": ["<b>x</b>"], "congestion_index_mean": [40.0]}),
-            "silent": pd.DataFrame(), "sensor_total": 1}
+    data = {
+        "hour_start": datetime(2026, 1, 1, 8),
+        "top": pd.DataFrame({"name": ["<b>x</b>"], "congestion_index_mean": [40.0]}),
+        "silent": pd.DataFrame(),
+        "sensor_total": 1,
+    }
     today = {"traffic_hour": {"congestion_index_peak": 40.0}, "kpis": {"traffic": {"vehicles": 10}}}
     typical = {"traffic_hour": {"congestion_index_peak": None}, "kpis": {"traffic": {"vehicles": None}}}
     assert "&lt;b&gt;x&lt;/b&gt;" in wall_panels.traffic_side_html(today, typical, data, "vi")
@@ -306,7 +377,7 @@ def test_page_shows_the_kpi_module_figures(monkeypatch, demo_db_url):
     assert tiles["dossiers.received"] == draw.compact(dossiers["received"], "vi")
     html = _html(app)
     assert 'data-current="overview"' in html and "Thủ tục hành chính" in html
-    assert "Bản đồ 24 giờ qua" not in html          # only the requested panels are in the rotation
+    assert "Bản đồ 24 giờ qua" not in html  # only the requested panels are in the rotation
     assert 'data-source="feedback"' in html and 'data-testid="wall-banner"' not in html
 
 
@@ -325,7 +396,7 @@ def test_outage_keeps_the_last_figures_with_a_banner_then_recovers(monkeypatch, 
     assert not app.exception
     html = _html(app)
     assert "Mất kết nối cơ sở dữ liệu từ" in html and "đang hiện số liệu lúc" in html
-    assert _tile_values(app) == before                  # the last good figures stay on screen
+    assert _tile_values(app) == before  # the last good figures stay on screen
     assert "Traceback" not in html
 
     monkeypatch.setattr(wall_queries, "newest_records", real)
@@ -338,7 +409,7 @@ def test_bad_rotation_in_the_address_is_said_and_the_configured_one_used(monkeyp
     assert not app.exception
     html = _html(app)
     assert "Rotation parameters not usable" in html and "unknown panel &#x27;weather&#x27;" in html
-    assert "The city today" in html and "Last 24 hours map" in html   # the configured panels, in English
+    assert "The city today" in html and "Last 24 hours map" in html  # the configured panels, in English
 
 
 def test_missing_database_shows_the_banner_and_creates_nothing(monkeypatch, tmp_path):

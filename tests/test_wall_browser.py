@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -63,8 +62,9 @@ LAYOUT_JS = """() => {
 
 @pytest.fixture(scope="module")
 def wall_base(web, demo_db_url) -> Iterator[str]:
-    with web.running_app(demo_db_url, extra_env={"IOC_WALL_REFRESH_SECONDS": "5"},
-                         log_path=ARTIFACTS / "streamlit.log") as base:
+    with web.running_app(
+        demo_db_url, extra_env={"IOC_WALL_REFRESH_SECONDS": "5"}, log_path=ARTIFACTS / "streamlit.log"
+    ) as base:
         yield base
 
 
@@ -91,9 +91,13 @@ RECORD_SWITCHES_JS = """() => {
 
 
 def _wait_for_next_panel(page, before: str, timeout_s: float) -> str:
-    page.wait_for_function("(before) => { const tabs = document.querySelector('.wall-tabs');"
-                           " return tabs && tabs.dataset.current !== before; }", arg=before,
-                           timeout=timeout_s * 1000, polling=100)
+    page.wait_for_function(
+        "(before) => { const tabs = document.querySelector('.wall-tabs');"
+        " return tabs && tabs.dataset.current !== before; }",
+        arg=before,
+        timeout=timeout_s * 1000,
+        polling=100,
+    )
     return _current(page)
 
 
@@ -126,8 +130,10 @@ def test_wall_fits_the_screen_and_rotates(web, chromium, wall_base, width, heigh
         assert set(seen) == set(PANELS), f"panels seen: {sorted(seen)}"
         switches = page.evaluate("window.__wallSwitches")
         order = [name for _moment, name in switches]
-        assert all(PANELS[(PANELS.index(a) + 1) % len(PANELS)] == b for a, b in zip(order, order[1:])), order
-        dwells = [later[0] - earlier[0] for earlier, later in zip(switches, switches[1:])]
+        assert all(PANELS[(PANELS.index(a) + 1) % len(PANELS)] == b for a, b in zip(order, order[1:], strict=False)), (
+            order
+        )
+        dwells = [later[0] - earlier[0] for earlier, later in zip(switches, switches[1:], strict=False)]
         # The first two intervals also hold the page's start-up redraw (the browser reports its size); every
         # later one is a panel's own dwell.
         # The browser notes each change when its main thread is free; on a busy 2-core machine drawing 4K maps that
@@ -135,7 +141,7 @@ def test_wall_fits_the_screen_and_rotates(web, chromium, wall_base, width, heigh
         # and one cycle of five panels lasting five dwells.
         steady = dwells[2:]
         assert len(steady) >= len(PANELS), dwells
-        assert abs(sum(steady[:len(PANELS)]) - len(PANELS) * DWELL) <= 1.5, dwells
+        assert abs(sum(steady[: len(PANELS)]) - len(PANELS) * DWELL) <= 1.5, dwells
         for panel, layout in seen.items():
             assert layout["exceptions"] == 0, panel
             assert layout["docHeight"] <= layout["innerHeight"] and layout["docWidth"] <= layout["innerWidth"], layout
@@ -232,7 +238,9 @@ def pg_demo_url(pg_url, demo_now) -> str:
     engine = make_engine(pg_url)
     try:
         create_schema(engine, drop_first=True)
-        build_demo(engine, seed=7, scale=0.03, start=demo_now.date() - timedelta(days=70), end=demo_now.date(), now=demo_now)
+        build_demo(
+            engine, seed=7, scale=0.03, start=demo_now.date() - timedelta(days=70), end=demo_now.date(), now=demo_now
+        )
     finally:
         engine.dispose()
     return pg_url
@@ -245,8 +253,9 @@ def test_database_loss_shows_the_banner_keeps_figures_and_recovers(web, chromium
     app_url = target.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)
     page = web.new_page(chromium, viewport={"width": 1920, "height": 1080})
     try:
-        with web.running_app(app_url, extra_env={"IOC_WALL_REFRESH_SECONDS": "5"},
-                             log_path=ARTIFACTS / "streamlit-outage.log") as base:
+        with web.running_app(
+            app_url, extra_env={"IOC_WALL_REFRESH_SECONDS": "5"}, log_path=ARTIFACTS / "streamlit-outage.log"
+        ) as base:
             page.goto(f"{base}/wall?panels=overview&dwell=60")
             page.wait_for_selector(".wall-tile", timeout=90_000)
             page.wait_for_timeout(1500)
@@ -258,7 +267,7 @@ def test_database_loss_shows_the_banner_keeps_figures_and_recovers(web, chromium
             page.wait_for_timeout(6000)  # another refresh while the database is still away
             banner = page.locator('[data-testid="wall-banner"]').inner_text()
             assert re.search(r"Mất kết nối cơ sở dữ liệu từ \d\d:\d\d", banner), banner
-            assert page.locator(".wall-tile-value").all_inner_texts() == tiles   # the last good figures stay
+            assert page.locator(".wall-tile-value").all_inner_texts() == tiles  # the last good figures stay
             assert page.locator(EXCEPTION).count() == 0 and "Traceback" not in page.locator("body").inner_text()
             page.screenshot(path=str(ARTIFACTS / "outage-banner.png"))
 

@@ -63,14 +63,14 @@ def test_writer_changes_a_copy_and_readers_see_it_only_when_it_is_complete(serve
             connection.execute(text("DELETE FROM feedback WHERE id % 2 = 0"))
         with engine.connect() as connection:
             during_writer = connection.execute(COUNT).scalar_one()
-        assert _count(reader) == before                  # the served file is untouched while the write runs
+        assert _count(reader) == before  # the served file is untouched while the write runs
     after = _count(reader)
     assert after == during_writer < before
     with pytest.raises(ZeroDivisionError), writing(served) as engine:  # a failed write changes nothing
         with engine.begin() as connection:
             connection.execute(text("DELETE FROM feedback"))
         raise ZeroDivisionError
-    with writing(served, keep=False) as engine, engine.begin() as connection:   # a dry run changes nothing either
+    with writing(served, keep=False) as engine, engine.begin() as connection:  # a dry run changes nothing either
         connection.execute(text("DELETE FROM feedback"))
     assert _count(reader) == after
     folder = db_engine.duckdb_file(served).parent
@@ -96,7 +96,7 @@ def test_a_replaced_or_deleted_file_is_noticed_by_an_open_reader(served, tmp_pat
     with writing(f"duckdb:///{other}") as engine, engine.begin() as connection:
         connection.execute(text("DELETE FROM feedback WHERE id % 3 = 0"))
     expected = _count(make_engine(f"duckdb:///{other}", read_only=True))
-    os.replace(other, db_engine.duckdb_file(served))   # what an operator's `cp new.duckdb data/ioc.duckdb` amounts to
+    os.replace(other, db_engine.duckdb_file(served))  # what an operator's `cp new.duckdb data/ioc.duckdb` amounts to
     assert _count(reader) == expected != before
     db_engine.duckdb_file(served).unlink()
     with pytest.raises(DatabaseNotInitialised, match="does not exist"):
@@ -138,7 +138,13 @@ def test_cli_writes_and_reads_beside_a_polling_reader_process(served, tmp_path):
 
     result = bench_writes.run(served, rows=5_000, folder=tmp_path)
     assert [(c["command"], c["exit"]) for c in result["commands"]] == [
-        ("import feedback", 0), ("upload feedback", 0), ("demo --scale", 0), ("init-db", 0), ("kpi --from", 0), ("brief --out", 0)]
+        ("import feedback", 0),
+        ("upload feedback", 0),
+        ("demo --scale", 0),
+        ("init-db", 0),
+        ("kpi --from", 0),
+        ("brief --out", 0),
+    ]
     assert result["commands"][1]["inserted"] > 0
     assert result["errors"] == []
     assert result["polls"] >= 20
@@ -169,7 +175,11 @@ def test_a_fresh_postgres_build_replaces_only_its_own_tables_and_a_failed_one_no
     with writing(pg_url, fresh=True) as build:
         create_schema(build)
         with build.begin() as connection:
-            connection.execute(text("INSERT INTO areas (code, name, name_ascii, kind, population_is_estimate) VALUES ('1', 'A', 'a', 'ward', true)"))
+            connection.execute(
+                text(
+                    "INSERT INTO areas (code, name, name_ascii, kind, population_is_estimate) VALUES ('1', 'A', 'a', 'ward', true)"
+                )
+            )
     with pytest.raises(ZeroDivisionError), writing(pg_url, fresh=True) as build:
         create_schema(build)
         raise ZeroDivisionError
@@ -191,7 +201,7 @@ def test_a_duckdb_query_is_interrupted_at_the_deadline(served, monkeypatch):
     with pytest.raises(DatabaseUnavailable, match="did not answer within 1 s"):
         fetch_one(reader, text("SELECT count(*) FROM range(1000000000000) a, range(10) b"))
     assert time.monotonic() - started < 4
-    assert _count(reader) > 0            # the engine is usable again at once
+    assert _count(reader) > 0  # the engine is usable again at once
     reader.dispose()
 
 
@@ -234,7 +244,7 @@ def test_a_server_that_never_answers_fails_within_the_connect_timeout(silent_ser
     assert "secret" not in str(raised.value)
     started = time.monotonic()
     with pytest.raises(DatabaseUnavailable, match="did not answer a moment ago"):
-        fetch_one(engine, text("SELECT 1"))       # the next query does not wait again
+        fetch_one(engine, text("SELECT 1"))  # the next query does not wait again
     assert time.monotonic() - started < 0.5
     engine.dispose()
     db_engine._unanswered_since.clear()
@@ -259,7 +269,7 @@ def test_a_frozen_postgres_backend_is_given_up_at_the_deadline(pg_url, monkeypat
     finally:
         os.kill(pid, signal.SIGCONT)
     db_engine._unanswered_since.clear()
-    assert fetch_one(engine, text("SELECT 41 + 1 AS n"))["n"] == 42     # a new connection works at once
+    assert fetch_one(engine, text("SELECT 41 + 1 AS n"))["n"] == 42  # a new connection works at once
     engine.dispose()
 
 
@@ -292,8 +302,8 @@ def test_wall_against_a_server_that_never_answers_shows_the_banner_and_no_live_s
     assert 'data-testid="wall-banner"' in html
     assert html.count('data-reachable="false"') == 3 and 'data-live="true"' not in html
     assert "không trả lời" in html
-    assert 'data-kind="unreachable"' in html and 'data-kind="no_data"' not in html   # the ticker says why
-    assert seconds < 20, seconds      # one connect timeout, not one per panel query
+    assert 'data-kind="unreachable"' in html and 'data-kind="no_data"' not in html  # the ticker says why
+    assert seconds < 20, seconds  # one connect timeout, not one per panel query
 
 
 def test_clearing_streamlits_caches_keeps_the_engine(served):
@@ -314,8 +324,13 @@ def test_a_cli_write_gives_up_with_exit_2_when_another_writer_holds_the_lock_too
     lock = db_engine.duckdb_file(served).with_name("served.duckdb.lock")
     with open(lock, "a+") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        done = subprocess.run([sys.executable, "-m", "dashboard", "--database-url", served, "demo", "--scale", "0.01"],
-                              capture_output=True, text=True, check=False, cwd=ROOT,
-                              env={**os.environ, "IOC_WRITE_LOCK_TIMEOUT_SECONDS": "1"})
+        done = subprocess.run(
+            [sys.executable, "-m", "dashboard", "--database-url", served, "demo", "--scale", "0.01"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=ROOT,
+            env={**os.environ, "IOC_WRITE_LOCK_TIMEOUT_SECONDS": "1"},
+        )
     assert done.returncode == 2, done.stderr
     assert "held it for more than 1 s" in done.stderr and "Traceback" not in done.stderr

@@ -53,9 +53,11 @@ def demo_sizes(scale: float) -> dict[str, Any]:
     """build_demo arguments giving ROWS_AT_SCALE_1 × scale rows (3 years; 96 observations per sensor-day)."""
     from dashboard.demo.generator import DOSSIERS_PER_3_YEARS, FEEDBACK_PER_3_YEARS
 
-    return {"feedback_scale": ROWS_AT_SCALE_1["feedback"] * scale / FEEDBACK_PER_3_YEARS,
-            "dossier_scale": ROWS_AT_SCALE_1["dossiers"] * scale / DOSSIERS_PER_3_YEARS,
-            "sensors": max(8, round(ROWS_AT_SCALE_1["traffic_observations"] * scale / (DEMO_DAYS * 96)))}
+    return {
+        "feedback_scale": ROWS_AT_SCALE_1["feedback"] * scale / FEEDBACK_PER_3_YEARS,
+        "dossier_scale": ROWS_AT_SCALE_1["dossiers"] * scale / DOSSIERS_PER_3_YEARS,
+        "sensors": max(8, round(ROWS_AT_SCALE_1["traffic_observations"] * scale / (DEMO_DAYS * 96))),
+    }
 
 
 def default_url(scale: float) -> str:
@@ -102,8 +104,19 @@ def ensure_database(url: str, scale: float, seed: int, rebuild: bool) -> dict[st
         log(f"reusing {redact_url(url)} (built at scale {scale:g})")
         return {"built": False, **_ensure_rollups(url)}
     log(f"building {redact_url(url)} at scale {scale:g} (seed {seed}) ...")
-    command = [sys.executable, "-m", "dashboard", "bench", "--db", url, "--scale", str(scale), "--seed", str(seed),
-               "--build-only"]
+    command = [
+        sys.executable,
+        "-m",
+        "dashboard",
+        "bench",
+        "--db",
+        url,
+        "--scale",
+        str(scale),
+        "--seed",
+        str(seed),
+        "--build-only",
+    ]
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"building the benchmark database failed (exit {done.returncode})")
@@ -134,17 +147,17 @@ def _ensure_rollups(url: str) -> dict[str, Any]:
 @dataclass(frozen=True)
 class Case:
     name: str
-    run: Callable[[Any], Any]                 # engine → the page's result
-    figures: Callable[[Any], dict]            # that result → comparable numbers
-    naive: Callable[[Any], dict] | None       # engine → the same numbers, the naive way
+    run: Callable[[Any], Any]  # engine → the page's result
+    figures: Callable[[Any], dict]  # that result → comparable numbers
+    naive: Callable[[Any], dict] | None  # engine → the same numbers, the naive way
 
 
 @dataclass(frozen=True)
 class Context:
-    period: Period          # the last 30 days of the data
-    trend: Period           # the overview trend: 30 days plus 6 for the rolling mean
-    area: str               # one ward with traffic sensors
-    now: datetime           # when the data ends
+    period: Period  # the last 30 days of the data
+    trend: Period  # the overview trend: 30 days plus 6 for the rolling mean
+    area: str  # one ward with traffic sensors
+    now: datetime  # when the data ends
 
 
 def _context(engine) -> Context:
@@ -152,8 +165,12 @@ def _context(engine) -> Context:
     end = date.fromisoformat(info["end"])
     sensors = tq.sensor_list(engine)
     area = sensors["area_code"].value_counts().index[0]
-    return Context(Period(end - timedelta(days=29), end), Period(end - timedelta(days=35), end), str(area),
-                   datetime.fromisoformat(info["generated_at"]))
+    return Context(
+        Period(end - timedelta(days=29), end),
+        Period(end - timedelta(days=35), end),
+        str(area),
+        datetime.fromisoformat(info["generated_at"]),
+    )
 
 
 def _flat(result: dict) -> dict:
@@ -161,8 +178,11 @@ def _flat(result: dict) -> dict:
 
 
 def _keyed(frame: pd.DataFrame, keys: list[str], value: str, fmt: Callable[[Any], str] = str) -> dict:
-    return {"/".join(fmt(row[k]) if i == 0 else str(row[k]) for i, k in enumerate(keys)): int(row[value])
-            for row in frame.to_dict("records") if row[value]}
+    return {
+        "/".join(fmt(row[k]) if i == 0 else str(row[k]) for i, k in enumerate(keys)): int(row[value])
+        for row in frame.to_dict("records")
+        if row[value]
+    }
 
 
 def _day(value: Any) -> str:
@@ -181,42 +201,100 @@ def cases(ctx: Context) -> list[Case]:
     city, ward = QueryFilter.build(p), QueryFilter.build(p, (area,))
     return [
         Case("overview.kpis_city", lambda e: kpis.compute_kpis(e, p), _flat, lambda e: _flat(naive.kpis_figures(e, p))),
-        Case("overview.kpis_area", lambda e: kpis.compute_kpis(e, p, [area]), _flat,
-             lambda e: _flat(naive.kpis_figures(e, p, [area]))),
-        Case("overview.area_kpis", lambda e: kpis.compute_area_kpis(e, p), _area_figures, lambda e: naive.area_figures(e, p)),
-        Case("overview.feedback_daily", lambda e: queries.feedback_daily(e, ctx.trend),
-             lambda f: _keyed(f, ["day", "category"], "received", _day),
-             lambda e: naive.daily_counts(e, "feedback", "category", ctx.trend)),
-        Case("overview.dossier_daily", lambda e: queries.dossier_daily(e, ctx.trend),
-             lambda f: _keyed(f, ["day", "channel"], "received", _day),
-             lambda e: naive.daily_counts(e, "dossiers", "channel", ctx.trend)),
-        Case("overview.traffic_daily", lambda e: queries.traffic_daily(e, ctx.trend),
-             lambda f: _keyed(f, ["day"], "vehicles", _day), lambda e: naive.traffic_daily(e, ctx.trend)),
-        Case("feedback.volume_area", lambda e: fq.volume(e, ward, "day"),
-             lambda f: _keyed(f, ["bucket", "category"], "received", _day),
-             lambda e: naive.daily_counts(e, "feedback", "category", p, [area])),
-        Case("feedback.by_agency", lambda e: fq.by_agency(e, city), lambda f: _keyed(f, ["agency"], "resolved"),
-             lambda e: naive.agency_resolved(e, p)),
-        Case("feedback.overdue_count", lambda e: fq.overdue_count(e, city), lambda n: {"overdue": int(n)},
-             lambda e: naive.overdue_count(e, p)),
-        Case("procedures.extra_counts", lambda e: dq.extra_counts(e, city, ctx.now), dict,
-             lambda e: naive.dossier_extra_counts(e, p, ctx.now)),
-        Case("procedures.channel_mix", lambda e: dq.channel_mix(e, city, "week"),
-             lambda f: _keyed(f, ["bucket", "channel"], "received", _day),
-             lambda e: naive.weekly_counts(e, "dossiers", "channel", p)),
-        Case("procedures.procedure_stats", lambda e: dq.procedure_stats(e, city),
-             lambda f: _keyed(f, ["procedure_code"], "received"), lambda e: naive.procedure_received(e, p)),
-        Case("traffic.congestion_ranking", lambda e: tq.congestion_ranking(e, city, "sensor"),
-             lambda f: _keyed(f, ["key"], "vehicles"), lambda e: naive.sensor_vehicles(e, p)),
-        Case("traffic.hour_weekday", lambda e: tq.hour_weekday(e, city), lambda f: _keyed(f, ["weekday", "hour"], "vehicles"),
-             lambda e: naive.hour_weekday(e, p)),
-        Case("traffic.sensor_last_seen", lambda e: tq.sensor_last_seen(e, city, ctx.now),
-             lambda f: {str(k): pd.Timestamp(v).isoformat() for k, v in zip(f["id"], f["last_observed_at"], strict=True)
-                        if not pd.isna(v)},
-             lambda e: naive.sensor_last_seen(e, ctx.now)),
-        Case("map.feedback_layer", lambda e: map_queries.feedback_layer(e, city),
-             lambda layer: {"located": layer.total, "shown": len(layer.frame)},
-             lambda e: naive.located_feedback(e, p, map_queries.GRID_DEGREES, map_queries.POINT_THRESHOLD)),
+        Case(
+            "overview.kpis_area",
+            lambda e: kpis.compute_kpis(e, p, [area]),
+            _flat,
+            lambda e: _flat(naive.kpis_figures(e, p, [area])),
+        ),
+        Case(
+            "overview.area_kpis",
+            lambda e: kpis.compute_area_kpis(e, p),
+            _area_figures,
+            lambda e: naive.area_figures(e, p),
+        ),
+        Case(
+            "overview.feedback_daily",
+            lambda e: queries.feedback_daily(e, ctx.trend),
+            lambda f: _keyed(f, ["day", "category"], "received", _day),
+            lambda e: naive.daily_counts(e, "feedback", "category", ctx.trend),
+        ),
+        Case(
+            "overview.dossier_daily",
+            lambda e: queries.dossier_daily(e, ctx.trend),
+            lambda f: _keyed(f, ["day", "channel"], "received", _day),
+            lambda e: naive.daily_counts(e, "dossiers", "channel", ctx.trend),
+        ),
+        Case(
+            "overview.traffic_daily",
+            lambda e: queries.traffic_daily(e, ctx.trend),
+            lambda f: _keyed(f, ["day"], "vehicles", _day),
+            lambda e: naive.traffic_daily(e, ctx.trend),
+        ),
+        Case(
+            "feedback.volume_area",
+            lambda e: fq.volume(e, ward, "day"),
+            lambda f: _keyed(f, ["bucket", "category"], "received", _day),
+            lambda e: naive.daily_counts(e, "feedback", "category", p, [area]),
+        ),
+        Case(
+            "feedback.by_agency",
+            lambda e: fq.by_agency(e, city),
+            lambda f: _keyed(f, ["agency"], "resolved"),
+            lambda e: naive.agency_resolved(e, p),
+        ),
+        Case(
+            "feedback.overdue_count",
+            lambda e: fq.overdue_count(e, city),
+            lambda n: {"overdue": int(n)},
+            lambda e: naive.overdue_count(e, p),
+        ),
+        Case(
+            "procedures.extra_counts",
+            lambda e: dq.extra_counts(e, city, ctx.now),
+            dict,
+            lambda e: naive.dossier_extra_counts(e, p, ctx.now),
+        ),
+        Case(
+            "procedures.channel_mix",
+            lambda e: dq.channel_mix(e, city, "week"),
+            lambda f: _keyed(f, ["bucket", "channel"], "received", _day),
+            lambda e: naive.weekly_counts(e, "dossiers", "channel", p),
+        ),
+        Case(
+            "procedures.procedure_stats",
+            lambda e: dq.procedure_stats(e, city),
+            lambda f: _keyed(f, ["procedure_code"], "received"),
+            lambda e: naive.procedure_received(e, p),
+        ),
+        Case(
+            "traffic.congestion_ranking",
+            lambda e: tq.congestion_ranking(e, city, "sensor"),
+            lambda f: _keyed(f, ["key"], "vehicles"),
+            lambda e: naive.sensor_vehicles(e, p),
+        ),
+        Case(
+            "traffic.hour_weekday",
+            lambda e: tq.hour_weekday(e, city),
+            lambda f: _keyed(f, ["weekday", "hour"], "vehicles"),
+            lambda e: naive.hour_weekday(e, p),
+        ),
+        Case(
+            "traffic.sensor_last_seen",
+            lambda e: tq.sensor_last_seen(e, city, ctx.now),
+            lambda f: {
+                str(k): pd.Timestamp(v).isoformat()
+                for k, v in zip(f["id"], f["last_observed_at"], strict=True)
+                if not pd.isna(v)
+            },
+            lambda e: naive.sensor_last_seen(e, ctx.now),
+        ),
+        Case(
+            "map.feedback_layer",
+            lambda e: map_queries.feedback_layer(e, city),
+            lambda layer: {"located": layer.total, "shown": len(layer.frame)},
+            lambda e: naive.located_feedback(e, p, map_queries.GRID_DEGREES, map_queries.POINT_THRESHOLD),
+        ),
     ]
 
 
@@ -251,10 +329,16 @@ def time_queries(url: str, ctx: Context, runs: int) -> tuple[list[dict], dict[st
         finally:
             engine.dispose()
         figures[case.name] = case.figures(result)
-        row = {"name": case.name, "cold_ms": round(cold, 1), "p50_ms": round(float(np.percentile(warm, 50)), 1),
-               "p95_ms": round(float(np.percentile(warm, 95)), 1)}
+        row = {
+            "name": case.name,
+            "cold_ms": round(cold, 1),
+            "p50_ms": round(float(np.percentile(warm, 50)), 1),
+            "p95_ms": round(float(np.percentile(warm, 95)), 1),
+        }
         rows.append(row)
-        log(f"{case.name:<30} cold {row['cold_ms']:>8.1f} ms  warm p50 {row['p50_ms']:>7.1f}  p95 {row['p95_ms']:>7.1f}")
+        log(
+            f"{case.name:<30} cold {row['cold_ms']:>8.1f} ms  warm p50 {row['p50_ms']:>7.1f}  p95 {row['p95_ms']:>7.1f}"
+        )
     return rows, figures
 
 
@@ -272,8 +356,10 @@ def time_naive(url: str, ctx: Context, runs: int, rows: list[dict], figures: dic
             row["naive_p50_ms"] = round(float(np.percentile(times, 50)), 1)
             row["speedup"] = round(row["naive_p50_ms"] / max(row["p50_ms"], 0.01), 1)
             row["naive_matches"] = same(figures[case.name], result)
-            log(f"{case.name:<30} naive p50 {row['naive_p50_ms']:>9.1f} ms  ×{row['speedup']:<7} "
-                f"{'same figures' if row['naive_matches'] else 'DIFFERENT FIGURES'}")
+            log(
+                f"{case.name:<30} naive p50 {row['naive_p50_ms']:>9.1f} ms  ×{row['speedup']:<7} "
+                f"{'same figures' if row['naive_matches'] else 'DIFFERENT FIGURES'}"
+            )
     finally:
         engine.dispose()
 
@@ -318,12 +404,20 @@ def _machine() -> dict[str, Any]:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
-                       platform.processor())
+            cpu = next(
+                (line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")),
+                platform.processor(),
+            )
     except OSError:
         cpu = platform.processor()
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory, 1), "python": platform.python_version(),
-            "duckdb": duckdb.__version__, "os": platform.platform()}
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory, 1),
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "os": platform.platform(),
+    }
 
 
 def _row_counts(url: str) -> dict[str, int]:
@@ -345,11 +439,24 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         engine.dispose()
     rows = _row_counts(url)
-    log(f"{engine_name}: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()) + f"; period {ctx.period.start}..{ctx.period.end}")
-    result: dict[str, Any] = {"scale": args.scale, "engine": engine_name, "database": redact_url(url), "rows": rows,
-                              "build": build_info, "runs": args.runs, "naive_runs": args.naive_runs,
-                              "period": {"from": ctx.period.start.isoformat(), "to": ctx.period.end.isoformat()},
-                              "area": ctx.area, "machine": _machine(), "targets": TARGETS}
+    log(
+        f"{engine_name}: "
+        + ", ".join(f"{t} {n:,}" for t, n in rows.items())
+        + f"; period {ctx.period.start}..{ctx.period.end}"
+    )
+    result: dict[str, Any] = {
+        "scale": args.scale,
+        "engine": engine_name,
+        "database": redact_url(url),
+        "rows": rows,
+        "build": build_info,
+        "runs": args.runs,
+        "naive_runs": args.naive_runs,
+        "period": {"from": ctx.period.start.isoformat(), "to": ctx.period.end.isoformat()},
+        "area": ctx.area,
+        "machine": _machine(),
+        "targets": TARGETS,
+    }
     result["queries"], figures = time_queries(url, ctx, args.runs)
     result["pdf_s"], pdf_error = (None, "skipped") if args.skip_pdf else time_pdf(url, ctx)
     if pdf_error:
@@ -366,16 +473,22 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _print_table(result: dict[str, Any]) -> None:
-    print(f"scale {result['scale']:g} on {result['engine']} ({result['database']}): "
-          + ", ".join(f"{t} {n:,}" for t, n in result["rows"].items()))
+    print(
+        f"scale {result['scale']:g} on {result['engine']} ({result['database']}): "
+        + ", ".join(f"{t} {n:,}" for t, n in result["rows"].items())
+    )
     print(f"{'query':<30} {'cold ms':>9} {'p50 ms':>8} {'p95 ms':>8} {'naive ms':>10} {'speedup':>8}  same")
     for q in result["queries"]:
         naive_ms = "" if q["naive_p50_ms"] is None else f"{q['naive_p50_ms']:.0f}"
         speedup = "" if q["speedup"] is None else f"{q['speedup']:.0f}×"
         same_figures = {None: "", True: "yes", False: "NO"}[q["naive_matches"]]
-        print(f"{q['name']:<30} {q['cold_ms']:>9.1f} {q['p50_ms']:>8.1f} {q['p95_ms']:>8.1f} {naive_ms:>10} {speedup:>8}  {same_figures}")
-    print(f"weekly PDF {result['pdf_s']} s; forecast {result['forecast_s']} s ({result['forecast_series']} series); "
-          f"peak RSS {result['peak_rss_mb']:.0f} MB")
+        print(
+            f"{q['name']:<30} {q['cold_ms']:>9.1f} {q['p50_ms']:>8.1f} {q['p95_ms']:>8.1f} {naive_ms:>10} {speedup:>8}  {same_figures}"
+        )
+    print(
+        f"weekly PDF {result['pdf_s']} s; forecast {result['forecast_s']} s ({result['forecast_series']} series); "
+        f"peak RSS {result['peak_rss_mb']:.0f} MB"
+    )
 
 
 def command_bench(args: argparse.Namespace) -> int:
@@ -395,11 +508,21 @@ def command_bench(args: argparse.Namespace) -> int:
 
 def add_parser(commands: Any, positive_float: Callable[[str], float], positive_int: Callable[[str], int]) -> None:
     """Register the `bench` subcommand on the CLI's subparsers."""
-    bench = commands.add_parser("bench", help="time the page queries, PDF and forecast on a synthetic database of a given size")
-    bench.add_argument("--scale", type=positive_float, default=1.0,
-                       help="1.0 = 10 M feedback, 5 M dossiers, 50 M traffic observations (default 1.0)")
-    bench.add_argument("--db", default=None, metavar="URL",
-                       help="database to build or reuse (default: data/bench-<scale>.duckdb; never IOC_DATABASE_URL)")
+    bench = commands.add_parser(
+        "bench", help="time the page queries, PDF and forecast on a synthetic database of a given size"
+    )
+    bench.add_argument(
+        "--scale",
+        type=positive_float,
+        default=1.0,
+        help="1.0 = 10 M feedback, 5 M dossiers, 50 M traffic observations (default 1.0)",
+    )
+    bench.add_argument(
+        "--db",
+        default=None,
+        metavar="URL",
+        help="database to build or reuse (default: data/bench-<scale>.duckdb; never IOC_DATABASE_URL)",
+    )
     bench.add_argument("--seed", type=int, default=42)
     bench.add_argument("--runs", type=positive_int, default=10, help="warm runs per query (at least 5; default 10)")
     bench.add_argument("--naive-runs", type=positive_int, default=3, help="runs of each naive baseline (default 3)")

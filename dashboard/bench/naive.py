@@ -46,12 +46,15 @@ def feedback_row(frame: pd.DataFrame, period: Period) -> dict:
     rated = resolved & frame["satisfaction"].notna()
     open_at_end = (frame["status"] != "rejected") & (frame["resolved_at"].isna() | (frame["resolved_at"] >= end))
     return {
-        "received": int(received.sum()), "resolved": int(resolved.sum()), "resolved_with_due": int(with_due.sum()),
+        "received": int(received.sum()),
+        "resolved": int(resolved.sum()),
+        "resolved_with_due": int(with_due.sum()),
         "resolved_on_time": int((with_due & (frame["resolved_at"] <= frame["due_at"])).sum()),
         "median_resolution_hours": _median(_hours(frame["resolved_at"][resolved] - frame["received_at"][resolved])),
         "open_backlog": int(open_at_end.sum()),
         "satisfaction_avg": float(frame["satisfaction"][rated].mean()) if rated.any() else None,
-        "satisfaction_count": int(rated.sum()), "reopened": int((resolved & frame["reopened"]).sum()),
+        "satisfaction_count": int(rated.sum()),
+        "reopened": int((resolved & frame["reopened"]).sum()),
     }
 
 
@@ -62,8 +65,10 @@ def dossier_row(frame: pd.DataFrame, period: Period) -> dict:
     with_due = completed & frame["due_at"].notna()
     lead = (frame["completed_at"][completed] - frame["received_at"][completed]).dt.total_seconds() / 86400.0
     return {
-        "received": int(received.sum()), "received_online": int((received & (frame["channel"] == "online")).sum()),
-        "completed": int(completed.sum()), "completed_with_due": int(with_due.sum()),
+        "received": int(received.sum()),
+        "received_online": int((received & (frame["channel"] == "online")).sum()),
+        "completed": int(completed.sum()),
+        "completed_with_due": int(with_due.sum()),
         "completed_on_time": int((with_due & (frame["completed_at"] <= frame["due_at"])).sum()),
         "median_lead_time_days": _median(lead),
     }
@@ -75,21 +80,28 @@ DOSSIER_COLUMNS = ["received_at", "completed_at", "due_at", "channel", "area_cod
 
 def _observations(engine: Engine, period: Period, areas: Sequence[str] | None = None) -> pd.DataFrame:
     """Observations of the period joined with their sensor's area and free-flow speed."""
-    frame = read_columns(engine, "traffic_observations", ["sensor_id", "observed_at", "vehicle_count", "mean_speed_kmh"])
+    frame = read_columns(
+        engine, "traffic_observations", ["sensor_id", "observed_at", "vehicle_count", "mean_speed_kmh"]
+    )
     frame = frame[_between(frame["observed_at"], period)]
     sensors = read_columns(engine, "traffic_sensors", ["id", "area_code", "free_flow_speed_kmh"])
     frame = frame.assign(sensor_id=frame["sensor_id"].astype(str)).merge(
-        sensors.assign(id=sensors["id"].astype(str)), left_on="sensor_id", right_on="id")
+        sensors.assign(id=sensors["id"].astype(str)), left_on="sensor_id", right_on="id"
+    )
     return _in_areas(frame, areas)
 
 
 def _speed_sums(frame: pd.DataFrame, keys: list) -> pd.DataFrame:
     has_speed = frame["mean_speed_kmh"] > 0
-    work = pd.DataFrame({
-        "vehicles": frame["vehicle_count"].astype("int64"),
-        "weighted_vehicles": frame["vehicle_count"].where(has_speed, 0).astype("int64"),
-        "travel_time_ratio_sum": (frame["vehicle_count"] * frame["free_flow_speed_kmh"] / frame["mean_speed_kmh"]).where(has_speed, 0.0),
-    })
+    work = pd.DataFrame(
+        {
+            "vehicles": frame["vehicle_count"].astype("int64"),
+            "weighted_vehicles": frame["vehicle_count"].where(has_speed, 0).astype("int64"),
+            "travel_time_ratio_sum": (
+                frame["vehicle_count"] * frame["free_flow_speed_kmh"] / frame["mean_speed_kmh"]
+            ).where(has_speed, 0.0),
+        }
+    )
     for i, key in enumerate(keys):
         work[f"k{i}"] = key.to_numpy() if isinstance(key, pd.Series) else key
     return work.groupby([f"k{i}" for i in range(len(keys))], observed=True).sum()
@@ -154,8 +166,11 @@ def agency_resolved(engine: Engine, period: Period) -> dict:
 def overdue_count(engine: Engine, period: Period) -> dict:
     frame = read_columns(engine, "feedback", ["received_at", "resolved_at", "due_at", "status"])
     end = pd.Timestamp(period.end_before)
-    open_at_end = (frame["received_at"] < end) & (frame["status"] != "rejected") & (
-        frame["resolved_at"].isna() | (frame["resolved_at"] >= end))
+    open_at_end = (
+        (frame["received_at"] < end)
+        & (frame["status"] != "rejected")
+        & (frame["resolved_at"].isna() | (frame["resolved_at"] >= end))
+    )
     return {"overdue": int((open_at_end & (frame["due_at"] < end)).sum())}
 
 
@@ -163,9 +178,16 @@ def dossier_extra_counts(engine: Engine, period: Period, as_of: datetime) -> dic
     frame = read_columns(engine, "dossiers", ["received_at", "completed_at", "due_at", "status"])
     completed = _between(frame["completed_at"], period) & frame["due_at"].notna()
     moment = pd.Timestamp(as_of)
-    past_due = (frame["received_at"] < moment) & (frame["due_at"] < moment) & ~frame["status"].isin(
-        list(CLOSED_WITHOUT_RESULT)) & (frame["completed_at"].isna() | (frame["completed_at"] >= moment))
-    return {"late": int((completed & (frame["completed_at"] > frame["due_at"])).sum()), "past_due_open": int(past_due.sum())}
+    past_due = (
+        (frame["received_at"] < moment)
+        & (frame["due_at"] < moment)
+        & ~frame["status"].isin(list(CLOSED_WITHOUT_RESULT))
+        & (frame["completed_at"].isna() | (frame["completed_at"] >= moment))
+    )
+    return {
+        "late": int((completed & (frame["completed_at"] > frame["due_at"])).sum()),
+        "past_due_open": int(past_due.sum()),
+    }
 
 
 def procedure_received(engine: Engine, period: Period) -> dict:

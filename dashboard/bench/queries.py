@@ -21,8 +21,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard.db import schema
 from dashboard.db.engine import _translate, is_duckdb
 
-READABLE_TABLES = {table.name: table for table in (schema.feedback, schema.dossiers, schema.traffic_sensors,
-                                                   schema.traffic_observations, schema.areas)}
+READABLE_TABLES = {
+    table.name: table
+    for table in (schema.feedback, schema.dossiers, schema.traffic_sensors, schema.traffic_observations, schema.areas)
+}
 
 
 def _to_pandas(arrow_table: pa.Table) -> pd.DataFrame:
@@ -55,8 +57,12 @@ def read_columns(engine: Engine, table_name: str, columns: Sequence[str]) -> pd.
                         buffer.write(chunk)
             buffer.seek(0)
             types = {c.name: _arrow_type(c) for c in table.columns if c.name in columns}
-            arrow_table = pa_csv.read_csv(buffer, convert_options=pa_csv.ConvertOptions(
-                column_types=types, true_values=["t", "true"], false_values=["f", "false"]))
+            arrow_table = pa_csv.read_csv(
+                buffer,
+                convert_options=pa_csv.ConvertOptions(
+                    column_types=types, true_values=["t", "true"], false_values=["f", "false"]
+                ),
+            )
             del buffer
     except SQLAlchemyError as error:
         raise _translate(error, engine) from error

@@ -48,14 +48,16 @@ def write_feedback_csv(path: Path, rows: int, seed: int = 11) -> None:
             received = start + pd.to_timedelta(rng.integers(0, 3 * 365 * 86400, n), unit="s")
             resolved = received + pd.to_timedelta(rng.integers(-3600, 5 * 86400, n), unit="s")  # ~1 % before
             done = rng.random(n) < 0.7
-            frame = pd.DataFrame({
-                "id": [f"PA-{i}" for i in range(first, first + n)],
-                "received": received.strftime("%d/%m/%Y %H:%M"),
-                "category": np.array(CATEGORIES)[rng.integers(0, len(CATEGORIES), n)],
-                "ward": np.array(WARDS)[rng.integers(0, len(WARDS), n)],
-                "status": np.where(done, "Đã xử lý", "Đang xử lý"),
-                "resolved": np.where(done, resolved.strftime("%d/%m/%Y %H:%M"), ""),
-            })
+            frame = pd.DataFrame(
+                {
+                    "id": [f"PA-{i}" for i in range(first, first + n)],
+                    "received": received.strftime("%d/%m/%Y %H:%M"),
+                    "category": np.array(CATEGORIES)[rng.integers(0, len(CATEGORIES), n)],
+                    "ward": np.array(WARDS)[rng.integers(0, len(WARDS), n)],
+                    "status": np.where(done, "Đã xử lý", "Đang xử lý"),
+                    "resolved": np.where(done, resolved.strftime("%d/%m/%Y %H:%M"), ""),
+                }
+            )
             frame.to_csv(handle, header=False, index=False)
 
 
@@ -83,10 +85,19 @@ def poll_pages(url: str, stop_file: Path, out_file: Path) -> None:
 
 def _command(url: str, *arguments: str) -> dict:
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "dashboard", "--database-url", url, *arguments],
-                          capture_output=True, text=True, check=False, env={**os.environ, "IOC_DATABASE_URL": url})
-    return {"command": " ".join(arguments[:2]), "exit": done.returncode, "seconds": round(time.perf_counter() - started, 2),
-            "stderr": done.stderr.strip().splitlines()[-1:] if done.returncode else []}
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboard", "--database-url", url, *arguments],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "IOC_DATABASE_URL": url},
+    )
+    return {
+        "command": " ".join(arguments[:2]),
+        "exit": done.returncode,
+        "seconds": round(time.perf_counter() - started, 2),
+        "stderr": done.stderr.strip().splitlines()[-1:] if done.returncode else [],
+    }
 
 
 def _upload(url: str, path: Path) -> dict:
@@ -101,8 +112,13 @@ def _upload(url: str, path: Path) -> dict:
         code, problem = 0, []
     except Exception as error:  # noqa: BLE001 (measured and reported, whatever it was)
         code, problem, result = 2, [f"{type(error).__name__}: {error}"], None
-    return {"command": "upload feedback", "exit": code, "seconds": round(time.perf_counter() - started, 2),
-            "stderr": problem, "inserted": getattr(result, "inserted", None)}
+    return {
+        "command": "upload feedback",
+        "exit": code,
+        "seconds": round(time.perf_counter() - started, 2),
+        "stderr": problem,
+        "inserted": getattr(result, "inserted", None),
+    }
 
 
 def run(url: str, rows: int, folder: Path, demo_scale: float = 0.02) -> dict:
@@ -111,7 +127,9 @@ def run(url: str, rows: int, folder: Path, demo_scale: float = 0.02) -> dict:
     write_feedback_csv(data, rows)
     write_feedback_csv(uploaded, max(1, rows // 10), seed=12)
     stop_file, out_file = folder / "stop", folder / "polls.json"
-    reader = subprocess.Popen([sys.executable, "-m", "dashboard.bench.writes", "--poll", url, str(stop_file), str(out_file)])
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "dashboard.bench.writes", "--poll", url, str(stop_file), str(out_file)]
+    )
     time.sleep(2.0)  # the reader is polling before the first write starts
     commands = [
         _command(url, "import", "feedback", str(data), "--source", "beside_readers", "--quiet"),
@@ -126,9 +144,14 @@ def run(url: str, rows: int, folder: Path, demo_scale: float = 0.02) -> dict:
     reader.wait(timeout=120)
     polls = json.loads(out_file.read_text())
     waits = sorted(polls["waits"])
-    return {"rows": rows, "commands": commands, "polls": len(waits), "errors": polls["errors"],
-            "max_wait_seconds": round(waits[-1], 3) if waits else None,
-            "p99_wait_seconds": round(waits[int(0.99 * (len(waits) - 1))], 3) if waits else None}
+    return {
+        "rows": rows,
+        "commands": commands,
+        "polls": len(waits),
+        "errors": polls["errors"],
+        "max_wait_seconds": round(waits[-1], 3) if waits else None,
+        "p99_wait_seconds": round(waits[int(0.99 * (len(waits) - 1))], 3) if waits else None,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,8 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for command in result["commands"]:
             print(f"{command['command']:<16} exit {command['exit']}  {command['seconds']:>7.1f} s  {command['stderr']}")
-        print(f"{result['polls']} page polls, {len(result['errors'])} errors, longest wait {result['max_wait_seconds']} s, "
-              f"p99 {result['p99_wait_seconds']} s")
+        print(
+            f"{result['polls']} page polls, {len(result['errors'])} errors, longest wait {result['max_wait_seconds']} s, "
+            f"p99 {result['p99_wait_seconds']} s"
+        )
         for error in result["errors"][:5]:
             print("  " + error)
     failed = any(c["exit"] for c in result["commands"]) or result["errors"]

@@ -24,7 +24,7 @@ from dashboard.periods import Period
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"), Path.home() / ".local/share/fonts")
-FONT_FAMILY = "IOC Briefing Sans"        # unique names, so WeasyPrint uses exactly the files below
+FONT_FAMILY = "IOC Briefing Sans"  # unique names, so WeasyPrint uses exactly the files below
 FALLBACK_FAMILY = "IOC Briefing Symbols"  # for the few signs Noto Sans lacks (≥ ≤ −)
 FACES = (("normal", "normal"), ("bold", "normal"), ("normal", "italic"), ("bold", "italic"))
 NOTO_FILES = ("NotoSans-Regular.ttf", "NotoSans-Bold.ttf", "NotoSans-Italic.ttf", "NotoSans-BoldItalic.ttf")
@@ -48,8 +48,8 @@ class FontFace:
 
 @dataclass(frozen=True)
 class Fonts:
-    main: list[FontFace]       # Noto Sans (fonts-noto-core), or DejaVu Sans when Noto is missing
-    fallback: list[FontFace]   # DejaVu Sans behind Noto Sans
+    main: list[FontFace]  # Noto Sans (fonts-noto-core), or DejaVu Sans when Noto is missing
+    fallback: list[FontFace]  # DejaVu Sans behind Noto Sans
 
 
 def _installed_fonts(directories: Iterable[Path]) -> dict[str, Path]:
@@ -62,8 +62,11 @@ def _installed_fonts(directories: Iterable[Path]) -> dict[str, Path]:
 
 
 def _faces(files: tuple[str, ...], installed: dict[str, Path]) -> list[FontFace]:
-    return [FontFace(weight, style, installed[name]) for (weight, style), name in zip(FACES, files, strict=True)
-            if name in installed]
+    return [
+        FontFace(weight, style, installed[name])
+        for (weight, style), name in zip(FACES, files, strict=True)
+        if name in installed
+    ]
 
 
 def find_fonts(directories: Iterable[Path] = FONT_DIRS) -> Fonts:
@@ -78,13 +81,21 @@ def find_fonts(directories: Iterable[Path] = FONT_DIRS) -> Fonts:
         return Fonts(noto, dejavu)
     if dejavu and dejavu[0].weight == "normal" and dejavu[0].style == "normal":
         return Fonts(dejavu, [])
-    raise FontsMissing(f"no {NOTO_FILES[0]} or {DEJAVU_FILES[0]} under " + ", ".join(map(str, directories))
-                       + "; install the fonts: apt-get install fonts-noto-core fonts-dejavu-core")
+    raise FontsMissing(
+        f"no {NOTO_FILES[0]} or {DEJAVU_FILES[0]} under "
+        + ", ".join(map(str, directories))
+        + "; install the fonts: apt-get install fonts-noto-core fonts-dejavu-core"
+    )
 
 
 def _environment(lang: str) -> jinja2.Environment:
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=jinja2.select_autoescape(["j2"]),
-                                     undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     environment.globals["t"] = lambda key, **values: t(key, lang, **values)
     environment.globals["status_colour"] = theme.status_colour
     environment.filters["datetime"] = lambda value: format_datetime(value, lang)
@@ -97,7 +108,8 @@ def _inline_code(words: str) -> markupsafe.Markup:
     parts = str(words).split("`")
     return markupsafe.Markup("").join(
         markupsafe.Markup("<code>{}</code>").format(part) if index % 2 else markupsafe.escape(part)
-        for index, part in enumerate(parts))
+        for index, part in enumerate(parts)
+    )
 
 
 def _data_uri(png: bytes) -> str:
@@ -109,10 +121,17 @@ def render_html(briefing: Briefing, images: dict[str, bytes], fonts: Fonts | Non
     environment = _environment(briefing.lang)
     fonts = fonts or find_fonts()
     css = environment.get_template("briefing.css").render(
-        faces=fonts.main, fallback_faces=fonts.fallback, family=FONT_FAMILY, fallback_family=FALLBACK_FAMILY, theme=theme,
-        footer=t("briefing.footer", briefing.lang, week=briefing.week_code), page_word=t("briefing.page", briefing.lang))
+        faces=fonts.main,
+        fallback_faces=fonts.fallback,
+        family=FONT_FAMILY,
+        fallback_family=FALLBACK_FAMILY,
+        theme=theme,
+        footer=t("briefing.footer", briefing.lang, week=briefing.week_code),
+        page_word=t("briefing.page", briefing.lang),
+    )
     return environment.get_template("briefing.html.j2").render(
-        b=briefing, css=css, images={name: _data_uri(png) for name, png in images.items()}, theme=theme)
+        b=briefing, css=css, images={name: _data_uri(png) for name, png in images.items()}, theme=theme
+    )
 
 
 def html_to_pdf(html: str) -> bytes:
@@ -130,8 +149,9 @@ def briefing_pdf(briefing: Briefing) -> bytes:
     return html_to_pdf(render_html(briefing, images, fonts))
 
 
-def render_briefing(engine: Engine, week: str | Period, area: str | None = None, lang: str = "vi",
-                    now: datetime | None = None) -> bytes:
+def render_briefing(
+    engine: Engine, week: str | Period, area: str | None = None, lang: str = "vi", now: datetime | None = None
+) -> bytes:
     """The weekly briefing PDF for an ISO week ("2026-W47" or its Period), the whole city or one area code.
 
     Raises BriefingInputError (bad week or area, no data), FontsMissing or ChartExportError.

@@ -24,7 +24,7 @@ HEADLINE_KEYS = (
 )
 
 DECIMALS = {"count": 0, "vehicles": 0, "pct": 1, "index_pct": 1, "hours": 1, "days": 1, "rating": 2}
-POINT_UNITS = ("pct", "index_pct")     # changes of percentages are told in points
+POINT_UNITS = ("pct", "index_pct")  # changes of percentages are told in points
 RELATIVE_UNITS = ("count", "vehicles")  # changes of volumes are told in percent
 
 
@@ -40,7 +40,7 @@ class KpiLine:
     previous_text: str
     change_text: str
     target_text: str
-    status: str | None   # kpis.status: on_target / near_target / off_target / None
+    status: str | None  # kpis.status: on_target / near_target / off_target / None
     status_text: str
     sentence: str
 
@@ -69,7 +69,7 @@ def _with_unit(unit: str, number: str, lang: str) -> str:
 
 
 def target_text(definition: definitions.KpiDefinition, lang: str) -> str:
-    """"≥ 90 %", "≤ 72 giờ", "≥ 4,0/5"; empty for volumes."""
+    """ "≥ 90 %", "≤ 72 giờ", "≥ 4,0/5"; empty for volumes."""
     if definition.target is None or definition.higher_is_better is None:
         return ""
     operator = "≥" if definition.higher_is_better else "≤"
@@ -77,7 +77,9 @@ def target_text(definition: definitions.KpiDefinition, lang: str) -> str:
     return f"{operator}{NBSP}{_with_unit(definition.unit, format_number(definition.target, lang, decimals), lang)}"
 
 
-def change_amount(definition: definitions.KpiDefinition, value: Any, previous: Any, lang: str) -> tuple[float | None, str]:
+def change_amount(
+    definition: definitions.KpiDefinition, value: Any, previous: Any, lang: str
+) -> tuple[float | None, str]:
     """(signed change, its words without sign): points for percentages, percent for volumes, units otherwise."""
     change = definitions.change(value, previous)
     absolute = change["absolute"]
@@ -96,7 +98,7 @@ def change_amount(definition: definitions.KpiDefinition, value: Any, previous: A
 
 
 def change_text(definition: definitions.KpiDefinition, value: Any, previous: Any, lang: str) -> str:
-    """"+1,3 điểm", "-5,2 %", "+2,1 giờ" for the KPI table ("–" when there is nothing to compare)."""
+    """ "+1,3 điểm", "-5,2 %", "+2,1 giờ" for the KPI table ("–" when there is nothing to compare)."""
     signed, words = change_amount(definition, value, previous, lang)
     if signed is None:
         return "–"
@@ -105,7 +107,7 @@ def change_text(definition: definitions.KpiDefinition, value: Any, previous: Any
 
 
 def sentence(definition: definitions.KpiDefinition, value: Any, previous: Any, lang: str) -> str:
-    """"Tỷ lệ xử lý phản ánh đúng hạn đạt 94,2 %, tăng 1,3 điểm so với tuần trước; đạt mục tiêu ≥ 90 %."""
+    """ "Tỷ lệ xử lý phản ánh đúng hạn đạt 94,2 %, tăng 1,3 điểm so với tuần trước; đạt mục tiêu ≥ 90 %."""
     if value is None:
         return f"{t(f'kpi.{definition.key}', lang)}: {t('briefing.no_value', lang)}."
     text = t(f"briefing.sentence.{definition.key}", lang, value=value_text(definition, value, lang))

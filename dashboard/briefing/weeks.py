@@ -20,7 +20,7 @@ def weeks_in_year(year: int) -> int:
 
 
 def parse_week(text: str) -> Period:
-    """"2026-W47" → Monday 16/11/2026 … Sunday 22/11/2026."""
+    """ "2026-W47" → Monday 16/11/2026 … Sunday 22/11/2026."""
     match = WEEK_PATTERN.match(text.strip())
     if not match:
         raise BriefingInputError(f"{text!r} is not an ISO week; write it as YYYY-Www, e.g. 2026-W47")
@@ -35,7 +35,7 @@ def parse_week(text: str) -> Period:
 
 
 def week_code(period: Period) -> str:
-    """"2026-W47" for the ISO week that contains the period's first day."""
+    """ "2026-W47" for the ISO week that contains the period's first day."""
     year, week, _ = period.start.isocalendar()
     return f"{year}-W{week:02d}"
 

@@ -12,9 +12,17 @@ from dashboard.safe_text import chart_text
 ROLLING_DAYS = 7
 
 
-def daily_trend(daily: pd.DataFrame, *, title: str, lang: str = "vi", stack_column: str | None = None,
-                value_column: str = "received", label_prefix: str = "", height: int = theme.TREND_HEIGHT,
-                display_start=None) -> go.Figure:
+def daily_trend(
+    daily: pd.DataFrame,
+    *,
+    title: str,
+    lang: str = "vi",
+    stack_column: str | None = None,
+    value_column: str = "received",
+    label_prefix: str = "",
+    height: int = theme.TREND_HEIGHT,
+    display_start=None,
+) -> go.Figure:
     """Daily bars (stacked by `stack_column` when given) with the 7-day rolling mean of the total as a line.
 
     Pass rows from six days before `display_start` so the first points of the line are full 7-day means;
@@ -30,7 +38,11 @@ def daily_trend(daily: pd.DataFrame, *, title: str, lang: str = "vi", stack_colu
         wide = frame.pivot_table(index="day", columns=stack_column, values=value_column, aggfunc="sum", fill_value=0)
         order = wide.sum().sort_values(ascending=False).index
         for key in order:
-            figure.add_trace(go.Bar(x=wide.index, y=wide[key], name=t(f"{label_prefix}{key}", lang) if label_prefix else chart_text(key)))
+            figure.add_trace(
+                go.Bar(
+                    x=wide.index, y=wide[key], name=t(f"{label_prefix}{key}", lang) if label_prefix else chart_text(key)
+                )
+            )
         total = wide.sum(axis=1)
     else:
         total = frame.groupby("day")[value_column].sum()
@@ -44,13 +56,25 @@ def daily_trend(daily: pd.DataFrame, *, title: str, lang: str = "vi", stack_colu
             keep = [i for i, x in enumerate(trace.x) if pd.Timestamp(x) >= shown_from]
             trace.x = [trace.x[i] for i in keep]
             trace.y = [trace.y[i] for i in keep]
-    figure.add_trace(go.Scatter(x=rolling.index, y=rolling,
-                                name=t("trend.rolling", lang), mode="lines",
-                                line=dict(color=theme.TEXT, width=2.5)))
-    figure.update_layout(barmode="stack", height=height, bargap=0.1,
-                         title=dict(text=title, x=0, font=dict(size=16)),
-                         xaxis=dict(tickformat="%d/%m/%Y"), yaxis=dict(title=t("trend.count", lang)),
-                         separators=",." if lang == "vi" else ".,", hovermode="x unified",
-                         legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0),
-                         margin=dict(l=10, r=10, t=40, b=10))
+    figure.add_trace(
+        go.Scatter(
+            x=rolling.index,
+            y=rolling,
+            name=t("trend.rolling", lang),
+            mode="lines",
+            line=dict(color=theme.TEXT, width=2.5),
+        )
+    )
+    figure.update_layout(
+        barmode="stack",
+        height=height,
+        bargap=0.1,
+        title=dict(text=title, x=0, font=dict(size=16)),
+        xaxis=dict(tickformat="%d/%m/%Y"),
+        yaxis=dict(title=t("trend.count", lang)),
+        separators=",." if lang == "vi" else ".,",
+        hovermode="x unified",
+        legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0),
+        margin=dict(l=10, r=10, t=40, b=10),
+    )
     return figure

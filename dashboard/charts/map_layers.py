@@ -27,8 +27,11 @@ if TYPE_CHECKING:  # the shape of a query result; charts never run a query
 MAP_PAGE_HEIGHT = 640
 CONGESTION_TARGET = definitions.KPI_BY_KEY["traffic.congestion_index_peak"].target or 50.0
 # Green at free flow, amber at the target, red at twice the target and beyond (status colours of the theme).
-CONGESTION_SCALE = [[0.0, theme.STATUS_COLOURS["on_target"]], [0.5, theme.STATUS_COLOURS["near_target"]],
-                    [1.0, theme.STATUS_COLOURS["off_target"]]]
+CONGESTION_SCALE = [
+    [0.0, theme.STATUS_COLOURS["on_target"]],
+    [0.5, theme.STATUS_COLOURS["near_target"]],
+    [1.0, theme.STATUS_COLOURS["off_target"]],
+]
 OUTLINE_FILL = "#f4f6f8"
 
 
@@ -36,8 +39,14 @@ def separators(lang: str) -> str:
     return ",." if lang == "vi" else ".,"
 
 
-def fit_view(lats: Sequence[float], lons: Sequence[float], width_px: int, height_px: int,
-             padding: float = 0.2, max_zoom: float = 15.0) -> dict:
+def fit_view(
+    lats: Sequence[float],
+    lons: Sequence[float],
+    width_px: int,
+    height_px: int,
+    padding: float = 0.2,
+    max_zoom: float = 15.0,
+) -> dict:
     """MapLibre centre and zoom that show every point with `padding` (a share of the span) around them."""
     lats = [v for v in lats if v is not None and not math.isnan(v)]
     lons = [v for v in lons if v is not None and not math.isnan(v)]
@@ -48,8 +57,9 @@ def fit_view(lats: Sequence[float], lons: Sequence[float], width_px: int, height
     lon_span = max(east - west, 0.005) * (1 + 2 * padding)
     zoom_lon = math.log2(360.0 * width_px / (256.0 * lon_span))
     zoom_lat = math.log2(180.0 * height_px / (256.0 * lat_span * 1.05))
-    return dict(center=dict(lat=(south + north) / 2, lon=(west + east) / 2),
-                zoom=round(min(zoom_lon, zoom_lat, max_zoom), 2))
+    return dict(
+        center=dict(lat=(south + north) / 2, lon=(west + east) / 2), zoom=round(min(zoom_lon, zoom_lat, max_zoom), 2)
+    )
 
 
 def ward_outline_layers(areas: pd.DataFrame) -> list[dict]:
@@ -60,16 +70,23 @@ def ward_outline_layers(areas: pd.DataFrame) -> list[dict]:
     collection = feature_collection(areas)
     return [
         dict(sourcetype="geojson", source=collection, type="fill", color=OUTLINE_FILL, below="traces"),
-        dict(sourcetype="geojson", source=collection, type="line", color=theme.MUTED, opacity=0.45,
-             line=dict(width=1), below="traces"),
+        dict(
+            sourcetype="geojson",
+            source=collection,
+            type="line",
+            color=theme.MUTED,
+            opacity=0.45,
+            line=dict(width=1),
+            below="traces",
+        ),
     ]
 
 
 # ---------------------------------------------------------------- ward choropleth layers of the map page
 @dataclass(frozen=True)
 class WardLayer:
-    key: str                       # URL value and i18n key wardmap.layer.<key>
-    column: str                    # column of metrics.kpis.compute_area_kpis
+    key: str  # URL value and i18n key wardmap.layer.<key>
+    column: str  # column of metrics.kpis.compute_area_kpis
     higher_is_better: bool | None
     decimals: int
 
@@ -90,21 +107,37 @@ def has_polygons(geometry: pd.DataFrame) -> bool:
     return bool(len(geometry)) and geometry["geometry_geojson"].map(lambda g: isinstance(g, str) and bool(g)).any()
 
 
-def ward_layer_map(geometry: pd.DataFrame, area_table: pd.DataFrame, layer: WardLayer, lang: str,
-                   selected: Sequence[str] = (), height: int = MAP_PAGE_HEIGHT, width_px: int = 900) -> go.Figure:
+def ward_layer_map(
+    geometry: pd.DataFrame,
+    area_table: pd.DataFrame,
+    layer: WardLayer,
+    lang: str,
+    selected: Sequence[str] = (),
+    height: int = MAP_PAGE_HEIGHT,
+    width_px: int = 900,
+) -> go.Figure:
     """The ward choropleth of one layer (values from `metrics.kpis.compute_area_kpis` rows), zoomed to fill a map
     about `width_px` wide (the page's map is wider than the overview's) with the city or the selected wards."""
     values = area_table.set_index("code")[layer.column]
     # Darker always means a larger value (more reports, a higher on-time rate, more congestion): on a map
     # that reads more naturally than "darker is better", and the caption says what the layer measures.
-    figure = maps.choropleth(geometry, values, title=t(f"wardmap.layer.{layer.key}", lang),
-                             value_format=f",.{layer.decimals}f", higher_is_better=None,
-                             no_data_label=t("map.no_data", lang), height=height, selected=list(selected))
+    figure = maps.choropleth(
+        geometry,
+        values,
+        title=t(f"wardmap.layer.{layer.key}", lang),
+        value_format=f",.{layer.decimals}f",
+        higher_is_better=None,
+        no_data_label=t("map.no_data", lang),
+        height=height,
+        selected=list(selected),
+    )
     # Zoomed to the selected wards (so their reports can be told apart), else to the whole city.
     focus = geometry[geometry["code"].isin(list(selected))] if selected else geometry
     west, south, east, north = _bounds(focus if len(focus) else geometry)
-    figure.update_layout(separators=separators(lang),
-                         map=fit_view([south, north], [west, east], width_px, height, padding=0.15 if selected else 0.02))
+    figure.update_layout(
+        separators=separators(lang),
+        map=fit_view([south, north], [west, east], width_px, height, padding=0.15 if selected else 0.02),
+    )
     return figure
 
 
@@ -123,27 +156,54 @@ def add_feedback_layer(figure: go.Figure, layer: FeedbackLayer, lang: str) -> go
     if frame.empty:
         return figure
     if layer.kind == "points":
-        text = [f"<b>{t(f'category.{c}', lang)}</b><br>{t(f'wardmap.status.{s}', lang)} · {pd.Timestamp(at):%H:%M %d/%m/%Y}"
-                for c, s, at in zip(frame["category"], frame["status"], frame["received_at"], strict=True)]
-        figure.add_trace(go.Scattermap(
-            lat=frame["lat"], lon=frame["lon"], mode="markers", name=t("wardmap.points_legend", lang),
-            marker=dict(size=7, color=theme.SERIES_COLOURS[3], opacity=0.8), text=text, hovertemplate="%{text}<extra></extra>",
-        ))
+        text = [
+            f"<b>{t(f'category.{c}', lang)}</b><br>{t(f'wardmap.status.{s}', lang)} · {pd.Timestamp(at):%H:%M %d/%m/%Y}"
+            for c, s, at in zip(frame["category"], frame["status"], frame["received_at"], strict=True)
+        ]
+        figure.add_trace(
+            go.Scattermap(
+                lat=frame["lat"],
+                lon=frame["lon"],
+                mode="markers",
+                name=t("wardmap.points_legend", lang),
+                marker=dict(size=7, color=theme.SERIES_COLOURS[3], opacity=0.8),
+                text=text,
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
     else:
         counts = frame["reports"].to_numpy(float)
         sizes = 3 + 13 * np.sqrt(counts / max(counts.max(), 1.0))
         text = [t("wardmap.hover.reports", lang) + ": " + format_number(c, lang) for c in counts]
-        figure.add_trace(go.Scattermap(
-            lat=frame["lat"], lon=frame["lon"], mode="markers", name=t("wardmap.density_legend", lang),
-            marker=dict(size=sizes, color=theme.SERIES_COLOURS[3], opacity=0.5), text=text,
-            hovertemplate="%{text}<extra></extra>",
-        ))
-    figure.update_layout(showlegend=True, legend=dict(orientation="h", x=0.01, y=0.99, xanchor="left", yanchor="top",
-                                                      bgcolor="rgba(255,255,255,0.85)"))
+        figure.add_trace(
+            go.Scattermap(
+                lat=frame["lat"],
+                lon=frame["lon"],
+                mode="markers",
+                name=t("wardmap.density_legend", lang),
+                marker=dict(size=sizes, color=theme.SERIES_COLOURS[3], opacity=0.5),
+                text=text,
+                hovertemplate="%{text}<extra></extra>",
+            )
+        )
+    figure.update_layout(
+        showlegend=True,
+        legend=dict(orientation="h", x=0.01, y=0.99, xanchor="left", yanchor="top", bgcolor="rgba(255,255,255,0.85)"),
+    )
     if layer.kind == "density":  # said on the map itself, not only in the caption
-        figure.add_annotation(text=feedback_layer_note(layer, lang, short=True), xref="paper", yref="paper", x=0.01, y=0.01,
-                              xanchor="left", yanchor="bottom", showarrow=False, align="left",
-                              bgcolor="rgba(255,255,255,0.9)", font=dict(size=13, color=theme.TEXT))
+        figure.add_annotation(
+            text=feedback_layer_note(layer, lang, short=True),
+            xref="paper",
+            yref="paper",
+            x=0.01,
+            y=0.01,
+            xanchor="left",
+            yanchor="bottom",
+            showarrow=False,
+            align="left",
+            bgcolor="rgba(255,255,255,0.9)",
+            font=dict(size=13, color=theme.TEXT),
+        )
     return figure
 
 
@@ -192,5 +252,10 @@ def ward_ranking(area_table: pd.DataFrame, layer: WardLayer, lang: str) -> pd.Da
     ascending = layer.higher_is_better is True
     frame = frame.sort_values(["value", "name"], ascending=[ascending, True]).reset_index(drop=True)
     frame["value"] = frame["value"].astype(float).round(layer.decimals)
-    return frame.rename(columns={"code": t("wardmap.column.code", lang), "name": t("wardmap.column.name", lang),
-                                 "value": t(f"wardmap.layer.{layer.key}", lang)})
+    return frame.rename(
+        columns={
+            "code": t("wardmap.column.code", lang),
+            "name": t("wardmap.column.name", lang),
+            "value": t(f"wardmap.layer.{layer.key}", lang),
+        }
+    )

@@ -7,16 +7,16 @@ import plotly.io as pio
 
 FONT_FAMILY = "Noto Sans, DejaVu Sans, Arial, sans-serif"
 
-PRIMARY = "#0B5E73"        # deep teal, also primaryColor in .streamlit/config.toml
+PRIMARY = "#0B5E73"  # deep teal, also primaryColor in .streamlit/config.toml
 TEXT = "#1f2a33"
 MUTED = "#5f6b76"
 GRID = "#e3e8ec"
 BACKGROUND = "#ffffff"
 
 STATUS_COLOURS = {
-    "on_target": "#1a7f37",    # green
+    "on_target": "#1a7f37",  # green
     "near_target": "#b7791f",  # amber
-    "off_target": "#c53030",   # red
+    "off_target": "#c53030",  # red
     None: MUTED,
 }
 
@@ -59,22 +59,38 @@ def status_colour(status: str | None) -> str:
 # Read from across the operations room: light text on a near-black blue; status colours brighter than
 # the analyst ones so they hold on a dark background. Sizes are in "wall units" (see charts/wall.py).
 WALL_BACKGROUND = "#0a1120"
-WALL_SURFACE = "#141e33"      # panels and tiles
+WALL_SURFACE = "#141e33"  # panels and tiles
 WALL_BORDER = "#2a3a57"
 WALL_TEXT = "#f4f7fb"
-WALL_MUTED = "#b4c0d3"        # secondary text; contrast ≥ 9:1 on WALL_BACKGROUND
+WALL_MUTED = "#b4c0d3"  # secondary text; contrast ≥ 9:1 on WALL_BACKGROUND
 WALL_ACCENT = "#4cc9f0"
 WALL_GOOD = "#4ade80"
 WALL_WARN = "#fbbf24"
 WALL_BAD = "#f87171"
 WALL_NEUTRAL = "#93a4bf"
-WALL_TONE_COLOURS = {"better": WALL_GOOD, "worse": WALL_BAD, "same": WALL_MUTED, "neutral": WALL_MUTED, "unknown": WALL_MUTED}
+WALL_TONE_COLOURS = {
+    "better": WALL_GOOD,
+    "worse": WALL_BAD,
+    "same": WALL_MUTED,
+    "neutral": WALL_MUTED,
+    "unknown": WALL_MUTED,
+}
 WALL_LEVEL_COLOURS = {"critical": WALL_BAD, "warning": WALL_WARN, "info": WALL_ACCENT}
-WALL_MAP_LAND = "#1b2942"     # ward polygons
-WALL_MAP_EDGE = "#4a5f82"     # ward borders
-WALL_MAP_WATER = "#0a1120"    # everything outside the city (the map background)
+WALL_MAP_LAND = "#1b2942"  # ward polygons
+WALL_MAP_EDGE = "#4a5f82"  # ward borders
+WALL_MAP_WATER = "#0a1120"  # everything outside the city (the map background)
 # Feedback categories on the map (bright Okabe–Ito order, readable on WALL_MAP_LAND).
-WALL_CATEGORY_COLOURS = ("#56B4E9", "#F0E442", "#E69F00", "#CC79A7", "#FFFFFF", "#009E73", "#D55E00", "#A6D854", "#8DA0CB")
+WALL_CATEGORY_COLOURS = (
+    "#56B4E9",
+    "#F0E442",
+    "#E69F00",
+    "#CC79A7",
+    "#FFFFFF",
+    "#009E73",
+    "#D55E00",
+    "#A6D854",
+    "#8DA0CB",
+)
 # Sensor congestion bands: free flow, busy, congested, no data.
 WALL_BAND_COLOURS = {"free": WALL_GOOD, "busy": WALL_WARN, "jam": WALL_BAD, "none": WALL_NEUTRAL}
 WALL_FONT_FAMILY = "Noto Sans, DejaVu Sans, Arial, sans-serif"

@@ -103,7 +103,9 @@ def filter_options(engine: Engine) -> dict[str, dict[str, str]]:
     options: dict[str, dict[str, str]] = {}
     for name in ("sector", "agency", "channel"):
         column = DOSSIER_DIMENSIONS[name]
-        frame = fetch_frame(engine, select(column.label("value")).where(column.is_not(None)).distinct().order_by(column))
+        frame = fetch_frame(
+            engine, select(column.label("value")).where(column.is_not(None)).distinct().order_by(column)
+        )
         options[name] = {str(v): str(v) for v in frame["value"]}
     statement = (
         select(dossiers.procedure_code, func.min(dossiers.procedure_name).label("procedure_name"))
@@ -111,7 +113,9 @@ def filter_options(engine: Engine) -> dict[str, dict[str, str]]:
         .order_by(dossiers.procedure_code)
     )
     frame = fetch_frame(engine, statement)
-    options["procedure"] = dict(zip(frame["procedure_code"].astype(str), frame["procedure_name"].astype(str), strict=True))
+    options["procedure"] = dict(
+        zip(frame["procedure_code"].astype(str), frame["procedure_name"].astype(str), strict=True)
+    )
     return options
 
 
@@ -121,10 +125,13 @@ def extra_counts(engine: Engine, query_filter: QueryFilter, as_of: datetime) -> 
     if rollups.usable(engine, query_filter.period) and rollups.usable_at(engine, as_of):
         in_period = _rollup_days(query_filter)
         statement = select(
-            (rollups.total(rollup.completed_with_due, in_period) - rollups.total(rollup.completed_on_time, in_period))
-            .label("late"),
-            (rollups.total(rollup.past_due_in, rollup.day < as_of.date())
-             - rollups.total(rollup.past_due_out, rollup.day < as_of.date())).label("past_due_open"),
+            (
+                rollups.total(rollup.completed_with_due, in_period) - rollups.total(rollup.completed_on_time, in_period)
+            ).label("late"),
+            (
+                rollups.total(rollup.past_due_in, rollup.day < as_of.date())
+                - rollups.total(rollup.past_due_out, rollup.day < as_of.date())
+            ).label("past_due_open"),
         ).where(_rollup_scope(query_filter))
         row = fetch_one(engine, statement)
         return {"late": int(row.get("late") or 0), "past_due_open": int(row.get("past_due_open") or 0)}
@@ -186,8 +193,12 @@ def lead_time_quantiles(engine: Engine, query_filter: QueryFilter, top: int = TO
 
 def _with_rates(frame: pd.DataFrame) -> pd.DataFrame:
     frame["late"] = frame["completed_with_due"] - frame["completed_on_time"]
-    frame["on_time_pct"] = [definitions.percent(a, b) for a, b in zip(frame["completed_on_time"], frame["completed_with_due"], strict=True)]
-    frame["late_pct"] = [definitions.percent(a, b) for a, b in zip(frame["late"], frame["completed_with_due"], strict=True)]
+    frame["on_time_pct"] = [
+        definitions.percent(a, b) for a, b in zip(frame["completed_on_time"], frame["completed_with_due"], strict=True)
+    ]
+    frame["late_pct"] = [
+        definitions.percent(a, b) for a, b in zip(frame["late"], frame["completed_with_due"], strict=True)
+    ]
     for column in ("on_time_pct", "late_pct"):
         frame[column] = frame[column].astype(float)
     return frame
@@ -199,19 +210,29 @@ def _outcome_columns(query_filter: QueryFilter) -> list:
         func.count().filter(_received(query_filter)).label("received"),
         func.count().filter(_completed(query_filter)).label("completed"),
         func.count().filter(completed_with_due).label("completed_with_due"),
-        func.count().filter(and_(completed_with_due, dossiers.completed_at <= dossiers.due_at)).label("completed_on_time"),
+        func.count()
+        .filter(and_(completed_with_due, dossiers.completed_at <= dossiers.due_at))
+        .label("completed_on_time"),
     ]
 
 
-def _rollup_outcomes(engine: Engine, query_filter: QueryFilter, key, extra: tuple = (),
-                     conditions: tuple = ()) -> pd.DataFrame:
+def _rollup_outcomes(
+    engine: Engine, query_filter: QueryFilter, key, extra: tuple = (), conditions: tuple = ()
+) -> pd.DataFrame:
     """The outcome counts per `key` from the daily rollup, over the rows with a dossier received or
     completed in the period (the rows the base query's WHERE keeps), `extra` columns beside them."""
     statement = (
-        select(key, *extra, *[rollups.total(rollup[name]).label(name)
-                              for name in ("received", "completed", "completed_with_due", "completed_on_time")])
-        .where(_rollup_days(query_filter), rollup.received + rollup.completed > 0, *conditions,
-               _rollup_scope(query_filter))
+        select(
+            key,
+            *extra,
+            *[
+                rollups.total(rollup[name]).label(name)
+                for name in ("received", "completed", "completed_with_due", "completed_on_time")
+            ],
+        )
+        .where(
+            _rollup_days(query_filter), rollup.received + rollup.completed > 0, *conditions, _rollup_scope(query_filter)
+        )
         .group_by(key)
     )
     return fetch_frame(engine, statement)
@@ -223,30 +244,44 @@ def agency_ranking(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
     Agencies with nothing completed in the period have no on-time % and come last.
     """
     if rollups.usable(engine, query_filter.period):
-        frame = _with_rates(_rollup_outcomes(engine, query_filter, rollup.agency,
-                                                             conditions=(rollup.agency.is_not(None),)))
+        frame = _with_rates(
+            _rollup_outcomes(engine, query_filter, rollup.agency, conditions=(rollup.agency.is_not(None),))
+        )
     else:
         statement = (
             select(dossiers.agency, *_outcome_columns(query_filter))
-            .where(or_(_received(query_filter), _completed(query_filter)), dossiers.agency.is_not(None),
-                   _scope(query_filter))
+            .where(
+                or_(_received(query_filter), _completed(query_filter)),
+                dossiers.agency.is_not(None),
+                _scope(query_filter),
+            )
             .group_by(dossiers.agency)
         )
         frame = _with_rates(fetch_frame(engine, statement))
-    return frame.sort_values(["on_time_pct", "completed", "agency"], ascending=[True, False, True],
-                             na_position="last").reset_index(drop=True)
+    return frame.sort_values(
+        ["on_time_pct", "completed", "agency"], ascending=[True, False, True], na_position="last"
+    ).reset_index(drop=True)
 
 
 def procedure_stats(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
     """Per procedure: sector, received, completed, on time, late and late % — most received first."""
     if rollups.usable(engine, query_filter.period):
-        frame = _with_rates(_rollup_outcomes(engine, query_filter, rollup.procedure_code,
-                                             (func.min(rollup.procedure_name).label("procedure_name"),
-                                              func.min(rollup.sector).label("sector"))))
+        frame = _with_rates(
+            _rollup_outcomes(
+                engine,
+                query_filter,
+                rollup.procedure_code,
+                (func.min(rollup.procedure_name).label("procedure_name"), func.min(rollup.sector).label("sector")),
+            )
+        )
     else:
         statement = (
-            select(dossiers.procedure_code, func.min(dossiers.procedure_name).label("procedure_name"),
-                   func.min(dossiers.sector).label("sector"), *_outcome_columns(query_filter))
+            select(
+                dossiers.procedure_code,
+                func.min(dossiers.procedure_name).label("procedure_name"),
+                func.min(dossiers.sector).label("sector"),
+                *_outcome_columns(query_filter),
+            )
             .where(or_(_received(query_filter), _completed(query_filter)), _scope(query_filter))
             .group_by(dossiers.procedure_code)
         )
@@ -286,8 +321,16 @@ def past_due(engine: Engine, query_filter: QueryFilter, as_of: datetime, limit: 
     moment = literal(as_of, DateTime())
     statement = (
         select(
-            dossiers.source_id, dossiers.procedure_code, dossiers.procedure_name, dossiers.sector, dossiers.agency,
-            areas.name.label("area_name"), dossiers.channel, dossiers.status, dossiers.received_at, dossiers.due_at,
+            dossiers.source_id,
+            dossiers.procedure_code,
+            dossiers.procedure_name,
+            dossiers.sector,
+            dossiers.agency,
+            areas.name.label("area_name"),
+            dossiers.channel,
+            dossiers.status,
+            dossiers.received_at,
+            dossiers.due_at,
             _days(dossiers.received_at, moment).label("age_days"),
             _days(dossiers.due_at, moment).label("overdue_days"),
         )
@@ -311,5 +354,12 @@ PAST_DUE_KPI = definitions.KpiDefinition("dossiers", "past_due_open", "count", F
 def page_kpis() -> list[definitions.KpiDefinition]:
     """The tiles of the page, in order: received, completed, on-time %, late | online %, lead time, past due."""
     by_name = {d.name: d for d in definitions.KPI_DEFINITIONS if d.section == "dossiers"}
-    return [by_name["received"], by_name["completed"], by_name["completed_on_time_pct"], LATE_KPI,
-            by_name["online_pct"], by_name["median_lead_time_days"], PAST_DUE_KPI]
+    return [
+        by_name["received"],
+        by_name["completed"],
+        by_name["completed_on_time_pct"],
+        LATE_KPI,
+        by_name["online_pct"],
+        by_name["median_lead_time_days"],
+        PAST_DUE_KPI,
+    ]

@@ -58,8 +58,9 @@ def _sql_literal(text: str) -> str:
 
 def reader_engine(url: str, path: Path) -> Engine:
     """A pooled read-only engine on the DuckDB file `path` (its `url` kept for messages and checks)."""
-    engine = create_engine(url, poolclass=pool.QueuePool, pool_size=READER_POOL_SIZE,
-                           max_overflow=READER_MAX_OVERFLOW, pool_pre_ping=False)
+    engine = create_engine(
+        url, poolclass=pool.QueuePool, pool_size=READER_POOL_SIZE, max_overflow=READER_MAX_OVERFLOW, pool_pre_ping=False
+    )
 
     @event.listens_for(engine, "do_connect")
     def _in_memory(dialect, record, cargs, cparams):
@@ -108,7 +109,8 @@ def _exclusive(path: Path, timeout: float) -> Iterator[None]:
                 if time.monotonic() >= deadline:
                     raise WriteLockTimeout(
                         f"another write to {path} (an import, a demo build or a forecast) held it for more than "
-                        f"{timeout:.0f} s; try again when it has finished") from None
+                        f"{timeout:.0f} s; try again when it has finished"
+                    ) from None
                 if not told:
                     log.warning("waiting for another write to %s to finish", path)
                     told = True

@@ -69,7 +69,7 @@ def duckdb_file(url: str) -> Path | None:
     prefix = "duckdb:///"
     if not url.startswith(prefix):
         return None
-    path = url[len(prefix):].split("?", 1)[0]
+    path = url[len(prefix) :].split("?", 1)[0]
     return Path(path) if path and path != ":memory:" else None
 
 
@@ -93,9 +93,12 @@ def make_engine(url: str | None = None, *, read_only: bool = False, search_path:
         # server that accepts but never answers, or a dead network path, is noticed instead of waited on for ever.
         connect_args.update(
             options=f"-c statement_timeout={config.statement_timeout_seconds() * 1000}"
-                    + (f" -c search_path={search_path}" if search_path else ""),
+            + (f" -c search_path={search_path}" if search_path else ""),
             connect_timeout=config.connect_timeout_seconds(),
-            keepalives=1, keepalives_idle=10, keepalives_interval=5, keepalives_count=3,
+            keepalives=1,
+            keepalives_idle=10,
+            keepalives_interval=5,
+            keepalives_count=3,
         )
     # No pool pre-ping: its SELECT 1 has no deadline and hangs on a frozen server. A connection the server dropped
     # fails its query instead; SQLAlchemy then empties the pool and `_run` tries once more on a new connection.
@@ -132,8 +135,9 @@ def writing(url: str | None = None, *, fresh: bool = False, keep: bool = True) -
             engine.dispose()
         return
     try:
-        with duckdb_files.write_copy(path, fresh=fresh, keep=keep,
-                                     lock_timeout=config.write_lock_timeout_seconds()) as engine:
+        with duckdb_files.write_copy(
+            path, fresh=fresh, keep=keep, lock_timeout=config.write_lock_timeout_seconds()
+        ) as engine:
             yield engine
     except duckdb_files.WriteLockTimeout as error:
         raise DatabaseUnavailable(str(error), hint="python -m dashboard info") from error
@@ -143,11 +147,16 @@ def _translate(error: Exception, engine: Engine) -> DatabaseError:
     url = redact_url(str(engine.url))
     path = duckdb_file(engine.url.render_as_string(hide_password=False))
     if path is not None and not path.exists():
-        return DatabaseNotInitialised(f"The DuckDB file {path} does not exist (any more).",
-                                      hint="make demo  (or: python -m dashboard demo)")
+        return DatabaseNotInitialised(
+            f"The DuckDB file {path} does not exist (any more).", hint="make demo  (or: python -m dashboard demo)"
+        )
     text = str(getattr(error, "orig", error)).strip().splitlines()[0] if str(error) else type(error).__name__
     lowered = text.lower()
-    if isinstance(error, NoSuchTableError) or "does not exist" in lowered and ("table" in lowered or "relation" in lowered):
+    if (
+        isinstance(error, NoSuchTableError)
+        or "does not exist" in lowered
+        and ("table" in lowered or "relation" in lowered)
+    ):
         return DatabaseNotInitialised(
             f"The database at {url} has no IOC tables ({text}).",
             hint="make demo  (or: python -m dashboard init-db)",
@@ -214,8 +223,11 @@ def _check_breaker(engine: Engine) -> None:
     key = _breaker_key(engine)
     since = _unanswered_since.get(key) if key else None
     if since is not None and time.monotonic() - since < BREAKER_SECONDS:
-        raise DatabaseUnavailable(f"The database at {redact_url(str(engine.url))} did not answer a moment ago; "
-                                  f"it is asked again {BREAKER_SECONDS:.0f} s after that.", hint="check IOC_DATABASE_URL")
+        raise DatabaseUnavailable(
+            f"The database at {redact_url(str(engine.url))} did not answer a moment ago; "
+            f"it is asked again {BREAKER_SECONDS:.0f} s after that.",
+            hint="check IOC_DATABASE_URL",
+        )
 
 
 def _trip_breaker(engine: Engine, error: DatabaseError) -> DatabaseError:
@@ -238,9 +250,13 @@ def _run(engine: Engine, work: Callable[[Connection], Any]) -> Any:
             return result
         except SQLAlchemyError as error:
             if deadline is not None and deadline.expired:
-                raise _trip_breaker(engine, DatabaseUnavailable(
-                    f"The database at {redact_url(str(engine.url))} did not answer within {deadline_seconds:.0f} s.",
-                    hint="check the database server (IOC_STATEMENT_TIMEOUT_SECONDS sets this limit)")) from error
+                raise _trip_breaker(
+                    engine,
+                    DatabaseUnavailable(
+                        f"The database at {redact_url(str(engine.url))} did not answer within {deadline_seconds:.0f} s.",
+                        hint="check the database server (IOC_STATEMENT_TIMEOUT_SECONDS sets this limit)",
+                    ),
+                ) from error
             if attempt == 1 and getattr(error, "connection_invalidated", False):
                 continue
             raise _trip_breaker(engine, _translate(error, engine)) from error
@@ -251,17 +267,21 @@ def _run(engine: Engine, work: Callable[[Connection], Any]) -> Any:
 
 def fetch_frame(engine: Engine, statement: Executable, params: dict[str, Any] | None = None) -> pd.DataFrame:
     """Run a SELECT and return its rows as a DataFrame."""
+
     def work(connection: Connection) -> pd.DataFrame:
         result = connection.execute(statement, params or {})
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
+
     return _run(engine, work)
 
 
 def fetch_one(engine: Engine, statement: Executable, params: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run a SELECT expected to return one row; the row as a dict (empty when no row)."""
+
     def work(connection: Connection) -> dict[str, Any]:
         row = connection.execute(statement, params or {}).mappings().first()
         return dict(row) if row is not None else {}
+
     return _run(engine, work)
 
 

@@ -46,8 +46,11 @@ def _resolved_in(query_filter: QueryFilter):
 def _open_at_end(query_filter: QueryFilter):
     """Received before the end of the period, not resolved by then, not rejected (as kpis.open_backlog)."""
     end = query_filter.period.end_before
-    return and_(feedback.received_at < end, feedback.status != "rejected",
-                or_(feedback.resolved_at.is_(None), feedback.resolved_at >= end))
+    return and_(
+        feedback.received_at < end,
+        feedback.status != "rejected",
+        or_(feedback.resolved_at.is_(None), feedback.resolved_at >= end),
+    )
 
 
 def volume(engine: Engine, query_filter: QueryFilter, grain: str = "day") -> pd.DataFrame:
@@ -98,15 +101,23 @@ def _by_agency_rollup(query_filter: QueryFilter):
     in_period = rollups.day_range(rollup.day, query_filter.period)
     before_end = rollup.day < query_filter.period.end_before.date()
     resolved = (
-        select(rollup.agency, *[rollups.total(rollup[name]).label(name)
-                                for name in ("resolved", "resolved_with_due", "resolved_on_time", "reopened")])
+        select(
+            rollup.agency,
+            *[
+                rollups.total(rollup[name]).label(name)
+                for name in ("resolved", "resolved_with_due", "resolved_on_time", "reopened")
+            ],
+        )
         .where(in_period, _rollup_scope(query_filter))
         .group_by(rollup.agency)
         .having(rollups.total(rollup.resolved) > 0)
     )
     load = (
-        select(rollup.agency, rollups.total(rollup.received, in_period).label("received"),
-               (rollups.total(rollup.backlog_in) - rollups.total(rollup.backlog_out)).label("open_backlog"))
+        select(
+            rollup.agency,
+            rollups.total(rollup.received, in_period).label("received"),
+            (rollups.total(rollup.backlog_in) - rollups.total(rollup.backlog_out)).label("open_backlog"),
+        )
         .where(before_end, _rollup_scope(query_filter))
         .group_by(rollup.agency)
         .having(rollups.total(rollup.received) > 0)
@@ -121,9 +132,11 @@ def _by_agency_base(query_filter: QueryFilter):
         .group_by(feedback.agency)
     )
     load = (
-        select(feedback.agency,
-               func.count().filter(_received_in(query_filter)).label("received"),
-               func.count().filter(_open_at_end(query_filter)).label("open_backlog"))
+        select(
+            feedback.agency,
+            func.count().filter(_received_in(query_filter)).label("received"),
+            func.count().filter(_open_at_end(query_filter)).label("open_backlog"),
+        )
         .where(feedback.received_at < query_filter.period.end_before, _scope(query_filter))
         .group_by(feedback.agency)
     )
@@ -134,10 +147,12 @@ def resolution_by_category(engine: Engine, query_filter: QueryFilter) -> pd.Data
     """Per category, over reports resolved in the period: resolved, median and 90th-percentile hours, reopened."""
     hours = hours_between(feedback.received_at, feedback.resolved_at)
     statement = (
-        select(feedback.category,
-               *_resolution_columns(),
-               func.percentile_cont(0.5).within_group(hours).label("median_resolution_hours"),
-               func.percentile_cont(0.9).within_group(hours).label("p90_resolution_hours"))
+        select(
+            feedback.category,
+            *_resolution_columns(),
+            func.percentile_cont(0.5).within_group(hours).label("median_resolution_hours"),
+            func.percentile_cont(0.9).within_group(hours).label("p90_resolution_hours"),
+        )
         .where(_resolved_in(query_filter), _scope(query_filter))
         .group_by(feedback.category)
         .order_by(feedback.category)
@@ -168,10 +183,17 @@ def overdue(engine: Engine, query_filter: QueryFilter, limit: int = RECORD_LIMIT
     """Reports open at the end of the period and already past their due time then, oldest first."""
     end = query_filter.period.end_before
     statement = (
-        select(feedback.source_id, feedback.received_at, feedback.category, areas.name.label("area"), feedback.agency,
-               feedback.status, feedback.due_at,
-               (hours_between(feedback.received_at, end) / 24.0).label("age_days"),
-               (hours_between(feedback.due_at, end) / 24.0).label("days_overdue"))
+        select(
+            feedback.source_id,
+            feedback.received_at,
+            feedback.category,
+            areas.name.label("area"),
+            feedback.agency,
+            feedback.status,
+            feedback.due_at,
+            (hours_between(feedback.received_at, end) / 24.0).label("age_days"),
+            (hours_between(feedback.due_at, end) / 24.0).label("days_overdue"),
+        )
         .select_from(schema.feedback.outerjoin(schema.areas, areas.code == feedback.area_code))
         .where(_open_at_end(query_filter), feedback.due_at < end, _scope(query_filter))
         .order_by(feedback.received_at, feedback.source_id)
@@ -184,10 +206,14 @@ def overdue_count(engine: Engine, query_filter: QueryFilter) -> int:
     end = query_filter.period.end_before
     if rollups.usable_at(engine, end):
         statement = select(rollups.total(rollup.overdue_in) - rollups.total(rollup.overdue_out)).where(
-            rollup.day < end.date(), _rollup_scope(query_filter))
+            rollup.day < end.date(), _rollup_scope(query_filter)
+        )
         return int(fetch_frame(engine, statement).iloc[0, 0])
-    statement = select(func.count()).select_from(schema.feedback).where(
-        _open_at_end(query_filter), feedback.due_at < end, _scope(query_filter))
+    statement = (
+        select(func.count())
+        .select_from(schema.feedback)
+        .where(_open_at_end(query_filter), feedback.due_at < end, _scope(query_filter))
+    )
     return int(fetch_frame(engine, statement).iloc[0, 0])
 
 
@@ -195,7 +221,8 @@ def satisfaction(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
     """Ratings 1–5 given to reports resolved in the period: columns rating, reports (every rating present)."""
     if rollups.usable(engine, query_filter.period):
         statement = select(*[rollups.total(rollup[f"rating_{k}"]).label(str(k)) for k in range(1, 6)]).where(
-            rollups.day_range(rollup.day, query_filter.period), _rollup_scope(query_filter))
+            rollups.day_range(rollup.day, query_filter.period), _rollup_scope(query_filter)
+        )
         row = fetch_frame(engine, statement).iloc[0]
         return pd.DataFrame({"rating": range(1, 6), "reports": [int(row[str(k)]) for k in range(1, 6)]})
     statement = (
@@ -212,9 +239,19 @@ def satisfaction(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
 def records(engine: Engine, query_filter: QueryFilter, limit: int = RECORD_LIMIT) -> pd.DataFrame:
     """The newest reports received in the period (no citizen contact data is stored or shown)."""
     statement = (
-        select(feedback.source_id, feedback.received_at, feedback.category, feedback.channel,
-               areas.name.label("area"), feedback.agency, feedback.status, feedback.due_at, feedback.resolved_at,
-               feedback.satisfaction, feedback.reopened)
+        select(
+            feedback.source_id,
+            feedback.received_at,
+            feedback.category,
+            feedback.channel,
+            areas.name.label("area"),
+            feedback.agency,
+            feedback.status,
+            feedback.due_at,
+            feedback.resolved_at,
+            feedback.satisfaction,
+            feedback.reopened,
+        )
         .select_from(schema.feedback.outerjoin(schema.areas, areas.code == feedback.area_code))
         .where(_received_in(query_filter), _scope(query_filter))
         .order_by(feedback.received_at.desc(), feedback.source_id)

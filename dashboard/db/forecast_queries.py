@@ -36,19 +36,27 @@ class SeriesSource:
 
     table: object
     time_column: object
-    value: object            # aggregate giving the day's value
+    value: object  # aggregate giving the day's value
     levels: dict[str, object]  # level name → grouping column ("city" has none)
 
 
 def _sources() -> dict[str, SeriesSource]:
     return {
-        "feedback": SeriesSource(schema.feedback, feedback.received_at, func.count(),
-                                 {"city": None, "category": feedback.category, "area": feedback.area_code}),
-        "dossiers": SeriesSource(schema.dossiers, dossiers.received_at, func.count(),
-                                 {"city": None, "sector": dossiers.sector}),
-        "traffic": SeriesSource(schema.traffic_observations, observations.observed_at,
-                                func.sum(observations.vehicle_count),
-                                {"city": None, "sensor": observations.sensor_id}),
+        "feedback": SeriesSource(
+            schema.feedback,
+            feedback.received_at,
+            func.count(),
+            {"city": None, "category": feedback.category, "area": feedback.area_code},
+        ),
+        "dossiers": SeriesSource(
+            schema.dossiers, dossiers.received_at, func.count(), {"city": None, "sector": dossiers.sector}
+        ),
+        "traffic": SeriesSource(
+            schema.traffic_observations,
+            observations.observed_at,
+            func.sum(observations.vehicle_count),
+            {"city": None, "sensor": observations.sensor_id},
+        ),
     }
 
 
@@ -72,8 +80,12 @@ def parse_series_id(value: str) -> tuple[str, str, str | None]:
 def data_span(engine: Engine, metric: str) -> tuple[datetime | None, datetime | None]:
     """Oldest and newest timestamp of a metric's fact table (None, None when it is empty)."""
     source = SOURCES[metric]
-    row = fetch_one(engine, select(func.min(source.time_column).label("first_at"),
-                                   func.max(source.time_column).label("last_at")).select_from(source.table))
+    row = fetch_one(
+        engine,
+        select(
+            func.min(source.time_column).label("first_at"), func.max(source.time_column).label("last_at")
+        ).select_from(source.table),
+    )
     return row.get("first_at"), row.get("last_at")
 
 
@@ -89,9 +101,12 @@ def daily_values(engine: Engine, metric: str, level: str, start: date, end: date
     key = (group if group is not None else literal("city")).label("key")
     columns = [key, day.label("ds"), source.value.label("y"), func.count().label("records")]
     statement = (
-        select(*columns).select_from(source.table)
-        .where(source.time_column >= datetime.combine(start, datetime.min.time()),
-               source.time_column < datetime.combine(end + timedelta(days=1), datetime.min.time()))
+        select(*columns)
+        .select_from(source.table)
+        .where(
+            source.time_column >= datetime.combine(start, datetime.min.time()),
+            source.time_column < datetime.combine(end + timedelta(days=1), datetime.min.time()),
+        )
         .group_by(*([group] if group is not None else []), day)
         .order_by(*([group] if group is not None else []), day)
     )
@@ -118,9 +133,11 @@ def ward_category_daily(engine: Engine, start: date, end: date) -> pd.DataFrame:
     day = day_bucket(feedback.received_at)
     statement = (
         select(feedback.area_code, feedback.category, day.label("ds"), func.count().label("y"))
-        .where(feedback.area_code.is_not(None),
-               feedback.received_at >= datetime.combine(start, datetime.min.time()),
-               feedback.received_at < datetime.combine(end + timedelta(days=1), datetime.min.time()))
+        .where(
+            feedback.area_code.is_not(None),
+            feedback.received_at >= datetime.combine(start, datetime.min.time()),
+            feedback.received_at < datetime.combine(end + timedelta(days=1), datetime.min.time()),
+        )
         .group_by(feedback.area_code, feedback.category, day)
     )
     return fetch_frame(engine, statement)
@@ -133,11 +150,15 @@ def series_actuals(engine: Engine, series: str, start: date, end: date) -> pd.Da
     group = source.levels[level]
     day = day_bucket(source.time_column)
     statement = (
-        select(day.label("ds"), source.value.label("y")).select_from(source.table)
-        .where(source.time_column >= datetime.combine(start, datetime.min.time()),
-               source.time_column < datetime.combine(end + timedelta(days=1), datetime.min.time()),
-               *([group == key] if group is not None else []))
-        .group_by(day).order_by(day)
+        select(day.label("ds"), source.value.label("y"))
+        .select_from(source.table)
+        .where(
+            source.time_column >= datetime.combine(start, datetime.min.time()),
+            source.time_column < datetime.combine(end + timedelta(days=1), datetime.min.time()),
+            *([group == key] if group is not None else []),
+        )
+        .group_by(day)
+        .order_by(day)
     )
     return fetch_frame(engine, statement)
 
@@ -155,8 +176,11 @@ def current_runs(engine: Engine) -> pd.DataFrame:
     """The current run of each metric: columns run_id, created_at, metric, horizon_days, holdout_days."""
     if not inspect(engine).has_table(schema.forecast_runs.name):
         return pd.DataFrame(columns=["run_id", "created_at", "metric", "horizon_days", "holdout_days"])
-    statement = (select(runs.run_id, runs.created_at, runs.metric, runs.horizon_days, runs.holdout_days)
-                 .where(runs.status == "current").order_by(runs.metric))
+    statement = (
+        select(runs.run_id, runs.created_at, runs.metric, runs.horizon_days, runs.holdout_days)
+        .where(runs.status == "current")
+        .order_by(runs.metric)
+    )
     return fetch_frame(engine, statement)
 
 
@@ -171,8 +195,15 @@ def series_scores(engine: Engine, run_id: str) -> pd.DataFrame:
     Columns series_id, model, mase, smape, coverage_80, is_holdout, chosen.
     """
     statement = (
-        select(scores.series_id, scores.model, scores.mase, scores.smape, scores.coverage_80, scores.is_holdout,
-               scores.chosen)
+        select(
+            scores.series_id,
+            scores.model,
+            scores.mase,
+            scores.smape,
+            scores.coverage_80,
+            scores.is_holdout,
+            scores.chosen,
+        )
         .where(scores.run_id == run_id)
         .order_by(scores.series_id, scores.model)
     )
@@ -193,10 +224,18 @@ def forecast_totals(engine: Engine, run_id: str, metric: str, level: str, start:
     """Forecast totals per series of one level in a run between start and end: columns series_id, yhat, yhat_lower, yhat_upper."""
     prefix = series_id(metric, level) + ("" if level == "city" else ":")
     statement = (
-        select(forecasts.series_id, func.sum(forecasts.yhat).label("yhat"),
-               func.sum(forecasts.yhat_lower).label("yhat_lower"), func.sum(forecasts.yhat_upper).label("yhat_upper"))
-        .where(forecasts.series_id.like(prefix + "%") if level != "city" else forecasts.series_id == prefix,
-               forecasts.ds >= start, forecasts.ds <= end, forecasts.run_id == run_id)
+        select(
+            forecasts.series_id,
+            func.sum(forecasts.yhat).label("yhat"),
+            func.sum(forecasts.yhat_lower).label("yhat_lower"),
+            func.sum(forecasts.yhat_upper).label("yhat_upper"),
+        )
+        .where(
+            forecasts.series_id.like(prefix + "%") if level != "city" else forecasts.series_id == prefix,
+            forecasts.ds >= start,
+            forecasts.ds <= end,
+            forecasts.run_id == run_id,
+        )
         .group_by(forecasts.series_id)
     )
     return fetch_frame(engine, statement)
@@ -207,10 +246,15 @@ def category_agency_shares(engine: Engine, start: date, end: date) -> pd.DataFra
 
     Columns category, agency, share (of the category's reports with an agency).
     """
-    period = and_(feedback.received_at >= datetime.combine(start, datetime.min.time()),
-                  feedback.received_at < datetime.combine(end + timedelta(days=1), datetime.min.time()))
-    statement = (select(feedback.category, feedback.agency, func.count().label("reports"))
-                 .where(period, feedback.agency.is_not(None)).group_by(feedback.category, feedback.agency))
+    period = and_(
+        feedback.received_at >= datetime.combine(start, datetime.min.time()),
+        feedback.received_at < datetime.combine(end + timedelta(days=1), datetime.min.time()),
+    )
+    statement = (
+        select(feedback.category, feedback.agency, func.count().label("reports"))
+        .where(period, feedback.agency.is_not(None))
+        .group_by(feedback.category, feedback.agency)
+    )
     frame = fetch_frame(engine, statement)
     if frame.empty:
         return frame.assign(share=pd.Series(dtype=float))
@@ -220,16 +264,22 @@ def category_agency_shares(engine: Engine, start: date, end: date) -> pd.DataFra
 
 def agency_resolved_per_week(engine: Engine, start: date, end: date) -> pd.DataFrame:
     """Reports each agency resolved between start and end, per week: columns agency, resolved_per_week."""
-    period = and_(feedback.resolved_at >= datetime.combine(start, datetime.min.time()),
-                  feedback.resolved_at < datetime.combine(end + timedelta(days=1), datetime.min.time()))
+    period = and_(
+        feedback.resolved_at >= datetime.combine(start, datetime.min.time()),
+        feedback.resolved_at < datetime.combine(end + timedelta(days=1), datetime.min.time()),
+    )
     weeks = ((end - start).days + 1) / 7.0
-    statement = (select(feedback.agency, (func.count() / weeks).label("resolved_per_week"))
-                 .where(period, feedback.agency.is_not(None)).group_by(feedback.agency))
+    statement = (
+        select(feedback.agency, (func.count() / weeks).label("resolved_per_week"))
+        .where(period, feedback.agency.is_not(None))
+        .group_by(feedback.agency)
+    )
     return fetch_frame(engine, statement)
 
 
-def recent_anomalies(engine: Engine, since: date, limit: int = 20, area_code: str | None = None,
-                     category: str | None = None) -> pd.DataFrame:
+def recent_anomalies(
+    engine: Engine, since: date, limit: int = 20, area_code: str | None = None, category: str | None = None
+) -> pd.DataFrame:
     """Anomalies of the current feedback run on or after `since`, largest first (for the overview and the wall).
 
     `size` is the robust z-score of the day (see models.anomalies); optionally one ward or category.
@@ -242,12 +292,25 @@ def recent_anomalies(engine: Engine, since: date, limit: int = 20, area_code: st
         return pd.DataFrame(columns=columns)
     areas = schema.areas.c
     statement = (
-        select(anomalies.series_id, anomalies.area_code, areas.name.label("area_name"), anomalies.category,
-               anomalies.ds, anomalies.actual, anomalies.expected, anomalies.lower, anomalies.upper, anomalies.size)
+        select(
+            anomalies.series_id,
+            anomalies.area_code,
+            areas.name.label("area_name"),
+            anomalies.category,
+            anomalies.ds,
+            anomalies.actual,
+            anomalies.expected,
+            anomalies.lower,
+            anomalies.upper,
+            anomalies.size,
+        )
         .select_from(schema.anomalies.outerjoin(schema.areas, areas.code == anomalies.area_code))
-        .where(anomalies.ds >= since, _current(anomalies.run_id),
-               *([anomalies.area_code == area_code] if area_code else []),
-               *([anomalies.category == category] if category else []))
+        .where(
+            anomalies.ds >= since,
+            _current(anomalies.run_id),
+            *([anomalies.area_code == area_code] if area_code else []),
+            *([anomalies.category == category] if category else []),
+        )
         .order_by(func.abs(anomalies.size).desc(), anomalies.ds.desc())
         .limit(limit)
     )
@@ -258,9 +321,11 @@ def ward_category_totals(engine: Engine, start: date, end: date) -> pd.DataFrame
     """Feedback received per ward and category between start and end: columns area_code, category, y."""
     statement = (
         select(feedback.area_code, feedback.category, func.count().label("y"))
-        .where(feedback.area_code.is_not(None),
-               feedback.received_at >= datetime.combine(start, datetime.min.time()),
-               feedback.received_at < datetime.combine(end + timedelta(days=1), datetime.min.time()))
+        .where(
+            feedback.area_code.is_not(None),
+            feedback.received_at >= datetime.combine(start, datetime.min.time()),
+            feedback.received_at < datetime.combine(end + timedelta(days=1), datetime.min.time()),
+        )
         .group_by(feedback.area_code, feedback.category)
     )
     return fetch_frame(engine, statement)
@@ -315,6 +380,8 @@ def anomaly_scan_end(engine: Engine) -> date | None:
     """The last day the current feedback run scanned for anomalies (None before any feedback forecast)."""
     if not inspect(engine).has_table(schema.forecast_runs.name):
         return None
-    first = select(func.min(forecasts.ds).label("first")).where(forecasts.metric == "feedback", _current(forecasts.run_id))
+    first = select(func.min(forecasts.ds).label("first")).where(
+        forecasts.metric == "feedback", _current(forecasts.run_id)
+    )
     row = fetch_one(engine, first)
     return pd.Timestamp(row["first"]).date() - timedelta(days=1) if row.get("first") is not None else None

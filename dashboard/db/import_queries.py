@@ -36,14 +36,21 @@ MERGE_KEYS = {
     "traffic_observations": ("sensor_id", "observed_at"),
     "traffic_sensors": ("id",),
 }
-TARGETS = {"feedback": schema.feedback, "dossiers": schema.dossiers,
-           "traffic_observations": schema.traffic_observations, "traffic_sensors": schema.traffic_sensors}
+TARGETS = {
+    "feedback": schema.feedback,
+    "dossiers": schema.dossiers,
+    "traffic_observations": schema.traffic_observations,
+    "traffic_sensors": schema.traffic_sensors,
+}
 
 
 def stage_table(target: Table, import_id: str) -> Table:
     """A plain table shaped like `target` (no id, no constraints) plus the file's row number."""
-    columns = [Column(c.name, c.type) for c in target.columns if not (c.primary_key and c.name == "id"
-                                                                      and isinstance(c.type, Integer))]
+    columns = [
+        Column(c.name, c.type)
+        for c in target.columns
+        if not (c.primary_key and c.name == "id" and isinstance(c.type, Integer))
+    ]
     name = f"import_stage_{target.name}_{import_id[-8:]}"
     return Table(name, MetaData(), *columns, Column("row_number", Integer, nullable=False))
 
@@ -77,8 +84,7 @@ def append(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
     buffer = io.BytesIO()
     pa_csv.write_csv(arrow_table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
     buffer.seek(0)
-    with driver.cursor().copy(
-            f'COPY "{table.name}" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL \'\')') as copy:  # noqa: S608
+    with driver.cursor().copy(f"COPY \"{table.name}\" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL '')") as copy:  # noqa: S608
         while block := buffer.read(1 << 20):
             copy.write(block)
 
@@ -86,9 +92,13 @@ def append(connection: Connection, table: Table, frame: pd.DataFrame) -> None:
 def drop_duplicates(connection: Connection, stage: Table, keys: Sequence[str]) -> int:
     """Keep the last row of each key in the stage (file order); the number of rows dropped."""
     later = stage.alias("later")
-    statement = delete(stage).where(exists(
-        select(1).select_from(later).where(*[later.c[k] == stage.c[k] for k in keys],
-                                           later.c.row_number > stage.c.row_number)))
+    statement = delete(stage).where(
+        exists(
+            select(1)
+            .select_from(later)
+            .where(*[later.c[k] == stage.c[k] for k in keys], later.c.row_number > stage.c.row_number)
+        )
+    )
     return connection.execute(statement).rowcount or 0
 
 
@@ -100,8 +110,9 @@ def _changed(target: Table, stage: Table, columns: Sequence[str]):
     return or_(*[target.c[c].is_distinct_from(stage.c[c]) for c in columns])
 
 
-def merge(connection: Connection, stage: Table, target: Table, keys: Sequence[str],
-          keep: Sequence[str] = ()) -> dict[str, int]:
+def merge(
+    connection: Connection, stage: Table, target: Table, keys: Sequence[str], keep: Sequence[str] = ()
+) -> dict[str, int]:
     """Upsert the stage into `target`: {"inserted", "updated", "unchanged"}.
 
     Rows whose key exists are updated only where a value differs; columns in `keep` are never overwritten.
@@ -109,19 +120,30 @@ def merge(connection: Connection, stage: Table, target: Table, keys: Sequence[st
     """
     compared = [c.name for c in stage.columns if c.name != "row_number" and c.name not in keys and c.name not in keep]
     matched = exists(select(1).select_from(target).where(_match(target, stage, keys)))
-    counts = connection.execute(select(
-        func.count().label("staged"),
-        func.count().filter(matched).label("matched"),
-    ).select_from(stage)).mappings().one()
+    counts = (
+        connection.execute(
+            select(
+                func.count().label("staged"),
+                func.count().filter(matched).label("matched"),
+            ).select_from(stage)
+        )
+        .mappings()
+        .one()
+    )
     updated = 0
     if counts["matched"] and compared:
         updated = connection.execute(
-            select(func.count()).select_from(target).join(stage, _match(target, stage, keys))
-            .where(_changed(target, stage, compared))).scalar_one()
+            select(func.count())
+            .select_from(target)
+            .join(stage, _match(target, stage, keys))
+            .where(_changed(target, stage, compared))
+        ).scalar_one()
         if updated:
             connection.execute(
-                update(target).where(_match(target, stage, keys), _changed(target, stage, compared))
-                .values({c: stage.c[c] for c in compared}))
+                update(target)
+                .where(_match(target, stage, keys), _changed(target, stage, compared))
+                .values({c: stage.c[c] for c in compared})
+            )
     names = [c.name for c in stage.columns if c.name != "row_number"]
     fresh = select(*[stage.c[n] for n in names]).where(~matched)
     if target.name in schema.ID_SEQUENCES and "id" not in names:  # ids from the table's sequence, in file order
@@ -134,16 +156,19 @@ def merge(connection: Connection, stage: Table, target: Table, keys: Sequence[st
     return {"inserted": int(inserted), "updated": int(updated), "unchanged": int(counts["matched"] - updated)}
 
 
-def event_days(connection: Connection, stage: Table, target: Table, keys: Sequence[str],
-               columns: Sequence[str]):
+def event_days(connection: Connection, stage: Table, target: Table, keys: Sequence[str], columns: Sequence[str]):
     """(first day, last day) that any of `columns` falls on, over the staged rows and the rows they will replace;
     None when there is no such time. Rollups of those days are the ones an import changes."""
-    replaced = (select(*[target.c[c] for c in columns])
-                .select_from(target.join(stage, _match(target, stage, keys))).subquery("replaced"))
+    replaced = (
+        select(*[target.c[c] for c in columns])
+        .select_from(target.join(stage, _match(target, stage, keys)))
+        .subquery("replaced")
+    )
     moments = []
     for rows in (stage, replaced):
-        found = connection.execute(select(*[func.min(rows.c[c]) for c in columns],
-                                          *[func.max(rows.c[c]) for c in columns])).one()
+        found = connection.execute(
+            select(*[func.min(rows.c[c]) for c in columns], *[func.max(rows.c[c]) for c in columns])
+        ).one()
         moments += [value for value in found if value is not None]
     if not moments:
         return None
@@ -157,9 +182,13 @@ def known_sensors(connection: Connection) -> set[str]:
 def sensor_capacity_defaults(connection: Connection, stage: Table) -> pd.DataFrame:
     """Per sensor in a traffic stage: the highest count per hour and the highest mean speed seen."""
     per_hour = stage.c.vehicle_count * 60.0 / stage.c.period_minutes
-    result = connection.execute(select(stage.c.sensor_id, func.max(per_hour).label("capacity_per_hour"),
-                                       func.max(stage.c.mean_speed_kmh).label("free_flow_speed_kmh"))
-                                .group_by(stage.c.sensor_id))
+    result = connection.execute(
+        select(
+            stage.c.sensor_id,
+            func.max(per_hour).label("capacity_per_hour"),
+            func.max(stage.c.mean_speed_kmh).label("free_flow_speed_kmh"),
+        ).group_by(stage.c.sensor_id)
+    )
     return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
 

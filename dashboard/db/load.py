@@ -47,14 +47,17 @@ def _load_postgres(engine: Engine, table: Table, frame: pd.DataFrame) -> None:
     import pyarrow.csv as pa_csv
 
     buffer = io.BytesIO()  # Arrow's CSV writer is about 4× faster than pandas' for millions of rows
-    pa_csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buffer,
-                     pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
+    pa_csv.write_csv(
+        pa.Table.from_pandas(frame, preserve_index=False),
+        buffer,
+        pa_csv.WriteOptions(include_header=False, quoting_style="needed"),
+    )
     buffer.seek(0)
     column_list = ", ".join(f'"{c.name}"' for c in table.columns)
     raw = engine.raw_connection()
     try:
         cursor = raw.driver_connection.cursor()
-        copy_sql = f'COPY "{table.name}" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL \'\')'
+        copy_sql = f"COPY \"{table.name}\" ({column_list}) FROM STDIN WITH (FORMAT csv, NULL '')"
         with cursor.copy(copy_sql) as copy:
             while chunk := buffer.read(1 << 20):
                 copy.write(chunk)

@@ -21,16 +21,20 @@ from dashboard.db.queries import FEEDBACK_DIMENSIONS, FEEDBACK_ROLLUP_DIMENSIONS
 
 feedback = schema.feedback.c
 
-POINT_THRESHOLD = 5_000   # more located reports than this are drawn as a density grid
-GRID_DEGREES = 0.01       # grid cell side in degrees (≈ 1.1 km north–south, 1.07 km east–west in Huế)
+POINT_THRESHOLD = 5_000  # more located reports than this are drawn as a density grid
+GRID_DEGREES = 0.01  # grid cell side in degrees (≈ 1.1 km north–south, 1.07 km east–west in Huế)
 
 
 def _located(query_filter: QueryFilter):
     """Reports received in the period, in the filter's areas/dimensions, that have coordinates."""
     period = query_filter.period
-    return and_(feedback.received_at >= period.start_at, feedback.received_at < period.end_before,
-                feedback.lat.is_not(None), feedback.lon.is_not(None),
-                scope(query_filter, feedback.area_code, FEEDBACK_DIMENSIONS))
+    return and_(
+        feedback.received_at >= period.start_at,
+        feedback.received_at < period.end_before,
+        feedback.lat.is_not(None),
+        feedback.lon.is_not(None),
+        scope(query_filter, feedback.area_code, FEEDBACK_DIMENSIONS),
+    )
 
 
 def located_feedback_count(engine: Engine, query_filter: QueryFilter) -> int:
@@ -39,7 +43,8 @@ def located_feedback_count(engine: Engine, query_filter: QueryFilter) -> int:
         rollup = schema.rollup_feedback_daily.c
         statement = select(rollups.total(rollup.located).label("reports")).where(
             rollups.day_range(rollup.day, query_filter.period),
-            scope(query_filter, rollup.area_code, FEEDBACK_ROLLUP_DIMENSIONS))
+            scope(query_filter, rollup.area_code, FEEDBACK_ROLLUP_DIMENSIONS),
+        )
         return int(fetch_one(engine, statement).get("reports") or 0)
     row = fetch_one(engine, select(func.count().label("reports")).where(_located(query_filter)))
     return int(row.get("reports") or 0)
@@ -51,8 +56,15 @@ def feedback_points(engine: Engine, query_filter: QueryFilter, limit: int = POIN
     No contact or free-text field is selected.
     """
     statement = (
-        select(feedback.id, feedback.received_at, feedback.category, feedback.status, feedback.area_code,
-               feedback.lat, feedback.lon)
+        select(
+            feedback.id,
+            feedback.received_at,
+            feedback.category,
+            feedback.status,
+            feedback.area_code,
+            feedback.lat,
+            feedback.lon,
+        )
         .where(_located(query_filter))
         .order_by(feedback.received_at.desc(), feedback.id)
         .limit(limit)
@@ -63,7 +75,9 @@ def feedback_points(engine: Engine, query_filter: QueryFilter, limit: int = POIN
 def feedback_grid(engine: Engine, query_filter: QueryFilter, cell_degrees: float = GRID_DEGREES) -> pd.DataFrame:
     """Located reports counted per square grid cell: columns lat, lon (the cell's centre), reports."""
     cells = (
-        select(func.floor(feedback.lat / cell_degrees).label("row"), func.floor(feedback.lon / cell_degrees).label("col"))
+        select(
+            func.floor(feedback.lat / cell_degrees).label("row"), func.floor(feedback.lon / cell_degrees).label("col")
+        )
         .where(_located(query_filter))
         .subquery("cells")
     )
@@ -81,14 +95,15 @@ def feedback_grid(engine: Engine, query_filter: QueryFilter, cell_degrees: float
 
 @dataclass(frozen=True)
 class FeedbackLayer:
-    kind: str             # "points" (one marker per report) or "density" (grid cells)
-    total: int            # located reports in the filter
-    frame: pd.DataFrame   # feedback_points or feedback_grid rows
+    kind: str  # "points" (one marker per report) or "density" (grid cells)
+    total: int  # located reports in the filter
+    frame: pd.DataFrame  # feedback_points or feedback_grid rows
     threshold: int
 
 
-def feedback_layer(engine: Engine, query_filter: QueryFilter, threshold: int = POINT_THRESHOLD,
-                   cell_degrees: float = GRID_DEGREES) -> FeedbackLayer:
+def feedback_layer(
+    engine: Engine, query_filter: QueryFilter, threshold: int = POINT_THRESHOLD, cell_degrees: float = GRID_DEGREES
+) -> FeedbackLayer:
     """The reports themselves when there are at most `threshold`, otherwise their grid density."""
     total = located_feedback_count(engine, query_filter)
     if total <= threshold:

@@ -18,7 +18,9 @@ class QueryFilter:
     dimensions: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @classmethod
-    def build(cls, period: Period, areas: Sequence[str] = (), dimensions: Mapping[str, Sequence[str]] | None = None) -> QueryFilter:
+    def build(
+        cls, period: Period, areas: Sequence[str] = (), dimensions: Mapping[str, Sequence[str]] | None = None
+    ) -> QueryFilter:
         pairs = tuple(sorted((name, tuple(values)) for name, values in (dimensions or {}).items() if values))
         return cls(period, tuple(areas), pairs)
 
@@ -40,8 +42,12 @@ def matches(column, values: Sequence[str]) -> ColumnElement:
     return column.in_(list(values)) if values else true()
 
 
-def restrict(area_column, areas: Sequence[str] | None, dimensions: Mapping[str, Sequence[str]] | None,
-             dimension_columns: Mapping[str, object]) -> ColumnElement:
+def restrict(
+    area_column,
+    areas: Sequence[str] | None,
+    dimensions: Mapping[str, Sequence[str]] | None,
+    dimension_columns: Mapping[str, object],
+) -> ColumnElement:
     """Area and dimension restrictions for one table's columns (the period is handled by each query).
 
     Dimensions the table has no column for are ignored, so one filter serves several tables.

@@ -30,26 +30,52 @@ areas = schema.areas.c
 log = schema.import_log.c
 rejects = schema.import_rejects.c
 
-BBox = tuple[float, float, float, float]   # south, west, north, east (degrees)
+BBox = tuple[float, float, float, float]  # south, west, north, east (degrees)
 
 SUMMARY_COLUMNS = ["table", "source", "rows", "first_at", "last_at", "unknown_area", "outside_city"]
 
 # The columns analysts rely on, per table; a column with a condition is only expected where the condition holds
 # (a resolution time only on resolved reports).
 COMPLETENESS_COLUMNS: dict[str, list[tuple[str, object]]] = {
-    "feedback": [("area_code", None), ("lat", None), ("lon", None), ("channel", None), ("agency", None),
-                 ("due_at", None), ("first_response_at", None),
-                 ("resolved_at", feedback.status == "resolved"), ("satisfaction", feedback.status == "resolved")],
-    "dossiers": [("area_code", None), ("agency", None), ("due_at", None),
-                 ("completed_at", dossiers.status == "completed")],
+    "feedback": [
+        ("area_code", None),
+        ("lat", None),
+        ("lon", None),
+        ("channel", None),
+        ("agency", None),
+        ("due_at", None),
+        ("first_response_at", None),
+        ("resolved_at", feedback.status == "resolved"),
+        ("satisfaction", feedback.status == "resolved"),
+    ],
+    "dossiers": [
+        ("area_code", None),
+        ("agency", None),
+        ("due_at", None),
+        ("completed_at", dossiers.status == "completed"),
+    ],
     "traffic_observations": [("mean_speed_kmh", None)],
     "traffic_sensors": [("area_code", None)],
     "areas": [("geometry_geojson", None), ("population", None), ("area_km2", None), ("centroid_lat", None)],
 }
 
-LAST_IMPORT_COLUMNS = ["kind", "source", "import_id", "file_name", "started_at", "finished_at", "status", "rows_read",
-                       "rows_inserted", "rows_updated", "rows_unchanged", "rows_rejected", "rows_duplicate",
-                       "rows_unknown_area", "message"]
+LAST_IMPORT_COLUMNS = [
+    "kind",
+    "source",
+    "import_id",
+    "file_name",
+    "started_at",
+    "finished_at",
+    "status",
+    "rows_read",
+    "rows_inserted",
+    "rows_updated",
+    "rows_unchanged",
+    "rows_rejected",
+    "rows_duplicate",
+    "rows_unknown_area",
+    "message",
+]
 REJECT_COLUMNS = ["kind", "source", "reason", "rows", "imports"]
 
 
@@ -110,28 +136,53 @@ def source_summary(engine: Engine, bbox: BBox | None) -> pd.DataFrame:
     sensor is unknown or has no area; sensors and areas have no record time.
     """
     frames = [
-        fetch_frame(engine, select(
-            literal("feedback").label("table"), feedback.source, func.count().label("rows"),
-            func.min(feedback.received_at).label("first_at"), func.max(feedback.received_at).label("last_at"),
-            _count_where(feedback.area_code.is_(None)).label("unknown_area"),
-            _count_where(_outside(feedback.lat, feedback.lon, feedback.area_code, bbox)).label("outside_city"),
-        ).group_by(feedback.source)),
-        fetch_frame(engine, select(
-            literal("dossiers").label("table"), dossiers.source, func.count().label("rows"),
-            func.min(dossiers.received_at).label("first_at"), func.max(dossiers.received_at).label("last_at"),
-            _count_where(dossiers.area_code.is_(None)).label("unknown_area"),
-        ).group_by(dossiers.source)),
-        fetch_frame(engine, select(
-            literal("traffic_observations").label("table"), func.count().label("rows"),
-            func.min(observations.observed_at).label("first_at"), func.max(observations.observed_at).label("last_at"),
-            _count_where(sensors.area_code.is_(None)).label("unknown_area"),
-        ).select_from(schema.traffic_observations.outerjoin(schema.traffic_sensors, observations.sensor_id == sensors.id))),
-        fetch_frame(engine, select(
-            literal("traffic_sensors").label("table"), func.count().label("rows"),
-            _count_where(sensors.area_code.is_(None)).label("unknown_area"),
-            _count_where(_outside(sensors.lat, sensors.lon, sensors.area_code, bbox)).label("outside_city"),
-        )),
-        fetch_frame(engine, select(literal("areas").label("table"), func.count().label("rows")).select_from(schema.areas)),
+        fetch_frame(
+            engine,
+            select(
+                literal("feedback").label("table"),
+                feedback.source,
+                func.count().label("rows"),
+                func.min(feedback.received_at).label("first_at"),
+                func.max(feedback.received_at).label("last_at"),
+                _count_where(feedback.area_code.is_(None)).label("unknown_area"),
+                _count_where(_outside(feedback.lat, feedback.lon, feedback.area_code, bbox)).label("outside_city"),
+            ).group_by(feedback.source),
+        ),
+        fetch_frame(
+            engine,
+            select(
+                literal("dossiers").label("table"),
+                dossiers.source,
+                func.count().label("rows"),
+                func.min(dossiers.received_at).label("first_at"),
+                func.max(dossiers.received_at).label("last_at"),
+                _count_where(dossiers.area_code.is_(None)).label("unknown_area"),
+            ).group_by(dossiers.source),
+        ),
+        fetch_frame(
+            engine,
+            select(
+                literal("traffic_observations").label("table"),
+                func.count().label("rows"),
+                func.min(observations.observed_at).label("first_at"),
+                func.max(observations.observed_at).label("last_at"),
+                _count_where(sensors.area_code.is_(None)).label("unknown_area"),
+            ).select_from(
+                schema.traffic_observations.outerjoin(schema.traffic_sensors, observations.sensor_id == sensors.id)
+            ),
+        ),
+        fetch_frame(
+            engine,
+            select(
+                literal("traffic_sensors").label("table"),
+                func.count().label("rows"),
+                _count_where(sensors.area_code.is_(None)).label("unknown_area"),
+                _count_where(_outside(sensors.lat, sensors.lon, sensors.area_code, bbox)).label("outside_city"),
+            ),
+        ),
+        fetch_frame(
+            engine, select(literal("areas").label("table"), func.count().label("rows")).select_from(schema.areas)
+        ),
     ]
     frame = pd.concat([f.reindex(columns=SUMMARY_COLUMNS) for f in frames if not f.empty], ignore_index=True)
     # A table without rows still gets its line (the grouped queries return none for an empty table).
@@ -152,9 +203,13 @@ def completeness(engine: Engine) -> pd.DataFrame:
     `expected` is the number of rows where the column should hold a value (all rows, or those meeting its condition).
     """
     sources = {"feedback": feedback.source, "dossiers": dossiers.source}
-    tables = {"feedback": schema.feedback, "dossiers": schema.dossiers,
-              "traffic_observations": schema.traffic_observations, "traffic_sensors": schema.traffic_sensors,
-              "areas": schema.areas}
+    tables = {
+        "feedback": schema.feedback,
+        "dossiers": schema.dossiers,
+        "traffic_observations": schema.traffic_observations,
+        "traffic_sensors": schema.traffic_sensors,
+        "areas": schema.areas,
+    }
     rows = []
     for name, columns in COMPLETENESS_COLUMNS.items():
         table = tables[name]
@@ -162,19 +217,34 @@ def completeness(engine: Engine) -> pd.DataFrame:
         for column_name, condition in columns:
             column = table.c[column_name]
             if condition is None:
-                selected += [func.count(column).label(f"filled_{column_name}"), func.count().label(f"expected_{column_name}")]
+                selected += [
+                    func.count(column).label(f"filled_{column_name}"),
+                    func.count().label(f"expected_{column_name}"),
+                ]
             else:
-                selected += [func.count(case((condition, column))).label(f"filled_{column_name}"),
-                             _count_where(condition).label(f"expected_{column_name}")]
+                selected += [
+                    func.count(case((condition, column))).label(f"filled_{column_name}"),
+                    _count_where(condition).label(f"expected_{column_name}"),
+                ]
         source = sources.get(name)
-        statement = select(source.label("source"), *selected).group_by(source) if source is not None else select(*selected)
+        statement = (
+            select(source.label("source"), *selected).group_by(source) if source is not None else select(*selected)
+        )
         for record in fetch_frame(engine, statement).to_dict("records"):
             for column_name, _ in columns:
-                rows.append({"table": name, "source": record.get("source"), "column": column_name,
-                             "filled": int(record[f"filled_{column_name}"]),
-                             "expected": int(record[f"expected_{column_name}"])})
+                rows.append(
+                    {
+                        "table": name,
+                        "source": record.get("source"),
+                        "column": column_name,
+                        "filled": int(record[f"filled_{column_name}"]),
+                        "expected": int(record[f"expected_{column_name}"]),
+                    }
+                )
     frame = pd.DataFrame(rows, columns=["table", "source", "column", "filled", "expected"])
-    frame["filled_pct"] = [100.0 * f / e if e else None for f, e in zip(frame["filled"], frame["expected"], strict=True)]
+    frame["filled_pct"] = [
+        100.0 * f / e if e else None for f, e in zip(frame["filled"], frame["expected"], strict=True)
+    ]
     return frame
 
 
@@ -183,8 +253,11 @@ def _duplicate_groups(table, keys: list, condition=None):
     if condition is not None:
         groups = groups.where(condition)
     groups = groups.subquery()
-    return select(literal(table.name).label("table"), func.count().label("groups"),
-                  func.coalesce(func.sum(groups.c.copies), 0).label("rows"))
+    return select(
+        literal(table.name).label("table"),
+        func.count().label("groups"),
+        func.coalesce(func.sum(groups.c.copies), 0).label("rows"),
+    )
 
 
 def likely_duplicates(engine: Engine) -> pd.DataFrame:
@@ -195,8 +268,11 @@ def likely_duplicates(engine: Engine) -> pd.DataFrame:
     Traffic: the same sensor and observation time.
     """
     statements = [
-        _duplicate_groups(schema.feedback, [feedback.received_at, feedback.category, feedback.lat, feedback.lon],
-                          and_(feedback.lat.is_not(None), feedback.lon.is_not(None))),
+        _duplicate_groups(
+            schema.feedback,
+            [feedback.received_at, feedback.category, feedback.lat, feedback.lon],
+            and_(feedback.lat.is_not(None), feedback.lon.is_not(None)),
+        ),
         _duplicate_groups(schema.dossiers, [dossiers.received_at, dossiers.procedure_code, dossiers.area_code]),
         _duplicate_groups(schema.traffic_observations, [observations.sensor_id, observations.observed_at]),
     ]
@@ -219,25 +295,38 @@ def _fetch_imports(engine: Engine, statement, columns: list[str]) -> pd.DataFram
 
 def last_imports(engine: Engine) -> pd.DataFrame:
     """The newest import (any outcome) of each kind and source, newest first."""
-    ranked = select(*[log[c] for c in LAST_IMPORT_COLUMNS],
-                    func.row_number().over(partition_by=[log.kind, log.source],
-                                           order_by=[log.started_at.desc(), log.import_id.desc()]).label("rank")).subquery()
-    statement = (select(*[ranked.c[c] for c in LAST_IMPORT_COLUMNS]).where(ranked.c.rank == 1)
-                 .order_by(ranked.c.started_at.desc(), ranked.c.kind, ranked.c.source))
+    ranked = select(
+        *[log[c] for c in LAST_IMPORT_COLUMNS],
+        func.row_number()
+        .over(partition_by=[log.kind, log.source], order_by=[log.started_at.desc(), log.import_id.desc()])
+        .label("rank"),
+    ).subquery()
+    statement = (
+        select(*[ranked.c[c] for c in LAST_IMPORT_COLUMNS])
+        .where(ranked.c.rank == 1)
+        .order_by(ranked.c.started_at.desc(), ranked.c.kind, ranked.c.source)
+    )
     return _fetch_imports(engine, statement, LAST_IMPORT_COLUMNS)
 
 
 def import_history(engine: Engine, limit: int = 50) -> pd.DataFrame:
     """The newest `limit` imports of any kind, newest first."""
-    statement = select(*[log[c] for c in LAST_IMPORT_COLUMNS]).order_by(log.started_at.desc(), log.import_id).limit(limit)
+    statement = (
+        select(*[log[c] for c in LAST_IMPORT_COLUMNS]).order_by(log.started_at.desc(), log.import_id).limit(limit)
+    )
     return _fetch_imports(engine, statement, LAST_IMPORT_COLUMNS)
 
 
 def reject_reasons(engine: Engine, since: datetime) -> pd.DataFrame:
     """Rejected rows by kind, source and reason over the imports started at or after `since` (most first)."""
     statement = (
-        select(log.kind, log.source, rejects.reason, func.count().label("rows"),
-               func.count(func.distinct(rejects.import_id)).label("imports"))
+        select(
+            log.kind,
+            log.source,
+            rejects.reason,
+            func.count().label("rows"),
+            func.count(func.distinct(rejects.import_id)).label("imports"),
+        )
         .select_from(schema.import_rejects.join(schema.import_log, rejects.import_id == log.import_id))
         .where(log.started_at >= since)
         .group_by(log.kind, log.source, rejects.reason)

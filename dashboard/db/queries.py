@@ -66,8 +66,12 @@ def _within(column, period: Period):
 
 # Page dimensions each fact table can be filtered by (URL parameter name → column).
 FEEDBACK_DIMENSIONS = {"category": feedback.category, "agency": feedback.agency, "channel": feedback.channel}
-DOSSIER_DIMENSIONS = {"sector": dossiers.sector, "agency": dossiers.agency, "procedure": dossiers.procedure_code,
-                      "channel": dossiers.channel}
+DOSSIER_DIMENSIONS = {
+    "sector": dossiers.sector,
+    "agency": dossiers.agency,
+    "procedure": dossiers.procedure_code,
+    "channel": dossiers.channel,
+}
 TRAFFIC_DIMENSIONS = {"sensor": sensors.id, "road": sensors.road}
 # The same dimensions on the rollup tables (dashboard.db.rollups), which keep those columns.
 FEEDBACK_ROLLUP_DIMENSIONS = {name: feedback_rollup[name] for name in FEEDBACK_DIMENSIONS}
@@ -84,8 +88,13 @@ def _grouped(columns: list, group_column, by_area: bool):
 
 
 # ---------------------------------------------------------------- feedback
-def feedback_counts(engine: Engine, period: Period, area_codes: Sequence[str] | None = None,
-                    by_area: bool = False, dimensions: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+def feedback_counts(
+    engine: Engine,
+    period: Period,
+    area_codes: Sequence[str] | None = None,
+    by_area: bool = False,
+    dimensions: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
     """Counts behind the feedback KPIs for one period (one row, or one row per area)."""
     if rollups.usable(engine, period):
         return _feedback_counts_rollup(engine, period, area_codes, by_area, dimensions)
@@ -104,14 +113,15 @@ def feedback_counts(engine: Engine, period: Period, area_codes: Sequence[str] | 
         func.count().filter(and_(resolved_with_due, feedback.resolved_at <= feedback.due_at)).label("resolved_on_time"),
         _median(hours_between(feedback.received_at, feedback.resolved_at), resolved).label("median_resolution_hours"),
         func.count().filter(open_at_end).label("open_backlog"),
-        func.avg(feedback.satisfaction).filter(and_(resolved, feedback.satisfaction.is_not(None))).label("satisfaction_avg"),
+        func.avg(feedback.satisfaction)
+        .filter(and_(resolved, feedback.satisfaction.is_not(None)))
+        .label("satisfaction_avg"),
         func.count().filter(and_(resolved, feedback.satisfaction.is_not(None))).label("satisfaction_count"),
         func.count().filter(and_(resolved, feedback.reopened.is_(True))).label("reopened"),
     ]
-    statement = (
-        select(*_grouped(columns, feedback.area_code, by_area))
-        .where(feedback.received_at < period.end_before,
-               restrict(feedback.area_code, area_codes, dimensions, FEEDBACK_DIMENSIONS))
+    statement = select(*_grouped(columns, feedback.area_code, by_area)).where(
+        feedback.received_at < period.end_before,
+        restrict(feedback.area_code, area_codes, dimensions, FEEDBACK_DIMENSIONS),
     )
     if by_area:
         statement = statement.group_by(feedback.area_code)
@@ -130,8 +140,17 @@ def _with_median(counts: pd.DataFrame, medians: pd.DataFrame, by_area: bool, col
     return counts[columns]
 
 
-FEEDBACK_COUNT_COLUMNS = ["received", "resolved", "resolved_with_due", "resolved_on_time", "median_resolution_hours",
-                          "open_backlog", "satisfaction_avg", "satisfaction_count", "reopened"]
+FEEDBACK_COUNT_COLUMNS = [
+    "received",
+    "resolved",
+    "resolved_with_due",
+    "resolved_on_time",
+    "median_resolution_hours",
+    "open_backlog",
+    "satisfaction_avg",
+    "satisfaction_count",
+    "reopened",
+]
 
 
 def _feedback_counts_rollup(engine: Engine, period: Period, area_codes, by_area: bool, dimensions) -> pd.DataFrame:
@@ -151,30 +170,36 @@ def _feedback_counts_rollup(engine: Engine, period: Period, area_codes, by_area:
         rollups.total(r.resolved, resolved).label("resolved"),
         rollups.total(r.resolved_with_due, resolved).label("resolved_with_due"),
         rollups.total(r.resolved_on_time, resolved).label("resolved_on_time"),
-        (cast(rollups.total(rating_sum, resolved), Double) / func.nullif(rollups.total(rated, resolved), 0))
-        .label("satisfaction_avg"),
+        (cast(rollups.total(rating_sum, resolved), Double) / func.nullif(rollups.total(rated, resolved), 0)).label(
+            "satisfaction_avg"
+        ),
         rollups.total(rated, resolved).label("satisfaction_count"),
         rollups.total(r.reopened, resolved).label("reopened"),
     ]
     in_period = select(*_grouped(counts, r.area_code, by_area)).where(rollups.day_range(r.day, period), where)
-    state = [(rollups.total(r.backlog_in) - rollups.total(r.backlog_out)).label("open_backlog"),
-             rollups.total(r.received).label("received_before_end")]
+    state = [
+        (rollups.total(r.backlog_in) - rollups.total(r.backlog_out)).label("open_backlog"),
+        rollups.total(r.received).label("received_before_end"),
+    ]
     at_end = select(*_grouped(state, r.area_code, by_area)).where(r.day < end, where)
     if by_area:
         in_period = in_period.group_by(r.area_code)
         at_end = at_end.group_by(r.area_code).having(rollups.total(r.received) > 0)
     resolved_rows = and_(_within(feedback.resolved_at, period), feedback.received_at < period.end_before)
     median = _median(hours_between(feedback.received_at, feedback.resolved_at), resolved_rows)
-    medians = (
-        select(*_grouped([median.label("median_resolution_hours")], feedback.area_code, by_area))
-        .where(resolved_rows, restrict(feedback.area_code, area_codes, dimensions, FEEDBACK_DIMENSIONS))
+    medians = select(*_grouped([median.label("median_resolution_hours")], feedback.area_code, by_area)).where(
+        resolved_rows, restrict(feedback.area_code, area_codes, dimensions, FEEDBACK_DIMENSIONS)
     )
     if by_area:
         medians = medians.group_by(feedback.area_code)
     frame = fetch_frame(engine, in_period)
     if by_area:
         frame = fetch_frame(engine, at_end).merge(frame, on="area_code", how="left")
-        names = [c for c in FEEDBACK_COUNT_COLUMNS if c not in ("median_resolution_hours", "open_backlog", "satisfaction_avg")]
+        names = [
+            c
+            for c in FEEDBACK_COUNT_COLUMNS
+            if c not in ("median_resolution_hours", "open_backlog", "satisfaction_avg")
+        ]
         frame[names] = frame[names].fillna(0).astype("int64")
     else:
         frame["open_backlog"] = fetch_frame(engine, at_end)["open_backlog"].iloc[0]
@@ -204,8 +229,13 @@ def feedback_daily(engine: Engine, period: Period, area_codes: Sequence[str] | N
 
 
 # ---------------------------------------------------------------- dossiers
-def dossier_counts(engine: Engine, period: Period, area_codes: Sequence[str] | None = None,
-                   by_area: bool = False, dimensions: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+def dossier_counts(
+    engine: Engine,
+    period: Period,
+    area_codes: Sequence[str] | None = None,
+    by_area: bool = False,
+    dimensions: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
     """Counts behind the dossier KPIs for one period (one row, or one row per area)."""
     if rollups.usable(engine, period):
         return _dossier_counts_rollup(engine, period, area_codes, by_area, dimensions)
@@ -217,20 +247,29 @@ def dossier_counts(engine: Engine, period: Period, area_codes: Sequence[str] | N
         func.count().filter(and_(received, dossiers.channel == "online")).label("received_online"),
         func.count().filter(completed).label("completed"),
         func.count().filter(completed_with_due).label("completed_with_due"),
-        func.count().filter(and_(completed_with_due, dossiers.completed_at <= dossiers.due_at)).label("completed_on_time"),
-        _median(hours_between(dossiers.received_at, dossiers.completed_at) / 24.0, completed).label("median_lead_time_days"),
+        func.count()
+        .filter(and_(completed_with_due, dossiers.completed_at <= dossiers.due_at))
+        .label("completed_on_time"),
+        _median(hours_between(dossiers.received_at, dossiers.completed_at) / 24.0, completed).label(
+            "median_lead_time_days"
+        ),
     ]
-    statement = (
-        select(*_grouped(columns, dossiers.area_code, by_area))
-        .where(or_(received, completed), restrict(dossiers.area_code, area_codes, dimensions, DOSSIER_DIMENSIONS))
+    statement = select(*_grouped(columns, dossiers.area_code, by_area)).where(
+        or_(received, completed), restrict(dossiers.area_code, area_codes, dimensions, DOSSIER_DIMENSIONS)
     )
     if by_area:
         statement = statement.group_by(dossiers.area_code)
     return fetch_frame(engine, statement)
 
 
-DOSSIER_COUNT_COLUMNS = ["received", "received_online", "completed", "completed_with_due", "completed_on_time",
-                         "median_lead_time_days"]
+DOSSIER_COUNT_COLUMNS = [
+    "received",
+    "received_online",
+    "completed",
+    "completed_with_due",
+    "completed_on_time",
+    "median_lead_time_days",
+]
 
 
 def _dossier_counts_rollup(engine: Engine, period: Period, area_codes, by_area: bool, dimensions) -> pd.DataFrame:
@@ -244,17 +283,15 @@ def _dossier_counts_rollup(engine: Engine, period: Period, area_codes, by_area: 
         rollups.total(r.completed_with_due).label("completed_with_due"),
         rollups.total(r.completed_on_time).label("completed_on_time"),
     ]
-    statement = (
-        select(*_grouped(columns, r.area_code, by_area))
-        .where(in_period, restrict(r.area_code, area_codes, dimensions, DOSSIER_ROLLUP_DIMENSIONS))
+    statement = select(*_grouped(columns, r.area_code, by_area)).where(
+        in_period, restrict(r.area_code, area_codes, dimensions, DOSSIER_ROLLUP_DIMENSIONS)
     )
     if by_area:  # the areas the base query groups: a dossier received or completed in the period
         statement = statement.group_by(r.area_code).having(rollups.total(r.received + r.completed) > 0)
     completed = _within(dossiers.completed_at, period)
     median = _median(hours_between(dossiers.received_at, dossiers.completed_at) / 24.0, completed)
-    medians = (
-        select(*_grouped([median.label("median_lead_time_days")], dossiers.area_code, by_area))
-        .where(completed, restrict(dossiers.area_code, area_codes, dimensions, DOSSIER_DIMENSIONS))
+    medians = select(*_grouped([median.label("median_lead_time_days")], dossiers.area_code, by_area)).where(
+        completed, restrict(dossiers.area_code, area_codes, dimensions, DOSSIER_DIMENSIONS)
     )
     if by_area:
         medians = medians.group_by(dossiers.area_code)
@@ -288,22 +325,33 @@ def _traffic_join():
     return schema.traffic_observations.join(schema.traffic_sensors, observations.sensor_id == sensors.id)
 
 
-def traffic_hourly(engine: Engine, period: Period, area_codes: Sequence[str] | None = None,
-                   by_area: bool = False, dimensions: Mapping[str, Sequence[str]] | None = None) -> pd.DataFrame:
+def traffic_hourly(
+    engine: Engine,
+    period: Period,
+    area_codes: Sequence[str] | None = None,
+    by_area: bool = False,
+    dimensions: Mapping[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
     """Per clock hour: vehicles and the vehicle-weighted sum of travel-time ratios (free flow ÷ speed).
 
     Columns: [area_code,] hour, vehicles, weighted_vehicles (vehicles with a speed), travel_time_ratio_sum.
     """
     if rollups.usable(engine, period, "hour"):
         r = traffic_rollup
-        columns = [r.hour, cast(func.sum(r.vehicles), BigInteger).label("vehicles"),
-                   cast(func.sum(r.weighted_vehicles), BigInteger).label("weighted_vehicles"),
-                   func.sum(r.travel_time_ratio_sum).label("travel_time_ratio_sum")]
+        columns = [
+            r.hour,
+            cast(func.sum(r.vehicles), BigInteger).label("vehicles"),
+            cast(func.sum(r.weighted_vehicles), BigInteger).label("weighted_vehicles"),
+            func.sum(r.travel_time_ratio_sum).label("travel_time_ratio_sum"),
+        ]
         group = [r.area_code, r.hour] if by_area else [r.hour]
         statement = (
             select(*_grouped(columns, r.area_code, by_area))
-            .where(r.hour >= period.start_at, r.hour < period.end_before,
-                   restrict(r.area_code, area_codes, dimensions, TRAFFIC_ROLLUP_DIMENSIONS))
+            .where(
+                r.hour >= period.start_at,
+                r.hour < period.end_before,
+                restrict(r.area_code, area_codes, dimensions, TRAFFIC_ROLLUP_DIMENSIONS),
+            )
             .group_by(*group)
             .order_by(*group)
         )
@@ -315,13 +363,17 @@ def traffic_hourly(engine: Engine, period: Period, area_codes: Sequence[str] | N
         func.sum(observations.vehicle_count).label("vehicles"),
         func.sum(observations.vehicle_count).filter(has_speed).label("weighted_vehicles"),
         func.sum(observations.vehicle_count * sensors.free_flow_speed_kmh / observations.mean_speed_kmh)
-        .filter(has_speed).label("travel_time_ratio_sum"),
+        .filter(has_speed)
+        .label("travel_time_ratio_sum"),
     ]
     group = [sensors.area_code, hour] if by_area else [hour]
     statement = (
         select(*_grouped(columns, sensors.area_code, by_area))
         .select_from(_traffic_join())
-        .where(_within(observations.observed_at, period), restrict(sensors.area_code, area_codes, dimensions, TRAFFIC_DIMENSIONS))
+        .where(
+            _within(observations.observed_at, period),
+            restrict(sensors.area_code, area_codes, dimensions, TRAFFIC_DIMENSIONS),
+        )
         .group_by(*group)
         .order_by(*group)
     )
@@ -355,8 +407,17 @@ def traffic_daily(engine: Engine, period: Period, area_codes: Sequence[str] | No
 def area_list(engine: Engine, with_geometry: bool = False) -> pd.DataFrame:
     """Every area with its name, kind, size and population (and GeoJSON geometry when asked)."""
     a = schema.areas.c
-    columns = [a.code, a.name, a.name_ascii, a.kind, a.area_km2, a.population, a.population_is_estimate,
-               a.centroid_lat, a.centroid_lon]
+    columns = [
+        a.code,
+        a.name,
+        a.name_ascii,
+        a.kind,
+        a.area_km2,
+        a.population,
+        a.population_is_estimate,
+        a.centroid_lat,
+        a.centroid_lon,
+    ]
     if with_geometry:
         columns.append(a.geometry_geojson)
     return fetch_frame(engine, select(*columns).order_by(a.name))
@@ -375,7 +436,9 @@ def table_coverage(engine: Engine) -> pd.DataFrame:
         (schema.dossiers, dossiers.received_at),
         (schema.traffic_observations, observations.observed_at),
     ):
-        statement = select(func.count().label("rows"), func.min(column).label("first_at"), func.max(column).label("last_at")).select_from(table)
+        statement = select(
+            func.count().label("rows"), func.min(column).label("first_at"), func.max(column).label("last_at")
+        ).select_from(table)
         frame = fetch_frame(engine, statement)
         frame.insert(0, "table", table.name)
         frames.append(frame)

@@ -39,7 +39,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard.db import schema
 from dashboard.db.engine import _translate
 
-READY_TTL_SECONDS = 30.0   # how long one readiness check is trusted (refresh_rollups forgets it at once)
+READY_TTL_SECONDS = 30.0  # how long one readiness check is trusted (refresh_rollups forgets it at once)
 
 _ready: weakref.WeakKeyDictionary[Engine, tuple[bool, float]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
@@ -73,8 +73,9 @@ def _events(table, dimensions: list, measures: list[str], parts: list[tuple]) ->
     return union_all(*selects).subquery("events")
 
 
-def _grouped(target, events, dimension_names: list[str], measures: list[str], extra_name: str | None,
-             days: tuple | None = None):
+def _grouped(
+    target, events, dimension_names: list[str], measures: list[str], extra_name: str | None, days: tuple | None = None
+):
     keys = [events.c.day, *[events.c[name] for name in dimension_names]]
     if extra_name:
         keys.append(events.c.extra)
@@ -86,9 +87,23 @@ def _grouped(target, events, dimension_names: list[str], measures: list[str], ex
     return insert(target).from_select(names, statement)
 
 
-FEEDBACK_MEASURES = ["received", "located", "resolved", "resolved_with_due", "resolved_on_time", "reopened",
-                     "rating_1", "rating_2", "rating_3", "rating_4", "rating_5",
-                     "backlog_in", "backlog_out", "overdue_in", "overdue_out"]
+FEEDBACK_MEASURES = [
+    "received",
+    "located",
+    "resolved",
+    "resolved_with_due",
+    "resolved_on_time",
+    "reopened",
+    "rating_1",
+    "rating_2",
+    "rating_3",
+    "rating_4",
+    "rating_5",
+    "backlog_in",
+    "backlog_out",
+    "overdue_in",
+    "overdue_out",
+]
 FEEDBACK_KEYS = ["area_code", "category", "channel", "agency"]
 
 
@@ -96,20 +111,39 @@ def _feedback_insert(days: tuple | None = None):
     no_day = cast(null(), Date)
     kept = F.status != "rejected"
     has_due = F.due_at.is_not(None)
-    resolved = {"resolved": literal(1), "resolved_with_due": _flag(has_due),
-                "resolved_on_time": _flag(and_(has_due, F.resolved_at <= F.due_at)),
-                "reopened": _flag(F.reopened.is_(True)),
-                **{f"rating_{k}": _flag(F.satisfaction == k) for k in range(1, 6)}}
+    resolved = {
+        "resolved": literal(1),
+        "resolved_with_due": _flag(has_due),
+        "resolved_on_time": _flag(and_(has_due, F.resolved_at <= F.due_at)),
+        "reopened": _flag(F.reopened.is_(True)),
+        **{f"rating_{k}": _flag(F.satisfaction == k) for k in range(1, 6)},
+    }
     received_later = case((_day(F.received_at) > _day(F.resolved_at), _day(F.received_at)), else_=no_day)
     parts = [
-        (_day(F.received_at), {"received": literal(1), "located": _flag(and_(F.lat.is_not(None), F.lon.is_not(None))),
-                               "backlog_in": _flag(kept)}, literal(True), no_day),
+        (
+            _day(F.received_at),
+            {
+                "received": literal(1),
+                "located": _flag(and_(F.lat.is_not(None), F.lon.is_not(None))),
+                "backlog_in": _flag(kept),
+            },
+            literal(True),
+            no_day,
+        ),
         (_day(F.resolved_at), resolved, F.resolved_at.is_not(None), received_later),
-        (_day(func.greatest(F.received_at, F.resolved_at)), {"backlog_out": literal(1)},
-         and_(kept, F.resolved_at.is_not(None)), no_day),
+        (
+            _day(func.greatest(F.received_at, F.resolved_at)),
+            {"backlog_out": literal(1)},
+            and_(kept, F.resolved_at.is_not(None)),
+            no_day,
+        ),
         (_day(func.greatest(F.received_at, F.due_at)), {"overdue_in": literal(1)}, and_(kept, has_due), no_day),
-        (_day(func.greatest(F.received_at, F.due_at, F.resolved_at)), {"overdue_out": literal(1)},
-         and_(kept, has_due, F.resolved_at.is_not(None)), no_day),
+        (
+            _day(func.greatest(F.received_at, F.due_at, F.resolved_at)),
+            {"overdue_out": literal(1)},
+            and_(kept, has_due, F.resolved_at.is_not(None)),
+            no_day,
+        ),
     ]
     events = _events(schema.feedback, [F[name] for name in FEEDBACK_KEYS], FEEDBACK_MEASURES, parts)
     return _grouped(schema.rollup_feedback_daily, events, FEEDBACK_KEYS, FEEDBACK_MEASURES, "received_late_day", days)
@@ -125,12 +159,23 @@ def _dossier_insert(days: tuple | None = None):
     counted = and_(D.status.not_in(CLOSED_WITHOUT_RESULT), has_due)
     parts = [
         (_day(D.received_at), {"received": literal(1)}, literal(True), no_day),
-        (_day(D.completed_at), {"completed": literal(1), "completed_with_due": _flag(has_due),
-                                "completed_on_time": _flag(and_(has_due, D.completed_at <= D.due_at))},
-         D.completed_at.is_not(None), no_day),
+        (
+            _day(D.completed_at),
+            {
+                "completed": literal(1),
+                "completed_with_due": _flag(has_due),
+                "completed_on_time": _flag(and_(has_due, D.completed_at <= D.due_at)),
+            },
+            D.completed_at.is_not(None),
+            no_day,
+        ),
         (_day(func.greatest(D.received_at, D.due_at)), {"past_due_in": literal(1)}, counted, no_day),
-        (_day(func.greatest(D.received_at, D.due_at, D.completed_at)), {"past_due_out": literal(1)},
-         and_(counted, D.completed_at.is_not(None)), no_day),
+        (
+            _day(func.greatest(D.received_at, D.due_at, D.completed_at)),
+            {"past_due_out": literal(1)},
+            and_(counted, D.completed_at.is_not(None)),
+            no_day,
+        ),
     ]
     events = _events(schema.dossiers, [D[name] for name in DOSSIER_KEYS], DOSSIER_MEASURES, parts)
     return _grouped(schema.rollup_dossiers_daily, events, DOSSIER_KEYS, DOSSIER_MEASURES, None, days)
@@ -140,25 +185,42 @@ def _traffic_insert(days: tuple | None = None):
     hour = func.date_trunc(literal_column("'hour'"), O.observed_at)  # a fixed unit name
     has_speed = O.mean_speed_kmh > 0
     statement = (
-        select(hour.label("hour"), O.sensor_id, func.min(S.area_code).label("area_code"), func.min(S.road).label("road"),
-               cast(func.sum(O.vehicle_count), BigInteger).label("vehicles"),
-               cast(func.sum(O.vehicle_count).filter(has_speed), BigInteger).label("weighted_vehicles"),
-               func.sum(O.vehicle_count * S.free_flow_speed_kmh / O.mean_speed_kmh).filter(has_speed)
-               .label("travel_time_ratio_sum"),
-               func.max(O.observed_at).label("last_observed_at"))
+        select(
+            hour.label("hour"),
+            O.sensor_id,
+            func.min(S.area_code).label("area_code"),
+            func.min(S.road).label("road"),
+            cast(func.sum(O.vehicle_count), BigInteger).label("vehicles"),
+            cast(func.sum(O.vehicle_count).filter(has_speed), BigInteger).label("weighted_vehicles"),
+            func.sum(O.vehicle_count * S.free_flow_speed_kmh / O.mean_speed_kmh)
+            .filter(has_speed)
+            .label("travel_time_ratio_sum"),
+            func.max(O.observed_at).label("last_observed_at"),
+        )
         .select_from(schema.traffic_observations.join(schema.traffic_sensors, O.sensor_id == S.id))
         .group_by(hour, O.sensor_id)
         .order_by(hour, O.sensor_id)
     )
     if days is not None:  # whole days of observations: first day 00:00 to the end of the last day
         statement = statement.where(O.observed_at >= days[0], O.observed_at < days[1] + timedelta(days=1))
-    names = ["hour", "sensor_id", "area_code", "road", "vehicles", "weighted_vehicles", "travel_time_ratio_sum",
-             "last_observed_at"]
+    names = [
+        "hour",
+        "sensor_id",
+        "area_code",
+        "road",
+        "vehicles",
+        "weighted_vehicles",
+        "travel_time_ratio_sum",
+        "last_observed_at",
+    ]
     return insert(schema.rollup_traffic_hourly).from_select(names, statement)
 
 
-_BUILDERS = ((schema.rollup_feedback_daily, _feedback_insert), (schema.rollup_dossiers_daily, _dossier_insert),
-             (schema.rollup_traffic_hourly, _traffic_insert))
+_BUILDERS = (
+    (schema.rollup_feedback_daily, _feedback_insert),
+    (schema.rollup_dossiers_daily, _dossier_insert),
+    (schema.rollup_traffic_hourly, _traffic_insert),
+)
 
 
 def _complete(connection: Connection) -> bool:
@@ -191,8 +253,7 @@ def _refresh(connection: Connection, parts: dict | None = None) -> dict[str, int
         if days is None:
             connection.execute(delete(table))
         elif table is schema.rollup_traffic_hourly:
-            connection.execute(delete(table).where(table.c.hour >= days[0],
-                                                   table.c.hour < days[1] + timedelta(days=1)))
+            connection.execute(delete(table).where(table.c.hour >= days[0], table.c.hour < days[1] + timedelta(days=1)))
         else:
             connection.execute(delete(table).where(table.c.day.between(*days)))
         connection.execute(build(days))
@@ -200,8 +261,9 @@ def _refresh(connection: Connection, parts: dict | None = None) -> dict[str, int
     return rows
 
 
-def refresh_rollups(engine: Engine, connection: Connection | None = None,
-                    parts: dict[str, tuple[date, date] | None] | None = None) -> dict[str, int]:
+def refresh_rollups(
+    engine: Engine, connection: Connection | None = None, parts: dict[str, tuple[date, date] | None] | None = None
+) -> dict[str, int]:
     """Rebuild the rollup tables from the base tables; returns the rows of each rollup rebuilt.
 
     `parts` limits the work after an import: {rollup table name: (first day, last day) or None for all its days};
@@ -237,8 +299,10 @@ def _check(engine: Engine) -> bool:
             present = set(inspect(connection).get_table_names())
             if any(table.name not in present for table in schema.ROLLUP_TABLES):
                 return False
-            probes = [select(table.c[0]).limit(1).scalar_subquery() for table in (schema.rollup_feedback_daily,
-                      schema.rollup_dossiers_daily, schema.rollup_traffic_hourly)]
+            probes = [
+                select(table.c[0]).limit(1).scalar_subquery()
+                for table in (schema.rollup_feedback_daily, schema.rollup_dossiers_daily, schema.rollup_traffic_hourly)
+            ]
             row = connection.execute(select(*[probe.is_not(None) for probe in probes])).first()
             return bool(row) and any(row)
     except SQLAlchemyError:

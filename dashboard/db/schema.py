@@ -184,9 +184,9 @@ forecast_scores = Table(
     Column("series_id", String(128), nullable=False),
     Column("metric", String(16), nullable=False),
     Column("model", String(32), nullable=False),
-    Column("mase", Float),          # mean absolute error ÷ in-sample MAE of "same day last week"
-    Column("smape", Float),         # symmetric mean absolute percentage error, 0..2
-    Column("coverage_80", Float),   # share of actual days inside the 80 % interval, 0..1
+    Column("mase", Float),  # mean absolute error ÷ in-sample MAE of "same day last week"
+    Column("smape", Float),  # symmetric mean absolute percentage error, 0..2
+    Column("coverage_80", Float),  # share of actual days inside the 80 % interval, 0..1
     Column("is_holdout", Boolean, nullable=False),
     Column("chosen", Boolean, nullable=False),
 )
@@ -201,9 +201,9 @@ anomalies = Table(
     Column("ds", Date, nullable=False),
     Column("actual", Float, nullable=False),
     Column("expected", Float, nullable=False),
-    Column("lower", Float, nullable=False),   # 95 % interval
+    Column("lower", Float, nullable=False),  # 95 % interval
     Column("upper", Float, nullable=False),
-    Column("size", Float, nullable=False),    # robust z-score: + above, - below the expected value
+    Column("size", Float, nullable=False),  # robust z-score: + above, - below the expected value
 )
 
 Index("ix_forecasts_run_series_ds", forecasts.c.run_id, forecasts.c.series_id, forecasts.c.ds)
@@ -220,11 +220,11 @@ import_log = Table(
     "import_log",
     metadata,
     Column("import_id", String(64), primary_key=True),
-    Column("kind", String(16), nullable=False),        # feedback / dossiers / traffic / areas
+    Column("kind", String(16), nullable=False),  # feedback / dossiers / traffic / areas
     Column("source", String(32), nullable=False),
     Column("file_name", String(256), nullable=False),
     Column("file_sha256", String(64), nullable=False),
-    Column("started_at", DateTime, nullable=False),    # naive local time of the city
+    Column("started_at", DateTime, nullable=False),  # naive local time of the city
     Column("finished_at", DateTime),
     Column("status", String(16), nullable=False),
     Column("rows_read", Integer, nullable=False, default=0),
@@ -232,7 +232,7 @@ import_log = Table(
     Column("rows_updated", Integer, nullable=False, default=0),
     Column("rows_unchanged", Integer, nullable=False, default=0),
     Column("rows_rejected", Integer, nullable=False, default=0),
-    Column("rows_duplicate", Integer, nullable=False, default=0),   # repeated ids inside the file (last kept)
+    Column("rows_duplicate", Integer, nullable=False, default=0),  # repeated ids inside the file (last kept)
     Column("rows_unknown_area", Integer, nullable=False, default=0),
     Column("message", Text),
     CheckConstraint("status IN ('running', 'done', 'aborted', 'failed', 'dry_run')", name="ck_import_log_status"),
@@ -243,10 +243,10 @@ import_rejects = Table(
     "import_rejects",
     metadata,
     Column("import_id", String(64), nullable=False),
-    Column("row_number", Integer, nullable=False),     # 1 = the first data row after the header
+    Column("row_number", Integer, nullable=False),  # 1 = the first data row after the header
     Column("column_name", String(128)),
     Column("value", Text),
-    Column("reason", String(64), nullable=False),      # a code such as missing_id, future_date
+    Column("reason", String(64), nullable=False),  # a code such as missing_id, future_date
 )
 
 Index("ix_import_log_kind_started", import_log.c.kind, import_log.c.started_at)
@@ -271,20 +271,28 @@ def _measures(*names: str) -> list[Column]:
 rollup_feedback_daily = Table(
     "rollup_feedback_daily",
     metadata,
-    Column("day", Date, nullable=False),            # the day of the event each measure counts (see below)
+    Column("day", Date, nullable=False),  # the day of the event each measure counts (see below)
     Column("area_code", String(16)),
     Column("category", String(32)),
     Column("channel", String(32)),
     Column("agency", String(64)),
-    Column("received_late_day", Date),              # resolved rows received on a later day than resolved (bad data)
+    Column("received_late_day", Date),  # resolved rows received on a later day than resolved (bad data)
     *_measures(
-        "received", "located",                      # by received day; located = with lat and lon
-        "resolved", "resolved_with_due", "resolved_on_time", "reopened",   # by resolved day
-        "rating_1", "rating_2", "rating_3", "rating_4", "rating_5",       # by resolved day
-        "backlog_in",                               # not rejected, by received day
-        "backlog_out",                              # not rejected and resolved, by day of max(received, resolved)
-        "overdue_in",                               # not rejected with a due time, by day of max(received, due)
-        "overdue_out",                              # … and resolved, by day of max(received, due, resolved)
+        "received",
+        "located",  # by received day; located = with lat and lon
+        "resolved",
+        "resolved_with_due",
+        "resolved_on_time",
+        "reopened",  # by resolved day
+        "rating_1",
+        "rating_2",
+        "rating_3",
+        "rating_4",
+        "rating_5",  # by resolved day
+        "backlog_in",  # not rejected, by received day
+        "backlog_out",  # not rejected and resolved, by day of max(received, resolved)
+        "overdue_in",  # not rejected with a due time, by day of max(received, due)
+        "overdue_out",  # … and resolved, by day of max(received, due, resolved)
     ),
 )
 
@@ -299,36 +307,42 @@ rollup_dossiers_daily = Table(
     Column("procedure_name", String(256)),
     Column("channel", String(16)),
     *_measures(
-        "received",                                 # by received day
-        "completed", "completed_with_due", "completed_on_time",             # by completed day
-        "past_due_in",                              # not returned/withdrawn, with due, by day of max(received, due)
-        "past_due_out",                             # … and completed, by day of max(received, due, completed)
+        "received",  # by received day
+        "completed",
+        "completed_with_due",
+        "completed_on_time",  # by completed day
+        "past_due_in",  # not returned/withdrawn, with due, by day of max(received, due)
+        "past_due_out",  # … and completed, by day of max(received, due, completed)
     ),
 )
 
 rollup_traffic_hourly = Table(
     "rollup_traffic_hourly",
     metadata,
-    Column("hour", DateTime, nullable=False),       # start of the clock hour of observed_at
+    Column("hour", DateTime, nullable=False),  # start of the clock hour of observed_at
     Column("sensor_id", String(32), nullable=False),
-    Column("area_code", String(16)),                # the sensor's, at refresh time
+    Column("area_code", String(16)),  # the sensor's, at refresh time
     Column("road", String(128)),
     Column("vehicles", _ROLLUP_COUNT, nullable=False),
-    Column("weighted_vehicles", _ROLLUP_COUNT),     # vehicles of observations with a speed (NULL when none)
-    Column("travel_time_ratio_sum", Double),        # Σ vehicles × free-flow speed ÷ speed over those
+    Column("weighted_vehicles", _ROLLUP_COUNT),  # vehicles of observations with a speed (NULL when none)
+    Column("travel_time_ratio_sum", Double),  # Σ vehicles × free-flow speed ÷ speed over those
     Column("last_observed_at", DateTime, nullable=False),
 )
 
 # Rollup tables are small and read by day; PostgreSQL gets btree indexes, DuckDB its zone maps
 # (rows are inserted in time order). The big tables get BRIN indexes on their time columns on
 # PostgreSQL only (rows are loaded in time order, so a block range covers a short time span).
-for _name, _columns in (("ix_rollup_feedback_daily_day", (rollup_feedback_daily.c.day,)),
-                        ("ix_rollup_dossiers_daily_day", (rollup_dossiers_daily.c.day,)),
-                        ("ix_rollup_traffic_hourly_hour", (rollup_traffic_hourly.c.hour,))):
+for _name, _columns in (
+    ("ix_rollup_feedback_daily_day", (rollup_feedback_daily.c.day,)),
+    ("ix_rollup_dossiers_daily_day", (rollup_dossiers_daily.c.day,)),
+    ("ix_rollup_traffic_hourly_hour", (rollup_traffic_hourly.c.hour,)),
+):
     Index(_name, *_columns).ddl_if(dialect="postgresql")
-for _name, _column in (("brin_feedback_received_at", feedback.c.received_at),
-                       ("brin_dossiers_received_at", dossiers.c.received_at),
-                       ("brin_traffic_observations_observed_at", traffic_observations.c.observed_at)):
+for _name, _column in (
+    ("brin_feedback_received_at", feedback.c.received_at),
+    ("brin_dossiers_received_at", dossiers.c.received_at),
+    ("brin_traffic_observations_observed_at", traffic_observations.c.observed_at),
+):
     Index(_name, _column, postgresql_using="brin").ddl_if(dialect="postgresql")
 
 ROLLUP_TABLES = (rollup_feedback_daily, rollup_dossiers_daily, rollup_traffic_hourly)
@@ -340,9 +354,11 @@ ID_SEQUENCES = {"feedback": feedback_id_seq, "dossiers": dossiers_id_seq}
 
 def _next_id(connection: Connection, sequence: Sequence) -> int:
     """What `nextval` would return now, without taking it."""
-    if connection.dialect.name == "duckdb":   # last_value is NULL until the first nextval
-        last = connection.execute(text("SELECT last_value, start_value FROM duckdb_sequences() "
-                                       "WHERE sequence_name = :name"), {"name": sequence.name}).one()
+    if connection.dialect.name == "duckdb":  # last_value is NULL until the first nextval
+        last = connection.execute(
+            text("SELECT last_value, start_value FROM duckdb_sequences() WHERE sequence_name = :name"),
+            {"name": sequence.name},
+        ).one()
         return int(last[1]) if last[0] is None else int(last[0]) + 1
     last, called = connection.execute(text(f'SELECT last_value, is_called FROM "{sequence.name}"')).one()
     return int(last) + 1 if called else int(last)
@@ -382,12 +398,15 @@ def _add_id_defaults(connection: Connection) -> None:
     for name, sequence in ID_SEQUENCES.items():
         if name not in present:
             continue
-        default = connection.execute(text(  # information_schema: both engines (DuckDB lacks pg_collation)
-            "SELECT column_default FROM information_schema.columns "
-            "WHERE table_schema = current_schema() AND table_name = :table AND column_name = 'id'"),
-            {"table": name}).scalar()
+        default = connection.execute(
+            text(  # information_schema: both engines (DuckDB lacks pg_collation)
+                "SELECT column_default FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = :table AND column_name = 'id'"
+            ),
+            {"table": name},
+        ).scalar()
         if not default:
-            connection.execute(text(f'ALTER TABLE "{name}" ALTER COLUMN id SET DEFAULT nextval(\'{sequence.name}\')'))
+            connection.execute(text(f"ALTER TABLE \"{name}\" ALTER COLUMN id SET DEFAULT nextval('{sequence.name}')"))
         advance_id_sequence(connection, metadata.tables[name])
 
 

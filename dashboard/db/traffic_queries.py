@@ -30,8 +30,8 @@ sensors = schema.traffic_sensors.c
 observations = schema.traffic_observations.c
 rollup = schema.rollup_traffic_hourly.c
 
-SILENCE_MINUTES = 60   # a sensor with no observation in this many minutes before "now" is flagged
-PROFILE_WEEKS = 8      # the typical profile is the median of this many previous same weekdays
+SILENCE_MINUTES = 60  # a sensor with no observation in this many minutes before "now" is flagged
+PROFILE_WEEKS = 8  # the typical profile is the median of this many previous same weekdays
 RANKING_GROUPS = ("sensor", "road")
 
 
@@ -54,7 +54,8 @@ def _speed_sums():
         func.sum(observations.vehicle_count).label("vehicles"),
         func.sum(observations.vehicle_count).filter(has_speed).label("weighted_vehicles"),
         func.sum(observations.vehicle_count * sensors.free_flow_speed_kmh / observations.mean_speed_kmh)
-        .filter(has_speed).label("travel_time_ratio_sum"),
+        .filter(has_speed)
+        .label("travel_time_ratio_sum"),
     ]
 
 
@@ -76,8 +77,11 @@ def _rollup_hours(engine: Engine, query_filter: QueryFilter, key: str | None = N
         group = [] if key is None else [rollup.sensor_id if key == "sensor" else rollup.road]
         return (
             select(*[column.label("key") for column in group], rollup.hour.label("hour"), *_rollup_sums())
-            .where(rollup.hour >= period.start_at, rollup.hour < period.end_before,
-                   scope(query_filter, rollup.area_code, TRAFFIC_ROLLUP_DIMENSIONS))
+            .where(
+                rollup.hour >= period.start_at,
+                rollup.hour < period.end_before,
+                scope(query_filter, rollup.area_code, TRAFFIC_ROLLUP_DIMENSIONS),
+            )
             .group_by(*group, rollup.hour)
         )
     hour = hour_bucket(observations.observed_at)
@@ -90,11 +94,18 @@ def _rollup_hours(engine: Engine, query_filter: QueryFilter, key: str | None = N
     )
 
 
-def _with_index(frame: pd.DataFrame, ratio: str = "travel_time_ratio_sum", weighted: str = "weighted_vehicles",
-                name: str = "congestion_index") -> pd.DataFrame:
+def _with_index(
+    frame: pd.DataFrame,
+    ratio: str = "travel_time_ratio_sum",
+    weighted: str = "weighted_vehicles",
+    name: str = "congestion_index",
+) -> pd.DataFrame:
     """Add the congestion index column computed by `definitions.congestion_index` from the two sums."""
-    frame[name] = pd.Series([definitions.congestion_index(r, w) for r, w in zip(frame[ratio], frame[weighted], strict=True)],
-                            index=frame.index, dtype="Float64")
+    frame[name] = pd.Series(
+        [definitions.congestion_index(r, w) for r, w in zip(frame[ratio], frame[weighted], strict=True)],
+        index=frame.index,
+        dtype="Float64",
+    )
     return frame
 
 
@@ -107,8 +118,9 @@ def _counts(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
 # ---------------------------------------------------------------- reference
 def sensor_list(engine: Engine) -> pd.DataFrame:
     """Every sensor: columns id, name, road, area_code, lat, lon (ordered by road, then name)."""
-    statement = select(sensors.id, sensors.name, sensors.road, sensors.area_code, sensors.lat, sensors.lon) \
-        .order_by(sensors.road, sensors.name)
+    statement = select(sensors.id, sensors.name, sensors.road, sensors.area_code, sensors.lat, sensors.lon).order_by(
+        sensors.road, sensors.name
+    )
     return fetch_frame(engine, statement)
 
 
@@ -125,16 +137,23 @@ def congestion_ranking(engine: Engine, query_filter: QueryFilter, group: str = "
     key = sensors.id if group == "sensor" else sensors.road
     hourly = _rollup_hours(engine, query_filter, group).cte("hourly").prefix_with("MATERIALIZED")  # read twice
     totals = (
-        select(hourly.c.key, func.sum(hourly.c.vehicles).label("vehicles"),
-               func.sum(hourly.c.weighted_vehicles).label("weighted_vehicles"),
-               func.sum(hourly.c.travel_time_ratio_sum).label("travel_time_ratio_sum"))
+        select(
+            hourly.c.key,
+            func.sum(hourly.c.vehicles).label("vehicles"),
+            func.sum(hourly.c.weighted_vehicles).label("weighted_vehicles"),
+            func.sum(hourly.c.travel_time_ratio_sum).label("travel_time_ratio_sum"),
+        )
         .group_by(hourly.c.key)
         .subquery("totals")
     )
     # The peak hour: the highest ratio, the earliest hour among equal ones (grouping, no window sort).
     ratio = hourly.c.travel_time_ratio_sum / hourly.c.weighted_vehicles
-    worst = (select(hourly.c.key, func.max(ratio).label("ratio")).where(hourly.c.weighted_vehicles > 0)
-             .group_by(hourly.c.key).subquery("worst"))
+    worst = (
+        select(hourly.c.key, func.max(ratio).label("ratio"))
+        .where(hourly.c.weighted_vehicles > 0)
+        .group_by(hourly.c.key)
+        .subquery("worst")
+    )
     first = (
         select(hourly.c.key, func.min(hourly.c.hour).label("hour"))
         .select_from(hourly.join(worst, and_(worst.c.key == hourly.c.key, ratio == worst.c.ratio)))
@@ -148,19 +167,32 @@ def congestion_ranking(engine: Engine, query_filter: QueryFilter, group: str = "
         .subquery("peak")
     )
     members = (
-        select(key.label("key"), func.count().label("sensors"), func.min(sensors.name).label("name"),
-               func.min(sensors.road).label("road"), func.min(sensors.area_code).label("area_code"),
-               func.avg(sensors.lat).label("lat"), func.avg(sensors.lon).label("lon"))
+        select(
+            key.label("key"),
+            func.count().label("sensors"),
+            func.min(sensors.name).label("name"),
+            func.min(sensors.road).label("road"),
+            func.min(sensors.area_code).label("area_code"),
+            func.avg(sensors.lat).label("lat"),
+            func.avg(sensors.lon).label("lon"),
+        )
         .where(_scope(query_filter))
         .group_by(key)
         .subquery("members")
     )
     statement = (
-        select(members, totals.c.vehicles, totals.c.weighted_vehicles, totals.c.travel_time_ratio_sum,
-               peak.c.hour.label("peak_hour"), peak.c.weighted_vehicles.label("peak_weighted_vehicles"),
-               peak.c.travel_time_ratio_sum.label("peak_travel_time_ratio_sum"))
-        .select_from(members.outerjoin(totals, totals.c.key == members.c.key)
-                     .outerjoin(peak, peak.c.key == members.c.key))
+        select(
+            members,
+            totals.c.vehicles,
+            totals.c.weighted_vehicles,
+            totals.c.travel_time_ratio_sum,
+            peak.c.hour.label("peak_hour"),
+            peak.c.weighted_vehicles.label("peak_weighted_vehicles"),
+            peak.c.travel_time_ratio_sum.label("peak_travel_time_ratio_sum"),
+        )
+        .select_from(
+            members.outerjoin(totals, totals.c.key == members.c.key).outerjoin(peak, peak.c.key == members.c.key)
+        )
         .order_by(members.c.key)
     )
     frame = fetch_frame(engine, statement)
@@ -170,8 +202,9 @@ def congestion_ranking(engine: Engine, query_filter: QueryFilter, group: str = "
     frame["peak_hour"] = pd.to_datetime(frame["peak_hour"])
     if group == "road":
         frame = frame.drop(columns=["name", "road", "area_code", "lat", "lon"])
-    return frame.drop(columns=["weighted_vehicles", "travel_time_ratio_sum", "peak_weighted_vehicles",
-                               "peak_travel_time_ratio_sum"])
+    return frame.drop(
+        columns=["weighted_vehicles", "travel_time_ratio_sum", "peak_weighted_vehicles", "peak_travel_time_ratio_sum"]
+    )
 
 
 # ---------------------------------------------------------------- hour of day × weekday
@@ -185,10 +218,14 @@ def hour_weekday(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
     weekday = extract("isodow", hourly.c.hour)
     hour_of_day = extract("hour", hourly.c.hour)
     statement = (
-        select(weekday.label("weekday"), hour_of_day.label("hour"), func.count().label("days"),
-               func.sum(hourly.c.vehicles).label("vehicles"),
-               func.sum(hourly.c.weighted_vehicles).label("weighted_vehicles"),
-               func.sum(hourly.c.travel_time_ratio_sum).label("travel_time_ratio_sum"))
+        select(
+            weekday.label("weekday"),
+            hour_of_day.label("hour"),
+            func.count().label("days"),
+            func.sum(hourly.c.vehicles).label("vehicles"),
+            func.sum(hourly.c.weighted_vehicles).label("weighted_vehicles"),
+            func.sum(hourly.c.travel_time_ratio_sum).label("travel_time_ratio_sum"),
+        )
         .group_by(weekday, hour_of_day)
         .order_by(weekday, hour_of_day)
     )
@@ -263,9 +300,11 @@ def typical_profile(engine: Engine, query_filter: QueryFilter, day: date, weeks:
     """
     per_day = _hourly_per_day(engine, query_filter, previous_same_weekdays(day, weeks))
     statement = (
-        select(per_day.c.hour,
-               func.percentile_cont(0.5).within_group(per_day.c.vehicles).label("typical_vehicles"),
-               func.count().label("days"))
+        select(
+            per_day.c.hour,
+            func.percentile_cont(0.5).within_group(per_day.c.vehicles).label("typical_vehicles"),
+            func.count().label("days"),
+        )
         .group_by(per_day.c.hour)
         .order_by(per_day.c.hour)
     )
@@ -274,8 +313,9 @@ def typical_profile(engine: Engine, query_filter: QueryFilter, day: date, weeks:
     return frame
 
 
-def profile_comparison(engine: Engine, query_filter: QueryFilter, day: date, until: datetime | None = None,
-                       weeks: int = PROFILE_WEEKS) -> pd.DataFrame:
+def profile_comparison(
+    engine: Engine, query_filter: QueryFilter, day: date, until: datetime | None = None, weeks: int = PROFILE_WEEKS
+) -> pd.DataFrame:
     """`day_profile` beside `typical_profile` for the 24 hours: columns hour, vehicles, typical_vehicles, days."""
     hours = pd.DataFrame({"hour": range(24)})
     frame = hours.merge(day_profile(engine, query_filter, day, until), on="hour", how="left")
@@ -329,19 +369,30 @@ def _last_seen_rollup(engine: Engine, query_filter: QueryFilter, now: datetime, 
         .scalar_subquery()
     )
     statement = (
-        select(sensors.id, sensors.name, sensors.road, sensors.area_code,
-               func.coalesce(this_hour, last_day).label("last_observed_at"))
+        select(
+            sensors.id,
+            sensors.name,
+            sensors.road,
+            sensors.area_code,
+            func.coalesce(this_hour, last_day).label("last_observed_at"),
+        )
         .where(_scope(query_filter))
         .order_by(sensors.id)
     )
     frame = fetch_frame(engine, statement)
     missing = frame.loc[frame["last_observed_at"].isna(), "id"].astype(str).tolist()
     if missing:
-        older = fetch_frame(engine, select(rollup.sensor_id.label("id"), func.max(rollup.last_observed_at).label("older"))
-                            .where(rollup.sensor_id.in_(missing), rollup.hour < recent).group_by(rollup.sensor_id))
+        older = fetch_frame(
+            engine,
+            select(rollup.sensor_id.label("id"), func.max(rollup.last_observed_at).label("older"))
+            .where(rollup.sensor_id.in_(missing), rollup.hour < recent)
+            .group_by(rollup.sensor_id),
+        )
         found = dict(zip(older["id"], older["older"], strict=True))
-        frame["last_observed_at"] = [found.get(sensor, seen) if pd.isna(seen) else seen
-                                     for sensor, seen in zip(frame["id"], frame["last_observed_at"], strict=True)]
+        frame["last_observed_at"] = [
+            found.get(sensor, seen) if pd.isna(seen) else seen
+            for sensor, seen in zip(frame["id"], frame["last_observed_at"], strict=True)
+        ]
     frame["last_observed_at"] = pd.to_datetime(frame["last_observed_at"])
     return frame
 
@@ -352,11 +403,14 @@ def flag_silent(last_seen: pd.DataFrame, now: datetime, silence_minutes: int = S
     reported); the longest-silent first."""
     cutoff = pd.Timestamp(now) - pd.Timedelta(minutes=silence_minutes)
     silent = last_seen[last_seen["last_observed_at"].isna() | (last_seen["last_observed_at"] < cutoff)].copy()
-    silent["minutes_silent"] = ((pd.Timestamp(now) - silent["last_observed_at"]).dt.total_seconds() // 60).astype("Int64")
+    silent["minutes_silent"] = ((pd.Timestamp(now) - silent["last_observed_at"]).dt.total_seconds() // 60).astype(
+        "Int64"
+    )
     return silent.sort_values("last_observed_at", na_position="first").reset_index(drop=True)
 
 
-def silent_sensors(engine: Engine, query_filter: QueryFilter, now: datetime,
-                   silence_minutes: int = SILENCE_MINUTES) -> pd.DataFrame:
+def silent_sensors(
+    engine: Engine, query_filter: QueryFilter, now: datetime, silence_minutes: int = SILENCE_MINUTES
+) -> pd.DataFrame:
     """Sensors in the filter's areas/dimensions that sent nothing in the `silence_minutes` before `now`."""
     return flag_silent(sensor_last_seen(engine, query_filter, now), now, silence_minutes)

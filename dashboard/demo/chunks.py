@@ -24,7 +24,7 @@ LOAD_CHUNK_ROWS = 1_000_000  # rows per bulk_load call
 
 def load_frame(engine: Engine, table, frame: pd.DataFrame) -> int:
     for first in range(0, len(frame), LOAD_CHUNK_ROWS):
-        bulk_load(engine, table, frame.iloc[first:first + LOAD_CHUNK_ROWS])
+        bulk_load(engine, table, frame.iloc[first : first + LOAD_CHUNK_ROWS])
     return len(frame)
 
 
@@ -38,13 +38,27 @@ def day_chunks(n_days: int, expected_rows: float, single_pass_rows: int, chunk_r
 
 def calendar_part(cal, days: slice):
     """The days `days` of a demo calendar (`dashboard.demo.generator._Calendar`); the holiday list stays whole."""
-    return dataclasses.replace(cal, days=cal.days[days], dow=cal.dow[days], month=cal.month[days],
-                               tet_offset=cal.tet_offset[days], holiday=cal.holiday[days], storm=cal.storm[days],
-                               years_ago=cal.years_ago[days])
+    return dataclasses.replace(
+        cal,
+        days=cal.days[days],
+        dow=cal.dow[days],
+        month=cal.month[days],
+        tet_offset=cal.tet_offset[days],
+        holiday=cal.holiday[days],
+        storm=cal.storm[days],
+        years_ago=cal.years_ago[days],
+    )
 
 
-def load_cases(engine: Engine, table, make_frame, rng: np.random.Generator, chunks: list[slice],
-               ward_range: tuple[float, float], n_areas: int) -> int:
+def load_cases(
+    engine: Engine,
+    table,
+    make_frame,
+    rng: np.random.Generator,
+    chunks: list[slice],
+    ward_range: tuple[float, float],
+    n_areas: int,
+) -> int:
     """Generate and load feedback or dossiers range by range; `make_frame(rng, days, first_id, ward_on_time)`.
 
     In chunks, the wards' on-time rates are drawn once so every range shares them.
@@ -58,8 +72,9 @@ def load_cases(engine: Engine, table, make_frame, rng: np.random.Generator, chun
     return loaded
 
 
-def load_observations(engine: Engine, sensors: pd.DataFrame, rng: np.random.Generator, cal,
-                      horizon: datetime, chunks: list[slice]) -> int:
+def load_observations(
+    engine: Engine, sensors: pd.DataFrame, rng: np.random.Generator, cal, horizon: datetime, chunks: list[slice]
+) -> int:
     """Generate and load traffic observations range by range; only the last range has the silent sensor."""
     day_kind, day_factor = traffic_day_factors(cal)
     rngs = [rng] if len(chunks) == 1 else rng.spawn(len(chunks))
@@ -67,8 +82,15 @@ def load_observations(engine: Engine, sensors: pd.DataFrame, rng: np.random.Gene
     for k, (days, chunk_rng) in enumerate(zip(chunks, rngs, strict=True)):
         last = k == len(chunks) - 1
         until = horizon if last else datetime.combine(pd.Timestamp(cal.days[days.stop]).date(), time())
-        frame = observation_frame(sensors, chunk_rng, first_day=cal.days[days.start], horizon=until,
-                                  day_kind=day_kind[days], day_factor=day_factor[days], storm=cal.storm[days],
-                                  silent_tail=last)
+        frame = observation_frame(
+            sensors,
+            chunk_rng,
+            first_day=cal.days[days.start],
+            horizon=until,
+            day_kind=day_kind[days],
+            day_factor=day_factor[days],
+            storm=cal.storm[days],
+            silent_tail=last,
+        )
         loaded += load_frame(engine, schema.traffic_observations, frame)
     return loaded

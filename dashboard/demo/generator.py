@@ -26,10 +26,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import config
 from dashboard.boundaries import area_frame
-from dashboard.db.load import load_areas
 from dashboard.db import schema
 from dashboard.db.engine import _translate, create_schema, is_duckdb
-from dashboard.db.load import bulk_load
+from dashboard.db.load import bulk_load, load_areas
 from dashboard.db.rollups import refresh_rollups
 from dashboard.demo.chunks import (
     calendar_part,
@@ -80,8 +79,32 @@ _FEEDBACK_ON_TIME = {HEPCO: 0.91, HUEWACO: 0.95, CONSTRUCTION_DEPT: 0.78, PARKS:
 # Satisfaction 1..5 when resolved on time / late.
 _SATISFACTION_ON_TIME = (0.004, 0.008, 0.03, 0.60, 0.358)
 _SATISFACTION_LATE = (0.04, 0.06, 0.12, 0.52, 0.26)
-_FEEDBACK_HOURS = (0.5, 0.3, 0.2, 0.2, 0.3, 0.8, 2.0, 3.5, 5.0, 5.5, 5.2, 4.5,
-                   3.0, 3.2, 4.2, 4.6, 4.3, 3.8, 3.0, 2.6, 2.2, 1.8, 1.2, 0.8)
+_FEEDBACK_HOURS = (
+    0.5,
+    0.3,
+    0.2,
+    0.2,
+    0.3,
+    0.8,
+    2.0,
+    3.5,
+    5.0,
+    5.5,
+    5.2,
+    4.5,
+    3.0,
+    3.2,
+    4.2,
+    4.6,
+    4.3,
+    3.8,
+    3.0,
+    2.6,
+    2.2,
+    1.8,
+    1.2,
+    0.8,
+)
 
 LAND_OFFICE = "Văn phòng đăng ký đất đai"
 # Dossier procedures: code, name, sector, agency (WARD = the ward's people's committee),
@@ -122,9 +145,16 @@ PROCEDURES = (
     ("GD.02", "Chuyển trường đối với học sinh trung học phổ thông", "education", "Sở Giáo dục và Đào tạo", 3, 0.8),
     ("GD.03", "Cho phép trung tâm ngoại ngữ, tin học hoạt động", "education", "Sở Giáo dục và Đào tạo", 15, 0.2),
 )
-_DOSSIER_ON_TIME = {"Sở Tư pháp": 0.96, LAND_OFFICE: 0.85, CONSTRUCTION_DEPT: 0.89, "Sở Tài chính": 0.98,
-                    "Sở Nội vụ": 0.94, "Trung tâm Dịch vụ việc làm": 0.93, "Sở Y tế": 0.90,
-                    "Sở Giáo dục và Đào tạo": 0.97}
+_DOSSIER_ON_TIME = {
+    "Sở Tư pháp": 0.96,
+    LAND_OFFICE: 0.85,
+    CONSTRUCTION_DEPT: 0.89,
+    "Sở Tài chính": 0.98,
+    "Sở Nội vụ": 0.94,
+    "Trung tâm Dịch vụ việc làm": 0.93,
+    "Sở Y tế": 0.90,
+    "Sở Giáo dục và Đào tạo": 0.97,
+}
 _DOSSIER_MONTHS = (1.1, 1.0, 1, 1, 1, 1, 1.05, 1.05, 1, 1, 1, 1.1)
 _COUNTER_HOURS = (0, 0, 0, 0, 0, 0, 0, 1.5, 4, 5, 4.5, 2, 0.2, 1.5, 4, 4, 3, 0.3, 0, 0, 0, 0, 0, 0)
 _SATURDAY_HOURS = (0, 0, 0, 0, 0, 0, 0, 1.5, 4, 5, 4.5, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
@@ -144,13 +174,14 @@ class DemoSummary:
 @dataclass
 class _Calendar:
     """Per-day facts for consecutive days (arrays aligned on `days`)."""
-    days: np.ndarray        # datetime64[D]
-    dow: np.ndarray         # 0 = Monday
-    month: np.ndarray       # 1..12
+
+    days: np.ndarray  # datetime64[D]
+    dow: np.ndarray  # 0 = Monday
+    month: np.ndarray  # 1..12
     tet_offset: np.ndarray  # days since the nearest first day of Tết (negative before)
-    holiday: np.ndarray     # public holiday (Tết included)
-    storm: np.ndarray       # storm/flood day
-    years_ago: np.ndarray   # years before `now`
+    holiday: np.ndarray  # public holiday (Tết included)
+    storm: np.ndarray  # storm/flood day
+    years_ago: np.ndarray  # years before `now`
     holiday_dates: np.ndarray
 
 
@@ -169,17 +200,26 @@ def _calendar(first: date, last: date, now: datetime, rng: np.random.Generator |
             for _ in range(int(rng.integers(2, 4))):
                 begin = np.datetime64(date(year, 10, 1), "D") + int(rng.integers(-10, 60))
                 storm |= (days >= begin) & (days < begin + int(rng.integers(2, 5)))
-    return _Calendar(days=days, dow=stamps.day_of_week.to_numpy(), month=stamps.month.to_numpy(),
-                     tet_offset=tet_offset, holiday=np.isin(days, holiday_dates), storm=storm,
-                     years_ago=(np.datetime64(now.date(), "D") - days).astype(int) / 365.25,
-                     holiday_dates=holiday_dates)
+    return _Calendar(
+        days=days,
+        dow=stamps.day_of_week.to_numpy(),
+        month=stamps.month.to_numpy(),
+        tet_offset=tet_offset,
+        holiday=np.isin(days, holiday_dates),
+        storm=storm,
+        years_ago=(np.datetime64(now.date(), "D") - days).astype(int) / 365.25,
+        holiday_dates=holiday_dates,
+    )
 
 
 def _tet_factor(offset: np.ndarray, closed: float, backlog: float) -> np.ndarray:
     """Volume multiplier around Tết: low during the holiday week, a surge that decays after it."""
     surge = 1 + (backlog - 1) * np.exp(-(offset - 5) / 6)
-    return np.select([(offset >= -2) & (offset <= 4), (offset >= -4) & (offset < -2), (offset >= 5) & (offset <= 25)],
-                     [closed, (1 + closed) / 2, surge], 1.0)
+    return np.select(
+        [(offset >= -2) & (offset <= 4), (offset >= -4) & (offset < -2), (offset >= 5) & (offset <= 25)],
+        [closed, (1 + closed) / 2, surge],
+        1.0,
+    )
 
 
 def _hour_cdf(hours: tuple[float, ...]) -> np.ndarray:
@@ -214,8 +254,9 @@ def _with_nat(values: np.ndarray, keep: np.ndarray) -> np.ndarray:
 def _area_weights(areas: pd.DataFrame, urban_power: float) -> np.ndarray:
     """Reports per area ∝ population × an urban factor (dense central wards ≫ mountain communes)."""
     centre_lat, centre_lon = 16.4685, 107.5891  # Trường Tiền bridge
-    km = 111 * np.hypot(areas["centroid_lat"] - centre_lat,
-                        (areas["centroid_lon"] - centre_lon) * np.cos(np.radians(centre_lat)))
+    km = 111 * np.hypot(
+        areas["centroid_lat"] - centre_lat, (areas["centroid_lon"] - centre_lon) * np.cos(np.radians(centre_lat))
+    )
     is_ward = areas["kind"].eq("ward")
     urban = np.where(is_ward, 0.5 + 2.5 * np.exp(-km / 6), 0.35).astype(float)
     # Real populations come with the areas; a rough density stands in where one is missing.
@@ -225,8 +266,9 @@ def _area_weights(areas: pd.DataFrame, urban_power: float) -> np.ndarray:
     return weights / weights.sum()
 
 
-def _points_in_areas(rng: np.random.Generator, areas: pd.DataFrame,
-                     area_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _points_in_areas(
+    rng: np.random.Generator, areas: pd.DataFrame, area_idx: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Random points inside each row's area polygon (rejection sampling around the centroid)."""
     lat = areas["centroid_lat"].to_numpy(float)[area_idx].copy()
     lon = areas["centroid_lon"].to_numpy(float)[area_idx].copy()
@@ -246,7 +288,7 @@ def _points_in_areas(rng: np.random.Generator, areas: pd.DataFrame,
             cand_lon = areas["centroid_lon"].iloc[a] + rng.normal(0, spread_km / (111 * np.cos(np.radians(16.5))), k)
             good = np.flatnonzero(shapely.contains_xy(polygon, cand_lon, cand_lat))[: len(todo)]
             lat[todo[: len(good)]], lon[todo[: len(good)]] = cand_lat[good], cand_lon[good]
-            todo = todo[len(good):]
+            todo = todo[len(good) :]
     return lat.round(6), lon.round(6)
 
 
@@ -278,9 +320,17 @@ def _feedback_day_weights(cal: _Calendar) -> np.ndarray:
     return day[:, None] * np.stack(columns, axis=1)
 
 
-def feedback_frame(rng: np.random.Generator, areas: pd.DataFrame, cal: _Calendar, reference: _Calendar,
-                   scale: float, now: datetime, *, first_id: int = 1,
-                   ward_on_time: np.ndarray | None = None) -> pd.DataFrame:
+def feedback_frame(
+    rng: np.random.Generator,
+    areas: pd.DataFrame,
+    cal: _Calendar,
+    reference: _Calendar,
+    scale: float,
+    now: datetime,
+    *,
+    first_id: int = 1,
+    ward_on_time: np.ndarray | None = None,
+) -> pd.DataFrame:
     """feedback rows: Hue-S field reports with their routing, deadlines, outcomes and ratings.
 
     A chunk of a larger build passes its first id and the wards' on-time rates shared by every chunk.
@@ -331,29 +381,37 @@ def feedback_frame(rng: np.random.Generator, areas: pd.DataFrame, cal: _Calendar
     late = resolved > due
     rated = is_resolved & (rng.random(n) < 0.8)
     u = rng.random(n)
-    score = np.where(late, np.searchsorted(np.cumsum(_SATISFACTION_LATE), u * 0.999999),
-                     np.searchsorted(np.cumsum(_SATISFACTION_ON_TIME), u * 0.999999)) + 1
+    score = (
+        np.where(
+            late,
+            np.searchsorted(np.cumsum(_SATISFACTION_LATE), u * 0.999999),
+            np.searchsorted(np.cumsum(_SATISFACTION_ON_TIME), u * 0.999999),
+        )
+        + 1
+    )
     reopen_p = 0.02 + 0.06 * late + 0.25 * (rated & (score <= 2))
     channel_p = np.array([_FEEDBACK_CHANNEL_SHARE[c] for c in FEEDBACK_CHANNELS])
     ids = np.arange(first_id, first_id + n)
-    return pd.DataFrame({
-        "id": ids,
-        "source": "hue-s",
-        "source_id": pd.Series(ids).astype(str).str.zfill(7).radd("PA-").to_numpy(),
-        "received_at": _to_datetime(received),
-        "category": categories,
-        "channel": np.array(FEEDBACK_CHANNELS)[rng.choice(len(FEEDBACK_CHANNELS), n, p=channel_p)],
-        "area_code": areas["code"].to_numpy()[area_idx],
-        "lat": lat,
-        "lon": lon,
-        "status": status,
-        "agency": agency.astype(str),
-        "due_at": _to_datetime(due),
-        "first_response_at": _with_nat(first_response, responded),
-        "resolved_at": _with_nat(resolved, is_resolved),
-        "satisfaction": pd.Series(score).where(rated).astype("Int64").array,
-        "reopened": is_resolved & (rng.random(n) < reopen_p),
-    })
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "source": "hue-s",
+            "source_id": pd.Series(ids).astype(str).str.zfill(7).radd("PA-").to_numpy(),
+            "received_at": _to_datetime(received),
+            "category": categories,
+            "channel": np.array(FEEDBACK_CHANNELS)[rng.choice(len(FEEDBACK_CHANNELS), n, p=channel_p)],
+            "area_code": areas["code"].to_numpy()[area_idx],
+            "lat": lat,
+            "lon": lon,
+            "status": status,
+            "agency": agency.astype(str),
+            "due_at": _to_datetime(due),
+            "first_response_at": _with_nat(first_response, responded),
+            "resolved_at": _with_nat(resolved, is_resolved),
+            "satisfaction": pd.Series(score).where(rated).astype("Int64").array,
+            "reopened": is_resolved & (rng.random(n) < reopen_p),
+        }
+    )
 
 
 def _online_share(cal: _Calendar) -> np.ndarray:
@@ -374,9 +432,17 @@ def _dossier_day_weights(cal: _Calendar) -> np.ndarray:
     return base[:, None] * np.stack([share * online, (1 - share) * offline], axis=1)
 
 
-def dossier_frame(rng: np.random.Generator, areas: pd.DataFrame, cal: _Calendar, reference: _Calendar,
-                  scale: float, now: datetime, *, first_id: int = 1,
-                  ward_on_time: np.ndarray | None = None) -> pd.DataFrame:
+def dossier_frame(
+    rng: np.random.Generator,
+    areas: pd.DataFrame,
+    cal: _Calendar,
+    reference: _Calendar,
+    scale: float,
+    now: datetime,
+    *,
+    first_id: int = 1,
+    ward_on_time: np.ndarray | None = None,
+) -> pd.DataFrame:
     """dossiers rows: administrative procedures filed online, at a counter or by post (chunks: see feedback_frame)."""
     cdfs = {"online": _hour_cdf(_ONLINE_HOURS), "counter": _hour_cdf(_COUNTER_HOURS), "sat": _hour_cdf(_SATURDAY_HOURS)}
     now_seconds = (now - datetime.combine(now.date(), time())).total_seconds()
@@ -413,36 +479,43 @@ def dossier_frame(rng: np.random.Generator, areas: pd.DataFrame, cal: _Calendar,
     on_time_rate = pd.Series(agency).map(_DOSSIER_ON_TIME).to_numpy(float)
     on_time_rate = np.where(np.isnan(on_time_rate), ward_on_time[area_idx], on_time_rate)
 
-    due_day = np.busday_offset(received_day, procedures["days"].to_numpy()[proc], roll="forward",
-                               holidays=cal.holiday_dates)
+    due_day = np.busday_offset(
+        received_day, procedures["days"].to_numpy()[proc], roll="forward", holidays=cal.holiday_dates
+    )
     due = due_day.astype("datetime64[s]").astype(np.int64) + 17 * 3600
     allowed = np.maximum(due - received, 3600)
     on_time = rng.random(n) < on_time_rate
-    completed = np.where(on_time, received + (rng.beta(2.0, 1.5, n) * allowed).astype(np.int64),
-                         due + rng.lognormal(np.log(2 * 86400), 0.9, n).astype(np.int64))
+    completed = np.where(
+        on_time,
+        received + (rng.beta(2.0, 1.5, n) * allowed).astype(np.int64),
+        due + rng.lognormal(np.log(2 * 86400), 0.9, n).astype(np.int64),
+    )
     outcome = rng.random(n)
     settled = received < now_s - 3 * 86400  # old enough to have been returned or withdrawn
     returned, withdrawn = settled & (outcome < 0.015), settled & (outcome > 0.992)
     is_completed = ~returned & ~withdrawn & (completed <= now_s)
     fresh = (now_s - received < 86400) | ((now_s - received < 3 * 86400) & (outcome < 0.4))
-    status = np.select([returned, withdrawn, is_completed, fresh], ["returned", "withdrawn", "completed", "received"],
-                       "in_progress")
+    status = np.select(
+        [returned, withdrawn, is_completed, fresh], ["returned", "withdrawn", "completed", "received"], "in_progress"
+    )
     ids = np.arange(first_id, first_id + n)
-    return pd.DataFrame({
-        "id": ids,
-        "source": "dvc-hue",
-        "source_id": pd.Series(ids).astype(str).str.zfill(7).radd("HS-").to_numpy(),
-        "procedure_code": procedures["code"].to_numpy()[proc],
-        "procedure_name": procedures["name"].to_numpy()[proc],
-        "sector": procedures["sector"].to_numpy()[proc],
-        "agency": agency.astype(str),
-        "area_code": areas["code"].to_numpy()[area_idx],
-        "channel": channel,
-        "received_at": _to_datetime(received),
-        "due_at": _to_datetime(due),
-        "completed_at": _with_nat(completed, is_completed),
-        "status": status,
-    })
+    return pd.DataFrame(
+        {
+            "id": ids,
+            "source": "dvc-hue",
+            "source_id": pd.Series(ids).astype(str).str.zfill(7).radd("HS-").to_numpy(),
+            "procedure_code": procedures["code"].to_numpy()[proc],
+            "procedure_name": procedures["name"].to_numpy()[proc],
+            "sector": procedures["sector"].to_numpy()[proc],
+            "agency": agency.astype(str),
+            "area_code": areas["code"].to_numpy()[area_idx],
+            "channel": channel,
+            "received_at": _to_datetime(received),
+            "due_at": _to_datetime(due),
+            "completed_at": _with_nat(completed, is_completed),
+            "status": status,
+        }
+    )
 
 
 def _three_years_before(day: date) -> date:
@@ -468,10 +541,19 @@ def _run_ddl(engine: Engine, steps: list) -> None:
         raise _translate(error, engine) from error
 
 
-def build_demo(engine: Engine, *, seed: int = 42, scale: float = 1.0, start: date | None = None,
-               end: date | None = None, city: str = "hue", now: datetime | None = None,
-               feedback_scale: float | None = None, dossier_scale: float | None = None,
-               sensors: int | None = None) -> DemoSummary:
+def build_demo(
+    engine: Engine,
+    *,
+    seed: int = 42,
+    scale: float = 1.0,
+    start: date | None = None,
+    end: date | None = None,
+    city: str = "hue",
+    now: datetime | None = None,
+    feedback_scale: float | None = None,
+    dossier_scale: float | None = None,
+    sensors: int | None = None,
+) -> DemoSummary:
     """Recreate the schema and fill it with seeded demo data; see the module docstring.
 
     `feedback_scale`, `dossier_scale` (default `scale`) and `sensors` (default from `scale`) size the tables
@@ -498,19 +580,39 @@ def build_demo(engine: Engine, *, seed: int = 42, scale: float = 1.0, start: dat
     areas = area_frame(city).reset_index(drop=True)
     sensor_table = sensor_frame(areas, sensors or sensor_count(scale), rng_traffic)
     n_days, per_day = len(cal.days), 1 / 1096
-    feedback_chunks = day_chunks(n_days, FEEDBACK_PER_3_YEARS * feedback_scale * n_days * per_day, SINGLE_PASS_CASES, GENERATE_CHUNK_ROWS)
-    dossier_chunks = day_chunks(n_days, DOSSIERS_PER_3_YEARS * dossier_scale * n_days * per_day, SINGLE_PASS_CASES,
-                                GENERATE_CHUNK_ROWS)
-    traffic_chunks = day_chunks(n_days, len(sensor_table) * n_days * SLOTS_PER_DAY, SINGLE_PASS_OBSERVATIONS,
-                                GENERATE_CHUNK_ROWS)
+    feedback_chunks = day_chunks(
+        n_days, FEEDBACK_PER_3_YEARS * feedback_scale * n_days * per_day, SINGLE_PASS_CASES, GENERATE_CHUNK_ROWS
+    )
+    dossier_chunks = day_chunks(
+        n_days, DOSSIERS_PER_3_YEARS * dossier_scale * n_days * per_day, SINGLE_PASS_CASES, GENERATE_CHUNK_ROWS
+    )
+    traffic_chunks = day_chunks(
+        n_days, len(sensor_table) * n_days * SLOTS_PER_DAY, SINGLE_PASS_OBSERVATIONS, GENERATE_CHUNK_ROWS
+    )
 
     def feedback_part(rng, days, first_id, ward_on_time):
-        return feedback_frame(rng, areas, calendar_part(cal, days), reference, feedback_scale, now,
-                              first_id=first_id, ward_on_time=ward_on_time)
+        return feedback_frame(
+            rng,
+            areas,
+            calendar_part(cal, days),
+            reference,
+            feedback_scale,
+            now,
+            first_id=first_id,
+            ward_on_time=ward_on_time,
+        )
 
     def dossier_part(rng, days, first_id, ward_on_time):
-        return dossier_frame(rng, areas, calendar_part(cal, days), reference, dossier_scale, now,
-                             first_id=first_id, ward_on_time=ward_on_time)
+        return dossier_frame(
+            rng,
+            areas,
+            calendar_part(cal, days),
+            reference,
+            dossier_scale,
+            now,
+            first_id=first_id,
+            ward_on_time=ward_on_time,
+        )
 
     tables = (schema.feedback, schema.dossiers, schema.traffic_sensors, schema.traffic_observations)
     # Measured at scale 1.0 (6.3 M traffic rows): DuckDB loads the indexed tables faster (≈ 5 s) than
@@ -519,20 +621,32 @@ def build_demo(engine: Engine, *, seed: int = 42, scale: float = 1.0, start: dat
     indexes = [] if is_duckdb(engine) else [index for table in tables for index in table.indexes]
     _run_ddl(engine, [index.drop for index in indexes])
     try:
-        rows["feedback"] = load_cases(engine, schema.feedback, feedback_part, rng_feedback, feedback_chunks,
-                                       (0.78, 0.97), len(areas))
-        rows["dossiers"] = load_cases(engine, schema.dossiers, dossier_part, rng_dossiers, dossier_chunks,
-                                       (0.88, 0.99), len(areas))
+        rows["feedback"] = load_cases(
+            engine, schema.feedback, feedback_part, rng_feedback, feedback_chunks, (0.78, 0.97), len(areas)
+        )
+        rows["dossiers"] = load_cases(
+            engine, schema.dossiers, dossier_part, rng_dossiers, dossier_chunks, (0.88, 0.99), len(areas)
+        )
         rows["traffic_sensors"] = load_frame(engine, schema.traffic_sensors, sensor_table)
-        rows["traffic_observations"] = load_observations(engine, sensor_table, rng_traffic, cal, horizon,
-                                                          traffic_chunks)
+        rows["traffic_observations"] = load_observations(
+            engine, sensor_table, rng_traffic, cal, horizon, traffic_chunks
+        )
     finally:
         _run_ddl(engine, [index.create for index in indexes])
-    info = {"kind": "demo", "seed": str(seed), "scale": str(scale), "start": start.isoformat(),
-            "end": end.isoformat(), "generated_at": now.isoformat(timespec="seconds"), "city": city,
-            "timezone": config.timezone()}
-    rows["dataset_info"] = bulk_load(engine, schema.dataset_info,
-                                     pd.DataFrame({"key": list(info), "value": list(info.values())}))
+    info = {
+        "kind": "demo",
+        "seed": str(seed),
+        "scale": str(scale),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "generated_at": now.isoformat(timespec="seconds"),
+        "city": city,
+        "timezone": config.timezone(),
+    }
+    rows["dataset_info"] = bulk_load(
+        engine, schema.dataset_info, pd.DataFrame({"key": list(info), "value": list(info.values())})
+    )
     refresh_rollups(engine)  # the pages read the daily/hourly rollups (dashboard.db.rollups)
-    return DemoSummary(seed=seed, scale=scale, start=start, end=end, rows=rows,
-                       seconds=round(timer.perf_counter() - began, 2))
+    return DemoSummary(
+        seed=seed, scale=scale, start=start, end=end, rows=rows, seconds=round(timer.perf_counter() - began, 2)
+    )

@@ -75,7 +75,8 @@ def _area_of_points(areas: pd.DataFrame, lat: np.ndarray, lon: np.ndarray) -> np
     missing = codes == None  # noqa: E711
     if missing.any():
         d2 = (lat[missing, None] - areas["centroid_lat"].to_numpy()) ** 2 + (
-            (lon[missing, None] - areas["centroid_lon"].to_numpy()) * np.cos(np.radians(16.5))) ** 2
+            (lon[missing, None] - areas["centroid_lon"].to_numpy()) * np.cos(np.radians(16.5))
+        ) ** 2
         codes[missing] = areas["code"].to_numpy()[d2.argmin(axis=1)]
     return codes.astype(str)
 
@@ -92,8 +93,16 @@ def sensor_frame(areas: pd.DataFrame, n_sensors: int, rng: np.random.Generator) 
         for road, label, lat, lon, dir_a, dir_b, inbound, kind in _SITES:
             for k, direction in enumerate((dir_a, dir_b)):
                 shift = 0.00012 if k == 0 else -0.00012
-                rows.append((road, f"{label}{number} – {direction}", lat + shift + along, lon + shift + along,
-                             k == inbound, kind))
+                rows.append(
+                    (
+                        road,
+                        f"{label}{number} – {direction}",
+                        lat + shift + along,
+                        lon + shift + along,
+                        k == inbound,
+                        kind,
+                    )
+                )
     frame = pd.DataFrame(rows[:n_sensors], columns=["road", "name", "lat", "lon", "inbound", "kind"])
     n = len(frame)
     low_cap = frame["kind"].map(lambda k: _CAPACITY[k][0]).to_numpy(float)
@@ -103,8 +112,10 @@ def sensor_frame(areas: pd.DataFrame, n_sensors: int, rng: np.random.Generator) 
     frame["id"] = [f"S{i + 1:02d}" for i in range(n)]
     frame["capacity_per_hour"] = np.round(rng.uniform(low_cap, high_cap) / 100) * 100
     frame["free_flow_speed_kmh"] = np.round(rng.uniform(low_ff, high_ff))
-    frame["peak_vc"] = rng.uniform(frame["kind"].map(lambda k: _PEAK_VC[k][0]).to_numpy(float),
-                                   frame["kind"].map(lambda k: _PEAK_VC[k][1]).to_numpy(float))
+    frame["peak_vc"] = rng.uniform(
+        frame["kind"].map(lambda k: _PEAK_VC[k][0]).to_numpy(float),
+        frame["kind"].map(lambda k: _PEAK_VC[k][1]).to_numpy(float),
+    )
     frame["area_code"] = _area_of_points(areas, frame["lat"].to_numpy(), frame["lon"].to_numpy())
     return frame
 
@@ -143,9 +154,17 @@ def traffic_day_factors(cal) -> tuple[np.ndarray, np.ndarray]:
     return kind, factor
 
 
-def observation_frame(sensors: pd.DataFrame, rng: np.random.Generator, *, first_day: np.datetime64,
-                      horizon: datetime, day_kind: np.ndarray, day_factor: np.ndarray,
-                      storm: np.ndarray, silent_tail: bool = True) -> pd.DataFrame:
+def observation_frame(
+    sensors: pd.DataFrame,
+    rng: np.random.Generator,
+    *,
+    first_day: np.datetime64,
+    horizon: datetime,
+    day_kind: np.ndarray,
+    day_factor: np.ndarray,
+    storm: np.ndarray,
+    silent_tail: bool = True,
+) -> pd.DataFrame:
     """traffic_observations rows for every sensor from `first_day` 00:00 to the last full slot before `horizon`.
 
     Per day (arrays aligned on consecutive days from `first_day`): `day_kind` 0 = working day,
@@ -194,7 +213,7 @@ def observation_frame(sensors: pd.DataFrame, rng: np.random.Generator, *, first_
         latest = n_slots - length - SLOTS_PER_DAY
         if latest > 0:
             first = int(rng.integers(0, latest))
-            keep[first:first + length, int(rng.integers(0, n_sensors))] = False
+            keep[first : first + length, int(rng.integers(0, n_sensors))] = False
     # One silent sensor: nothing for the last two hours.
     silent = int(rng.integers(0, n_sensors))
     slot_start = np.datetime64(start, "s") + slot.astype("timedelta64[m]") * PERIOD_MINUTES
@@ -202,12 +221,15 @@ def observation_frame(sensors: pd.DataFrame, rng: np.random.Generator, *, first_
         keep[slot_start >= np.datetime64(horizon - timedelta(hours=2), "s"), silent] = False
 
     flat = keep.ravel()
-    sensor_ids = pd.Categorical.from_codes(np.tile(np.arange(n_sensors), n_slots)[flat],
-                                           categories=sensors["id"].tolist())
-    return pd.DataFrame({
-        "sensor_id": sensor_ids,
-        "observed_at": np.repeat(slot_start.astype("datetime64[us]"), n_sensors)[flat],
-        "period_minutes": np.full(int(flat.sum()), PERIOD_MINUTES, dtype=np.int32),
-        "vehicle_count": counts.ravel()[flat].astype(np.int32),
-        "mean_speed_kmh": speed.ravel()[flat],
-    })
+    sensor_ids = pd.Categorical.from_codes(
+        np.tile(np.arange(n_sensors), n_slots)[flat], categories=sensors["id"].tolist()
+    )
+    return pd.DataFrame(
+        {
+            "sensor_id": sensor_ids,
+            "observed_at": np.repeat(slot_start.astype("datetime64[us]"), n_sensors)[flat],
+            "period_minutes": np.full(int(flat.sum()), PERIOD_MINUTES, dtype=np.int32),
+            "vehicle_count": counts.ravel()[flat].astype(np.int32),
+            "mean_speed_kmh": speed.ravel()[flat],
+        }
+    )

@@ -14,7 +14,19 @@ from importlib import import_module
 from typing import Any
 
 LANGUAGES = ("vi", "en")
-TOPIC_MODULES = ("core", "feedback", "dossiers", "traffic", "map", "forecast", "briefing", "wall", "admin", "quality", "ingest")
+TOPIC_MODULES = (
+    "core",
+    "feedback",
+    "dossiers",
+    "traffic",
+    "map",
+    "forecast",
+    "briefing",
+    "wall",
+    "admin",
+    "quality",
+    "ingest",
+)
 
 
 def _merge() -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
@@ -32,7 +44,6 @@ def _merge() -> tuple[dict[str, str], dict[str, str], dict[str, list[str]]]:
 
 VI, EN, KEY_MODULES = _merge()
 CATALOGUE = {"vi": VI, "en": EN}
-
 
 
 def t(key: str, lang: str = "vi", **values: Any) -> str:

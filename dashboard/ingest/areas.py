@@ -40,38 +40,52 @@ def area_frame_from_file(path: Path) -> pd.DataFrame:
     try:
         shapes = gpd.read_file(path)
     except Exception as error:  # pyogrio raises its own error types for unreadable files
-        raise InputError("ingest.msg.areas_unreadable", file=path.name,
-                         detail=(str(error).splitlines() or [""])[0][:120]) from None
+        raise InputError(
+            "ingest.msg.areas_unreadable", file=path.name, detail=(str(error).splitlines() or [""])[0][:120]
+        ) from None
     shapes = shapes[shapes.geometry.notna() & shapes.geom_type.isin(["Polygon", "MultiPolygon"])]
     if shapes.empty:
         raise InputError("ingest.msg.areas_no_polygons", file=path.name)
     code, name = _column(shapes, _CODE_HEADERS), _column(shapes, _NAME_HEADERS)
     if code is None or name is None:
-        raise InputError("ingest.msg.areas_columns", file=path.name,
-                         columns=", ".join(str(c) for c in shapes.columns if c != "geometry"))
+        raise InputError(
+            "ingest.msg.areas_columns",
+            file=path.name,
+            columns=", ".join(str(c) for c in shapes.columns if c != "geometry"),
+        )
     if shapes.crs is None:
         shapes = shapes.set_crs("EPSG:4326")
     shapes = shapes.to_crs("EPSG:4326")
     codes = shapes[code].astype(str).str.strip()
     if codes.duplicated().any():
-        raise InputError("ingest.msg.areas_duplicate_code", file=path.name, code=repr(codes[codes.duplicated()].iloc[0]))
+        raise InputError(
+            "ingest.msg.areas_duplicate_code", file=path.name, code=repr(codes[codes.duplicated()].iloc[0])
+        )
     metric = shapes.to_crs(shapes.estimate_utm_crs())
     centroids = metric.centroid.to_crs("EPSG:4326")
     kind, population = _column(shapes, _KIND_HEADERS), _column(shapes, _POPULATION_HEADERS)
     names = shapes[name].astype(str).str.strip()
-    frame = pd.DataFrame({
-        "code": codes.to_numpy(), "name": names.to_numpy(),
-        "name_ascii": [plain(n).replace("_", " ").title() for n in names],
-        "kind": (shapes[kind].map(lambda v: "commune" if plain(v) in ("commune", "xa") else "ward")
-                 if kind else "ward"),
-        "parent_code": None,
-        "geometry_geojson": [json.dumps(g.__geo_interface__, separators=(",", ":")) for g in shapes.geometry],
-        "centroid_lat": centroids.y.round(5).to_numpy(), "centroid_lon": centroids.x.round(5).to_numpy(),
-        "area_km2": (metric.area / 1e6).round(2).to_numpy(),
-        "population": (pd.to_numeric(shapes[population], errors="coerce").round().astype("Int64")
-                       if population else pd.Series(pd.NA, index=shapes.index, dtype="Int64")).to_numpy(),
-        "population_is_estimate": population is None,
-    })
+    frame = pd.DataFrame(
+        {
+            "code": codes.to_numpy(),
+            "name": names.to_numpy(),
+            "name_ascii": [plain(n).replace("_", " ").title() for n in names],
+            "kind": (
+                shapes[kind].map(lambda v: "commune" if plain(v) in ("commune", "xa") else "ward") if kind else "ward"
+            ),
+            "parent_code": None,
+            "geometry_geojson": [json.dumps(g.__geo_interface__, separators=(",", ":")) for g in shapes.geometry],
+            "centroid_lat": centroids.y.round(5).to_numpy(),
+            "centroid_lon": centroids.x.round(5).to_numpy(),
+            "area_km2": (metric.area / 1e6).round(2).to_numpy(),
+            "population": (
+                pd.to_numeric(shapes[population], errors="coerce").round().astype("Int64")
+                if population
+                else pd.Series(pd.NA, index=shapes.index, dtype="Int64")
+            ).to_numpy(),
+            "population_is_estimate": population is None,
+        }
+    )
     return frame[AREA_COLUMNS]
 
 

@@ -39,51 +39,100 @@ def _rate(value: str) -> float:
 
 def add_parser(commands: argparse._SubParsersAction, handler) -> None:
     parser = commands.add_parser(
-        "import", help="import a file of feedback, dossiers, traffic counts or area boundaries (idempotent)",
+        "import",
+        help="import a file of feedback, dossiers, traffic counts or area boundaries (idempotent)",
         description="Import one file. Rows are upserted on (source, source_id), so importing a file twice "
-                    "changes nothing; the whole file is written in one transaction or not at all.")
+        "changes nothing; the whole file is written in one transaction or not at all.",
+    )
     parser.add_argument("kind", choices=["feedback", "dossiers", "traffic", "areas"])
     parser.add_argument("file", type=Path)
     parser.add_argument("--source", default=None, help="name of the source system (default: from the file name)")
-    parser.add_argument("--map", dest="columns", action="append", type=_field_map, default=[],
-                        metavar="FIELD=COLUMN", help="which column holds a field, e.g. received_at='Created Date'")
-    parser.add_argument("--mapping", dest="mapping_file", type=Path, default=None, metavar="FILE.yaml",
-                        help="YAML with columns:, values:, source:, date_format:, dayfirst:, wide:")
+    parser.add_argument(
+        "--map",
+        dest="columns",
+        action="append",
+        type=_field_map,
+        default=[],
+        metavar="FIELD=COLUMN",
+        help="which column holds a field, e.g. received_at='Created Date'",
+    )
+    parser.add_argument(
+        "--mapping",
+        dest="mapping_file",
+        type=Path,
+        default=None,
+        metavar="FILE.yaml",
+        help="YAML with columns:, values:, source:, date_format:, dayfirst:, wide:",
+    )
     parser.add_argument("--date-format", default=None, metavar="FMT", help="strptime format, e.g. %%d/%%m/%%Y %%H:%%M")
     parser.add_argument("--dayfirst", action="store_true", default=None, help="read 01/02/2026 as 1 February")
     parser.add_argument("--wide", action="store_true", help="traffic: one time column, one count column per sensor")
-    parser.add_argument("--sensors", type=Path, default=None, metavar="FILE",
-                        help="traffic: the sensors' list (id, name, lat, lon) to add or update first")
-    parser.add_argument("--period-minutes", type=int, default=None,
-                        help="traffic: minutes each count covers (default: the usual gap in the file)")
+    parser.add_argument(
+        "--sensors",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="traffic: the sensors' list (id, name, lat, lon) to add or update first",
+    )
+    parser.add_argument(
+        "--period-minutes",
+        type=int,
+        default=None,
+        help="traffic: minutes each count covers (default: the usual gap in the file)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
-    parser.add_argument("--max-reject-rate", type=_rate, default=0.05,
-                        help="abort (writing nothing) when more than this share of rows is rejected (default 0.05)")
-    parser.add_argument("--reject-report", type=Path, default=None, metavar="FILE.csv",
-                        help="write every rejected row (row number, column, value, reason) here")
+    parser.add_argument(
+        "--max-reject-rate",
+        type=_rate,
+        default=0.05,
+        help="abort (writing nothing) when more than this share of rows is rejected (default 0.05)",
+    )
+    parser.add_argument(
+        "--reject-report",
+        type=Path,
+        default=None,
+        metavar="FILE.csv",
+        help="write every rejected row (row number, column, value, reason) here",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=handler)
 
 
 def options_from(args: argparse.Namespace) -> ImportOptions:
-    return ImportOptions(kind=args.kind, path=args.file, source=args.source, columns=dict(args.columns),
-                         mapping_file=args.mapping_file, date_format=args.date_format, dayfirst=args.dayfirst,
-                         wide=args.wide, dry_run=args.dry_run, max_reject_rate=args.max_reject_rate,
-                         reject_report=args.reject_report, sensors=args.sensors, period_minutes=args.period_minutes)
+    return ImportOptions(
+        kind=args.kind,
+        path=args.file,
+        source=args.source,
+        columns=dict(args.columns),
+        mapping_file=args.mapping_file,
+        date_format=args.date_format,
+        dayfirst=args.dayfirst,
+        wide=args.wide,
+        dry_run=args.dry_run,
+        max_reject_rate=args.max_reject_rate,
+        reject_report=args.reject_report,
+        sensors=args.sensors,
+        period_minutes=args.period_minutes,
+    )
 
 
 def print_summary(result: ImportResult, out=None) -> None:
     out = out or sys.stdout
-    print(f"Import {result.import_id} of {result.file_name} as {result.kind} (source {result.source!r}): "
-          f"{result.status}", file=out)
+    print(
+        f"Import {result.import_id} of {result.file_name} as {result.kind} (source {result.source!r}): {result.status}",
+        file=out,
+    )
     print("Columns used: " + ", ".join(f"{f} <- {h!r}" for f, h in result.mapping.items()), file=out)
     if result.date_formats:
         print("Date formats: " + ", ".join(f"{f}: {d}" for f, d in result.date_formats.items()), file=out)
-    print(f"Rows read {result.rows_read:,}; inserted {result.inserted:,}, updated {result.updated:,}, "
-          f"unchanged {result.unchanged:,}, rejected {result.rejected:,} ({result.reject_rate:.1%}), "
-          f"duplicates in file {result.duplicates:,}, unknown area {result.unknown_area:,}"
-          + (f"; sensors added {result.sensors_added:,}" if result.sensors_added else "")
-          + f"; {result.seconds:.1f} s", file=out)
+    print(
+        f"Rows read {result.rows_read:,}; inserted {result.inserted:,}, updated {result.updated:,}, "
+        f"unchanged {result.unchanged:,}, rejected {result.rejected:,} ({result.reject_rate:.1%}), "
+        f"duplicates in file {result.duplicates:,}, unknown area {result.unknown_area:,}"
+        + (f"; sensors added {result.sensors_added:,}" if result.sensors_added else "")
+        + f"; {result.seconds:.1f} s",
+        file=out,
+    )
     for reason, count in result.reasons.most_common():
         print(f"  rejected {count:,}: {reason}", file=out)
 
@@ -114,8 +163,9 @@ def run(args: argparse.Namespace, engine) -> int:
         print("error: interrupted; nothing was imported", file=sys.stderr)
         return 130
     except MemoryError:
-        error = readers.InputError("ingest.msg.out_of_memory", file=args.file.name, limit=_memory_mb(),
-                                   setting="ulimit -v")
+        error = readers.InputError(
+            "ingest.msg.out_of_memory", file=args.file.name, limit=_memory_mb(), setting="ulimit -v"
+        )
         print(f"error: {error}", file=sys.stderr)
         return 2
     except DatabaseError:
@@ -154,9 +204,16 @@ class _progress:
             TimeRemainingColumn,
         )
 
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                            TextColumn("{task.fields[rows]:>12,} rows"), TimeElapsedColumn(), TimeRemainingColumn(),
-                            transient=True, console=_stderr_console())
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TextColumn("{task.fields[rows]:>12,} rows"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+            console=_stderr_console(),
+        )
         self.bar.__enter__()
         self.task = self.bar.add_task("importing", total=1.0, rows=0)
         return self.update

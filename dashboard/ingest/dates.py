@@ -24,8 +24,19 @@ _DAY_MONTH = re.compile(r"^\s*(\d{1,2})[-/.](\d{1,2})[-/.](\d{4}|\d{2})" + _TIME
 _YEAR_FIRST = re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})" + _TIME)
 _EPOCH = re.compile(r"^\s*\d{9,13}(?:\.\d+)?\s*$")
 _MONTH_NAME = re.compile(r"[A-Za-z]{3,}")
-_MONTH_NAME_FORMATS = ("%d-%b-%Y", "%d %b %Y", "%d-%b-%y", "%d %B %Y", "%b %d %Y", "%B %d %Y", "%b %d, %Y",
-                       "%B %d, %Y", "%d-%b-%Y %H:%M", "%d-%b-%Y %H:%M:%S", "%d %b %Y %H:%M")
+_MONTH_NAME_FORMATS = (
+    "%d-%b-%Y",
+    "%d %b %Y",
+    "%d-%b-%y",
+    "%d %B %Y",
+    "%b %d %Y",
+    "%B %d %Y",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%d-%b-%Y %H:%M",
+    "%d-%b-%Y %H:%M:%S",
+    "%d %b %Y %H:%M",
+)
 
 
 class DateFormatError(Localized, ValueError):
@@ -37,21 +48,26 @@ class DateFormatError(Localized, ValueError):
 
 @dataclass(frozen=True)
 class DateRule:
-    family: str              # year_first, day_first, month_first, epoch, format, mixed
-    fmt: str | None = None   # strptime format for family "format"
+    family: str  # year_first, day_first, month_first, epoch, format, mixed
+    fmt: str | None = None  # strptime format for family "format"
 
     def describe(self) -> str:
-        return {"year_first": "yyyy-mm-dd [HH:MM[:SS]]", "day_first": "dd/mm/yyyy [HH:MM[:SS]]",
-                "month_first": "mm/dd/yyyy [hh:mm[:ss] AM/PM]", "epoch": "Unix epoch",
-                "mixed": "free text dates"}.get(self.family, self.fmt or self.family)
+        return {
+            "year_first": "yyyy-mm-dd [HH:MM[:SS]]",
+            "day_first": "dd/mm/yyyy [HH:MM[:SS]]",
+            "month_first": "mm/dd/yyyy [hh:mm[:ss] AM/PM]",
+            "epoch": "Unix epoch",
+            "mixed": "free text dates",
+        }.get(self.family, self.fmt or self.family)
 
 
 def _samples(values: pd.Series, limit: int = 5) -> Quoted:
     return Quoted(list(dict.fromkeys(values.head(200)))[:limit])
 
 
-def detect_rule(column: str, values: pd.Series, *, date_format: str | None = None,
-                dayfirst: bool | None = None) -> DateRule:
+def detect_rule(
+    column: str, values: pd.Series, *, date_format: str | None = None, dayfirst: bool | None = None
+) -> DateRule:
     """The rule for one column from a sample of its (string) values."""
     if date_format:
         return DateRule("format", date_format)
@@ -109,10 +125,19 @@ def _assemble(parts: pd.DataFrame, order: tuple[int, int, int], timezone: str) -
     meridiem = parts[6].astype(object).fillna("").str.replace(".", "", regex=False).str.upper()
     hour = hour.where(meridiem == "", np.where(meridiem == "PM", hour % 12 + 12, hour % 12))
     hour = hour.where((meridiem == "") | (raw_hour <= 12), np.nan)
-    stamp = pd.to_datetime(pd.DataFrame({
-        "year": year, "month": _number(parts[order[1]]), "day": _number(parts[order[2]]), "hour": hour,
-        "minute": _number(parts[4]).fillna(0), "second": _number(parts[5]).fillna(0),
-    }), errors="coerce")
+    stamp = pd.to_datetime(
+        pd.DataFrame(
+            {
+                "year": year,
+                "month": _number(parts[order[1]]),
+                "day": _number(parts[order[2]]),
+                "hour": hour,
+                "minute": _number(parts[4]).fillna(0),
+                "second": _number(parts[5]).fillna(0),
+            }
+        ),
+        errors="coerce",
+    )
     offset = _offset_minutes(parts[7].astype(object))
     if offset.notna().any():
         zoned = offset.notna() & stamp.notna()
@@ -136,8 +161,9 @@ def parse(values: pd.Series, rule: DateRule, timezone: str) -> pd.Series:
         number = number.where(number < 1e11, number / 1000)  # 13 digits: milliseconds
         result = _to_local(pd.to_datetime(number, unit="s", errors="coerce"), timezone)
     else:
-        result = pd.to_datetime(text, format=rule.fmt if rule.family == "format" else "mixed",
-                                errors="coerce", dayfirst=True)
+        result = pd.to_datetime(
+            text, format=rule.fmt if rule.family == "format" else "mixed", errors="coerce", dayfirst=True
+        )
         if getattr(result.dt, "tz", None) is not None:
             result = result.dt.tz_convert(timezone).dt.tz_localize(None)
     return pd.Series(result, index=values.index).astype("datetime64[us]")

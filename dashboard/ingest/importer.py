@@ -31,8 +31,8 @@ from dashboard.ingest.messages import Localized, Quoted, Reasons, Share
 from dashboard.ingest.places import AreaMatcher
 from dashboard.periods import local_now
 
-REJECTS_KEPT = 100_000          # reject rows stored in the database per import (the report file has them all)
-SAMPLE_ROWS = 20_000            # rows read to detect date formats and the traffic period
+REJECTS_KEPT = 100_000  # reject rows stored in the database per import (the report file has them all)
+SAMPLE_ROWS = 20_000  # rows read to detect date formats and the traffic period
 # DuckDB keeps a transaction's new rows and hash tables in memory up to its limit (80 % of RAM by default);
 # with a lower limit it spills to disk, which keeps a multi-million-row import within about 1 GB.
 DUCKDB_IMPORT_SETTINGS = ("SET memory_limit = '600MB'", "SET preserve_insertion_order = false")
@@ -51,8 +51,8 @@ class ImportOptions:
     kind: str
     path: Path
     source: str | None = None
-    columns: dict[str, str] = field(default_factory=dict)     # --map FIELD=COLUMN
-    exact_columns: bool = False   # `columns` is the whole mapping, no header detection (the upload page)
+    columns: dict[str, str] = field(default_factory=dict)  # --map FIELD=COLUMN
+    exact_columns: bool = False  # `columns` is the whole mapping, no header detection (the upload page)
     mapping_file: Path | None = None
     date_format: str | None = None
     dayfirst: bool | None = None
@@ -85,7 +85,7 @@ class ImportResult:
     reasons: Counter = field(default_factory=Counter)
     reject_sample: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=rows.REJECT_COLUMNS))
     sensors_added: int = 0
-    period_minutes: int | None = None     # traffic: minutes per count, given or found in the file
+    period_minutes: int | None = None  # traffic: minutes per count, given or found in the file
     message: str = ""
     seconds: float = 0.0
 
@@ -107,24 +107,32 @@ def read_mapping_file(path: Path) -> dict:
     try:
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
-        raise readers.InputError("ingest.msg.mapping_file_unreadable", file=path.name,
-                                 detail=(str(error).splitlines() or [""])[0][:160]) from None
+        raise readers.InputError(
+            "ingest.msg.mapping_file_unreadable", file=path.name, detail=(str(error).splitlines() or [""])[0][:160]
+        ) from None
     if not isinstance(content, dict):
         raise readers.InputError("ingest.msg.mapping_file_not_mapping", file=path.name)
     return content
 
 
-def plan(kind: str, source_file: readers.SourceFile, options: ImportOptions, settings: dict,
-         sample: pd.DataFrame) -> rows.Plan:
+def plan(
+    kind: str, source_file: readers.SourceFile, options: ImportOptions, settings: dict, sample: pd.DataFrame
+) -> rows.Plan:
     """Decide the column mapping and the date formats; InputError when a required field has no column."""
     mapping = {} if options.exact_columns else fields.detect_mapping(kind, source_file.headers)
     for name, header in {**(settings.get("columns") or {}), **options.columns}.items():
         if name not in fields.field_names(kind):
-            raise readers.InputError("ingest.msg.unknown_field", field=name, kind=kind,
-                                     fields=", ".join(fields.field_names(kind)))
+            raise readers.InputError(
+                "ingest.msg.unknown_field", field=name, kind=kind, fields=", ".join(fields.field_names(kind))
+            )
         if header not in source_file.headers:
-            raise readers.InputError("ingest.msg.no_such_column", file=source_file.name, column=repr(header),
-                                     field=name, columns=Quoted(source_file.headers))
+            raise readers.InputError(
+                "ingest.msg.no_such_column",
+                file=source_file.name,
+                column=repr(header),
+                field=name,
+                columns=Quoted(source_file.headers),
+            )
         mapping = {f: h for f, h in mapping.items() if h != header}
         mapping[name] = header
     if options.wide:
@@ -133,20 +141,37 @@ def plan(kind: str, source_file: readers.SourceFile, options: ImportOptions, set
     missing = [f.name for f in fields.FIELDS[kind] if f.required and f.name not in mapping]
     if missing:
         first = fields.field(kind, missing[0])
-        raise readers.InputError("ingest.msg.missing_columns", file=source_file.name, missing=", ".join(missing),
-                                 kind=kind, synonyms=Quoted(first.synonyms[:5]),
-                                 columns=Quoted(source_file.headers[:15]), first=missing[0])
+        raise readers.InputError(
+            "ingest.msg.missing_columns",
+            file=source_file.name,
+            missing=", ".join(missing),
+            kind=kind,
+            synonyms=Quoted(first.synonyms[:5]),
+            columns=Quoted(source_file.headers[:15]),
+            first=missing[0],
+        )
     date_format = options.date_format or settings.get("date_format")
     dayfirst = options.dayfirst if options.dayfirst is not None else settings.get("dayfirst")
-    rules = {name: dates.detect_rule(header, sample[header], date_format=date_format, dayfirst=dayfirst)
-             for name, header in mapping.items()
-             if header in sample.columns and fields.field(kind, name).kind == "time"}
-    values = {name: {str(k): str(v) for k, v in (table or {}).items()}
-              for name, table in (settings.get("values") or {}).items()}
-    return rows.Plan(kind=kind, source=(options.source or settings.get("source") or default_source(options.path))[:32],
-                     mapping=mapping, date_rules=rules, values=values, timezone=config.timezone(),
-                     now=options.now or local_now(), wide=options.wide,
-                     period_minutes=options.period_minutes or settings.get("period_minutes"))
+    rules = {
+        name: dates.detect_rule(header, sample[header], date_format=date_format, dayfirst=dayfirst)
+        for name, header in mapping.items()
+        if header in sample.columns and fields.field(kind, name).kind == "time"
+    }
+    values = {
+        name: {str(k): str(v) for k, v in (table or {}).items()}
+        for name, table in (settings.get("values") or {}).items()
+    }
+    return rows.Plan(
+        kind=kind,
+        source=(options.source or settings.get("source") or default_source(options.path))[:32],
+        mapping=mapping,
+        date_rules=rules,
+        values=values,
+        timezone=config.timezone(),
+        now=options.now or local_now(),
+        wide=options.wide,
+        period_minutes=options.period_minutes or settings.get("period_minutes"),
+    )
 
 
 class _RejectSink:
@@ -178,12 +203,22 @@ class _RejectSink:
 
 
 Progress = Callable[[ImportResult, float], None]
-LogWriter = Callable[[dict, pd.DataFrame], None]   # (import_log entry, reject rows) of an import that wrote nothing
+LogWriter = Callable[[dict, pd.DataFrame], None]  # (import_log entry, reject rows) of an import that wrote nothing
 
 
-def _stream(connection: Connection, kind: str, source_file: readers.SourceFile, the_plan: rows.Plan,
-            stage, matcher: AreaMatcher, sensors: set[str], sink: _RejectSink, result: ImportResult,
-            chunk_rows: int, progress: Progress | None) -> None:
+def _stream(
+    connection: Connection,
+    kind: str,
+    source_file: readers.SourceFile,
+    the_plan: rows.Plan,
+    stage,
+    matcher: AreaMatcher,
+    sensors: set[str],
+    sink: _RejectSink,
+    result: ImportResult,
+    chunk_rows: int,
+    progress: Progress | None,
+) -> None:
     for chunk in readers.iter_chunks(source_file, chunk_rows):
         if the_plan.wide:
             chunk = rows.widen(chunk, the_plan)
@@ -204,8 +239,14 @@ def _stream(connection: Connection, kind: str, source_file: readers.SourceFile, 
             progress(result, source_file.progress)
 
 
-def _sensor_file(connection: Connection, options: ImportOptions, matcher: AreaMatcher, import_id: str,
-                 result: ImportResult, now: datetime) -> set[str]:
+def _sensor_file(
+    connection: Connection,
+    options: ImportOptions,
+    matcher: AreaMatcher,
+    import_id: str,
+    result: ImportResult,
+    now: datetime,
+) -> set[str]:
     """Upsert the sensors of `--sensors FILE`; the ids of sensors new to the database.
 
     New sensors get a placeholder capacity and free-flow speed, replaced from their own counts once the counts
@@ -223,15 +264,17 @@ def _sensor_file(connection: Connection, options: ImportOptions, matcher: AreaMa
         q.append(connection, stage, prepared.reset_index(names="row_number"))
     q.drop_duplicates(connection, stage, ["id"])
     before = q.known_sensors(connection)
-    counts = q.merge(connection, stage, schema.traffic_sensors, ["id"], keep=["free_flow_speed_kmh",
-                                                                           "capacity_per_hour"])
+    counts = q.merge(
+        connection, stage, schema.traffic_sensors, ["id"], keep=["free_flow_speed_kmh", "capacity_per_hour"]
+    )
     result.sensors_added = counts["inserted"]
     q.drop_stage(connection, stage)
     return q.known_sensors(connection) - before
 
 
-def run_import(engine: Engine, options: ImportOptions, progress: Progress | None = None,
-               log: LogWriter | None = None) -> ImportResult:
+def run_import(
+    engine: Engine, options: ImportOptions, progress: Progress | None = None, log: LogWriter | None = None
+) -> ImportResult:
     """Import one file; raises readers.InputError / dates.DateFormatError before writing, ImportAborted after.
 
     Every attempt that writes nothing (dry run, abort, failure, also while the file is read) is logged in
@@ -251,14 +294,27 @@ def run_import(engine: Engine, options: ImportOptions, progress: Progress | None
         return _run(engine, options, progress, record, started, clock, import_id)
     except (readers.InputError, dates.DateFormatError, MemoryError) as error:
         if not logged:  # failed while reading or planning, before the import's transaction
-            result = ImportResult(import_id, options.kind, (options.source or default_source(options.path))[:32],
-                                  options.path.name, status="failed", message=str(error) or type(error).__name__)
+            result = ImportResult(
+                import_id,
+                options.kind,
+                (options.source or default_source(options.path))[:32],
+                options.path.name,
+                status="failed",
+                message=str(error) or type(error).__name__,
+            )
             _log_after(engine, result, None, started, clock, None, record)
         raise
 
 
-def _run(engine: Engine, options: ImportOptions, progress: Progress | None, log: LogWriter | None,
-         started: datetime, clock: float, import_id: str) -> ImportResult:
+def _run(
+    engine: Engine,
+    options: ImportOptions,
+    progress: Progress | None,
+    log: LogWriter | None,
+    started: datetime,
+    clock: float,
+    import_id: str,
+) -> ImportResult:
     kind = options.kind
     source_file = readers.open_source(options.path)
     settings = read_mapping_file(options.mapping_file) if options.mapping_file else {}
@@ -272,9 +328,15 @@ def _run(engine: Engine, options: ImportOptions, progress: Progress | None, log:
     the_plan = plan(kind, source_file, options, settings, sample)
     if kind == "traffic" and not the_plan.period_minutes:
         the_plan.period_minutes = rows.infer_period_minutes(sample, the_plan)
-    result = ImportResult(import_id, kind, the_plan.source, source_file.name, mapping=dict(the_plan.mapping),
-                          date_formats={f: r.describe() for f, r in the_plan.date_rules.items()},
-                          period_minutes=the_plan.period_minutes if kind == "traffic" else None)
+    result = ImportResult(
+        import_id,
+        kind,
+        the_plan.source,
+        source_file.name,
+        mapping=dict(the_plan.mapping),
+        date_formats={f: r.describe() for f, r in the_plan.date_rules.items()},
+        period_minutes=the_plan.period_minutes if kind == "traffic" else None,
+    )
     target = q.TARGETS["traffic_observations" if kind == "traffic" else kind]
     keys = q.MERGE_KEYS[target.name]
     matcher = AreaMatcher.from_engine(engine, config.city())
@@ -294,19 +356,41 @@ def _run(engine: Engine, options: ImportOptions, progress: Progress | None, log:
                 sensors = q.known_sensors(connection) if kind == "traffic" else set()
                 stage = q.stage_table(target, import_id)
                 q.create_stage(connection, stage)
-                _stream(connection, kind, source_file, the_plan, stage, matcher, sensors, sink, result,
-                        options.chunk_rows, progress)
+                _stream(
+                    connection,
+                    kind,
+                    source_file,
+                    the_plan,
+                    stage,
+                    matcher,
+                    sensors,
+                    sink,
+                    result,
+                    options.chunk_rows,
+                    progress,
+                )
                 result.duplicates = q.drop_duplicates(connection, stage, keys)
                 if result.reject_rate > options.max_reject_rate:
-                    raise ImportAborted("ingest.msg.too_many_rejects", result, file=source_file.name,
-                                        rejected=result.rejected, rows=result.rows_read,
-                                        rate=Share(result.reject_rate), allowed=Share(options.max_reject_rate),
-                                        reasons=Reasons(result.reasons.most_common(3)))
-                rollup_parts = _rollup_parts(connection, kind, stage, target, keys, bool(new_sensors or options.sensors))
+                    raise ImportAborted(
+                        "ingest.msg.too_many_rejects",
+                        result,
+                        file=source_file.name,
+                        rejected=result.rejected,
+                        rows=result.rows_read,
+                        rate=Share(result.reject_rate),
+                        allowed=Share(options.max_reject_rate),
+                        reasons=Reasons(result.reasons.most_common(3)),
+                    )
+                rollup_parts = _rollup_parts(
+                    connection, kind, stage, target, keys, bool(new_sensors or options.sensors)
+                )
                 kept = ("reopened",) + (("satisfaction",) if "satisfaction" not in the_plan.mapping else ())
                 counts = q.merge(connection, stage, target, keys, keep=kept if kind == "feedback" else ())
-                result.inserted, result.updated, result.unchanged = (counts["inserted"], counts["updated"],
-                                                                     counts["unchanged"])
+                result.inserted, result.updated, result.unchanged = (
+                    counts["inserted"],
+                    counts["updated"],
+                    counts["unchanged"],
+                )
                 if new_sensors:
                     _fill_sensor_defaults(connection, stage, new_sensors)
                 q.drop_stage(connection, stage)
@@ -336,8 +420,10 @@ def _run(engine: Engine, options: ImportOptions, progress: Progress | None, log:
         _log_after(engine, result, source_file, started, clock, sink, log)
         raise _translate(error, engine) from error
     except Exception as error:
-        result.status, result.message = "failed", (str(error) if isinstance(error, Localized)
-                                                   else f"{type(error).__name__}: {error}")
+        result.status, result.message = (
+            "failed",
+            (str(error) if isinstance(error, Localized) else f"{type(error).__name__}: {error}"),
+        )
         _log_after(engine, result, source_file, started, clock, sink, log)
         raise
     finally:
@@ -356,15 +442,22 @@ def _fill_sensor_defaults(connection: Connection, stage, new_sensors: set[str]) 
     for row in q.sensor_capacity_defaults(connection, stage).itertuples(index=False):
         if row.sensor_id not in new_sensors:
             continue
-        connection.execute(update(sensors).where(sensors.c.id == row.sensor_id)
-                           .values(capacity_per_hour=float(row.capacity_per_hour or 1.0),
-                                   free_flow_speed_kmh=float(row.free_flow_speed_kmh or 40.0)))
+        connection.execute(
+            update(sensors)
+            .where(sensors.c.id == row.sensor_id)
+            .values(
+                capacity_per_hour=float(row.capacity_per_hour or 1.0),
+                free_flow_speed_kmh=float(row.free_flow_speed_kmh or 40.0),
+            )
+        )
 
 
 # The rollup each kind of import feeds, and the time columns whose days it touches.
-ROLLUP_OF_KIND = {"feedback": ("rollup_feedback_daily", ("received_at", "resolved_at", "due_at")),
-                  "dossiers": ("rollup_dossiers_daily", ("received_at", "due_at", "completed_at")),
-                  "traffic": ("rollup_traffic_hourly", ("observed_at",))}
+ROLLUP_OF_KIND = {
+    "feedback": ("rollup_feedback_daily", ("received_at", "resolved_at", "due_at")),
+    "dossiers": ("rollup_dossiers_daily", ("received_at", "due_at", "completed_at")),
+    "traffic": ("rollup_traffic_hourly", ("observed_at",)),
+}
 
 
 def _rollup_parts(connection: Connection, kind: str, stage, target, keys, sensors_changed: bool) -> dict:
@@ -384,17 +477,35 @@ def _refresh_rollups(connection: Connection, engine: Engine, parts: dict) -> Non
 
 
 def _log_entry(result: ImportResult, source_file: readers.SourceFile | None, started: datetime) -> dict:
-    return {"import_id": result.import_id, "kind": result.kind, "source": result.source,
-            "file_name": result.file_name[:256], "file_sha256": source_file.sha256 if source_file else "",
-            "started_at": started,
-            "finished_at": local_now(), "status": result.status, "rows_read": result.rows_read,
-            "rows_inserted": result.inserted, "rows_updated": result.updated, "rows_unchanged": result.unchanged,
-            "rows_rejected": result.rejected, "rows_duplicate": result.duplicates,
-            "rows_unknown_area": result.unknown_area, "message": result.message or None}
+    return {
+        "import_id": result.import_id,
+        "kind": result.kind,
+        "source": result.source,
+        "file_name": result.file_name[:256],
+        "file_sha256": source_file.sha256 if source_file else "",
+        "started_at": started,
+        "finished_at": local_now(),
+        "status": result.status,
+        "rows_read": result.rows_read,
+        "rows_inserted": result.inserted,
+        "rows_updated": result.updated,
+        "rows_unchanged": result.unchanged,
+        "rows_rejected": result.rejected,
+        "rows_duplicate": result.duplicates,
+        "rows_unknown_area": result.unknown_area,
+        "message": result.message or None,
+    }
 
 
-def _log_after(engine: Engine, result: ImportResult, source_file: readers.SourceFile | None, started: datetime,
-               clock: float, sink: _RejectSink | None, log: LogWriter | None = None) -> None:
+def _log_after(
+    engine: Engine,
+    result: ImportResult,
+    source_file: readers.SourceFile | None,
+    started: datetime,
+    clock: float,
+    sink: _RejectSink | None,
+    log: LogWriter | None = None,
+) -> None:
     """Log an import that wrote nothing (aborted, failed, dry run), in its own small transaction (or via `log`)."""
     result.seconds = time.monotonic() - clock
     entry = _log_entry(result, source_file, started)

@@ -19,8 +19,8 @@ from dashboard import config
 from dashboard.ingest.messages import Localized
 
 BLOCK = 1 << 20
-EXCEL_MAX_ROWS = 1_048_576           # rows of one Excel sheet (header included): no Excel file has more
-RATIO_FROM_BYTES = 1 << 20           # parts smaller than this are not checked for their expansion ratio
+EXCEL_MAX_ROWS = 1_048_576  # rows of one Excel sheet (header included): no Excel file has more
+RATIO_FROM_BYTES = 1 << 20  # parts smaller than this are not checked for their expansion ratio
 
 
 class InputError(Localized, ValueError):
@@ -44,10 +44,15 @@ class Limits:
     def current(cls) -> Limits:
         """The limits of the settings IOC_IMPORT_MAX_* (read anew each time: a change needs no restart)."""
         get = config.import_setting
-        return cls(columns=get("IOC_IMPORT_MAX_COLUMNS"), field_chars=get("IOC_IMPORT_MAX_FIELD_CHARS"),
-                   line_bytes=get("IOC_IMPORT_MAX_LINE_BYTES"), rows=get("IOC_IMPORT_MAX_ROWS"),
-                   cells=get("IOC_IMPORT_MAX_CELLS"), xlsx_ratio=get("IOC_IMPORT_MAX_XLSX_RATIO"),
-                   xlsx_part_bytes=get("IOC_IMPORT_MAX_XLSX_PART_MB") << 20)
+        return cls(
+            columns=get("IOC_IMPORT_MAX_COLUMNS"),
+            field_chars=get("IOC_IMPORT_MAX_FIELD_CHARS"),
+            line_bytes=get("IOC_IMPORT_MAX_LINE_BYTES"),
+            rows=get("IOC_IMPORT_MAX_ROWS"),
+            cells=get("IOC_IMPORT_MAX_CELLS"),
+            xlsx_ratio=get("IOC_IMPORT_MAX_XLSX_RATIO"),
+            xlsx_part_bytes=get("IOC_IMPORT_MAX_XLSX_PART_MB") << 20,
+        )
 
 
 # ---------------------------------------------------------------- text files
@@ -80,16 +85,28 @@ def hash_and_check_lines(path: Path, max_line: int | None) -> str:
             offset += len(block)
         else:
             return digest.hexdigest()
-    raise InputError("ingest.msg.line_too_long", file=path.name, line=lines, byte=line_start, limit=max_line,
-                     setting="IOC_IMPORT_MAX_LINE_BYTES")
+    raise InputError(
+        "ingest.msg.line_too_long",
+        file=path.name,
+        line=lines,
+        byte=line_start,
+        limit=max_line,
+        setting="IOC_IMPORT_MAX_LINE_BYTES",
+    )
 
 
 def _long_line_in_block(path: Path, block: bytes, offset: int, lines: int, max_line: int) -> None:
     start = 0
     for number, line in enumerate(block.split(b"\n")[:-1]):
         if len(line) > max_line and number > 0:
-            raise InputError("ingest.msg.line_too_long", file=path.name, line=lines + number, byte=offset + start,
-                             limit=max_line, setting="IOC_IMPORT_MAX_LINE_BYTES")
+            raise InputError(
+                "ingest.msg.line_too_long",
+                file=path.name,
+                line=lines + number,
+                byte=offset + start,
+                limit=max_line,
+                setting="IOC_IMPORT_MAX_LINE_BYTES",
+            )
         start += len(line) + 1
 
 
@@ -134,13 +151,25 @@ def check_xlsx(path: Path, limits: Limits) -> None:
         for part in archive.infolist():
             ratio = part.file_size / max(part.compress_size, 1)
             if part.file_size > RATIO_FROM_BYTES and ratio > limits.xlsx_ratio:
-                raise InputError("ingest.msg.xlsx_ratio", file=path.name, part=part.filename, size=part.file_size,
-                                 compressed=part.compress_size, ratio=int(ratio), limit=int(limits.xlsx_ratio),
-                                 setting="IOC_IMPORT_MAX_XLSX_RATIO")
+                raise InputError(
+                    "ingest.msg.xlsx_ratio",
+                    file=path.name,
+                    part=part.filename,
+                    size=part.file_size,
+                    compressed=part.compress_size,
+                    ratio=int(ratio),
+                    limit=int(limits.xlsx_ratio),
+                    setting="IOC_IMPORT_MAX_XLSX_RATIO",
+                )
             if part.file_size > limits.xlsx_part_bytes:
-                raise InputError("ingest.msg.xlsx_part_too_big", file=path.name, part=part.filename,
-                                 size=part.file_size, limit=limits.xlsx_part_bytes >> 20,
-                                 setting="IOC_IMPORT_MAX_XLSX_PART_MB")
+                raise InputError(
+                    "ingest.msg.xlsx_part_too_big",
+                    file=path.name,
+                    part=part.filename,
+                    size=part.file_size,
+                    limit=limits.xlsx_part_bytes >> 20,
+                    setting="IOC_IMPORT_MAX_XLSX_PART_MB",
+                )
         sheet = _first_sheet(archive)
         if sheet is not None:
             _count_sheet(archive, sheet, path.name, limits)
@@ -157,8 +186,9 @@ def _first_sheet(archive: zipfile.ZipFile) -> str | None:
         return sheets[0] if sheets else None
     found = _SHEET.search(workbook)
     if found:
-        relation = re.search(rb"<(?:\w+:)?Relationship\b[^>]*?\bId=\"" + re.escape(found.group(1)) + rb"\"[^>]*>",
-                             relations)
+        relation = re.search(
+            rb"<(?:\w+:)?Relationship\b[^>]*?\bId=\"" + re.escape(found.group(1)) + rb"\"[^>]*>", relations
+        )
         target = re.search(rb"\bTarget=\"([^\"]+)\"", relation.group(0)) if relation else None
         if target:
             name = target.group(1).decode("utf-8", "replace")
@@ -187,25 +217,47 @@ def _count_sheet(archive: zipfile.ZipFile, member: str, file: str, limits: Limit
             if rows > max_rows:
                 if limits.rows + 1 > EXCEL_MAX_ROWS:
                     raise InputError("ingest.msg.excel_rows", file=file, limit=EXCEL_MAX_ROWS)
-                raise InputError("ingest.msg.too_many_rows", file=file, row=limits.rows + 1, limit=limits.rows,
-                                 setting="IOC_IMPORT_MAX_ROWS")
+                raise InputError(
+                    "ingest.msg.too_many_rows",
+                    file=file,
+                    row=limits.rows + 1,
+                    limit=limits.rows,
+                    setting="IOC_IMPORT_MAX_ROWS",
+                )
             if cells > limits.cells:  # by the end of this block: the data row named is at most this far off
-                raise InputError("ingest.msg.too_many_cells", file=file, row=max(rows - 1, 1), limit=limits.cells,
-                                 setting="IOC_IMPORT_MAX_CELLS")
+                raise InputError(
+                    "ingest.msg.too_many_cells",
+                    file=file,
+                    row=max(rows - 1, 1),
+                    limit=limits.cells,
+                    setting="IOC_IMPORT_MAX_CELLS",
+                )
 
 
 # ---------------------------------------------------------------- while reading
 def check_columns(file: str, count: int, limits: Limits, *, at_least: bool = False) -> None:
     if count > limits.columns:
-        raise InputError("ingest.msg.too_many_columns", file=file, columns=count, at_least="≥ " if at_least else "",
-                         limit=limits.columns, setting="IOC_IMPORT_MAX_COLUMNS")
+        raise InputError(
+            "ingest.msg.too_many_columns",
+            file=file,
+            columns=count,
+            at_least="≥ " if at_least else "",
+            limit=limits.columns,
+            setting="IOC_IMPORT_MAX_COLUMNS",
+        )
 
 
 def check_rows(file: str, last_row: int, columns: int, limits: Limits) -> None:
     """After reading data rows up to `last_row` (1 = the first after the header) of `columns` columns."""
     if last_row > limits.rows:
-        raise InputError("ingest.msg.too_many_rows", file=file, row=limits.rows + 1, limit=limits.rows,
-                         setting="IOC_IMPORT_MAX_ROWS")
+        raise InputError(
+            "ingest.msg.too_many_rows", file=file, row=limits.rows + 1, limit=limits.rows, setting="IOC_IMPORT_MAX_ROWS"
+        )
     if last_row * max(columns, 1) > limits.cells:
-        raise InputError("ingest.msg.too_many_cells", file=file, row=limits.cells // max(columns, 1) + 1,
-                         limit=limits.cells, setting="IOC_IMPORT_MAX_CELLS")
+        raise InputError(
+            "ingest.msg.too_many_cells",
+            file=file,
+            row=limits.cells // max(columns, 1) + 1,
+            limit=limits.cells,
+            setting="IOC_IMPORT_MAX_CELLS",
+        )

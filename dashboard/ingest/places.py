@@ -19,11 +19,11 @@ _PREFIXES = ("thanh_pho_", "thi_tran_", "phuong_", "tp_", "tt_", "p_", "xa_", "x
 
 
 def name_key(name: object) -> str:
-    """"P. Phú Hội, TP Huế" -> "phu_hoi"."""
+    """ "P. Phú Hội, TP Huế" -> "phu_hoi"."""
     text = plain(str(name).split(",")[0])
     for prefix in _PREFIXES:
         if text.startswith(prefix) and len(text) > len(prefix):
-            return text[len(prefix):]
+            return text[len(prefix) :]
     return text
 
 
@@ -37,7 +37,7 @@ class AreaMatcher:
         for key, code in (old_names or {}).items():
             if code in self.codes:
                 self.by_name[key] = code
-        for code, name in zip(areas["code"], areas["name"]):  # current names win over old ones
+        for code, name in zip(areas["code"], areas["name"], strict=True):  # current names win over old ones
             self.by_name[name_key(name)] = str(code)
         self._areas = areas
         self._shapes = None
@@ -71,16 +71,20 @@ class AreaMatcher:
             usable = self._areas.dropna(subset=["geometry_geojson"])
             self._shapes = gpd.GeoDataFrame(
                 {"area_code": usable["code"].astype(str).to_numpy()},
-                geometry=[shape(json.loads(g)) for g in usable["geometry_geojson"]], crs="EPSG:4326")
-        points = gpd.GeoDataFrame(index=lat.index[has_point],
-                                  geometry=gpd.points_from_xy(lon[has_point], lat[has_point]), crs="EPSG:4326")
+                geometry=[shape(json.loads(g)) for g in usable["geometry_geojson"]],
+                crs="EPSG:4326",
+            )
+        points = gpd.GeoDataFrame(
+            index=lat.index[has_point], geometry=gpd.points_from_xy(lon[has_point], lat[has_point]), crs="EPSG:4326"
+        )
         joined = gpd.sjoin(points, self._shapes, how="inner", predicate="within")
         joined = joined[~joined.index.duplicated(keep="first")]
         result.loc[joined.index] = joined["area_code"].to_numpy()
         return result
 
-    def match(self, places: pd.Series | None, lat: pd.Series | None, lon: pd.Series | None,
-              index: pd.Index) -> pd.Series:
+    def match(
+        self, places: pd.Series | None, lat: pd.Series | None, lon: pd.Series | None, index: pd.Index
+    ) -> pd.Series:
         codes = self.match_names(places) if places is not None else pd.Series(None, index=index, dtype=object)
         if lat is not None and lon is not None:
             missing = codes.isna()

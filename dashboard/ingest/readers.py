@@ -25,8 +25,8 @@ from dashboard.ingest import limits as bounds
 from dashboard.ingest.limits import InputError, Limits
 
 CHUNK_ROWS = 100_000
-CHUNK_CELLS = 2_000_000              # a wide file is read in fewer rows at a time: chunk memory stays bounded
-_SNIFF_CHARS = 65_536                # the delimiter is guessed from the first 64 K characters
+CHUNK_CELLS = 2_000_000  # a wide file is read in fewer rows at a time: chunk memory stays bounded
+_SNIFF_CHARS = 65_536  # the delimiter is guessed from the first 64 K characters
 _HEAD_BYTES = 1 << 20
 NULL_TOKENS = ("NaN", "nan", "NULL", "null", "None", "N/A", "#N/A", "<undefined>")
 _VIETNAMESE_MARKS = set("ăâđêôơưĂÂĐÊÔƠƯ\u0300\u0301\u0303\u0309\u0323")
@@ -35,15 +35,15 @@ _VIETNAMESE_MARKS = set("ăâđêôơưĂÂĐÊÔƠƯ\u0300\u0301\u0303\u0309\u0
 @dataclass
 class SourceFile:
     path: Path
-    format: str                      # csv, excel, parquet, json, jsonl
+    format: str  # csv, excel, parquet, json, jsonl
     encoding: str | None = None
     delimiter: str | None = None
     headers: list[str] = field(default_factory=list)
     size_bytes: int = 0
     sha256: str = ""
-    progress: float = 0.0             # share of the file read so far, 0..1
+    progress: float = 0.0  # share of the file read so far, 0..1
     limits: Limits = field(default_factory=Limits.current)
-    header_fields: int = 0            # CSV: fields of the header record
+    header_fields: int = 0  # CSV: fields of the header record
 
     @property
     def name(self) -> str:
@@ -140,7 +140,7 @@ def open_source(path: Path | str, limits: Limits | None = None) -> SourceFile:
     source = SourceFile(path, _format_of(path, head), size_bytes=size, limits=limits or Limits.current())
     if source.format == "csv":
         source.encoding = _encoding_of(path, head)
-        text = head[:_SNIFF_CHARS * 4].decode(source.encoding, errors="ignore")
+        text = head[: _SNIFF_CHARS * 4].decode(source.encoding, errors="ignore")
         source.delimiter = _delimiter_of(text)
         _check_header(source)
     elif source.format == "excel":
@@ -185,12 +185,14 @@ def _check_not_truncated(source: SourceFile) -> None:
     except csv.Error as error:
         raise InputError("ingest.msg.unreadable", file=source.name, format="CSV", detail=str(error)[:160]) from None
     if last.count('"') % 2 == 1 or fields < expected:
-        raise InputError("ingest.msg.truncated", file=source.name, fields=fields, expected=expected,
-                         line=repr(last[:60]))
+        raise InputError(
+            "ingest.msg.truncated", file=source.name, fields=fields, expected=expected, line=repr(last[:60])
+        )
 
 
-def _as_text(frame: pd.DataFrame, first_row: int, all_text: bool = False,
-             source: SourceFile | None = None) -> pd.DataFrame:
+def _as_text(
+    frame: pd.DataFrame, first_row: int, all_text: bool = False, source: SourceFile | None = None
+) -> pd.DataFrame:
     """Every cell as a stripped string or None; index = data row numbers. `all_text`: cells are str or NaN.
 
     With `source`, a cell longer than its IOC_IMPORT_MAX_FIELD_CHARS raises InputError naming row and column."""
@@ -204,8 +206,13 @@ def _as_text(frame: pd.DataFrame, first_row: int, all_text: bool = False,
             text = values.dt.strftime("%Y-%m-%d %H:%M:%S")
         else:
             text = values.astype(object).where(values.notna(), None)
-            text = text.map(lambda v: v if v is None else (str(v).strip() if not isinstance(v, float) or
-                                                           not v.is_integer() else str(int(v))))
+            text = text.map(
+                lambda v: (
+                    v
+                    if v is None
+                    else (str(v).strip() if not isinstance(v, float) or not v.is_integer() else str(int(v)))
+                )
+            )
         text = text.where((text != "") & ~text.isin(NULL_TOKENS), None)
         if source is not None:
             _check_field_length(source, text, first_row, column)
@@ -217,15 +224,32 @@ def _check_field_length(source: SourceFile, text: pd.Series, first_row: int, col
     lengths = text.map(len, na_action="ignore")
     if len(lengths) and lengths.max() > source.limits.field_chars:
         position = int((lengths > source.limits.field_chars).to_numpy().argmax())
-        raise InputError("ingest.msg.field_too_long", file=source.name, row=first_row + position, column=str(column),
-                         chars=int(lengths.iloc[position]), limit=source.limits.field_chars,
-                         setting="IOC_IMPORT_MAX_FIELD_CHARS")
+        raise InputError(
+            "ingest.msg.field_too_long",
+            file=source.name,
+            row=first_row + position,
+            column=str(column),
+            chars=int(lengths.iloc[position]),
+            limit=source.limits.field_chars,
+            setting="IOC_IMPORT_MAX_FIELD_CHARS",
+        )
 
 
 def _csv_reader(source: SourceFile, rows: int | None, chunk_rows: int | None, handle=None):
-    return pd.read_csv(handle or source.path, sep=source.delimiter, encoding=source.encoding, dtype=str,
-                       keep_default_na=False, na_values=[""], skipinitialspace=True, nrows=rows,
-                       chunksize=chunk_rows, on_bad_lines="error", engine="c", encoding_errors="strict")
+    return pd.read_csv(
+        handle or source.path,
+        sep=source.delimiter,
+        encoding=source.encoding,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        skipinitialspace=True,
+        nrows=rows,
+        chunksize=chunk_rows,
+        on_bad_lines="error",
+        engine="c",
+        encoding_errors="strict",
+    )
 
 
 def _normalise(frame: pd.DataFrame, source: SourceFile) -> pd.DataFrame:
@@ -241,8 +265,9 @@ def _read_error(source: SourceFile, error: Exception) -> InputError:
         return error
     if isinstance(error, UnicodeDecodeError):  # error.start counts from pandas' buffer: find the real place
         where = bounds.first_bad_byte(source.path, source.encoding or "utf-8") or (error.start, 1)
-        return InputError("ingest.msg.encoding", file=source.name, byte=where[0], line=where[1],
-                          encoding=source.encoding)
+        return InputError(
+            "ingest.msg.encoding", file=source.name, byte=where[0], line=where[1], encoding=source.encoding
+        )
     detail = " ".join(str(error).split())[:160]
     return InputError("ingest.msg.unreadable", file=source.name, format=source.format.upper(), detail=detail)
 
@@ -329,14 +354,15 @@ def _frames(source: SourceFile, chunk_rows: int, limit: int | None) -> Iterator[
         _check_records(source, records)
         frame = pd.DataFrame.from_records(records)
         for column in frame.columns:
-            frame[column] = frame[column].map(lambda v: json.dumps(v, ensure_ascii=False)
-                                              if isinstance(v, (dict, list)) else v)
+            frame[column] = frame[column].map(
+                lambda v: json.dumps(v, ensure_ascii=False) if isinstance(v, (dict, list)) else v
+            )
         if limit is not None:
             yield frame.head(limit)
             return
         for start in range(0, max(len(frame), 1), chunk_rows):
             source.progress = min((start + chunk_rows) / max(len(frame), 1), 1.0)
-            yield frame.iloc[start:start + chunk_rows]
+            yield frame.iloc[start : start + chunk_rows]
 
 
 def iter_chunks(source: SourceFile, chunk_rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
@@ -365,8 +391,16 @@ def preview(source: SourceFile, rows: int = 20) -> pd.DataFrame:
         frame = next(_frames(source, max(rows, 1), rows), pd.DataFrame())
     except StopIteration:
         frame = pd.DataFrame()
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError,
-            json.JSONDecodeError, KeyError, io.UnsupportedOperation) as error:
+    except (
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+        ValueError,
+        OSError,
+        json.JSONDecodeError,
+        KeyError,
+        io.UnsupportedOperation,
+    ) as error:
         raise _read_error(source, error) from None
     except MemoryError:
         raise

@@ -17,20 +17,28 @@ from dashboard.domain import DOSSIER_SECTORS, FEEDBACK_CATEGORIES, FEEDBACK_CHAN
 from dashboard.ingest import dates, fields
 from dashboard.ingest.places import AreaMatcher
 
-CLOCK_SKEW = timedelta(minutes=5)   # a source's clock may run a little ahead of ours
+CLOCK_SKEW = timedelta(minutes=5)  # a source's clock may run a little ahead of ours
 REJECT_COLUMNS = ["row_number", "column_name", "value", "reason"]
-MAX_TEXT = {"source_id": 64, "agency": 64, "procedure_name": 256, "procedure_code": 32, "sensor_id": 32,
-            "name": 128, "road": 128}
+MAX_TEXT = {
+    "source_id": 64,
+    "agency": 64,
+    "procedure_name": 256,
+    "procedure_code": 32,
+    "sensor_id": 32,
+    "name": 128,
+    "road": 128,
+}
 
 
 @dataclass
 class Plan:
     """What an import decided before reading its data rows."""
+
     kind: str
     source: str
-    mapping: dict[str, str]                       # field -> file header
+    mapping: dict[str, str]  # field -> file header
     date_rules: dict[str, dates.DateRule]
-    values: dict[str, dict[str, str]] = field(default_factory=dict)   # field -> {source value: our code}
+    values: dict[str, dict[str, str]] = field(default_factory=dict)  # field -> {source value: our code}
     timezone: str = "Asia/Ho_Chi_Minh"
     now: datetime = field(default_factory=datetime.now)
     wide: bool = False
@@ -60,9 +68,14 @@ class Rejects:
 
     def frame(self) -> pd.DataFrame:
         chosen = self.mask
-        return pd.DataFrame({"row_number": self.reason.index[chosen].astype("int64"),
-                             "column_name": self.column[chosen].to_numpy(), "value": self.value[chosen].to_numpy(),
-                             "reason": self.reason[chosen].to_numpy()})
+        return pd.DataFrame(
+            {
+                "row_number": self.reason.index[chosen].astype("int64"),
+                "column_name": self.column[chosen].to_numpy(),
+                "value": self.value[chosen].to_numpy(),
+                "reason": self.reason[chosen].to_numpy(),
+            }
+        )
 
 
 def _text(chunk: pd.DataFrame, plan: Plan, name: str) -> pd.Series | None:
@@ -81,14 +94,21 @@ def _time(chunk: pd.DataFrame, plan: Plan, name: str) -> tuple[pd.Series | None,
 def _number(values: pd.Series | None, index: pd.Index) -> pd.Series:
     if values is None:
         return pd.Series(np.nan, index=index)
-    cleaned = values.astype(object).where(values.notna(), None).map(
-        lambda v: v if v is None else v.replace(" ", "").replace(",", "." if v.count(",") == 1 and "." not in v
-                                                                  else ""))
+    cleaned = (
+        values.astype(object)
+        .where(values.notna(), None)
+        .map(
+            lambda v: (
+                v if v is None else v.replace(" ", "").replace(",", "." if v.count(",") == 1 and "." not in v else "")
+            )
+        )
+    )
     return pd.to_numeric(cleaned, errors="coerce").astype("float64")
 
 
-def _codes(values: pd.Series | None, plan: Plan, name: str, words: dict, codes: tuple[str, ...],
-           index: pd.Index) -> pd.Series:
+def _codes(
+    values: pd.Series | None, plan: Plan, name: str, words: dict, codes: tuple[str, ...], index: pd.Index
+) -> pd.Series:
     """Our code for each source value: the mapping file's `values:` first, then the keyword rules."""
     if values is None:
         return pd.Series(None, index=index, dtype=object)
@@ -122,8 +142,9 @@ def _not_future(plan: Plan, rejects: Rejects, times: dict[str, tuple[pd.Series |
             rejects.add(parsed > limit, "future_date", plan.mapping[name], raw)
 
 
-def _not_before(plan: Plan, rejects: Rejects, received: pd.Series, name: str,
-                later: tuple[pd.Series | None, pd.Series | None]) -> None:
+def _not_before(
+    plan: Plan, rejects: Rejects, received: pd.Series, name: str, later: tuple[pd.Series | None, pd.Series | None]
+) -> None:
     parsed, raw = later
     if parsed is not None:
         rejects.add(parsed < received, f"{name.removesuffix('_at')}_before_received", plan.mapping[name], raw)
@@ -152,10 +173,23 @@ def prepare_feedback(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> t
     received = _required_time(chunk, plan, "received_at", rejects)
     times = {name: _time(chunk, plan, name) for name in ("resolved_at", "updated_at", "due_at", "first_response_at")}
     _not_before(plan, rejects, received, "resolved_at", times["resolved_at"])
-    _not_future(plan, rejects, {"received_at": (received, _text(chunk, plan, "received_at")),
-                                "resolved_at": times["resolved_at"], "first_response_at": times["first_response_at"]})
-    status = _codes(_text(chunk, plan, "status"), plan, "status", fields.FEEDBACK_STATUS_WORDS,
-                    ("new", "in_progress", "resolved", "rejected"), index)
+    _not_future(
+        plan,
+        rejects,
+        {
+            "received_at": (received, _text(chunk, plan, "received_at")),
+            "resolved_at": times["resolved_at"],
+            "first_response_at": times["first_response_at"],
+        },
+    )
+    status = _codes(
+        _text(chunk, plan, "status"),
+        plan,
+        "status",
+        fields.FEEDBACK_STATUS_WORDS,
+        ("new", "in_progress", "resolved", "rejected"),
+        index,
+    )
     resolved = times["resolved_at"][0] if times["resolved_at"][0] is not None else pd.Series(pd.NaT, index=index)
     closed = status.isin(["resolved", "rejected"])
     if times["updated_at"][0] is not None:  # Open311: the last update of a closed request is when it closed
@@ -164,20 +198,31 @@ def prepare_feedback(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> t
     status = status.where(resolved.isna() | (status == "rejected"), "resolved").fillna("new")
     lat, lon = _coordinates(chunk, plan)
     satisfaction = _number(_text(chunk, plan, "satisfaction"), index)
-    category = _codes(_text(chunk, plan, "category"), plan, "category", fields.FEEDBACK_CATEGORY_WORDS,
-                      FEEDBACK_CATEGORIES, index).fillna("other")
-    rows = pd.DataFrame({
-        "source": plan.source, "source_id": source_id, "received_at": received, "category": category,
-        "channel": _codes(_text(chunk, plan, "channel"), plan, "channel", fields.FEEDBACK_CHANNEL_WORDS,
-                          FEEDBACK_CHANNELS, index),
-        "area_code": _areas(chunk, plan, matcher, lat, lon), "lat": lat, "lon": lon, "status": status,
-        "agency": _clip(_text(chunk, plan, "agency"), "agency", index),
-        "due_at": times["due_at"][0] if times["due_at"][0] is not None else pd.NaT,
-        "first_response_at": times["first_response_at"][0] if times["first_response_at"][0] is not None else pd.NaT,
-        "resolved_at": resolved,
-        "satisfaction": satisfaction.where(satisfaction.between(1, 5)).round().astype("Int64"),
-        "reopened": False,
-    }, index=index)
+    category = _codes(
+        _text(chunk, plan, "category"), plan, "category", fields.FEEDBACK_CATEGORY_WORDS, FEEDBACK_CATEGORIES, index
+    ).fillna("other")
+    rows = pd.DataFrame(
+        {
+            "source": plan.source,
+            "source_id": source_id,
+            "received_at": received,
+            "category": category,
+            "channel": _codes(
+                _text(chunk, plan, "channel"), plan, "channel", fields.FEEDBACK_CHANNEL_WORDS, FEEDBACK_CHANNELS, index
+            ),
+            "area_code": _areas(chunk, plan, matcher, lat, lon),
+            "lat": lat,
+            "lon": lon,
+            "status": status,
+            "agency": _clip(_text(chunk, plan, "agency"), "agency", index),
+            "due_at": times["due_at"][0] if times["due_at"][0] is not None else pd.NaT,
+            "first_response_at": times["first_response_at"][0] if times["first_response_at"][0] is not None else pd.NaT,
+            "resolved_at": resolved,
+            "satisfaction": satisfaction.where(satisfaction.between(1, 5)).round().astype("Int64"),
+            "reopened": False,
+        },
+        index=index,
+    )
     return rows[~rejects.mask], rejects
 
 
@@ -188,11 +233,20 @@ def prepare_dossiers(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> t
     completed, completed_raw = _time(chunk, plan, "completed_at")
     due, _ = _time(chunk, plan, "due_at")
     _not_before(plan, rejects, received, "completed_at", (completed, completed_raw))
-    _not_future(plan, rejects, {"received_at": (received, _text(chunk, plan, "received_at")),
-                                "completed_at": (completed, completed_raw)})
+    _not_future(
+        plan,
+        rejects,
+        {"received_at": (received, _text(chunk, plan, "received_at")), "completed_at": (completed, completed_raw)},
+    )
     completed = completed if completed is not None else pd.Series(pd.NaT, index=index)
-    status = _codes(_text(chunk, plan, "status"), plan, "status", fields.DOSSIER_STATUS_WORDS,
-                    ("received", "in_progress", "completed", "returned", "withdrawn"), index)
+    status = _codes(
+        _text(chunk, plan, "status"),
+        plan,
+        "status",
+        fields.DOSSIER_STATUS_WORDS,
+        ("received", "in_progress", "completed", "returned", "withdrawn"),
+        index,
+    )
     status = status.where(completed.isna() | status.isin(["returned", "withdrawn"]), "completed")
     status = status.where(~((status == "completed") & completed.isna()), "in_progress").fillna("received")
     name = _text(chunk, plan, "procedure_name")
@@ -201,19 +255,34 @@ def prepare_dossiers(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> t
     sector = _codes(sector_raw, plan, "sector", fields.DOSSIER_SECTOR_WORDS, DOSSIER_SECTORS, index)
     sector = sector.fillna(_codes(name, plan, "sector", fields.DOSSIER_SECTOR_WORDS, DOSSIER_SECTORS, index))
     fallback_name = (sector_raw if sector_raw is not None else pd.Series(None, index=index, dtype=object)).fillna("—")
-    name = (name if name is not None else pd.Series(None, index=index, dtype=object)).fillna(code if code is not None
-                                                                                           else fallback_name)
-    code = (code if code is not None else name.map(lambda v: fields.plain(v)[:32] or "unknown"))
-    rows = pd.DataFrame({
-        "source": plan.source, "source_id": source_id,
-        "procedure_code": _clip(code.fillna("unknown"), "procedure_code", index),
-        "procedure_name": _clip(name.fillna("—"), "procedure_name", index), "sector": sector.fillna("other"),
-        "agency": _clip(_text(chunk, plan, "agency"), "agency", index), "area_code": _areas(chunk, plan, matcher),
-        "channel": _codes(_text(chunk, plan, "channel"), plan, "channel", fields.DOSSIER_CHANNEL_WORDS,
-                          ("online", "counter", "postal"), index).fillna("counter"),
-        "received_at": received, "due_at": due if due is not None else pd.NaT, "completed_at": completed,
-        "status": status,
-    }, index=index)
+    name = (name if name is not None else pd.Series(None, index=index, dtype=object)).fillna(
+        code if code is not None else fallback_name
+    )
+    code = code if code is not None else name.map(lambda v: fields.plain(v)[:32] or "unknown")
+    rows = pd.DataFrame(
+        {
+            "source": plan.source,
+            "source_id": source_id,
+            "procedure_code": _clip(code.fillna("unknown"), "procedure_code", index),
+            "procedure_name": _clip(name.fillna("—"), "procedure_name", index),
+            "sector": sector.fillna("other"),
+            "agency": _clip(_text(chunk, plan, "agency"), "agency", index),
+            "area_code": _areas(chunk, plan, matcher),
+            "channel": _codes(
+                _text(chunk, plan, "channel"),
+                plan,
+                "channel",
+                fields.DOSSIER_CHANNEL_WORDS,
+                ("online", "counter", "postal"),
+                index,
+            ).fillna("counter"),
+            "received_at": received,
+            "due_at": due if due is not None else pd.NaT,
+            "completed_at": completed,
+            "status": status,
+        },
+        index=index,
+    )
     return rows[~rejects.mask], rejects
 
 
@@ -221,8 +290,9 @@ def widen(chunk: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     """A wide traffic table (one time column, one count column per sensor) in long form; index = row number."""
     keys = [h for f, h in plan.mapping.items() if f in ("observed_at", "hour")]
     counts = [c for c in chunk.columns if c not in keys]
-    long = chunk.reset_index(names="row_number").melt(id_vars=["row_number", *keys], value_vars=counts,
-                                                      var_name="wide_sensor", value_name="wide_count")
+    long = chunk.reset_index(names="row_number").melt(
+        id_vars=["row_number", *keys], value_vars=counts, var_name="wide_sensor", value_name="wide_count"
+    )
     return long.set_index("row_number")
 
 
@@ -239,11 +309,16 @@ def prepare_traffic(chunk: pd.DataFrame, plan: Plan, sensors: set[str]) -> tuple
     rejects.add(~(count >= 0), "unreadable_count", plan.mapping["vehicle_count"], _text(chunk, plan, "vehicle_count"))
     rejects.add(sensor.notna() & ~sensor.isin(sensors), "unknown_sensor", plan.mapping["sensor_id"], sensor)
     period = _number(_text(chunk, plan, "period_minutes"), index).fillna(plan.period_minutes or 60)
-    rows = pd.DataFrame({
-        "sensor_id": sensor, "observed_at": observed, "period_minutes": period.clip(lower=1).astype("int64"),
-        "vehicle_count": count.fillna(0).round().astype("int64"),
-        "mean_speed_kmh": _number(_text(chunk, plan, "mean_speed_kmh"), index),
-    }, index=index)
+    rows = pd.DataFrame(
+        {
+            "sensor_id": sensor,
+            "observed_at": observed,
+            "period_minutes": period.clip(lower=1).astype("int64"),
+            "vehicle_count": count.fillna(0).round().astype("int64"),
+            "mean_speed_kmh": _number(_text(chunk, plan, "mean_speed_kmh"), index),
+        },
+        index=index,
+    )
     return rows[~rejects.mask], rejects
 
 
@@ -251,13 +326,21 @@ def prepare_sensors(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> tu
     index, rejects = chunk.index, Rejects(chunk.index)
     sensor = _required_id(chunk, plan, "sensor_id", rejects)
     lat, lon = _coordinates(chunk, plan)
-    rejects.add(lat.isna() | lon.isna(), "missing_location", plan.mapping.get("lat", "lat"),
-                _text(chunk, plan, "lat"))
+    rejects.add(lat.isna() | lon.isna(), "missing_location", plan.mapping.get("lat", "lat"), _text(chunk, plan, "lat"))
     name = _clip(_text(chunk, plan, "name"), "name", index)
     name = name.where(name.notna(), sensor)
     road = _clip(_text(chunk, plan, "road"), "road", index)
-    rows = pd.DataFrame({"id": sensor, "name": name, "road": road.where(road.notna(), name),
-                         "area_code": _areas(chunk, plan, matcher, lat, lon), "lat": lat, "lon": lon}, index=index)
+    rows = pd.DataFrame(
+        {
+            "id": sensor,
+            "name": name,
+            "road": road.where(road.notna(), name),
+            "area_code": _areas(chunk, plan, matcher, lat, lon),
+            "lat": lat,
+            "lon": lon,
+        },
+        index=index,
+    )
     return rows[~rejects.mask], rejects
 
 

@@ -47,9 +47,9 @@ UPLOAD_TYPES = ("csv", "tsv", "txt", "xlsx", "parquet", "json", "jsonl")
 UPLOAD_KINDS = ("feedback", "dossiers", "traffic")
 PREVIEW_ROWS = 20
 REJECT_SAMPLE_ROWS = 50
-WIDE_TIME_FIELDS = ("observed_at", "hour")   # the only columns of a wide traffic table that are not sensors
+WIDE_TIME_FIELDS = ("observed_at", "hour")  # the only columns of a wide traffic table that are not sensors
 COUNT_NAMES = ("rows_read", "inserted", "updated", "unchanged", "rejected", "duplicates", "unknown_area")
-MERGE_COUNTS = ("inserted", "updated", "unchanged")   # only known once the rows met the database
+MERGE_COUNTS = ("inserted", "updated", "unchanged")  # only known once the rows met the database
 
 
 def reason_label(code: object, lang: str = "vi") -> str:
@@ -136,10 +136,10 @@ class Detection:
     file_name: str
     headers: list[str]
     preview: pd.DataFrame
-    mapping: dict[str, str]                     # field -> header, as detected
-    choices: dict[str, list[str | None]]        # field -> None ("(none)") then every header
+    mapping: dict[str, str]  # field -> header, as detected
+    choices: dict[str, list[str | None]]  # field -> None ("(none)") then every header
     required: tuple[str, ...]
-    source: str                                 # default source name from the file name
+    source: str  # default source name from the file name
     file_format: str = ""
     encoding: str | None = None
     delimiter: str | None = None
@@ -166,10 +166,19 @@ def _detection(path: Path | str, kind: str, wide: bool) -> Detection:
     headers = list(source_file.headers)
     names = field_names(kind, wide)
     mapping = {f: h for f, h in fields.detect_mapping(kind, headers).items() if f in names}
-    return Detection(kind=kind, file_name=source_file.name, headers=headers, preview=frame.reset_index(drop=True),
-                     mapping=mapping, choices=field_choices(kind, headers, wide),
-                     required=required_fields(kind, wide), source=default_source(Path(path)),
-                     file_format=source_file.format, encoding=source_file.encoding, delimiter=source_file.delimiter)
+    return Detection(
+        kind=kind,
+        file_name=source_file.name,
+        headers=headers,
+        preview=frame.reset_index(drop=True),
+        mapping=mapping,
+        choices=field_choices(kind, headers, wide),
+        required=required_fields(kind, wide),
+        source=default_source(Path(path)),
+        file_format=source_file.format,
+        encoding=source_file.encoding,
+        delimiter=source_file.delimiter,
+    )
 
 
 def detect(path: Path | str, kind: str, wide: bool = False) -> Detection:
@@ -209,8 +218,8 @@ def in_field_order(kind: str, mapping: dict[str, str]) -> list[str]:
 
 @dataclass(frozen=True)
 class MappingProblem:
-    code: str       # "missing" (a required field has no column) or "twice" (one column for several fields)
-    subject: str    # the field or the column
+    code: str  # "missing" (a required field has no column) or "twice" (one column for several fields)
+    subject: str  # the field or the column
     fields: tuple[str, ...] = ()
 
 
@@ -233,6 +242,7 @@ def wide_problems(headers: list[str], mapping: dict[str, str]) -> list[MappingPr
 @dataclass(frozen=True)
 class RunSettings:
     """Everything the administrator chose; equal settings mean the dry run shown still describes the import."""
+
     kind: str
     source: str
     mapping: tuple[tuple[str, str], ...]
@@ -240,43 +250,94 @@ class RunSettings:
     date_format: str = ""
     max_reject_rate: float = 0.05
     file_sha: str = ""
-    wide: bool = False                 # traffic: one time column, one count column per sensor
+    wide: bool = False  # traffic: one time column, one count column per sensor
     period_minutes: int | None = None  # traffic: minutes per count; None = the usual gap in the file
-    sensors_sha: str = ""              # traffic: the sensor list uploaded with the counts ("" = none)
+    sensors_sha: str = ""  # traffic: the sensor list uploaded with the counts ("" = none)
 
     @classmethod
-    def build(cls, kind: str, source: str, mapping: dict[str, str], *, dayfirst: bool = False, date_format: str = "",
-              max_reject_rate: float = 0.05, file_sha: str = "", wide: bool = False,
-              period_minutes: int | None = None, sensors_sha: str = "") -> RunSettings:
+    def build(
+        cls,
+        kind: str,
+        source: str,
+        mapping: dict[str, str],
+        *,
+        dayfirst: bool = False,
+        date_format: str = "",
+        max_reject_rate: float = 0.05,
+        file_sha: str = "",
+        wide: bool = False,
+        period_minutes: int | None = None,
+        sensors_sha: str = "",
+    ) -> RunSettings:
         traffic = kind == "traffic"
-        return cls(kind, source.strip(), tuple(sorted(mapping.items())), bool(dayfirst), (date_format or "").strip(),
-                   float(max_reject_rate), file_sha, bool(wide) and traffic,
-                   int(period_minutes) if traffic and period_minutes else None, sensors_sha if traffic else "")
+        return cls(
+            kind,
+            source.strip(),
+            tuple(sorted(mapping.items())),
+            bool(dayfirst),
+            (date_format or "").strip(),
+            float(max_reject_rate),
+            file_sha,
+            bool(wide) and traffic,
+            int(period_minutes) if traffic and period_minutes else None,
+            sensors_sha if traffic else "",
+        )
 
 
-def options_for(path: Path | str, settings: RunSettings, *, dry_run: bool, now: datetime | None = None,
-                sensors: Path | str | None = None) -> ImportOptions:
+def options_for(
+    path: Path | str,
+    settings: RunSettings,
+    *,
+    dry_run: bool,
+    now: datetime | None = None,
+    sensors: Path | str | None = None,
+) -> ImportOptions:
     traffic = settings.kind == "traffic"
-    return ImportOptions(kind=settings.kind, path=Path(path), source=settings.source or None,
-                         columns=dict(settings.mapping), exact_columns=True,
-                         dayfirst=True if settings.dayfirst else None, date_format=settings.date_format or None,
-                         dry_run=dry_run, max_reject_rate=settings.max_reject_rate, now=now,
-                         wide=settings.wide, period_minutes=settings.period_minutes,
-                         sensors=Path(sensors) if traffic and sensors else None)
+    return ImportOptions(
+        kind=settings.kind,
+        path=Path(path),
+        source=settings.source or None,
+        columns=dict(settings.mapping),
+        exact_columns=True,
+        dayfirst=True if settings.dayfirst else None,
+        date_format=settings.date_format or None,
+        dry_run=dry_run,
+        max_reject_rate=settings.max_reject_rate,
+        now=now,
+        wide=settings.wide,
+        period_minutes=settings.period_minutes,
+        sensors=Path(sensors) if traffic and sensors else None,
+    )
 
 
-def run(engine: Engine, path: Path | str, settings: RunSettings, *, dry_run: bool,
-        progress: Callable[[ImportResult, float], None] | None = None, now: datetime | None = None,
-        sensors: Path | str | None = None) -> ImportResult:
+def run(
+    engine: Engine,
+    path: Path | str,
+    settings: RunSettings,
+    *,
+    dry_run: bool,
+    progress: Callable[[ImportResult, float], None] | None = None,
+    now: datetime | None = None,
+    sensors: Path | str | None = None,
+) -> ImportResult:
     """A dry run or the real import of the uploaded file (with `sensors`, a traffic run's sensor list)."""
     options = options_for(path, settings, dry_run=dry_run, now=now, sensors=sensors)
     return run_import(engine, options, progress=progress)
 
 
-def run_isolated(url: str, path: Path | str, settings: RunSettings, *, dry_run: bool, file_name: str = "",
-                 progress: Callable[[object, float], None] | None = None, now: datetime | None = None,
-                 sensors: Path | str | None = None, memory_mb: int | None = None,
-                 timeout: float | None = None) -> ImportResult:
+def run_isolated(
+    url: str,
+    path: Path | str,
+    settings: RunSettings,
+    *,
+    dry_run: bool,
+    file_name: str = "",
+    progress: Callable[[object, float], None] | None = None,
+    now: datetime | None = None,
+    sensors: Path | str | None = None,
+    memory_mb: int | None = None,
+    timeout: float | None = None,
+) -> ImportResult:
     """`run` in a worker process (dashboard/ingest/worker.py) with at most `memory_mb` of address space and
     `timeout` seconds (default: the settings IOC_IMPORT_MEMORY_MB, IOC_IMPORT_TIMEOUT_SECONDS).
 
@@ -287,14 +348,27 @@ def run_isolated(url: str, path: Path | str, settings: RunSettings, *, dry_run: 
     memory_mb = config.import_setting("IOC_IMPORT_MEMORY_MB") if memory_mb is None else memory_mb
     timeout = config.import_setting("IOC_IMPORT_TIMEOUT_SECONDS") if timeout is None else timeout
     name = file_name or Path(path).name
-    request = {"url": url, "path": str(path), "name": name, "settings": asdict(settings), "dry_run": dry_run,
-               "now": (now or importer.local_now()).isoformat(), "sensors": str(sensors) if sensors else None,
-               "memory_mb": memory_mb}
+    request = {
+        "url": url,
+        "path": str(path),
+        "name": name,
+        "settings": asdict(settings),
+        "dry_run": dry_run,
+        "now": (now or importer.local_now()).isoformat(),
+        "sensors": str(sensors) if sensors else None,
+        "memory_mb": memory_mb,
+    }
     environment = {**os.environ, "MALLOC_ARENA_MAX": "2", "PYTHONUNBUFFERED": "1"}
     with tempfile.TemporaryFile() as errors:
-        child = subprocess.Popen([sys.executable, "-m", "dashboard.ingest.worker"], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, stderr=errors, cwd=config.PROJECT_ROOT, env=environment,
-                                 start_new_session=True)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "dashboard.ingest.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            cwd=config.PROJECT_ROOT,
+            env=environment,
+            start_new_session=True,
+        )
         try:
             child.stdin.write((json.dumps(request, ensure_ascii=False) + "\n").encode())
             child.stdin.close()
@@ -355,11 +429,13 @@ _MEMORY_WORDS = ("MemoryError", "bad_alloc", "Cannot allocate memory", "Out of M
 def _worker_failure(child: subprocess.Popen, errors: str, name: str, memory_mb: int, timeout: float) -> Exception:
     """The worker ended without its final line: out of time, out of memory (or killed for it), or a crash."""
     if getattr(child, "timed_out", False):
-        return readers.InputError("ingest.msg.timeout", file=name, limit=int(timeout),
-                                  setting="IOC_IMPORT_TIMEOUT_SECONDS")
+        return readers.InputError(
+            "ingest.msg.timeout", file=name, limit=int(timeout), setting="IOC_IMPORT_TIMEOUT_SECONDS"
+        )
     if child.returncode == -signal.SIGKILL or any(word in errors for word in _MEMORY_WORDS):
-        return readers.InputError("ingest.msg.out_of_memory", file=name, limit=memory_mb,
-                                  setting="IOC_IMPORT_MEMORY_MB")
+        return readers.InputError(
+            "ingest.msg.out_of_memory", file=name, limit=memory_mb, setting="IOC_IMPORT_MEMORY_MB"
+        )
     lines = [line for line in errors.strip().splitlines() if line.strip()]
     detail = f"exit {child.returncode}" + (f": {lines[-1][:160]}" if lines else "")
     return readers.InputError("ingest.msg.worker_failed", file=name, detail=detail)
@@ -371,7 +447,9 @@ def _outcome(event: dict) -> ImportResult:
     if event["event"] == "result":
         return worker.decode_result(event["result"])
     if event["event"] == "aborted":
-        raise ImportAborted(event["key"], worker.decode_result(event["result"]), **worker.decode_params(event["params"]))
+        raise ImportAborted(
+            event["key"], worker.decode_result(event["result"]), **worker.decode_params(event["params"])
+        )
     if event.get("type") == "DatabaseError":
         raise DatabaseError(event["message"])
     error_type = dates.DateFormatError if event.get("type") == "DateFormatError" else readers.InputError
@@ -392,13 +470,16 @@ def reject_sample(result: ImportResult, lang: str = "vi", rows: int = REJECT_SAM
 
 def reason_counts(result: ImportResult, lang: str = "vi") -> pd.DataFrame:
     """Rejected rows per reason, most frequent first, reasons in words."""
-    return pd.DataFrame([{"reason": reason_label(code, lang), "rows": count}
-                         for code, count in result.reasons.most_common()], columns=["reason", "rows"])
+    return pd.DataFrame(
+        [{"reason": reason_label(code, lang), "rows": count} for code, count in result.reasons.most_common()],
+        columns=["reason", "rows"],
+    )
 
 
 @dataclass
 class Outcome:
     """What the page keeps between reruns after a run: the result (or the error text) and the settings used."""
+
     settings: RunSettings
     dry_run: bool
     result: ImportResult | None = None

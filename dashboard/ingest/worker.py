@@ -23,7 +23,7 @@ import pandas as pd
 
 from dashboard.ingest.messages import Quoted, Reasons, Share
 
-PROGRESS_SECONDS = 0.25          # at most four progress lines a second
+PROGRESS_SECONDS = 0.25  # at most four progress lines a second
 
 
 # ---------------------------------------------------------------- what travels between the processes
@@ -43,9 +43,14 @@ def encode_value(value: Any) -> Any:
 
 
 def decode_value(value: dict) -> Any:
-    (kind, inner), = value.items()
-    return {"share": Share, "reasons": lambda v: Reasons(tuple(p) for p in v), "quoted": Quoted,
-            "int": int, "text": str}[kind](inner)
+    ((kind, inner),) = value.items()
+    return {
+        "share": Share,
+        "reasons": lambda v: Reasons(tuple(p) for p in v),
+        "quoted": Quoted,
+        "int": int,
+        "text": str,
+    }[kind](inner)
 
 
 def encode_error(error: Any) -> dict:
@@ -58,14 +63,28 @@ def decode_params(encoded: dict) -> dict:
 
 def encode_result(result: Any) -> dict:
     sample = result.reject_sample.astype(object).where(result.reject_sample.notna(), None)
-    return {"import_id": result.import_id, "kind": result.kind, "source": result.source,
-            "file_name": result.file_name, "status": result.status, "mapping": result.mapping,
-            "date_formats": result.date_formats, "rows_read": result.rows_read, "inserted": result.inserted,
-            "updated": result.updated, "unchanged": result.unchanged, "rejected": result.rejected,
-            "duplicates": result.duplicates, "unknown_area": result.unknown_area,
-            "reasons": dict(result.reasons), "reject_sample": sample.to_dict("records"),
-            "sensors_added": result.sensors_added, "period_minutes": result.period_minutes,
-            "message": result.message, "seconds": result.seconds}
+    return {
+        "import_id": result.import_id,
+        "kind": result.kind,
+        "source": result.source,
+        "file_name": result.file_name,
+        "status": result.status,
+        "mapping": result.mapping,
+        "date_formats": result.date_formats,
+        "rows_read": result.rows_read,
+        "inserted": result.inserted,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "rejected": result.rejected,
+        "duplicates": result.duplicates,
+        "unknown_area": result.unknown_area,
+        "reasons": dict(result.reasons),
+        "reject_sample": sample.to_dict("records"),
+        "sensors_added": result.sensors_added,
+        "period_minutes": result.period_minutes,
+        "message": result.message,
+        "seconds": result.seconds,
+    }
 
 
 def decode_result(encoded: dict):
@@ -98,8 +117,12 @@ def import_in_copy(url: str, options, progress=None):
     deferred: list[tuple[dict, pd.DataFrame]] = []
     try:
         with writing(url, keep=not options.dry_run) as engine:
-            return run_import(engine, options, progress=progress,
-                              log=(lambda entry, rejects: deferred.append((entry, rejects))) if copied else None)
+            return run_import(
+                engine,
+                options,
+                progress=progress,
+                log=(lambda entry, rejects: deferred.append((entry, rejects))) if copied else None,
+            )
     finally:
         for entry, rejects in deferred:
             with writing(url) as engine:
@@ -112,8 +135,13 @@ def _request_options(request: dict):
     settings = dict(request["settings"])
     settings["mapping"] = tuple(tuple(pair) for pair in settings["mapping"])
     now = datetime.fromisoformat(request["now"]) if request.get("now") else None
-    return options_for(request["path"], RunSettings(**settings), dry_run=bool(request["dry_run"]), now=now,
-                       sensors=request.get("sensors"))
+    return options_for(
+        request["path"],
+        RunSettings(**settings),
+        dry_run=bool(request["dry_run"]),
+        now=now,
+        sensors=request.get("sensors"),
+    )
 
 
 def _limit_memory(megabytes: int) -> None:
@@ -153,9 +181,18 @@ def main() -> int:
         _emit({"event": "error", "type": "DatabaseError", "message": str(error)})
         return 2
     except MemoryError:
-        _emit({"event": "error", "type": "InputError", "key": "ingest.msg.out_of_memory", "params": {
-            "file": encode_value(request["name"]), "limit": encode_value(int(request.get("memory_mb") or 0)),
-            "setting": encode_value("IOC_IMPORT_MEMORY_MB")}})
+        _emit(
+            {
+                "event": "error",
+                "type": "InputError",
+                "key": "ingest.msg.out_of_memory",
+                "params": {
+                    "file": encode_value(request["name"]),
+                    "limit": encode_value(int(request.get("memory_mb") or 0)),
+                    "setting": encode_value("IOC_IMPORT_MEMORY_MB"),
+                },
+            }
+        )
         return 2
     except KeyboardInterrupt:
         return 130

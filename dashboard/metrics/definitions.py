@@ -47,9 +47,9 @@ CITYSCORE_CAP = 1.25  # Boston CityScore convention: a metric's score is actual 
 
 @dataclass(frozen=True)
 class KpiDefinition:
-    section: str                   # feedback / dossiers / traffic
-    name: str                      # JSON key, SQL alias and i18n key share this name
-    unit: str                      # count, pct, hours, days, rating, vehicles, index_pct
+    section: str  # feedback / dossiers / traffic
+    name: str  # JSON key, SQL alias and i18n key share this name
+    unit: str  # count, pct, hours, days, rating, vehicles, index_pct
     higher_is_better: bool | None  # None: a volume, neither good nor bad
     target: float | None = None
 
@@ -144,7 +144,10 @@ def traffic_kpis(hourly: pd.DataFrame) -> dict[str, Any]:
     """Traffic KPIs from the hourly rows of `queries.traffic_hourly` (one area or the city)."""
     if hourly.empty:
         return {"vehicles": 0, "congestion_index_peak": None}
-    indexes = [congestion_index(r, v) for r, v in zip(hourly["travel_time_ratio_sum"], hourly["weighted_vehicles"], strict=True)]
+    indexes = [
+        congestion_index(r, v)
+        for r, v in zip(hourly["travel_time_ratio_sum"], hourly["weighted_vehicles"], strict=True)
+    ]
     indexes = [i for i in indexes if i is not None]
     return {
         "vehicles": int(sum(_count(v) for v in hourly["vehicles"])),
@@ -155,7 +158,9 @@ def traffic_kpis(hourly: pd.DataFrame) -> dict[str, Any]:
 def feedback_rates(frame: pd.DataFrame) -> pd.DataFrame:
     """Add resolved_on_time_pct and reopened_pct to per-group count rows (same formulas as feedback_kpis)."""
     frame = frame.copy()
-    frame["resolved_on_time_pct"] = [percent(a, b) for a, b in zip(frame["resolved_on_time"], frame["resolved_with_due"], strict=True)]
+    frame["resolved_on_time_pct"] = [
+        percent(a, b) for a, b in zip(frame["resolved_on_time"], frame["resolved_with_due"], strict=True)
+    ]
     frame["reopened_pct"] = [percent(a, b) for a, b in zip(frame["reopened"], frame["resolved"], strict=True)]
     return frame
 

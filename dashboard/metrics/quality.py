@@ -14,11 +14,22 @@ from dashboard.wall import rules as wall
 
 # Tables with a record time: the wall's freshness source (the cadence setting) and the importer's kind.
 TIMED_TABLES = {"feedback": "feedback", "dossiers": "dossiers", "traffic_observations": "traffic"}
-REJECT_WINDOW_DAYS = 30       # "recent" imports for the reject reasons
-STATUS_ORDER = ("stale", "none", "late", "live")   # the worst first
+REJECT_WINDOW_DAYS = 30  # "recent" imports for the reject reasons
+STATUS_ORDER = ("stale", "none", "late", "live")  # the worst first
 
-FRESHNESS_COLUMNS = ["table", "source", "rows", "last_at", "minutes_late", "cadence_minutes", "status",
-                     "last_import_at", "last_import_status", "last_import_file", "last_import_rejected"]
+FRESHNESS_COLUMNS = [
+    "table",
+    "source",
+    "rows",
+    "last_at",
+    "minutes_late",
+    "cadence_minutes",
+    "status",
+    "last_import_at",
+    "last_import_status",
+    "last_import_file",
+    "last_import_rejected",
+]
 
 
 def reject_window_start(now: datetime) -> datetime:
@@ -30,8 +41,9 @@ def _source_key(value) -> str | None:
     return None if value is None or pd.isna(value) else str(value)
 
 
-def freshness_rows(summary: pd.DataFrame, imports: pd.DataFrame, now: datetime,
-                   thresholds: Mapping[str, int]) -> pd.DataFrame:
+def freshness_rows(
+    summary: pd.DataFrame, imports: pd.DataFrame, now: datetime, thresholds: Mapping[str, int]
+) -> pd.DataFrame:
     """One row per timed table and source: newest record, minutes behind `now`, cadence, status
     (live / late / stale / none) and the newest import of that kind and source.
 
@@ -42,12 +54,17 @@ def freshness_rows(summary: pd.DataFrame, imports: pd.DataFrame, now: datetime,
     rows = []
     seen: set[tuple[str, str | None]] = set()
     timed = summary[summary["table"].isin(list(TIMED_TABLES))]
-    extra = [] if imports.empty else [
-        {"table": table, "source": item["source"], "rows": 0, "last_at": None}
-        for table, kind in TIMED_TABLES.items() if table != "traffic_observations"
-        for item in imports[imports["kind"] == kind].to_dict("records")
-        if not ((timed["table"] == table) & (timed["source"] == item["source"])).any()
-    ]
+    extra = (
+        []
+        if imports.empty
+        else [
+            {"table": table, "source": item["source"], "rows": 0, "last_at": None}
+            for table, kind in TIMED_TABLES.items()
+            if table != "traffic_observations"
+            for item in imports[imports["kind"] == kind].to_dict("records")
+            if not ((timed["table"] == table) & (timed["source"] == item["source"])).any()
+        ]
+    )
     for record in [*timed.to_dict("records"), *extra]:
         table, source = record["table"], _source_key(record["source"])
         if (table, source) in seen:
@@ -63,15 +80,21 @@ def freshness_rows(summary: pd.DataFrame, imports: pd.DataFrame, now: datetime,
             if source is not None:
                 mask &= imports["source"] == source
             newest = imports[mask].iloc[0] if mask.any() else None
-        rows.append({
-            "table": table, "source": source, "rows": int(record["rows"] or 0), "last_at": item.newest,
-            "minutes_late": item.minutes_late, "cadence_minutes": threshold,
-            "status": wall.freshness_status(item, threshold),
-            "last_import_at": None if newest is None else newest["started_at"],
-            "last_import_status": None if newest is None else newest["status"],
-            "last_import_file": None if newest is None else newest["file_name"],
-            "last_import_rejected": None if newest is None else int(newest["rows_rejected"]),
-        })
+        rows.append(
+            {
+                "table": table,
+                "source": source,
+                "rows": int(record["rows"] or 0),
+                "last_at": item.newest,
+                "minutes_late": item.minutes_late,
+                "cadence_minutes": threshold,
+                "status": wall.freshness_status(item, threshold),
+                "last_import_at": None if newest is None else newest["started_at"],
+                "last_import_status": None if newest is None else newest["status"],
+                "last_import_file": None if newest is None else newest["file_name"],
+                "last_import_rejected": None if newest is None else int(newest["rows_rejected"]),
+            }
+        )
     frame = pd.DataFrame(rows, columns=FRESHNESS_COLUMNS)
     frame["last_at"] = pd.to_datetime(frame["last_at"])
     frame["last_import_at"] = pd.to_datetime(frame["last_import_at"])
@@ -96,8 +119,9 @@ def completeness_gaps(completeness: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(["filled_pct", "table", "column"], na_position="last").reset_index(drop=True)
 
 
-def headline(freshness: pd.DataFrame, summary: pd.DataFrame, duplicates: pd.DataFrame,
-             rejects: pd.DataFrame) -> dict[str, int]:
+def headline(
+    freshness: pd.DataFrame, summary: pd.DataFrame, duplicates: pd.DataFrame, rejects: pd.DataFrame
+) -> dict[str, int]:
     """The page's tiles: sources live out of all, reports and dossiers without an area, points outside the city
     (reports and sensors), likely duplicate rows beyond the first of each group, rows rejected by recent imports."""
     statuses = freshness["status"].value_counts()

@@ -122,11 +122,19 @@ def running_app(
     )
     env.update(extra_env or {})
     command = [
-        sys.executable, "-m", "streamlit", "run", str(script),
-        "--server.port", str(port),
-        "--server.address", "127.0.0.1",
-        "--server.headless", "true",
-        "--server.fileWatcherType", "none",
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--server.fileWatcherType",
+        "none",
     ]
     if log_path is None:
         handle, name = tempfile.mkstemp(prefix="ioc-streamlit-", suffix=".log")
@@ -135,8 +143,13 @@ def running_app(
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            command,
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + timeout
@@ -183,8 +196,7 @@ def new_page(instance: Any, *, blocked: list[str] | None = None, viewport: dict 
     Requests to any other host are aborted; their URLs are appended to `blocked`
     when a list is given, so callers can report what the app tried to fetch.
     """
-    context = instance.new_context(viewport=viewport or VIEWPORT, locale="vi-VN",
-                                   timezone_id="Asia/Ho_Chi_Minh")
+    context = instance.new_context(viewport=viewport or VIEWPORT, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
 
     def guard(route: Any) -> None:
         url = route.request.url
@@ -222,8 +234,9 @@ SETTLED_JS = """(stableMs) => {
 }"""
 
 
-def wait_for_app(page: Any, *, charts: bool = False, map_canvas: bool = False,
-                 timeout_ms: int = 60_000, stable_ms: int = 1_000) -> None:
+def wait_for_app(
+    page: Any, *, charts: bool = False, map_canvas: bool = False, timeout_ms: int = 60_000, stable_ms: int = 1_000
+) -> None:
     """Wait until Streamlit has finished running the page script and drawn it.
 
     Done means, continuously for `stable_ms`: `stApp` is connected, its script state is

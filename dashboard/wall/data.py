@@ -35,7 +35,7 @@ observations = schema.traffic_observations.c
 MAX_MAP_POINTS = 3_000
 TOP_SENSORS = 8
 FORECAST_DAYS = 7
-ANOMALY_DAYS = 3      # the ticker mentions anomalies of the last three scanned days
+ANOMALY_DAYS = 3  # the ticker mentions anomalies of the last three scanned days
 
 
 def _whole_day(moment: datetime) -> QueryFilter:
@@ -55,8 +55,10 @@ def newest_records(engine: Engine) -> dict[str, datetime | None]:
         select(func.max(observations.observed_at)).scalar_subquery().label("traffic"),
     )
     row = fetch_one(engine, statement)
-    return {source: (pd.Timestamp(row[source]).to_pydatetime() if row.get(source) is not None else None)
-            for source in wall.SOURCES}
+    return {
+        source: (pd.Timestamp(row[source]).to_pydatetime() if row.get(source) is not None else None)
+        for source in wall.SOURCES
+    }
 
 
 # ---------------------------------------------------------------- today against a typical day
@@ -68,8 +70,11 @@ def window_kpis(engine: Engine, window: wall.TimeWindow) -> dict[str, dict[str, 
 def today_so_far(engine: Engine, as_of: datetime) -> dict[str, Any]:
     """Today's KPIs from midnight to `as_of`, and traffic in the last complete clock hour ("now")."""
     hour = wall.last_full_hour(as_of)
-    return {"kpis": window_kpis(engine, wall.day_so_far(as_of)),
-            "traffic_hour": kpis.section_kpis(engine, "traffic", hour), "hour_start": hour.start_at}
+    return {
+        "kpis": window_kpis(engine, wall.day_so_far(as_of)),
+        "traffic_hour": kpis.section_kpis(engine, "traffic", hour),
+        "hour_start": hour.start_at,
+    }
 
 
 def typical_day(engine: Engine, as_of: datetime, weeks: int = wall.TYPICAL_WEEKS) -> dict[str, Any]:
@@ -77,11 +82,23 @@ def typical_day(engine: Engine, as_of: datetime, weeks: int = wall.TYPICAL_WEEKS
     days = [window_kpis(engine, window) for window in wall.typical_windows(as_of, weeks)]
     medians, counted = wall.typical_kpis(days)
     hour = wall.last_full_hour(as_of)
-    hours = [{"traffic": kpis.section_kpis(engine, "traffic", wall.TimeWindow(hour.start_at - timedelta(weeks=k),
-                                                                               hour.end_before - timedelta(weeks=k)))}
-             for k in range(1, weeks + 1)]
+    hours = [
+        {
+            "traffic": kpis.section_kpis(
+                engine,
+                "traffic",
+                wall.TimeWindow(hour.start_at - timedelta(weeks=k), hour.end_before - timedelta(weeks=k)),
+            )
+        }
+        for k in range(1, weeks + 1)
+    ]
     hour_medians, hour_counted = wall.typical_kpis(hours)
-    return {"kpis": medians, "days": counted, "traffic_hour": hour_medians["traffic"], "hour_days": hour_counted["traffic"]}
+    return {
+        "kpis": medians,
+        "days": counted,
+        "traffic_hour": hour_medians["traffic"],
+        "hour_days": hour_counted["traffic"],
+    }
 
 
 # ---------------------------------------------------------------- map
@@ -100,14 +117,20 @@ def traffic_now(engine: Engine, as_of: datetime) -> dict[str, Any]:
     """Today's hourly vehicles against the typical profile, the most congested sensors in the last complete
     hour, and the sensors silent for traffic_queries.SILENCE_MINUTES before `as_of`."""
     hour = wall.last_full_hour(as_of)
-    profile = traffic_queries.profile_comparison(engine, _whole_day(as_of), as_of.date(), until=hour.end_before,
-                                                 weeks=wall.TYPICAL_WEEKS)
+    profile = traffic_queries.profile_comparison(
+        engine, _whole_day(as_of), as_of.date(), until=hour.end_before, weeks=wall.TYPICAL_WEEKS
+    )
     ranking = traffic_queries.congestion_ranking(engine, _window(hour), group="sensor")
     ranking = ranking[ranking["congestion_index_mean"].notna()]
     top = ranking.sort_values(["congestion_index_mean", "key"], ascending=[False, True]).head(TOP_SENSORS)
     silent = traffic_queries.silent_sensors(engine, _whole_day(as_of), as_of)
-    return {"profile": profile, "top": top.reset_index(drop=True), "silent": silent,
-            "sensor_total": forecast_queries.sensor_count(engine), "hour_start": hour.start_at}
+    return {
+        "profile": profile,
+        "top": top.reset_index(drop=True),
+        "silent": silent,
+        "sensor_total": forecast_queries.sensor_count(engine),
+        "hour_start": hour.start_at,
+    }
 
 
 # ---------------------------------------------------------------- procedures
@@ -133,7 +156,9 @@ def forecast_outlook(engine: Engine, as_of: datetime) -> dict[str, Any]:
     tomorrow = as_of.date() + timedelta(days=1)
     series, created = {}, {}
     for run in runs.to_dict("records"):
-        rows = forecast_queries.series_forecast(engine, run["run_id"], forecast_queries.series_id(run["metric"], "city"))
+        rows = forecast_queries.series_forecast(
+            engine, run["run_id"], forecast_queries.series_id(run["metric"], "city")
+        )
         rows["ds"] = pd.to_datetime(rows["ds"]).dt.date
         series[run["metric"]] = rows[rows["ds"] >= tomorrow].head(FORECAST_DAYS).reset_index(drop=True)
         created[run["metric"]] = run["created_at"]
@@ -146,8 +171,11 @@ def overdue_feedback(engine: Engine, as_of: datetime, days: int) -> pd.DataFrame
 
     Open: received before `as_of`, not rejected, not resolved by then. Columns agency, reports (most first).
     """
-    open_then = and_(feedback.received_at < as_of, feedback.status != "rejected",
-                     or_(feedback.resolved_at.is_(None), feedback.resolved_at >= as_of))
+    open_then = and_(
+        feedback.received_at < as_of,
+        feedback.status != "rejected",
+        or_(feedback.resolved_at.is_(None), feedback.resolved_at >= as_of),
+    )
     statement = (
         select(feedback.agency, func.count().label("reports"))
         .where(open_then, feedback.due_at < as_of - timedelta(days=days))
@@ -162,8 +190,16 @@ def overdue_feedback(engine: Engine, as_of: datetime, days: int) -> pd.DataFrame
 def ticker_inputs(engine: Engine, as_of: datetime, days: int) -> dict[str, Any]:
     """Silent sensors, overdue feedback and recent anomalies (empty before any forecast run)."""
     scan_end = forecast_queries.anomaly_scan_end(engine)
-    anomalies = (forecast_queries.recent_anomalies(engine, scan_end - timedelta(days=ANOMALY_DAYS - 1), limit=wall.MAX_ALERT_ANOMALIES)
-                 if scan_end is not None else None)
-    return {"silent": traffic_queries.silent_sensors(engine, _whole_day(as_of), as_of),
-            "sensor_total": forecast_queries.sensor_count(engine),
-            "overdue": overdue_feedback(engine, as_of, days), "anomalies": anomalies}
+    anomalies = (
+        forecast_queries.recent_anomalies(
+            engine, scan_end - timedelta(days=ANOMALY_DAYS - 1), limit=wall.MAX_ALERT_ANOMALIES
+        )
+        if scan_end is not None
+        else None
+    )
+    return {
+        "silent": traffic_queries.silent_sensors(engine, _whole_day(as_of), as_of),
+        "sensor_total": forecast_queries.sensor_count(engine),
+        "overdue": overdue_feedback(engine, as_of, days),
+        "anomalies": anomalies,
+    }

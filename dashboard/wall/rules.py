@@ -34,7 +34,7 @@ MIN_DWELL_SECONDS = 3
 MAX_DWELL_SECONDS = 3600
 MIN_REFRESH_SECONDS = 5
 TYPICAL_WEEKS = 8
-FEED_WINDOW_HOURS = 24        # the map shows feedback received in this many hours before the data clock
+FEED_WINDOW_HOURS = 24  # the map shows feedback received in this many hours before the data clock
 MAX_ALERT_ANOMALIES = 3
 
 # Which KPIs say whether a section had any records on a day (a day without any is not a "typical" day).
@@ -196,8 +196,10 @@ def day_so_far(as_of: datetime) -> TimeWindow:
 def typical_windows(as_of: datetime, weeks: int = TYPICAL_WEEKS) -> list[TimeWindow]:
     """The same part of the day (midnight → the time of `as_of`) on each of the `weeks` previous same weekdays."""
     today = day_so_far(as_of)
-    return [TimeWindow(today.start_at - timedelta(weeks=k), today.end_before - timedelta(weeks=k))
-            for k in range(1, weeks + 1)]
+    return [
+        TimeWindow(today.start_at - timedelta(weeks=k), today.end_before - timedelta(weeks=k))
+        for k in range(1, weeks + 1)
+    ]
 
 
 def last_full_hour(as_of: datetime) -> TimeWindow:
@@ -210,7 +212,9 @@ def had_records(section: str, figures: Mapping[str, Any]) -> bool:
     return any((figures.get(name) or 0) > 0 for name in ACTIVITY[section])
 
 
-def typical_kpis(days: Sequence[Mapping[str, Mapping[str, Any]]]) -> tuple[dict[str, dict[str, float | None]], dict[str, int]]:
+def typical_kpis(
+    days: Sequence[Mapping[str, Mapping[str, Any]]],
+) -> tuple[dict[str, dict[str, float | None]], dict[str, int]]:
     """Median of each KPI over `days` (each {section: {kpi: value}}), and how many days each section counted.
 
     A day on which a section had no records is left out for that section; a KPI without a value on a
@@ -244,9 +248,9 @@ def as_float(value: Any) -> float | None:
 class Comparison:
     value: float | None
     typical: float | None
-    change: float | None        # value − typical
-    change_pct: float | None    # relative to typical, in percent
-    tone: str                   # "better", "worse", "same", "neutral" (a volume) or "unknown"
+    change: float | None  # value − typical
+    change_pct: float | None  # relative to typical, in percent
+    tone: str  # "better", "worse", "same", "neutral" (a volume) or "unknown"
 
 
 def compare(definition: definitions.KpiDefinition, value: Any, typical: Any) -> Comparison:
@@ -269,9 +273,9 @@ def compare(definition: definitions.KpiDefinition, value: Any, typical: Any) -> 
 class Freshness:
     source: str
     newest: datetime | None
-    minutes_late: int | None    # minutes between the newest record and now (None without records)
-    live: bool                  # newest record within the source's threshold ("sống")
-    reachable: bool = True      # False when the wall's own fetch of this source failed or timed out
+    minutes_late: int | None  # minutes between the newest record and now (None without records)
+    live: bool  # newest record within the source's threshold ("sống")
+    reachable: bool = True  # False when the wall's own fetch of this source failed or timed out
 
 
 def freshness_thresholds() -> dict[str, int]:
@@ -294,11 +298,11 @@ def freshness(source: str, newest: datetime | None, now: datetime, threshold_min
     return Freshness(source, newest, minutes, minutes <= threshold_minutes)
 
 
-STALE_AFTER_CADENCES = 4    # a source more than four cadences behind is "stale", between one and four "late"
+STALE_AFTER_CADENCES = 4  # a source more than four cadences behind is "stale", between one and four "late"
 
 
 def freshness_status(item: Freshness, threshold_minutes: int) -> str:
-    """"live" within the source's cadence, "late" up to STALE_AFTER_CADENCES cadences behind, "stale" beyond,
+    """ "live" within the source's cadence, "late" up to STALE_AFTER_CADENCES cadences behind, "stale" beyond,
     "none" without any record. The wall's header shows only live or not; the data-quality page shows all four."""
     if not item.reachable:
         return "stale"
@@ -309,8 +313,9 @@ def freshness_status(item: Freshness, threshold_minutes: int) -> str:
     return "late" if item.minutes_late <= STALE_AFTER_CADENCES * threshold_minutes else "stale"
 
 
-def all_freshness(newest: Mapping[str, datetime | None], now: datetime,
-                  thresholds: Mapping[str, int], *, reachable: bool = True) -> list[Freshness]:
+def all_freshness(
+    newest: Mapping[str, datetime | None], now: datetime, thresholds: Mapping[str, int], *, reachable: bool = True
+) -> list[Freshness]:
     """Each source's freshness; `reachable=False` when the fetch of the newest records failed or timed out: then no
     source is live, whatever the last good records said (figures that cannot be checked are not "sống")."""
     items = [freshness(source, newest.get(source), now, thresholds[source]) for source in SOURCES]
@@ -329,18 +334,24 @@ def lag_parts(minutes: int) -> tuple[int, str]:
 # ---------------------------------------------------------------- alerts for the ticker
 @dataclass(frozen=True)
 class Alert:
-    kind: str        # unreachable, stale_source, no_data, silent_sensors, overdue_feedback, anomaly_up, anomaly_down,
-                     # all_clear
-    level: str       # critical, warning, info
+    kind: str  # unreachable, stale_source, no_data, silent_sensors, overdue_feedback, anomaly_up, anomaly_down,
+    # all_clear
+    level: str  # critical, warning, info
     values: dict[str, Any] = field(default_factory=dict)
 
 
 LEVEL_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
-def build_alerts(sources: Iterable[Freshness], silent: pd.DataFrame | None, sensor_total: int,
-                 overdue: pd.DataFrame | None, overdue_after_days: int, anomalies: pd.DataFrame | None,
-                 max_anomalies: int = MAX_ALERT_ANOMALIES) -> list[Alert]:
+def build_alerts(
+    sources: Iterable[Freshness],
+    silent: pd.DataFrame | None,
+    sensor_total: int,
+    overdue: pd.DataFrame | None,
+    overdue_after_days: int,
+    anomalies: pd.DataFrame | None,
+    max_anomalies: int = MAX_ALERT_ANOMALIES,
+) -> list[Alert]:
     """What the ticker says, most serious first; "all clear" when nothing needs attention.
 
     `silent`: rows of traffic_queries.silent_sensors (name); `overdue`: agency, reports (most first);
@@ -348,7 +359,7 @@ def build_alerts(sources: Iterable[Freshness], silent: pd.DataFrame | None, sens
     """
     alerts: list[Alert] = []
     sources = list(sources)
-    if any(not item.reachable for item in sources):   # one line says it; "no data" per source would be untrue
+    if any(not item.reachable for item in sources):  # one line says it; "no data" per source would be untrue
         alerts.append(Alert("unreachable", "critical", {}))
         sources = []
     for item in sources:
@@ -356,23 +367,45 @@ def build_alerts(sources: Iterable[Freshness], silent: pd.DataFrame | None, sens
             alerts.append(Alert("no_data", "critical", {"source": item.source}))
         elif not item.live:
             amount, unit = lag_parts(item.minutes_late or 0)
-            alerts.append(Alert("stale_source", "critical", {"source": item.source, "amount": amount, "unit": unit,
-                                                              "newest": item.newest}))
+            alerts.append(
+                Alert(
+                    "stale_source",
+                    "critical",
+                    {"source": item.source, "amount": amount, "unit": unit, "newest": item.newest},
+                )
+            )
     if silent is not None and not silent.empty:
         names = [str(n) for n in silent["name"].head(3)]
-        alerts.append(Alert("silent_sensors", "warning", {"count": len(silent), "total": sensor_total,
-                                                          "names": names, "more": max(0, len(silent) - len(names))}))
+        alerts.append(
+            Alert(
+                "silent_sensors",
+                "warning",
+                {"count": len(silent), "total": sensor_total, "names": names, "more": max(0, len(silent) - len(names))},
+            )
+        )
     if overdue is not None and not overdue.empty:
         count = int(overdue["reports"].sum())
         if count:
             top = [(str(a), int(n)) for a, n in zip(overdue["agency"].head(3), overdue["reports"].head(3), strict=True)]
-            alerts.append(Alert("overdue_feedback", "warning", {"count": count, "days": overdue_after_days, "agencies": top}))
+            alerts.append(
+                Alert("overdue_feedback", "warning", {"count": count, "days": overdue_after_days, "agencies": top})
+            )
     if anomalies is not None and not anomalies.empty:
         for row in anomalies.head(max_anomalies).to_dict("records"):
             kind = "anomaly_up" if float(row["size"]) > 0 else "anomaly_down"
-            alerts.append(Alert(kind, "info", {"area": row.get("area_name") or row.get("area_code") or "",
-                                               "category": row.get("category"), "day": pd.Timestamp(row["ds"]).date(),
-                                               "actual": float(row["actual"]), "expected": float(row["expected"])}))
+            alerts.append(
+                Alert(
+                    kind,
+                    "info",
+                    {
+                        "area": row.get("area_name") or row.get("area_code") or "",
+                        "category": row.get("category"),
+                        "day": pd.Timestamp(row["ds"]).date(),
+                        "actual": float(row["actual"]),
+                        "expected": float(row["expected"]),
+                    },
+                )
+            )
     alerts.sort(key=lambda alert: LEVEL_ORDER[alert.level])
     return alerts or [Alert("all_clear", "info")]
 
@@ -380,7 +413,7 @@ def build_alerts(sources: Iterable[Freshness], silent: pd.DataFrame | None, sens
 # ---------------------------------------------------------------- last good figures while the database is away
 @dataclass(frozen=True)
 class Loaded:
-    value: Any               # the figures (the last good ones when `fresh` is False; None if never loaded)
+    value: Any  # the figures (the last good ones when `fresh` is False; None if never loaded)
     loaded_at: datetime | None
     fresh: bool
 

@@ -17,7 +17,7 @@ from dashboard.passwords import hash_password, verify_password
 
 __all__ = ["admin_configured", "hash_password", "is_admin", "sidebar_entry", "verify_password"]
 
-FAILURE_DELAY_SECONDS = 1.0     # sleep after a wrong password: naive brute force through the form gets slow
+FAILURE_DELAY_SECONDS = 1.0  # sleep after a wrong password: naive brute force through the form gets slow
 SESSION_FLAG = "_is_admin"
 
 

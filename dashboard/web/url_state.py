@@ -35,8 +35,8 @@ DEFAULT_COMPARISON = "previous_period"
 AREA_KEY = "areas"
 DIMENSION_PREFIX = "dim_"
 EARLIEST_DATE = date(2000, 1, 1)  # a link's dates are kept between this day and today
-PROBLEM_VALUES_SHOWN = 5          # a bad link names at most this many values per parameter, then "… and N more"
-PROBLEM_VALUE_CHARS = 40          # and at most this many characters of each
+PROBLEM_VALUES_SHOWN = 5  # a bad link names at most this many values per parameter, then "… and N more"
+PROBLEM_VALUE_CHARS = 40  # and at most this many characters of each
 
 
 @dataclass(frozen=True)
@@ -88,15 +88,25 @@ def _note_problem(key: str, **values: str | list[str]) -> None:
 def _problem_values(values: list[str], language: str) -> str:
     shown = ", ".join(markdown_text(shorten(value, PROBLEM_VALUE_CHARS)) for value in values[:PROBLEM_VALUES_SHOWN])
     if len(values) > PROBLEM_VALUES_SHOWN:
-        shown += " " + t("filter.problem.more", language, count=format_number(len(values) - PROBLEM_VALUES_SHOWN, language))
+        shown += " " + t(
+            "filter.problem.more", language, count=format_number(len(values) - PROBLEM_VALUES_SHOWN, language)
+        )
     return shown
 
 
 def problem_text(key: str, values: Mapping[str, str | list[str]], language: str) -> str:
     """One link problem in words. What came from the link (`value`, `values`) is cut short, at most
     PROBLEM_VALUES_SHOWN values are named, and every value is escaped: shown as typed, never as Markdown."""
-    return t(key, language, **{name: _problem_values(value if isinstance(value, list) else [value], language)
-                               if name in ("value", "values") else markdown_text(value) for name, value in values.items()})
+    return t(
+        key,
+        language,
+        **{
+            name: _problem_values(value if isinstance(value, list) else [value], language)
+            if name in ("value", "values")
+            else markdown_text(value)
+            for name, value in values.items()
+        },
+    )
 
 
 def _clamped(param: str, day: date) -> date:
@@ -110,8 +120,13 @@ def _clamped(param: str, day: date) -> date:
         _note_problem("filter.problem.before_data", param=param, value=day.isoformat(), used=format_date(first))
         return first
     if day < EARLIEST_DATE:
-        _note_problem("filter.problem.early", param=param, value=day.isoformat(), earliest=format_date(EARLIEST_DATE),
-                      used=format_date(EARLIEST_DATE))
+        _note_problem(
+            "filter.problem.early",
+            param=param,
+            value=day.isoformat(),
+            earliest=format_date(EARLIEST_DATE),
+            used=format_date(EARLIEST_DATE),
+        )
         return EARLIEST_DATE
     return day
 
@@ -177,7 +192,11 @@ def _on_range_change() -> None:
 def reset() -> None:
     """Back to the defaults: last 30 days, previous period, whole city, no page dimensions."""
     choices = [key for _param, key, _default in st.session_state.get("_declared_choices", [])]
-    for key in [k for k in st.session_state if k.startswith(DIMENSION_PREFIX)] + choices + ["preset", "period_range", "compare", AREA_KEY]:
+    for key in (
+        [k for k in st.session_state if k.startswith(DIMENSION_PREFIX)]
+        + choices
+        + ["preset", "period_range", "compare", AREA_KEY]
+    ):
         st.session_state.pop(key, None)
     st.query_params.clear()
     st.query_params["lang"] = lang()
@@ -205,28 +224,57 @@ def global_filters(area_names: Mapping[str, str], data_start: date | None = None
     if st.session_state.get("lang") not in LANGUAGES:  # never draw the toggle with no language selected
         st.session_state["lang"] = lang()
     with st.sidebar:
-        st.segmented_control(t("app.language", lang()), options=list(LANGUAGES), key="lang",
-                             format_func=lambda code: {"vi": "Tiếng Việt", "en": "English"}[code],
-                             selection_mode="single", required=True)
+        st.segmented_control(
+            t("app.language", lang()),
+            options=list(LANGUAGES),
+            key="lang",
+            format_func=lambda code: {"vi": "Tiếng Việt", "en": "English"}[code],
+            selection_mode="single",
+            required=True,
+        )
         language = lang()
         st.subheader(t("filter.heading", language))
-        st.selectbox(t("filter.period", language), PRESETS, key="preset",
-                     format_func=lambda p: t(f"preset.{p}", language), on_change=_on_preset_change)
-        st.date_input(t("filter.from", language) + " – " + t("filter.to", language), key="period_range",
-                      format="DD/MM/YYYY", min_value=EARLIEST_DATE, max_value=today(), on_change=_on_range_change)
-        st.selectbox(t("filter.compare", language), COMPARISONS, key="compare",
-                     format_func=lambda c: t(f"compare.{c}", language))
-        st.multiselect(t("filter.area", language), list(area_names), key=AREA_KEY, format_func=area_names.get,
-                       placeholder=t("filter.area_placeholder", language))
+        st.selectbox(
+            t("filter.period", language),
+            PRESETS,
+            key="preset",
+            format_func=lambda p: t(f"preset.{p}", language),
+            on_change=_on_preset_change,
+        )
+        st.date_input(
+            t("filter.from", language) + " – " + t("filter.to", language),
+            key="period_range",
+            format="DD/MM/YYYY",
+            min_value=EARLIEST_DATE,
+            max_value=today(),
+            on_change=_on_range_change,
+        )
+        st.selectbox(
+            t("filter.compare", language), COMPARISONS, key="compare", format_func=lambda c: t(f"compare.{c}", language)
+        )
+        st.multiselect(
+            t("filter.area", language),
+            list(area_names),
+            key=AREA_KEY,
+            format_func=area_names.get,
+            placeholder=t("filter.area_placeholder", language),
+        )
     return current()
 
 
 def current() -> Filters:
     """The filters as they stand now (global and the dimensions this page declared)."""
-    dimensions = {name: tuple(st.session_state.get(DIMENSION_PREFIX + name, []))
-                  for name in st.session_state.get("_declared_dimensions", [])}
-    return Filters(lang(), _current_period(), st.session_state.get("compare", DEFAULT_COMPARISON),
-                   tuple(st.session_state.get(AREA_KEY, [])), {k: v for k, v in dimensions.items() if v})
+    dimensions = {
+        name: tuple(st.session_state.get(DIMENSION_PREFIX + name, []))
+        for name in st.session_state.get("_declared_dimensions", [])
+    }
+    return Filters(
+        lang(),
+        _current_period(),
+        st.session_state.get("compare", DEFAULT_COMPARISON),
+        tuple(st.session_state.get(AREA_KEY, [])),
+        {k: v for k, v in dimensions.items() if v},
+    )
 
 
 def _link_value(param: str) -> str | None:
@@ -246,8 +294,13 @@ def dimension_filter(name: str, options: Mapping[str, str], label: str) -> tuple
         st.session_state[key] = [value for value in st.session_state[key] if value in options]
     st.session_state["_declared_dimensions"].append(name)
     with st.sidebar:
-        st.multiselect(label, list(options), key=key, format_func=lambda value: options.get(value, value),
-                       placeholder=t("filter.all", lang()))
+        st.multiselect(
+            label,
+            list(options),
+            key=key,
+            format_func=lambda value: options.get(value, value),
+            placeholder=t("filter.all", lang()),
+        )
     return tuple(st.session_state[key])
 
 
@@ -260,8 +313,9 @@ def page_choice(param: str, options: Mapping[str, str], label: str, default: str
             requested = default
         st.session_state[key] = requested
     st.session_state.setdefault("_declared_choices", []).append((param, key, default))
-    st.segmented_control(label, list(options), key=key, format_func=lambda value: options[value],
-                         selection_mode="single", required=True)
+    st.segmented_control(
+        label, list(options), key=key, format_func=lambda value: options[value], selection_mode="single", required=True
+    )
     return st.session_state[key]
 
 
@@ -283,7 +337,11 @@ def click_to_filter(name: str, chart_key: str, field_name: str = "location") -> 
 
     def callback() -> None:
         state = st.session_state.get(chart_key)
-        points = (state or {}).get("selection", {}).get("points", []) if isinstance(state, Mapping) else state.selection.points
+        points = (
+            (state or {}).get("selection", {}).get("points", [])
+            if isinstance(state, Mapping)
+            else state.selection.points
+        )
         for point in points:
             value = point.get(field_name) if isinstance(point, Mapping) else None
             if isinstance(value, (list, tuple)):
@@ -304,17 +362,33 @@ def chips(filters: Filters, labels: Mapping[str, Callable[[str], str]]) -> None:
         st.caption(t("filter.active", filters.lang))
         for name, value in active:
             label = markdown_text(labels.get(name, str)(value))  # a button label is Markdown: shown as typed
-            st.button(label, key=f"chip_{name}_{value}", icon=":material/close:", type="secondary",
-                      on_click=remove_value, args=(name, value), help=t("filter.remove", filters.lang))
-        st.button(t("filter.reset", filters.lang), key="chip_reset", icon=":material/restart_alt:", type="tertiary",
-                  on_click=reset)
+            st.button(
+                label,
+                key=f"chip_{name}_{value}",
+                icon=":material/close:",
+                type="secondary",
+                on_click=remove_value,
+                args=(name, value),
+                help=t("filter.remove", filters.lang),
+            )
+        st.button(
+            t("filter.reset", filters.lang),
+            key="chip_reset",
+            icon=":material/restart_alt:",
+            type="tertiary",
+            on_click=reset,
+        )
 
 
 def sync_url() -> None:
     """Write the current filters into the URL (after the page ran, so its dimensions are known)."""
     filters = current()
-    wanted = {"lang": filters.lang, "from": filters.period.start.isoformat(), "to": filters.period.end.isoformat(),
-              "compare": filters.comparison}
+    wanted = {
+        "lang": filters.lang,
+        "from": filters.period.start.isoformat(),
+        "to": filters.period.end.isoformat(),
+        "compare": filters.comparison,
+    }
     if filters.areas:
         wanted["area"] = ",".join(filters.areas)
     for name, values in filters.dimensions.items():

@@ -24,11 +24,13 @@ STATUS_MARKDOWN_COLOUR = {"on_target": "green", "near_target": "orange", "off_ta
 def demo_badge(language: str) -> None:
     """A visible badge whenever the database holds demo data."""
     if cache.dataset_info(cache.current_url()).get("kind") == "demo":
-        st.badge(t("app.demo_badge", language), icon=":material/science:", color="orange", help=t("app.demo_help", language))
+        st.badge(
+            t("app.demo_badge", language), icon=":material/science:", color="orange", help=t("app.demo_help", language)
+        )
 
 
 def freshness_line(table: str, language: str) -> str:
-    """"Cập nhật lúc 14:30 20/11/2026" for a fact table, from its newest timestamp."""
+    """ "Cập nhật lúc 14:30 20/11/2026" for a fact table, from its newest timestamp."""
     coverage = cache.coverage(cache.current_url()).set_index("table")
     last = coverage["last_at"].get(table) if "last_at" in coverage else None
     if last is None or pd.isna(last):
@@ -50,7 +52,9 @@ def _value_text(definition: definitions.KpiDefinition, value, language: str) -> 
     return format_number(value, language, 0)
 
 
-def kpi_tile(definition: definitions.KpiDefinition, current: dict, previous: dict, comparison: str, language: str) -> None:
+def kpi_tile(
+    definition: definitions.KpiDefinition, current: dict, previous: dict, comparison: str, language: str
+) -> None:
     """One KPI as a bordered metric: value, change against the comparison period, target status, formula."""
     value = current[definition.section][definition.name]
     before = previous[definition.section][definition.name]
@@ -65,25 +69,40 @@ def kpi_tile(definition: definitions.KpiDefinition, current: dict, previous: dic
         delta = format_signed(change["absolute"], language, 1)
     colour = "off" if definition.higher_is_better is None else ("normal" if definition.higher_is_better else "inverse")
     unchanged = change["absolute"] == 0
-    target = format_number(definition.target, language, 0 if definition.target and definition.target >= 10 else 1) if definition.target else ""
+    target = (
+        format_number(definition.target, language, 0 if definition.target and definition.target >= 10 else 1)
+        if definition.target
+        else ""
+    )
     help_text = t(f"help.{definition.key}", language, target=target)
     label = t(f"kpi.{definition.key}", language)
     state = definitions.status(definition, value)
     if state:  # the coloured dot says how the figure stands against its target; the (?) says it in words
         label = f":{STATUS_MARKDOWN_COLOUR[state]}[●] {label}"
         help_text += f"\n\n**{t(f'status.{state}', language)}**"
-    st.metric(label, _value_text(definition, value, language), delta=delta, delta_color="off" if unchanged else colour,
-              delta_arrow="off" if unchanged else "auto", help=help_text, border=True,
-              delta_description=t("delta.vs", language, comparison=t(f"compare.{comparison}", language).lower()) if delta else None)
+    st.metric(
+        label,
+        _value_text(definition, value, language),
+        delta=delta,
+        delta_color="off" if unchanged else colour,
+        delta_arrow="off" if unchanged else "auto",
+        help=help_text,
+        border=True,
+        delta_description=t("delta.vs", language, comparison=t(f"compare.{comparison}", language).lower())
+        if delta
+        else None,
+    )
 
 
 TILES_PER_ROW = 4
 
 
-def kpi_grid(definitions: list[definitions.KpiDefinition], current: dict, previous: dict, comparison: str, language: str) -> None:
+def kpi_grid(
+    definitions: list[definitions.KpiDefinition], current: dict, previous: dict, comparison: str, language: str
+) -> None:
     """KPI tiles in rows of at most four, so labels stay readable."""
     for first in range(0, len(definitions), TILES_PER_ROW):
-        row = definitions[first:first + TILES_PER_ROW]
+        row = definitions[first : first + TILES_PER_ROW]
         for column, definition in zip(st.columns(TILES_PER_ROW), row, strict=False):
             with column:
                 kpi_tile(definition, current, previous, comparison, language)
@@ -97,12 +116,16 @@ def database_error_page(error: DatabaseError) -> None:
         st.markdown(f"**{t('error.what_to_do', language)}:** {t('error.run_demo', language)}")
     elif isinstance(error, DatabaseUnavailable):
         st.error(t("error.unavailable_title", language), icon=":material/cloud_off:")
-        st.markdown(f"**{t('error.what_to_do', language)}:** "
-                    f"{t('error.check_url', language, url=redact_url(cache.current_url()))}")
+        st.markdown(
+            f"**{t('error.what_to_do', language)}:** "
+            f"{t('error.check_url', language, url=redact_url(cache.current_url()))}"
+        )
     else:
         st.error(t("error.query_title", language), icon=":material/error:")
-        st.markdown(f"**{t('error.what_to_do', language)}:** "
-                    f"{t('error.check_url', language, url=redact_url(cache.current_url()))}")
+        st.markdown(
+            f"**{t('error.what_to_do', language)}:** "
+            f"{t('error.check_url', language, url=redact_url(cache.current_url()))}"
+        )
     with st.expander(t("error.details", language)):
         st.code(str(error) + (f"\n→ {error.hint}" if error.hint else ""), language=None)
 
@@ -117,10 +140,15 @@ def unexpected_error_page() -> None:
 def period_caption(filters: Filters) -> str:
     language = filters.lang
     compared = filters.compared_period
-    return t("overview.period_line", language, start=format_date(filters.period.start), end=format_date(filters.period.end),
-             comparison=t(f"compare.{filters.comparison}", language).lower(),
-             cstart=format_date(compared.start), cend=format_date(compared.end))
-
+    return t(
+        "overview.period_line",
+        language,
+        start=format_date(filters.period.start),
+        end=format_date(filters.period.end),
+        comparison=t(f"compare.{filters.comparison}", language).lower(),
+        cstart=format_date(compared.start),
+        cend=format_date(compared.end),
+    )
 
 
 def table_bytes(frame: pd.DataFrame, kind: str) -> bytes:
@@ -131,11 +159,24 @@ def table_bytes(frame: pd.DataFrame, kind: str) -> bytes:
 def download_buttons(frame: pd.DataFrame, name: str, language: str) -> None:
     """CSV and Excel downloads of exactly the table shown (the file name carries the table's name)."""
     with st.container(horizontal=True, gap="small"):
-        st.download_button(t("download.csv", language), data=lambda: table_bytes(frame, "csv"), file_name=f"{name}.csv",
-                           mime="text/csv", key=f"download_csv_{name}", icon=":material/download:", on_click="ignore")
-        st.download_button(t("download.excel", language), data=lambda: table_bytes(frame, "xlsx"), file_name=f"{name}.xlsx",
-                           mime=exports.XLSX_MIME,
-                           key=f"download_xlsx_{name}", icon=":material/table_view:", on_click="ignore")
+        st.download_button(
+            t("download.csv", language),
+            data=lambda: table_bytes(frame, "csv"),
+            file_name=f"{name}.csv",
+            mime="text/csv",
+            key=f"download_csv_{name}",
+            icon=":material/download:",
+            on_click="ignore",
+        )
+        st.download_button(
+            t("download.excel", language),
+            data=lambda: table_bytes(frame, "xlsx"),
+            file_name=f"{name}.xlsx",
+            mime=exports.XLSX_MIME,
+            key=f"download_xlsx_{name}",
+            icon=":material/table_view:",
+            on_click="ignore",
+        )
 
 
 def labelled_table(frame: pd.DataFrame, language: str, code_prefixes: dict[str, str] | None = None) -> pd.DataFrame:
@@ -144,7 +185,9 @@ def labelled_table(frame: pd.DataFrame, language: str, code_prefixes: dict[str, 
     table = frame.copy()
     for column, prefix in (code_prefixes or {}).items():
         if column in table:
-            table[column] = [t(f"{prefix}{value}", language) if isinstance(value, str) else value for value in table[column]]
+            table[column] = [
+                t(f"{prefix}{value}", language) if isinstance(value, str) else value for value in table[column]
+            ]
     for column in [c for c in table.columns if c.endswith("_days")]:
         table[column] = table[column].astype(float).round(1)
     return table.rename(columns={c: t(f"column.{c}", language) for c in table.columns})
@@ -156,6 +199,9 @@ def format_count(value, language: str) -> str:
 
 def show_table(table: pd.DataFrame, height: int | str = "auto") -> None:
     """A read-only table with local date formats (dd/mm/yyyy HH:mm) and no index."""
-    config = {column: st.column_config.DatetimeColumn(column, format="DD/MM/YYYY HH:mm")
-              for column in table.columns if pd.api.types.is_datetime64_any_dtype(table[column])}
+    config = {
+        column: st.column_config.DatetimeColumn(column, format="DD/MM/YYYY HH:mm")
+        for column in table.columns
+        if pd.api.types.is_datetime64_any_dtype(table[column])
+    }
     st.dataframe(table, hide_index=True, column_config=config, height=height)
