@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import demo_sql
 import pytest
 
 from dashboard.cli import main
@@ -54,23 +55,22 @@ def test_kpi_json_is_the_kpi_module_result(capsys, demo_db_url, demo_now):
     assert set(printed["traffic"]) == {"vehicles", "congestion_index_peak"}
     expected = kpis.compute_kpis(make_engine(demo_db_url, read_only=True), Period(start, demo_now.date()))
     assert printed == json.loads(json.dumps(expected))
-    assert printed["feedback"]["received"] > 0 and printed["traffic"]["vehicles"] > 0
+    # Counted on the base tables of the seeded demo over its last 7 days.
+    period = Period(start, demo_now.date())
+    assert demo_sql.feedback_figures(demo_db_url, period)["received"] == printed["feedback"]["received"] == 47
+    assert demo_sql.traffic_vehicles(demo_db_url, period) == printed["traffic"]["vehicles"] == 1_114_140
 
 
 def test_kpi_for_one_area(capsys, demo_db_url, demo_now):
-    args = [
-        "--database-url",
-        demo_db_url,
-        "kpi",
-        "--from",
-        (demo_now.date() - timedelta(days=29)).isoformat(),
-        "--to",
-        demo_now.date().isoformat(),
-        "--json",
-    ]
-    _, city, _ = run(capsys, *args)
-    _, ward, _ = run(capsys, *args, "--area", "19753")
-    assert 0 < json.loads(ward)["feedback"]["received"] < json.loads(city)["feedback"]["received"]
+    period = Period(demo_now.date() - timedelta(days=29), demo_now.date())
+    args = ["--database-url", demo_db_url, "kpi", "--from", period.start.isoformat(), "--to", period.end.isoformat()]
+    _, city, _ = run(capsys, *args, "--json")
+    _, ward, _ = run(capsys, *args, "--json", "--area", "19753")
+    city, ward = json.loads(city), json.loads(ward)
+    assert ward["feedback"]["received"] == demo_sql.feedback_figures(demo_db_url, period, ["19753"])["received"] == 39
+    assert city["feedback"]["received"] == demo_sql.feedback_figures(demo_db_url, period)["received"] == 316
+    assert ward["dossiers"]["received"] == demo_sql.dossier_figures(demo_db_url, period, ["19753"])["received"] == 16
+    assert ward["traffic"]["vehicles"] == demo_sql.traffic_vehicles(demo_db_url, period, ["19753"]) == 1_209_853
 
 
 @pytest.mark.parametrize(
