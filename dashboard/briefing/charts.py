@@ -21,6 +21,7 @@ from dashboard.briefing.content import Briefing
 from dashboard.charts import theme
 from dashboard.i18n import format_number, t
 from dashboard.metrics import definitions
+from dashboard.metrics.format import separators
 from dashboard.safe_text import chart_text, chart_texts
 
 NO_DATA_COLOUR = "#d9dde1"  # as dashboard.maps
@@ -46,17 +47,13 @@ class ChartExportError(RuntimeError):
     """Chromium/kaleido could not turn the charts into images."""
 
 
-def _separators(lang: str) -> str:
-    return ",." if lang == "vi" else ".,"
-
-
 def _layout(figure: go.Figure, name: str, lang: str, **extra) -> go.Figure:
     size = SIZES[name]
     figure.update_layout(
         template="plotly_white+" + theme.TEMPLATE_NAME,
         width=size.width,
         height=size.height,
-        separators=_separators(lang),
+        separators=separators(lang),
         font=dict(family=theme.FONT_FAMILY, size=15, color=theme.TEXT),
         **extra,
     )

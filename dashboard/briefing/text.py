@@ -1,6 +1,7 @@
 """Words and numbers of the briefing: KPI values with their units, changes, targets and the generated sentences.
 
-Values come from `dashboard.metrics` unchanged; this module only writes them down (Vietnamese 1.234,5).
+Values come from `dashboard.metrics` unchanged and are written by `metrics.format` in its "pdf" style
+(Vietnamese 1.234,5; a no-break space before the unit).
 """
 
 from __future__ import annotations
@@ -10,6 +11,14 @@ from typing import Any
 
 from dashboard.i18n import format_number, t
 from dashboard.metrics import definitions
+from dashboard.metrics.format import (
+    COUNT_UNITS,
+    NBSP,
+    PERCENT_UNITS,
+    format_value,
+    target_number,
+    with_unit,
+)
 
 # The executive summary's sentences, in reading order (5–8 headline KPIs).
 HEADLINE_KEYS = (
@@ -22,10 +31,6 @@ HEADLINE_KEYS = (
     "dossiers.online_pct",
     "traffic.congestion_index_peak",
 )
-
-DECIMALS = {"count": 0, "vehicles": 0, "pct": 1, "index_pct": 1, "hours": 1, "days": 1, "rating": 2}
-POINT_UNITS = ("pct", "index_pct")  # changes of percentages are told in points
-RELATIVE_UNITS = ("count", "vehicles")  # changes of volumes are told in percent
 
 
 @dataclass(frozen=True)
@@ -45,36 +50,13 @@ class KpiLine:
     sentence: str
 
 
-def value_text(definition: definitions.KpiDefinition, value: Any, lang: str) -> str:
-    """94,2 % · 41,5 giờ · 4,12/5 · 3.812 — or an en dash when there is no value."""
-    if value is None:
-        return "–"
-    number = format_number(value, lang, DECIMALS[definition.unit])
-    return _with_unit(definition.unit, number, lang)
-
-
-NBSP = "\u00a0"  # keeps a number and its unit (or ≥ and its number) on one line
-
-
-def _with_unit(unit: str, number: str, lang: str) -> str:
-    if unit in POINT_UNITS:
-        return f"{number}{NBSP}%"
-    if unit == "hours":
-        return f"{number}{NBSP}{t('unit.hours', lang)}"
-    if unit == "days":
-        return f"{number}{NBSP}{t('unit.days', lang)}"
-    if unit == "rating":
-        return f"{number}{t('unit.rating', lang)}"
-    return number
-
-
 def target_text(definition: definitions.KpiDefinition, lang: str) -> str:
     """ "≥ 90 %", "≤ 72 giờ", "≥ 4,0/5"; empty for volumes."""
     if definition.target is None or definition.higher_is_better is None:
         return ""
     operator = "≥" if definition.higher_is_better else "≤"
     decimals = 1 if definition.unit == "rating" else (0 if float(definition.target).is_integer() else 1)
-    return f"{operator}{NBSP}{_with_unit(definition.unit, format_number(definition.target, lang, decimals), lang)}"
+    return f"{operator}{NBSP}{with_unit(definition, format_number(definition.target, lang, decimals), lang, 'pdf')}"
 
 
 def change_amount(
@@ -85,16 +67,15 @@ def change_amount(
     absolute = change["absolute"]
     if absolute is None:
         return None, ""
-    if definition.unit in POINT_UNITS:
+    if definition.unit in PERCENT_UNITS:  # changes of percentages are told in points
         return absolute, f"{format_number(abs(absolute), lang, 1)}{NBSP}{t('briefing.unit.points', lang)}"
-    if definition.unit in RELATIVE_UNITS and change["relative_pct"] is not None:
+    if definition.unit in COUNT_UNITS and change["relative_pct"] is not None:  # volumes: in percent
         relative = change["relative_pct"]
         return relative, f"{format_number(abs(relative), lang, 1)}{NBSP}%"
-    decimals = DECIMALS[definition.unit]
-    amount = format_number(abs(absolute), lang, decimals)
+    amount = format_number(abs(absolute), lang, definition.decimals)
     if definition.unit == "rating":
         return absolute, f"{amount}{NBSP}{t('briefing.unit.points', lang)}"
-    return absolute, _with_unit(definition.unit, amount, lang)
+    return absolute, with_unit(definition, amount, lang, "pdf")
 
 
 def change_text(definition: definitions.KpiDefinition, value: Any, previous: Any, lang: str) -> str:
@@ -110,7 +91,7 @@ def sentence(definition: definitions.KpiDefinition, value: Any, previous: Any, l
     """ "Tỷ lệ xử lý phản ánh đúng hạn đạt 94,2 %, tăng 1,3 điểm so với tuần trước; đạt mục tiêu ≥ 90 %."""
     if value is None:
         return f"{t(f'kpi.{definition.key}', lang)}: {t('briefing.no_value', lang)}."
-    text = t(f"briefing.sentence.{definition.key}", lang, value=value_text(definition, value, lang))
+    text = t(f"briefing.sentence.{definition.key}", lang, value=format_value(definition, value, lang, "pdf"))
     signed, words = change_amount(definition, value, previous, lang)
     if signed is not None:
         direction = "up" if signed > 0 else ("down" if signed < 0 else "same")
@@ -130,8 +111,8 @@ def kpi_line(definition: definitions.KpiDefinition, current: dict, previous: dic
         label=t(f"kpi.{definition.key}", lang),
         value=value,
         previous=before,
-        value_text=value_text(definition, value, lang),
-        previous_text=value_text(definition, before, lang),
+        value_text=format_value(definition, value, lang, "pdf"),
+        previous_text=format_value(definition, before, lang, "pdf"),
         change_text=change_text(definition, value, before, lang),
         target_text=target_text(definition, lang),
         status=status,
@@ -147,6 +128,4 @@ def kpi_lines(current: dict, previous: dict, lang: str) -> list[KpiLine]:
 
 def help_text(definition: definitions.KpiDefinition, lang: str) -> str:
     """The KPI's definition from the catalogue (the same text as the dashboard's (?) help)."""
-    target = definition.target
-    shown = format_number(target, lang, 0 if target and target >= 10 else 1) if target else ""
-    return t(f"help.{definition.key}", lang, target=shown)
+    return t(f"help.{definition.key}", lang, target=target_number(definition, lang))

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from dashboard.charts import theme
 from dashboard.i18n import t
+from dashboard.metrics.format import separators
 from dashboard.safe_text import chart_text
 
 ROLLING_DAYS = 7
@@ -72,7 +73,7 @@ def daily_trend(
         title=dict(text=title, x=0, font=dict(size=16)),
         xaxis=dict(tickformat="%d/%m/%Y"),
         yaxis=dict(title=t("trend.count", lang)),
-        separators=",." if lang == "vi" else ".,",
+        separators=separators(lang),
         hovermode="x unified",
         legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0),
         margin=dict(l=10, r=10, t=40, b=10),

@@ -16,6 +16,7 @@ from dashboard.charts import theme
 from dashboard.domain import DOSSIER_CHANNELS
 from dashboard.i18n import CATALOGUE, format_number, t
 from dashboard.metrics import definitions
+from dashboard.metrics.format import separators
 from dashboard.safe_text import chart_text, chart_texts
 
 ON_TIME = definitions.KPI_BY_KEY["dossiers.completed_on_time_pct"]
@@ -26,10 +27,6 @@ MIN_RANKING_HEIGHT = 220
 PARTIAL_OPACITY = 0.45  # weeks only partly inside the period
 
 
-def _separators(lang: str) -> str:
-    return ",." if lang == "vi" else ".,"
-
-
 def _layout(
     figure: go.Figure, title: str, lang: str, height: int = theme.CHART_HEIGHT, subtitle: str = "", **extra
 ) -> go.Figure:
@@ -37,7 +34,7 @@ def _layout(
     if subtitle:
         heading["subtitle"] = dict(text=subtitle, font=dict(size=13, color=theme.MUTED))
     extra.setdefault("margin", dict(l=10, r=20, t=70 if subtitle else 50, b=10))
-    figure.update_layout(title=heading, height=height, separators=_separators(lang), **extra)
+    figure.update_layout(title=heading, height=height, separators=separators(lang), **extra)
     return figure
 
 

@@ -7,18 +7,15 @@ import plotly.graph_objects as go
 
 from dashboard.charts import theme
 from dashboard.i18n import format_number, t
+from dashboard.metrics.format import separators
 from dashboard.safe_text import chart_texts
 
 AGE_COLOURS = ("#9ecae1", "#4292c6", "#e6550d", "#a50f15")  # fresher → older
 
 
-def _separators(lang: str) -> str:
-    return ",." if lang == "vi" else ".,"
-
-
 def _layout(figure: go.Figure, title: str, lang: str, height: int = theme.CHART_HEIGHT, **extra) -> go.Figure:
     figure.update_layout(
-        title=dict(text=title, x=0, font=dict(size=16)), height=height, separators=_separators(lang), **extra
+        title=dict(text=title, x=0, font=dict(size=16)), height=height, separators=separators(lang), **extra
     )
     return figure
 

@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 
 from dashboard.charts import theme
 from dashboard.i18n import CATALOGUE, format_number, t
+from dashboard.metrics.format import separators
 from dashboard.safe_text import chart_texts
 
 LEVEL_ORDER = ("city", "category", "sector", "area", "sensor")
@@ -21,10 +22,6 @@ OVER_CAPACITY_PCT = 110.0
 NEAR_CAPACITY_PCT = 90.0
 AGENCIES_CHARTED = 15
 AGENCY_ROW_HEIGHT = 34
-
-
-def _separators(lang: str) -> str:
-    return ",." if lang == "vi" else ".,"
 
 
 def _rgba(hex_colour: str, alpha: float) -> str:
@@ -181,7 +178,7 @@ def forecast_chart(
         title=dict(text=title, x=0, font=dict(size=16)),
         height=height,
         hovermode="x unified",
-        separators=_separators(lang),
+        separators=separators(lang),
         yaxis=dict(title=unit, rangemode="tozero", tickformat=",.0f"),
         xaxis=dict(tickformat="%d/%m/%Y"),
         legend=dict(orientation="h", yanchor="top", y=-0.1, xanchor="left", x=0),
@@ -317,7 +314,7 @@ def agency_chart(outlook: pd.DataFrame, lang: str, limit: int = AGENCIES_CHARTED
         height=max(theme.CHART_HEIGHT, AGENCY_ROW_HEIGHT * len(top) + 110),
         showlegend=False,
         title=dict(text=t("forecast.agency.chart_title", lang, count=len(top)), x=0, font=dict(size=16)),
-        separators=_separators(lang),
+        separators=separators(lang),
         bargap=0.3,
         xaxis=dict(title=t("forecast.agency.load", lang) + " (%)", range=[0, right]),
         yaxis=dict(automargin=True),

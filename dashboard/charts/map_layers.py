@@ -20,6 +20,7 @@ from dashboard.boundaries import feature_collection
 from dashboard.charts import maps, theme
 from dashboard.i18n import format_number, t
 from dashboard.metrics import definitions
+from dashboard.metrics.format import format_value, separators
 
 if TYPE_CHECKING:  # the shape of a query result; charts never run a query
     from dashboard.db.map_queries import FeedbackLayer
@@ -33,10 +34,6 @@ CONGESTION_SCALE = [
     [1.0, theme.STATUS_COLOURS["off_target"]],
 ]
 OUTLINE_FILL = "#f4f6f8"
-
-
-def separators(lang: str) -> str:
-    return ",." if lang == "vi" else ".,"
 
 
 def fit_view(
@@ -219,19 +216,6 @@ def feedback_layer_note(layer: FeedbackLayer, lang: str, short: bool = False) ->
 COMPARED_KPIS = definitions.KPI_DEFINITIONS
 
 
-def kpi_text(definition: definitions.KpiDefinition, value, lang: str) -> str:
-    """A KPI value with its unit, in the language's number format ("–" when missing)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if definition.unit in ("pct", "index_pct"):
-        return format_number(value, lang, 1) + " %"
-    if definition.unit in ("hours", "days"):
-        return format_number(value, lang, 1) + " " + t(f"unit.{definition.unit}", lang)
-    if definition.unit == "rating":
-        return format_number(value, lang, 2) + t("unit.rating", lang)
-    return format_number(value, lang, 0)
-
-
 def comparison_table(columns: Mapping[str, Mapping], lang: str) -> pd.DataFrame:
     """KPIs side by side: one row per KPI, one column per place (e.g. wards then the city).
 
@@ -241,7 +225,7 @@ def comparison_table(columns: Mapping[str, Mapping], lang: str) -> pd.DataFrame:
     for definition in COMPARED_KPIS:
         row = {t("wardmap.compare.indicator", lang): t(f"kpi.{definition.key}", lang)}
         for heading, figures in columns.items():
-            row[heading] = kpi_text(definition, figures[definition.section][definition.name], lang)
+            row[heading] = format_value(definition, figures[definition.section][definition.name], lang, "table")
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from dashboard.charts import theme
 from dashboard.i18n import format_number, t
+from dashboard.metrics.format import separators
 from dashboard.safe_text import chart_text
 
 ROW_HEIGHT = 24
@@ -48,7 +49,7 @@ def completeness_bars(gaps: pd.DataFrame, lang: str) -> go.Figure:
     figure.update_layout(
         title=dict(text=t("quality.complete.chart", lang), x=0, font=dict(size=16)),
         height=max(220, 80 + ROW_HEIGHT * len(frame)),
-        separators=",." if lang == "vi" else ".,",
+        separators=separators(lang),
         margin=dict(l=10, r=20, t=50, b=10),
         xaxis=dict(range=[0, 100], ticksuffix=" %"),
         showlegend=False,

@@ -17,11 +17,11 @@ from dashboard.charts.map_layers import (
     CONGESTION_SCALE,
     CONGESTION_TARGET,
     fit_view,
-    separators,
     ward_outline_layers,
 )
 from dashboard.i18n import format_number, t
 from dashboard.metrics import definitions
+from dashboard.metrics.format import format_value, separators
 from dashboard.safe_text import chart_texts
 
 SENSOR_MAP_HEIGHT = 520
@@ -42,7 +42,7 @@ def _hour_label(value) -> str:
 
 
 def _index_text(value, lang: str) -> str:
-    return "–" if value is None or pd.isna(value) else format_number(value, lang, 1) + " %"
+    return format_value(definitions.KPI_BY_KEY["traffic.congestion_index_peak"], value, lang, "table")
 
 
 def sensor_map(

@@ -52,6 +52,7 @@ class KpiDefinition:
     unit: str  # count, pct, hours, days, rating, vehicles, index_pct
     higher_is_better: bool | None  # None: a volume, neither good nor bad
     target: float | None = None
+    decimals: int = 0  # digits after the decimal mark wherever the value is written (metrics.format)
 
     @property
     def key(self) -> str:
@@ -61,18 +62,18 @@ class KpiDefinition:
 KPI_DEFINITIONS: tuple[KpiDefinition, ...] = (
     KpiDefinition("feedback", "received", "count", None),
     KpiDefinition("feedback", "resolved", "count", None),
-    KpiDefinition("feedback", "resolved_on_time_pct", "pct", True, 90.0),
-    KpiDefinition("feedback", "median_resolution_hours", "hours", False, 72.0),
+    KpiDefinition("feedback", "resolved_on_time_pct", "pct", True, 90.0, decimals=1),
+    KpiDefinition("feedback", "median_resolution_hours", "hours", False, 72.0, decimals=1),
     KpiDefinition("feedback", "open_backlog", "count", None),
-    KpiDefinition("feedback", "satisfaction_avg", "rating", True, 4.0),
-    KpiDefinition("feedback", "reopened_pct", "pct", False, 5.0),
+    KpiDefinition("feedback", "satisfaction_avg", "rating", True, 4.0, decimals=2),
+    KpiDefinition("feedback", "reopened_pct", "pct", False, 5.0, decimals=1),
     KpiDefinition("dossiers", "received", "count", None),
     KpiDefinition("dossiers", "completed", "count", None),
-    KpiDefinition("dossiers", "completed_on_time_pct", "pct", True, 95.0),
-    KpiDefinition("dossiers", "online_pct", "pct", True, 60.0),
-    KpiDefinition("dossiers", "median_lead_time_days", "days", False, 7.0),
+    KpiDefinition("dossiers", "completed_on_time_pct", "pct", True, 95.0, decimals=1),
+    KpiDefinition("dossiers", "online_pct", "pct", True, 60.0, decimals=1),
+    KpiDefinition("dossiers", "median_lead_time_days", "days", False, 7.0, decimals=1),
     KpiDefinition("traffic", "vehicles", "vehicles", None),
-    KpiDefinition("traffic", "congestion_index_peak", "index_pct", False, 50.0),
+    KpiDefinition("traffic", "congestion_index_peak", "index_pct", False, 50.0, decimals=1),
 )
 KPI_BY_KEY = {d.key: d for d in KPI_DEFINITIONS}
 

@@ -17,9 +17,11 @@ import plotly.graph_objects as go
 from dashboard.charts import theme
 from dashboard.i18n import format_number, t
 from dashboard.metrics import definitions
+from dashboard.metrics.format import format_value
 from dashboard.wall.render import WEEKDAY_SHORT, compact, congestion_band, hhmm
 
 STATUS_COLOURS = {"on_target": theme.WALL_GOOD, "near_target": theme.WALL_WARN, "off_target": theme.WALL_BAD}
+CONGESTION = definitions.KPI_BY_KEY["traffic.congestion_index_peak"]
 
 
 def _bar_row(name: str, share: float, value_text: str, colour: str, value_units: float = 5.2) -> str:
@@ -124,7 +126,9 @@ def traffic_side_html(today: Mapping[str, Any], typical: Mapping[str, Any], data
     )
     silent_colour = theme.WALL_WARN if silent else theme.WALL_GOOD
     usual_index_text = (
-        t("wall.typical", lang, value=format_number(usual_index, lang, 1) + " %") if usual_index is not None else ""
+        t("wall.typical", lang, value=format_value(CONGESTION, usual_index, lang, "wall"))
+        if usual_index is not None
+        else ""
     )
     usual_vehicles_text = (
         t("wall.typical", lang, value=compact(usual_vehicles, lang)) if usual_vehicles is not None else ""
@@ -132,7 +136,7 @@ def traffic_side_html(today: Mapping[str, Any], typical: Mapping[str, Any], data
     return (
         f'<div class="wall wall-side wall-fill" style="display:flex;flex-direction:column">'
         f'<div class="wall-row"><div><div class="wall-muted">{escape(t("wall.traffic.now", lang, start=hhmm(hour), end=f"{hour.hour + 1:02d}:00"))}</div>'
-        f'<div class="wall-big" style="color:{colour}">{escape(format_number(now_index, lang, 1))} %</div>'
+        f'<div class="wall-big" style="color:{colour}">{escape(format_value(CONGESTION, now_index, lang, "wall"))}</div>'
         f'<div class="wall-muted">{escape(usual_index_text)}</div></div>'
         f'<div><div class="wall-muted">{escape(t("wall.traffic.vehicles_today", lang))}</div>'
         f'<div class="wall-big">{escape(compact(vehicles, lang))}</div><div class="wall-muted">{escape(usual_vehicles_text)}</div></div></div>'
@@ -171,7 +175,7 @@ def procedures_html(today: Mapping[str, Any], typical: Mapping[str, Any], data: 
         block(t("wall.procedures.completed", lang), format_number(figures["completed"], lang), typical_of("completed")),
         block(
             t("wall.procedures.on_time", lang),
-            (format_number(on_time, lang, 1) + " %") if on_time is not None else "–",
+            format_value(on_time_definition, on_time, lang, "wall"),
             t("wall.procedures.target", lang, target=format_number(on_time_definition.target, lang)),
             on_time_colour,
         ),

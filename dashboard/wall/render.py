@@ -23,6 +23,7 @@ from dashboard.charts import theme
 from dashboard.charts.maps import _bounds
 from dashboard.i18n import format_number, t
 from dashboard.metrics import definitions
+from dashboard.metrics.format import ATTACHED_UNITS, compact, format_value, value_parts
 from dashboard.wall import rules as wall
 
 CSS_TEMPLATE = Path(__file__).with_name("wall.css")
@@ -90,18 +91,6 @@ def panel_height(width: int, height: int) -> float:
 
 def _number(value: Any, lang: str, decimals: int = 0) -> str:
     return format_number(value, lang, decimals)
-
-
-def compact(value: Any, lang: str) -> str:
-    """A count short enough for a tile: 1.132.349 → "1,13 tr" / "1.13 M"; 45.210 → "45,2 N" / "45.2 k"."""
-    number = wall.as_float(value)
-    if number is None:
-        return "–"
-    if abs(number) >= 1_000_000:
-        return _number(number / 1_000_000, lang, 2) + (" tr" if lang == "vi" else " M")
-    if abs(number) >= 100_000:
-        return _number(number / 1_000, lang, 0) + (" N" if lang == "vi" else " k")
-    return _number(number, lang, 0)
 
 
 def hhmm(moment: datetime | None) -> str:
@@ -253,16 +242,6 @@ def day_caption(as_of: datetime, today: date, lang: str) -> str:
 
 
 # ---------------------------------------------------------------- overview tiles
-def _value_parts(definition: definitions.KpiDefinition, value: Any, lang: str) -> tuple[str, str]:
-    if value is None:
-        return "–", ""
-    if definition.unit in ("pct", "index_pct"):
-        return _number(value, lang, 1), "%"
-    if definition.unit in ("count", "vehicles"):
-        return compact(value, lang), ""
-    return _number(value, lang, 1), ""
-
-
 def _delta_text(definition: definitions.KpiDefinition, comparison: wall.Comparison, lang: str) -> str:
     if comparison.change is None:
         return ""
@@ -298,14 +277,15 @@ def overview_html(today: Mapping[str, Any], typical: Mapping[str, Any], lang: st
             usual = typical["kpis"][definition.section][definition.name]
             label = t(f"wall.kpi.{key}", lang)
         comparison = wall.compare(definition, value, usual)
-        number, unit = _value_parts(definition, value, lang)
+        number, unit = value_parts(definition, value, lang, "wall")
         usual_text = (
-            t("wall.typical", lang, value=" ".join(p for p in _value_parts(definition, usual, lang) if p))
+            t("wall.typical", lang, value=format_value(definition, usual, lang, "wall"))
             if usual is not None
             else t("wall.no_typical", lang)
         )
         colour = theme.WALL_TONE_COLOURS[comparison.tone]
-        unit_html = f' <span class="wall-tile-unit">{unit}</span>' if unit else ""
+        space = "" if definition.unit in ATTACHED_UNITS else " "
+        unit_html = f'{space}<span class="wall-tile-unit">{escape(unit)}</span>' if unit else ""
         tiles.append(
             f'<div class="wall-tile" data-kpi="{key}"><div class="wall-tile-label">{escape(label)}</div>'
             f'<div class="wall-tile-value">{escape(number)}{unit_html}</div>'

@@ -15,6 +15,7 @@ from dashboard.db.engine import (
 )
 from dashboard.i18n import format_date, format_datetime, format_number, format_signed, t
 from dashboard.metrics import definitions
+from dashboard.metrics.format import format_value, target_number
 from dashboard.web import cache
 from dashboard.web.url_state import Filters, lang
 
@@ -38,20 +39,6 @@ def freshness_line(table: str, language: str) -> str:
     return t("freshness.updated", language, time=format_datetime(pd.Timestamp(last).to_pydatetime(), language))
 
 
-def _value_text(definition: definitions.KpiDefinition, value, language: str) -> str:
-    if value is None:
-        return "–"
-    if definition.unit == "pct" or definition.unit == "index_pct":
-        return format_number(value, language, 1) + " %"
-    if definition.unit == "hours":
-        return format_number(value, language, 1) + " " + t("unit.hours", language)
-    if definition.unit == "days":
-        return format_number(value, language, 1) + " " + t("unit.days", language)
-    if definition.unit == "rating":
-        return format_number(value, language, 2) + t("unit.rating", language)
-    return format_number(value, language, 0)
-
-
 def kpi_tile(
     definition: definitions.KpiDefinition, current: dict, previous: dict, comparison: str, language: str
 ) -> None:
@@ -69,12 +56,7 @@ def kpi_tile(
         delta = format_signed(change["absolute"], language, 1)
     colour = "off" if definition.higher_is_better is None else ("normal" if definition.higher_is_better else "inverse")
     unchanged = change["absolute"] == 0
-    target = (
-        format_number(definition.target, language, 0 if definition.target and definition.target >= 10 else 1)
-        if definition.target
-        else ""
-    )
-    help_text = t(f"help.{definition.key}", language, target=target)
+    help_text = t(f"help.{definition.key}", language, target=target_number(definition, language))
     label = t(f"kpi.{definition.key}", language)
     state = definitions.status(definition, value)
     if state:  # the coloured dot says how the figure stands against its target; the (?) says it in words
@@ -82,7 +64,7 @@ def kpi_tile(
         help_text += f"\n\n**{t(f'status.{state}', language)}**"
     st.metric(
         label,
-        _value_text(definition, value, language),
+        format_value(definition, value, language, "tile"),
         delta=delta,
         delta_color="off" if unchanged else colour,
         delta_arrow="off" if unchanged else "auto",
