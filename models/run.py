@@ -37,7 +37,7 @@ from sqlalchemy.engine import Engine
 
 from dashboard.db import forecast_queries as fq
 from dashboard.db import schema
-from dashboard.db.engine import execute
+from dashboard.db.engine import execute, translating_errors
 from dashboard.db.load import bulk_load
 from dashboard.periods import local_now
 from models import anomalies, backtest, baseline, prophet_model
@@ -275,7 +275,7 @@ def write_run(
     except Exception:
         _drop_runs(engine, [run_id], status="failed")
         raise
-    with engine.begin() as connection:
+    with translating_errors(engine), engine.begin() as connection:
         connection.execute(
             update(runs).where(runs.c.metric == metric, runs.c.status == "current").values(status="replaced")
         )
@@ -287,7 +287,7 @@ def write_run(
 
 def _drop_runs(engine: Engine, run_ids: list[str], status: str) -> None:
     runs = schema.forecast_runs
-    with engine.begin() as connection:
+    with translating_errors(engine), engine.begin() as connection:
         connection.execute(update(runs).where(runs.c.run_id.in_(run_ids)).values(status=status))
         for table in (schema.forecasts, schema.forecast_scores, schema.anomalies):
             connection.execute(delete(table).where(table.c.run_id.in_(run_ids)))

@@ -16,10 +16,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db import schema
-from dashboard.db.engine import _translate, is_duckdb
+from dashboard.db.engine import is_duckdb, translating_errors
 
 READABLE_TABLES = {
     table.name: table
@@ -43,29 +42,28 @@ def read_columns(engine: Engine, table_name: str, columns: Sequence[str]) -> pd.
     sql = str(statement.compile(engine))
     raw = engine.raw_connection()
     try:
-        if is_duckdb(engine):
-            relation = raw.driver_connection.sql(sql)
-            arrow_table = relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
-        else:
-            import pyarrow.csv as pa_csv
+        with translating_errors(engine):
+            if is_duckdb(engine):
+                relation = raw.driver_connection.sql(sql)
+                arrow_table = relation.to_arrow_table() if hasattr(relation, "to_arrow_table") else relation.arrow()
+            else:
+                import pyarrow.csv as pa_csv
 
-            buffer = io.BytesIO()
-            with raw.driver_connection.cursor() as cursor:
-                cursor.execute("SET LOCAL statement_timeout = 0")  # a whole-table read outlasts the app's limit
-                with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:  # noqa: S608 - compiled from the schema
-                    for chunk in copy:
-                        buffer.write(chunk)
-            buffer.seek(0)
-            types = {c.name: _arrow_type(c) for c in table.columns if c.name in columns}
-            arrow_table = pa_csv.read_csv(
-                buffer,
-                convert_options=pa_csv.ConvertOptions(
-                    column_types=types, true_values=["t", "true"], false_values=["f", "false"]
-                ),
-            )
-            del buffer
-    except SQLAlchemyError as error:
-        raise _translate(error, engine) from error
+                buffer = io.BytesIO()
+                with raw.driver_connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL statement_timeout = 0")  # a whole-table read outlasts the app's limit
+                    with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)") as copy:  # noqa: S608 - compiled from the schema
+                        for chunk in copy:
+                            buffer.write(chunk)
+                buffer.seek(0)
+                types = {c.name: _arrow_type(c) for c in table.columns if c.name in columns}
+                arrow_table = pa_csv.read_csv(
+                    buffer,
+                    convert_options=pa_csv.ConvertOptions(
+                        column_types=types, true_values=["t", "true"], false_values=["f", "false"]
+                    ),
+                )
+                del buffer
     finally:
         raw.close()
     return _to_pandas(arrow_table)

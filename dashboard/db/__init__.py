@@ -1,1 +1,1 @@
-"""Database access: schema, engine and every query of the project."""
+"""Database access: schema, engine (connections, time limits, errors for people), rollups, bulk load and queries."""

@@ -1,8 +1,12 @@
-"""The one place that owns database connections and runs queries.
+"""The one place that owns database connections and turns driver errors into messages for people.
 
-Every query in the project goes through `fetch_frame`/`fetch_one` with bound parameters.
-Driver errors are translated into `DatabaseUnavailable` / `DatabaseNotInitialised`,
-whose messages tell a person what to do.
+Reads (the pages', the wall's, the CLI's and the briefing's queries) go through `fetch_frame`/`fetch_one`, or
+`run` for other work on one connection: bound parameters, the statement time limit on both engines (a client
+deadline that interrupts the connection: DuckDB's interrupt, or the socket of a PostgreSQL server that stopped
+answering) and one retry on a dropped connection. Writers that need a transaction of their own (the importer,
+rollups, bulk load, demo, forecast runs) use the connection directly inside `translating_errors(engine)`.
+Either way, driver errors become `DatabaseUnavailable` / `DatabaseNotInitialised` / `DatabaseError`, whose
+messages tell a person what to do.
 """
 
 from __future__ import annotations
@@ -101,7 +105,7 @@ def make_engine(url: str | None = None, *, read_only: bool = False, search_path:
             keepalives_count=3,
         )
     # No pool pre-ping: its SELECT 1 has no deadline and hangs on a frozen server. A connection the server dropped
-    # fails its query instead; SQLAlchemy then empties the pool and `_run` tries once more on a new connection.
+    # fails its query instead; SQLAlchemy then empties the pool and `run` tries once more on a new connection.
     return create_engine(url, connect_args=connect_args)
 
 
@@ -143,6 +147,14 @@ def writing(url: str | None = None, *, fresh: bool = False, keep: bool = True) -
         raise DatabaseUnavailable(str(error), hint="python -m dashboard info") from error
 
 
+def _timed_out(engine: Engine, seconds: float) -> DatabaseUnavailable:
+    """The one message for a query stopped at its time limit, on either engine."""
+    return DatabaseUnavailable(
+        f"The database at {redact_url(str(engine.url))} did not answer within {seconds:.0f} s.",
+        hint="check the database server (IOC_STATEMENT_TIMEOUT_SECONDS sets this limit)",
+    )
+
+
 def _translate(error: Exception, engine: Engine) -> DatabaseError:
     url = redact_url(str(engine.url))
     path = duckdb_file(engine.url.render_as_string(hide_password=False))
@@ -161,6 +173,8 @@ def _translate(error: Exception, engine: Engine) -> DatabaseError:
             f"The database at {url} has no IOC tables ({text}).",
             hint="make demo  (or: python -m dashboard init-db)",
         )
+    if getattr(getattr(error, "orig", None), "sqlstate", None) == "57014" and "statement timeout" in lowered:
+        return _timed_out(engine, config.statement_timeout_seconds())  # PostgreSQL's statement_timeout
     if isinstance(error, (OperationalError, DBAPIError)) and not isinstance(error, ProgrammingError):
         return DatabaseUnavailable(f"Cannot use the database at {url}: {text}", hint="check IOC_DATABASE_URL")
     return DatabaseError(f"Query failed on {url}: {text}")
@@ -236,9 +250,20 @@ def _trip_breaker(engine: Engine, error: DatabaseError) -> DatabaseError:
     return error
 
 
-def _run(engine: Engine, work: Callable[[Connection], Any]) -> Any:
-    """Run `work` on a pooled connection within the query deadline. A connection the server had dropped is
-    retried once on a new one; a deadline that expired is reported as the database not answering."""
+@contextlib.contextmanager
+def translating_errors(engine: Engine) -> Iterator[None]:
+    """Turn a driver error raised inside the block into a DatabaseError for people (for writers that hold a
+    connection or transaction of their own; reads go through `run`/`fetch_frame`/`fetch_one`)."""
+    try:
+        yield
+    except SQLAlchemyError as error:
+        raise _translate(error, engine) from error
+
+
+def run(engine: Engine, work: Callable[[Connection], Any]) -> Any:
+    """Run `work(connection)` on a pooled connection within the query deadline (IOC_STATEMENT_TIMEOUT_SECONDS;
+    the connection is interrupted when it expires). A connection the server had dropped is retried once on a new
+    one; a deadline that expired is reported as the database not answering, in the same words on both engines."""
     _check_breaker(engine)
     deadline_seconds = query_deadline_seconds(engine)
     for attempt in (1, 2):
@@ -250,13 +275,7 @@ def _run(engine: Engine, work: Callable[[Connection], Any]) -> Any:
             return result
         except SQLAlchemyError as error:
             if deadline is not None and deadline.expired:
-                raise _trip_breaker(
-                    engine,
-                    DatabaseUnavailable(
-                        f"The database at {redact_url(str(engine.url))} did not answer within {deadline_seconds:.0f} s.",
-                        hint="check the database server (IOC_STATEMENT_TIMEOUT_SECONDS sets this limit)",
-                    ),
-                ) from error
+                raise _trip_breaker(engine, _timed_out(engine, deadline_seconds)) from error
             if attempt == 1 and getattr(error, "connection_invalidated", False):
                 continue
             raise _trip_breaker(engine, _translate(error, engine)) from error
@@ -272,7 +291,7 @@ def fetch_frame(engine: Engine, statement: Executable, params: dict[str, Any] | 
         result = connection.execute(statement, params or {})
         return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
-    return _run(engine, work)
+    return run(engine, work)
 
 
 def fetch_one(engine: Engine, statement: Executable, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -282,16 +301,13 @@ def fetch_one(engine: Engine, statement: Executable, params: dict[str, Any] | No
         row = connection.execute(statement, params or {}).mappings().first()
         return dict(row) if row is not None else {}
 
-    return _run(engine, work)
+    return run(engine, work)
 
 
 def execute(engine: Engine, statement: Executable, params: Any = None) -> None:
     """Run a statement that changes data, in its own transaction."""
-    try:
-        with engine.begin() as connection:
-            connection.execute(statement, params) if params is not None else connection.execute(statement)
-    except SQLAlchemyError as error:
-        raise _translate(error, engine) from error
+    with translating_errors(engine), engine.begin() as connection:
+        connection.execute(statement, params) if params is not None else connection.execute(statement)
 
 
 def check_ready(engine: Engine) -> None:
@@ -302,7 +318,7 @@ def check_ready(engine: Engine) -> None:
             f"The DuckDB file {path} does not exist yet.",
             hint="make demo  (or: python -m dashboard demo)",
         )
-    present = set(_run(engine, lambda connection: inspect(connection).get_table_names()))
+    present = set(run(engine, lambda connection: inspect(connection).get_table_names()))
     missing = [t.name for t in DATA_TABLES if t.name not in present]
     if missing:
         raise DatabaseNotInitialised(
@@ -313,9 +329,7 @@ def check_ready(engine: Engine) -> None:
 
 def create_schema(engine: Engine, *, drop_first: bool = False) -> None:
     """Create every table and index (idempotent); with drop_first, start from empty tables."""
-    try:
+    with translating_errors(engine):
         if drop_first:
             metadata.drop_all(engine)
         metadata.create_all(engine)
-    except SQLAlchemyError as error:
-        raise _translate(error, engine) from error

@@ -11,10 +11,9 @@ import io
 import pandas as pd
 from sqlalchemy import Table, delete
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db import schema
-from dashboard.db.engine import _translate, is_duckdb
+from dashboard.db.engine import is_duckdb, translating_errors
 from dashboard.db.schema import ID_SEQUENCES, advance_id_sequence
 
 
@@ -69,7 +68,7 @@ def _load_postgres(engine: Engine, table: Table, frame: pd.DataFrame) -> None:
 def bulk_load(engine: Engine, table: Table, frame: pd.DataFrame, *, replace: bool = False) -> int:
     """Append `frame` to `table` (after deleting every row when `replace`); returns rows loaded."""
     frame = _ordered(frame, table)
-    try:
+    with translating_errors(engine):
         if replace:
             with engine.begin() as connection:
                 connection.execute(delete(table))
@@ -82,8 +81,6 @@ def bulk_load(engine: Engine, table: Table, frame: pd.DataFrame, *, replace: boo
         if table.name in ID_SEQUENCES:  # rows came with their ids: the sequence must hand out later ones
             with engine.begin() as connection:
                 advance_id_sequence(connection, table)
-    except SQLAlchemyError as error:
-        raise _translate(error, engine) from error
     return len(frame)
 
 

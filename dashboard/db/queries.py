@@ -1,4 +1,7 @@
-"""Every query of the project, as SQLAlchemy Core with bound parameters.
+"""The shared queries: each section's KPI counts (for the city or by area), the daily series, the areas, the
+data coverage and the dataset's description, as SQLAlchemy Core with bound parameters. The other modules of
+`dashboard.db` named `*_queries` hold the queries of one page or part each (feedback, dossiers, traffic, map,
+forecast, quality, briefing, import); the wall's are in `dashboard.wall.data`.
 
 Queries return *counts and aggregates*; the KPI formulas that turn them into
 percentages live in `dashboard.metrics`. Each KPI query can be grouped by area so the

@@ -37,7 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db import schema
-from dashboard.db.engine import _translate
+from dashboard.db.engine import translating_errors
 
 READY_TTL_SECONDS = 30.0  # how long one readiness check is trusted (refresh_rollups forgets it at once)
 
@@ -274,13 +274,12 @@ def refresh_rollups(
     otherwise in a transaction of its own. Readers see the old rollups or the new ones, never half.
     """
     try:
-        if connection is not None:
-            rows = _refresh(connection, parts)
-        else:
-            with engine.begin() as own:
-                rows = _refresh(own, parts)
-    except SQLAlchemyError as error:
-        raise _translate(error, engine) from error
+        with translating_errors(engine):
+            if connection is not None:
+                rows = _refresh(connection, parts)
+            else:
+                with engine.begin() as own:
+                    rows = _refresh(own, parts)
     finally:
         forget(engine)
     return rows

@@ -22,12 +22,11 @@ import pandas as pd
 import shapely
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import config
 from dashboard.boundaries import area_frame
 from dashboard.db import schema
-from dashboard.db.engine import _translate, create_schema, is_duckdb
+from dashboard.db.engine import create_schema, is_duckdb, translating_errors
 from dashboard.db.load import bulk_load, load_areas
 from dashboard.db.rollups import refresh_rollups
 from dashboard.demo.chunks import (
@@ -531,14 +530,11 @@ def _local_now(now: datetime | None) -> datetime:
 
 def _run_ddl(engine: Engine, steps: list) -> None:
     """Run index drops/creates in one transaction, without PostgreSQL's per-statement time limit."""
-    try:
-        with engine.begin() as connection:
-            if steps and not is_duckdb(engine):
-                connection.execute(text("SET LOCAL statement_timeout = 0"))
-            for step in steps:
-                step(connection)
-    except SQLAlchemyError as error:
-        raise _translate(error, engine) from error
+    with translating_errors(engine), engine.begin() as connection:
+        if steps and not is_duckdb(engine):
+            connection.execute(text("SET LOCAL statement_timeout = 0"))
+        for step in steps:
+            step(connection)
 
 
 def build_demo(

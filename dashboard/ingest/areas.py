@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pandas as pd
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard.db import import_queries as q
-from dashboard.db.engine import _translate
+from dashboard.db.engine import translating_errors
 from dashboard.ingest.fields import plain
 from dashboard.ingest.readers import InputError
 
@@ -94,9 +93,6 @@ def import_areas(engine: Engine, path: Path, *, dry_run: bool = False) -> pd.Dat
     frame = area_frame_from_file(path)
     if dry_run:
         return frame
-    try:
-        with engine.begin() as connection:
-            q.replace_areas(connection, frame)
-    except SQLAlchemyError as error:
-        raise _translate(error, engine) from error
+    with translating_errors(engine), engine.begin() as connection:
+        q.replace_areas(connection, frame)
     return frame

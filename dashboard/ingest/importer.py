@@ -25,7 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dashboard import config, exports
 from dashboard.db import import_queries as q
 from dashboard.db import schema
-from dashboard.db.engine import _translate
+from dashboard.db.engine import DatabaseError, translating_errors
 from dashboard.ingest import dates, fields, readers, rows
 from dashboard.ingest.messages import Localized, Quoted, Reasons, Share
 from dashboard.ingest.places import AreaMatcher
@@ -342,7 +342,7 @@ def _run(
     matcher = AreaMatcher.from_engine(engine, config.city())
     sink = _RejectSink(result, options.reject_report)
     try:
-        with engine.connect() as connection:
+        with translating_errors(engine), engine.connect() as connection:
             transaction = connection.begin()
             if connection.dialect.name == "duckdb":
                 for setting in DUCKDB_IMPORT_SETTINGS:  # constants, not user input
@@ -415,10 +415,10 @@ def _run(
         result.status, result.message = "failed", "interrupted (Ctrl-C); nothing was imported"
         _log_after(engine, result, source_file, started, clock, sink, log)
         raise
-    except SQLAlchemyError as error:
-        result.status, result.message = "failed", str(_translate(error, engine))
+    except DatabaseError as error:
+        result.status, result.message = "failed", str(error)
         _log_after(engine, result, source_file, started, clock, sink, log)
-        raise _translate(error, engine) from error
+        raise
     except Exception as error:
         result.status, result.message = (
             "failed",
