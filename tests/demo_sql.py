@@ -7,7 +7,7 @@ midnight), so a test that compares a tile with these figures checks the app, not
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, text
@@ -71,8 +71,12 @@ def feedback_figures(url: str, period: Period, areas: Sequence[str] = ()) -> dic
     return row
 
 
-def dossier_figures(url: str, period: Period, areas: Sequence[str] = ()) -> dict:
-    """dossiers.received and completed."""
+def dossier_figures(
+    url: str, period: Period, areas: Sequence[str] = (), columns: Mapping[str, Sequence[str]] | None = None
+) -> dict:
+    """dossiers.received and completed; `columns` narrows by other dossier columns (e.g. sector, channel)."""
+    columns = dict(columns or {})
+    narrowing = " ".join(_in(column, column, values) for column, values in columns.items())
     return _one_row(
         url,
         f"""
@@ -80,9 +84,10 @@ def dossier_figures(url: str, period: Period, areas: Sequence[str] = ()) -> dict
             count(*) FILTER (WHERE received_at >= :start AND received_at < :end) AS received,
             count(*) FILTER (WHERE completed_at >= :start AND completed_at < :end) AS completed
         FROM dossiers
-        WHERE TRUE {_in("area_code", "areas", areas)}
+        WHERE TRUE {_in("area_code", "areas", areas)} {narrowing}
         """,
         areas=areas,
+        **columns,
         **_bounds(period),
     )
 
@@ -102,9 +107,13 @@ def traffic_vehicles(url: str, period: Period, areas: Sequence[str] = ()) -> int
     return int(row["vehicles"])
 
 
-def past_due_open_dossiers(url: str, as_of: datetime, areas: Sequence[str] = (), agencies: Sequence[str] = ()) -> int:
+def past_due_open_dossiers(
+    url: str, as_of: datetime, areas: Sequence[str] = (), columns: Mapping[str, Sequence[str]] | None = None
+) -> int:
     """Dossiers open and past their due date at `as_of`: received and due before it, not completed by then,
     neither returned nor withdrawn (the "past due (open)" count of the procedures page)."""
+    columns = dict(columns or {})
+    narrowing = " ".join(_in(column, column, values) for column, values in columns.items())
     row = _one_row(
         url,
         f"""
@@ -113,10 +122,10 @@ def past_due_open_dossiers(url: str, as_of: datetime, areas: Sequence[str] = (),
         WHERE received_at < :as_of AND due_at < :as_of
           AND status NOT IN ('returned', 'withdrawn')
           AND (completed_at IS NULL OR completed_at >= :as_of)
-          {_in("area_code", "areas", areas)} {_in("agency", "agencies", agencies)}
+          {_in("area_code", "areas", areas)} {narrowing}
         """,
         as_of=as_of,
         areas=areas,
-        agencies=agencies,
+        **columns,
     )
     return int(row["past_due"])
