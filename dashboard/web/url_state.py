@@ -19,7 +19,7 @@ import streamlit as st
 
 from dashboard import config
 from dashboard.db.predicates import QueryFilter
-from dashboard.i18n import LANGUAGES, format_date, format_number, t
+from dashboard.i18n import LANGUAGES, format_date, format_number, language_name, t
 from dashboard.periods import (
     COMPARISONS,
     PRESETS,
@@ -228,7 +228,7 @@ def global_filters(area_names: Mapping[str, str], data_start: date | None = None
             t("app.language", lang()),
             options=list(LANGUAGES),
             key="lang",
-            format_func=lambda code: {"vi": "Tiếng Việt", "en": "English"}[code],
+            format_func=language_name,
             selection_mode="single",
             required=True,
         )
