@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from dashboard.bench.queries import read_columns
-from dashboard.db.dossier_queries import CLOSED_WITHOUT_RESULT
+from dashboard.db.predicates import CLOSED_WITHOUT_RESULT
 from dashboard.metrics import kpis
 from dashboard.periods import Period
 

@@ -14,29 +14,22 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import DateTime, and_, cast, func, literal, or_, select
+from sqlalchemy import DateTime, func, literal, select
 from sqlalchemy.engine import Engine
 
-from dashboard.db import rollups, schema
+from dashboard.db import aggregates, schema
 from dashboard.db.engine import fetch_frame, fetch_one
-from dashboard.db.predicates import QueryFilter, scope
-from dashboard.db.queries import (
-    DOSSIER_DIMENSIONS,
-    DOSSIER_ROLLUP_DIMENSIONS,
-    hours_between,
-    time_bucket,
-)
+from dashboard.db.predicates import QueryFilter, dossier_past_due_at, scope, within
+from dashboard.db.queries import DOSSIER_DIMENSIONS, hours_between
 from dashboard.metrics import definitions
 from dashboard.periods import Period
 
 dossiers = schema.dossiers.c
-rollup = schema.rollup_dossiers_daily.c
 areas = schema.areas.c
 
 RECORD_LIMIT = 5_000
 TOP_PROCEDURES = 15
 QUANTILES = (("p10", 0.10), ("p25", 0.25), ("p50", 0.50), ("p75", 0.75), ("p90", 0.90))
-CLOSED_WITHOUT_RESULT = ("returned", "withdrawn")
 GRAINS = ("day", "week")
 DAILY_UP_TO_DAYS = 14  # shorter periods show the channel mix per day, longer ones per week
 
@@ -46,42 +39,8 @@ def _scope(query_filter: QueryFilter):
     return scope(query_filter, dossiers.area_code, DOSSIER_DIMENSIONS)
 
 
-def _rollup_scope(query_filter: QueryFilter):
-    return scope(query_filter, rollup.area_code, DOSSIER_ROLLUP_DIMENSIONS)
-
-
-def _rollup_days(query_filter: QueryFilter):
-    return rollups.day_range(rollup.day, query_filter.period)
-
-
-def _within(column, period: Period):
-    return and_(column >= period.start_at, column < period.end_before)
-
-
-def _received(query_filter: QueryFilter):
-    return _within(dossiers.received_at, query_filter.period)
-
-
-def _completed(query_filter: QueryFilter):
-    return _within(dossiers.completed_at, query_filter.period)
-
-
-def _completed_with_due(query_filter: QueryFilter):
-    return and_(_completed(query_filter), dossiers.due_at.is_not(None))
-
-
-def _late(query_filter: QueryFilter):
-    return and_(_completed_with_due(query_filter), dossiers.completed_at > dossiers.due_at)
-
-
-def _past_due_at(as_of: datetime):
-    """Open at `as_of` and already past its due time (see the module docstring)."""
-    return and_(
-        dossiers.received_at < as_of,
-        dossiers.due_at < as_of,
-        dossiers.status.not_in(CLOSED_WITHOUT_RESULT),
-        or_(dossiers.completed_at.is_(None), dossiers.completed_at >= as_of),
-    )
+def _aggregation(engine: Engine, query_filter: QueryFilter, at=()):
+    return aggregates.for_filter(engine, aggregates.DOSSIERS, query_filter, at)
 
 
 def _days(start, end):
@@ -122,47 +81,25 @@ def filter_options(engine: Engine) -> dict[str, dict[str, str]]:
 # ---------------------------------------------------------------- figures beside the KPI tiles
 def extra_counts(engine: Engine, query_filter: QueryFilter, as_of: datetime) -> dict[str, int]:
     """Dossiers completed late in the period and dossiers open and past due at `as_of`."""
-    if rollups.usable(engine, query_filter.period) and rollups.usable_at(engine, as_of):
-        in_period = _rollup_days(query_filter)
-        statement = select(
-            (
-                rollups.total(rollup.completed_with_due, in_period) - rollups.total(rollup.completed_on_time, in_period)
-            ).label("late"),
-            (
-                rollups.total(rollup.past_due_in, rollup.day < as_of.date())
-                - rollups.total(rollup.past_due_out, rollup.day < as_of.date())
-            ).label("past_due_open"),
-        ).where(_rollup_scope(query_filter))
-        row = fetch_one(engine, statement)
-        return {"late": int(row.get("late") or 0), "past_due_open": int(row.get("past_due_open") or 0)}
+    aggregation = _aggregation(engine, query_filter, at=[as_of])
+    period = query_filter.period
+    late = aggregation.flow(aggregates.COMPLETED_WITH_DUE, over=period) - aggregation.flow(
+        aggregates.COMPLETED_ON_TIME, over=period
+    )
     statement = select(
-        func.count().filter(_late(query_filter)).label("late"),
-        func.count().filter(_past_due_at(as_of)).label("past_due_open"),
-    ).where(_scope(query_filter))
-    row = fetch_one(engine, statement)
+        late.label("late"), aggregation.stock(aggregates.PAST_DUE, as_of, filtered=True, label="past_due_open")
+    ).where(aggregation.scope())
+    row = fetch_one(engine, statement.select_from(aggregation.source))
     return {"late": int(row.get("late") or 0), "past_due_open": int(row.get("past_due_open") or 0)}
 
 
 # ---------------------------------------------------------------- charts
 def channel_mix(engine: Engine, query_filter: QueryFilter, grain: str = "week") -> pd.DataFrame:
     """Dossiers received per day or week (weeks start on Monday) and channel: columns bucket, channel, received."""
-    if rollups.usable(engine, query_filter.period):
-        bucket = time_bucket(cast(rollup.day, DateTime), grain, GRAINS)
-        statement = (
-            select(bucket.label("bucket"), rollup.channel, rollups.total(rollup.received).label("received"))
-            .where(_rollup_days(query_filter), rollup.received > 0, _rollup_scope(query_filter))
-            .group_by(bucket, rollup.channel)
-            .order_by(bucket, rollup.channel)
-        )
-    else:
-        bucket = time_bucket(dossiers.received_at, grain, GRAINS)
-        statement = (
-            select(bucket.label("bucket"), dossiers.channel, func.count().label("received"))
-            .where(_received(query_filter), _scope(query_filter))
-            .group_by(bucket, dossiers.channel)
-            .order_by(bucket, dossiers.channel)
-        )
-    frame = fetch_frame(engine, statement)
+    aggregation = _aggregation(engine, query_filter)
+    received = aggregates.DOSSIERS_RECEIVED
+    by = [aggregation.moment(received, grain, GRAINS).label("bucket"), aggregation.column("channel")]
+    frame = fetch_frame(engine, aggregation.flows(received, by=by).order_by(*by))
     frame["bucket"] = pd.to_datetime(frame["bucket"])
     return frame
 
@@ -180,7 +117,7 @@ def lead_time_quantiles(engine: Engine, query_filter: QueryFilter, top: int = TO
             func.count().label("completed"),
             *[func.percentile_cont(q).within_group(lead_days).label(name) for name, q in QUANTILES],
         )
-        .where(_completed(query_filter), _scope(query_filter))
+        .where(within(dossiers.completed_at, query_filter.period), _scope(query_filter))
         .group_by(dossiers.procedure_code)
         .order_by(func.count().desc(), dossiers.procedure_code)
         .limit(top)
@@ -204,38 +141,15 @@ def _with_rates(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _outcome_columns(query_filter: QueryFilter) -> list:
-    completed_with_due = _completed_with_due(query_filter)
-    return [
-        func.count().filter(_received(query_filter)).label("received"),
-        func.count().filter(_completed(query_filter)).label("completed"),
-        func.count().filter(completed_with_due).label("completed_with_due"),
-        func.count()
-        .filter(and_(completed_with_due, dossiers.completed_at <= dossiers.due_at))
-        .label("completed_on_time"),
-    ]
-
-
-def _rollup_outcomes(
-    engine: Engine, query_filter: QueryFilter, key, extra: tuple = (), conditions: tuple = ()
-) -> pd.DataFrame:
-    """The outcome counts per `key` from the daily rollup, over the rows with a dossier received or
-    completed in the period (the rows the base query's WHERE keeps), `extra` columns beside them."""
-    statement = (
-        select(
-            key,
-            *extra,
-            *[
-                rollups.total(rollup[name]).label(name)
-                for name in ("received", "completed", "completed_with_due", "completed_on_time")
-            ],
-        )
-        .where(
-            _rollup_days(query_filter), rollup.received + rollup.completed > 0, *conditions, _rollup_scope(query_filter)
-        )
-        .group_by(key)
-    )
-    return fetch_frame(engine, statement)
+def _outcomes(engine: Engine, query_filter: QueryFilter, key: str, extra: tuple = (), where: tuple = ()):
+    """Received, completed, completed with a due time and on time per `key`, over the rows with a dossier
+    received or completed in the period; `extra` aggregates (of `Aggregation.column` names) beside them."""
+    aggregation = _aggregation(engine, query_filter)
+    by = [aggregation.column(key).label(aggregates.DOSSIERS.columns[key][0].name)]
+    columns = [func.min(aggregation.column(name)).label(name) for name in extra]
+    conditions = [aggregation.column(name).is_not(None) for name in where]
+    statement = aggregation.flows(*aggregates.OUTCOMES, by=by, where=conditions, extra=columns)
+    return _with_rates(fetch_frame(engine, statement))
 
 
 def agency_ranking(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
@@ -243,21 +157,7 @@ def agency_ranking(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
 
     Agencies with nothing completed in the period have no on-time % and come last.
     """
-    if rollups.usable(engine, query_filter.period):
-        frame = _with_rates(
-            _rollup_outcomes(engine, query_filter, rollup.agency, conditions=(rollup.agency.is_not(None),))
-        )
-    else:
-        statement = (
-            select(dossiers.agency, *_outcome_columns(query_filter))
-            .where(
-                or_(_received(query_filter), _completed(query_filter)),
-                dossiers.agency.is_not(None),
-                _scope(query_filter),
-            )
-            .group_by(dossiers.agency)
-        )
-        frame = _with_rates(fetch_frame(engine, statement))
+    frame = _outcomes(engine, query_filter, "agency", where=("agency",))
     return frame.sort_values(
         ["on_time_pct", "completed", "agency"], ascending=[True, False, True], na_position="last"
     ).reset_index(drop=True)
@@ -265,27 +165,7 @@ def agency_ranking(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
 
 def procedure_stats(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
     """Per procedure: sector, received, completed, on time, late and late % — most received first."""
-    if rollups.usable(engine, query_filter.period):
-        frame = _with_rates(
-            _rollup_outcomes(
-                engine,
-                query_filter,
-                rollup.procedure_code,
-                (func.min(rollup.procedure_name).label("procedure_name"), func.min(rollup.sector).label("sector")),
-            )
-        )
-    else:
-        statement = (
-            select(
-                dossiers.procedure_code,
-                func.min(dossiers.procedure_name).label("procedure_name"),
-                func.min(dossiers.sector).label("sector"),
-                *_outcome_columns(query_filter),
-            )
-            .where(or_(_received(query_filter), _completed(query_filter)), _scope(query_filter))
-            .group_by(dossiers.procedure_code)
-        )
-        frame = _with_rates(fetch_frame(engine, statement))
+    frame = _outcomes(engine, query_filter, "procedure", extra=("procedure_name", "sector"))
     return frame.sort_values(["received", "procedure_code"], ascending=[False, True]).reset_index(drop=True)
 
 
@@ -299,15 +179,7 @@ def top_procedures(stats: pd.DataFrame, by: str, top: int = 10) -> pd.DataFrame:
 
 def sector_stats(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
     """Per sector: received, completed, on time, late and on-time % — most received first."""
-    if rollups.usable(engine, query_filter.period):
-        frame = _with_rates(_rollup_outcomes(engine, query_filter, rollup.sector))
-    else:
-        statement = (
-            select(dossiers.sector, *_outcome_columns(query_filter))
-            .where(or_(_received(query_filter), _completed(query_filter)), _scope(query_filter))
-            .group_by(dossiers.sector)
-        )
-        frame = _with_rates(fetch_frame(engine, statement))
+    frame = _outcomes(engine, query_filter, "sector")
     return frame.sort_values(["received", "sector"], ascending=[False, True]).reset_index(drop=True)
 
 
@@ -335,7 +207,7 @@ def past_due(engine: Engine, query_filter: QueryFilter, as_of: datetime, limit: 
             _days(dossiers.due_at, moment).label("overdue_days"),
         )
         .select_from(schema.dossiers.outerjoin(schema.areas, areas.code == dossiers.area_code))
-        .where(_past_due_at(as_of), _scope(query_filter))
+        .where(dossier_past_due_at(as_of), _scope(query_filter))
         .order_by(dossiers.received_at, dossiers.id)
         .limit(limit)
     )

@@ -14,10 +14,10 @@ import pandas as pd
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 
-from dashboard.db import rollups, schema
+from dashboard.db import aggregates, schema
 from dashboard.db.engine import fetch_frame, fetch_one
-from dashboard.db.predicates import QueryFilter, scope
-from dashboard.db.queries import FEEDBACK_DIMENSIONS, FEEDBACK_ROLLUP_DIMENSIONS
+from dashboard.db.predicates import QueryFilter, scope, within
+from dashboard.db.queries import FEEDBACK_DIMENSIONS
 
 feedback = schema.feedback.c
 
@@ -27,27 +27,17 @@ GRID_DEGREES = 0.01  # grid cell side in degrees (≈ 1.1 km north–south, 1.07
 
 def _located(query_filter: QueryFilter):
     """Reports received in the period, in the filter's areas/dimensions, that have coordinates."""
-    period = query_filter.period
     return and_(
-        feedback.received_at >= period.start_at,
-        feedback.received_at < period.end_before,
-        feedback.lat.is_not(None),
-        feedback.lon.is_not(None),
+        within(feedback.received_at, query_filter.period),
+        aggregates.LOCATED.where,
         scope(query_filter, feedback.area_code, FEEDBACK_DIMENSIONS),
     )
 
 
 def located_feedback_count(engine: Engine, query_filter: QueryFilter) -> int:
     """How many reports of the filter have coordinates."""
-    if rollups.usable(engine, query_filter.period):
-        rollup = schema.rollup_feedback_daily.c
-        statement = select(rollups.total(rollup.located).label("reports")).where(
-            rollups.day_range(rollup.day, query_filter.period),
-            scope(query_filter, rollup.area_code, FEEDBACK_ROLLUP_DIMENSIONS),
-        )
-        return int(fetch_one(engine, statement).get("reports") or 0)
-    row = fetch_one(engine, select(func.count().label("reports")).where(_located(query_filter)))
-    return int(row.get("reports") or 0)
+    aggregation = aggregates.for_filter(engine, aggregates.FEEDBACK, query_filter)
+    return int(fetch_one(engine, aggregation.flows(aggregates.LOCATED, nonzero=False)).get("located") or 0)
 
 
 def feedback_points(engine: Engine, query_filter: QueryFilter, limit: int = POINT_THRESHOLD) -> pd.DataFrame:

@@ -1,13 +1,15 @@
-"""The filter every page query takes: a period, areas and page dimensions, as plain hashable values."""
+"""The filter every page query takes (a period, areas and page dimensions, as plain hashable values) and the
+row rules every query shares: within a period, feedback open at an instant, dossiers past due, on time."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_, true
+from sqlalchemy import and_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from dashboard.db import schema
 from dashboard.periods import Period
 
 
@@ -62,3 +64,67 @@ def restrict(
 def scope(query_filter: QueryFilter, area_column, dimension_columns: Mapping[str, object]) -> ColumnElement:
     """`restrict` for a QueryFilter."""
     return restrict(area_column, query_filter.areas, dict(query_filter.dimensions), dimension_columns)
+
+
+# ---------------------------------------------------------------- row rules shared by every query and the rollups
+# Written once here: the page queries, the KPI queries, the wall and the rollup builder (dashboard.db.rollups) use
+# these, so "open", "past due" and "on time" mean the same everywhere.
+F = schema.feedback.c
+D = schema.dossiers.c
+
+FEEDBACK_OUT_OF_BACKLOG = "rejected"  # a rejected report is never open, however old
+CLOSED_WITHOUT_RESULT = ("returned", "withdrawn")  # dossiers closed this way are never past due
+
+
+def within(column, period) -> ColumnElement:
+    """start_at ≤ column < end_before for anything with those two instants (Period, TimeWindow)."""
+    return and_(column >= period.start_at, column < period.end_before)
+
+
+def feedback_in_backlog() -> ColumnElement:
+    """A report that counts in the backlog while unresolved (the rollup's backlog_in / backlog_out rows)."""
+    return F.status != FEEDBACK_OUT_OF_BACKLOG
+
+
+def feedback_on_time() -> ColumnElement:
+    """Resolved by its due time (rows with a due time only)."""
+    return and_(F.due_at.is_not(None), F.resolved_at <= F.due_at)
+
+
+def feedback_open_at(instant) -> ColumnElement:
+    """Open at `instant`: received before it, not rejected, not resolved by then.
+
+    The rollup keeps this state as two day counts: backlog_in on the received day and backlog_out on the day
+    of max(received, resolved), so open at a midnight E = Σ in − Σ out over the days before E.
+    """
+    return and_(
+        F.received_at < instant,
+        feedback_in_backlog(),
+        or_(F.resolved_at.is_(None), F.resolved_at >= instant),
+    )
+
+
+def feedback_overdue_at(instant, due_before=None) -> ColumnElement:
+    """Open at `instant` and past its due time then (or, with `due_before`, due before that earlier instant)."""
+    return and_(feedback_open_at(instant), F.due_at < (instant if due_before is None else due_before))
+
+
+def dossier_counts_for_past_due() -> ColumnElement:
+    """A dossier that can be past due: not closed without result, with a due time."""
+    return and_(D.status.not_in(CLOSED_WITHOUT_RESULT), D.due_at.is_not(None))
+
+
+def dossier_on_time() -> ColumnElement:
+    """Completed by its due time (dossiers with a due time only)."""
+    return and_(D.due_at.is_not(None), D.completed_at <= D.due_at)
+
+
+def dossier_past_due_at(instant) -> ColumnElement:
+    """Open at `instant` and already past its due time: received before it, not completed by then, not returned
+    or withdrawn, due_at < instant."""
+    return and_(
+        D.received_at < instant,
+        D.due_at < instant,
+        D.status.not_in(CLOSED_WITHOUT_RESULT),
+        or_(D.completed_at.is_(None), D.completed_at >= instant),
+    )

@@ -11,18 +11,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import BigInteger, and_, cast, extract, func, or_, select
+from sqlalchemy import and_, extract, func, or_, select
 from sqlalchemy.engine import Engine
 
-from dashboard.db import rollups, schema
+from dashboard.db import aggregates, schema
 from dashboard.db.engine import fetch_frame
 from dashboard.db.predicates import QueryFilter, scope
-from dashboard.db.queries import (
-    TRAFFIC_DIMENSIONS,
-    TRAFFIC_ROLLUP_DIMENSIONS,
-    day_bucket,
-    hour_bucket,
-)
+from dashboard.db.queries import TRAFFIC_DIMENSIONS
 from dashboard.metrics import definitions
 from dashboard.periods import Period
 
@@ -39,59 +34,14 @@ def _scope(query_filter: QueryFilter):
     return scope(query_filter, sensors.area_code, TRAFFIC_DIMENSIONS)
 
 
-def _within(column, period: Period):
-    return and_(column >= period.start_at, column < period.end_before)
-
-
-def _joined():
-    return schema.traffic_observations.join(schema.traffic_sensors, observations.sensor_id == sensors.id)
-
-
-def _speed_sums():
-    """Vehicles, vehicles with a speed, and Σ vehicles × free-flow speed ÷ speed (as queries.traffic_hourly)."""
-    has_speed = observations.mean_speed_kmh > 0
-    return [
-        func.sum(observations.vehicle_count).label("vehicles"),
-        func.sum(observations.vehicle_count).filter(has_speed).label("weighted_vehicles"),
-        func.sum(observations.vehicle_count * sensors.free_flow_speed_kmh / observations.mean_speed_kmh)
-        .filter(has_speed)
-        .label("travel_time_ratio_sum"),
-    ]
-
-
-def _rollup_sums():
-    """`_speed_sums` over the sensor-hour rollup."""
-    return [
-        cast(func.sum(rollup.vehicles), BigInteger).label("vehicles"),
-        cast(func.sum(rollup.weighted_vehicles), BigInteger).label("weighted_vehicles"),
-        func.sum(rollup.travel_time_ratio_sum).label("travel_time_ratio_sum"),
-    ]
-
-
 def _rollup_hours(engine: Engine, query_filter: QueryFilter, key: str | None = None):
-    """Sums per clock hour (and per sensor or road when `key` is given) in the period: from the rollup when the
-    period is made of whole hours, else from the observations. Columns [key,] hour, vehicles,
-    weighted_vehicles, travel_time_ratio_sum (a select, not yet a subquery)."""
-    period = query_filter.period
-    if rollups.usable(engine, period, "hour"):
-        group = [] if key is None else [rollup.sensor_id if key == "sensor" else rollup.road]
-        return (
-            select(*[column.label("key") for column in group], rollup.hour.label("hour"), *_rollup_sums())
-            .where(
-                rollup.hour >= period.start_at,
-                rollup.hour < period.end_before,
-                scope(query_filter, rollup.area_code, TRAFFIC_ROLLUP_DIMENSIONS),
-            )
-            .group_by(*group, rollup.hour)
-        )
-    hour = hour_bucket(observations.observed_at)
-    group = [] if key is None else [sensors.id if key == "sensor" else sensors.road]
-    return (
-        select(*[column.label("key") for column in group], hour.label("hour"), *_speed_sums())
-        .select_from(_joined())
-        .where(_within(observations.observed_at, period), _scope(query_filter))
-        .group_by(*group, hour)
-    )
+    """Sums per clock hour (and per sensor or road when `key` is given) in the period, from the rollup when the
+    period is made of whole hours. Columns [key,] hour, vehicles, weighted_vehicles, travel_time_ratio_sum
+    (a select, not yet a subquery)."""
+    aggregation = aggregates.for_filter(engine, aggregates.TRAFFIC, query_filter)
+    by = [] if key is None else [aggregation.column(key).label("key")]
+    by.append(aggregation.moment(aggregates.VEHICLES, "hour").label("hour"))
+    return aggregation.flows(*aggregates.SPEED_SUMS, by=by, nonzero=False)
 
 
 def _with_index(
@@ -238,26 +188,23 @@ def hour_weekday(engine: Engine, query_filter: QueryFilter) -> pd.DataFrame:
 # ---------------------------------------------------------------- a day against its typical profile
 def _hourly_per_day(engine: Engine, query_filter: QueryFilter, days: list[date], until: datetime | None = None):
     """Vehicles per (date, hour of day) on the given dates, as a subquery."""
-    if rollups.usable_at(engine, *([until] if until is not None else []), unit="hour"):
-        ranges = [_within(rollup.hour, Period(day, day)) for day in days]
-        if until is not None:
-            ranges = [and_(clause, rollup.hour < until) for clause in ranges]
-        day, hour = day_bucket(rollup.hour), extract("hour", rollup.hour)
-        return (
-            select(day.label("day"), hour.label("hour"), cast(func.sum(rollup.vehicles), BigInteger).label("vehicles"))
-            .where(or_(*ranges), scope(query_filter, rollup.area_code, TRAFFIC_ROLLUP_DIMENSIONS))
-            .group_by(day, hour)
-            .subquery("per_day")
-        )
-    ranges = [_within(observations.observed_at, Period(day, day)) for day in days]
+    aggregation = aggregates.compile(
+        engine,
+        aggregates.TRAFFIC,
+        None,
+        query_filter.areas,
+        dict(query_filter.dimensions),
+        at=[until] if until is not None else [],
+    )
+    vehicles = aggregates.VEHICLES
+    ranges = [aggregation.happened(vehicles, period=Period(day, day), nonzero=False) for day in days]
     if until is not None:
-        ranges = [and_(clause, observations.observed_at < until) for clause in ranges]
-    day = day_bucket(observations.observed_at)
-    hour = extract("hour", observations.observed_at)
+        ranges = [and_(clause, aggregation.before(until, vehicles)) for clause in ranges]
+    day, hour = aggregation.moment(vehicles, "date"), extract("hour", aggregation.moment(vehicles))
     return (
-        select(day.label("day"), hour.label("hour"), func.sum(observations.vehicle_count).label("vehicles"))
-        .select_from(_joined())
-        .where(or_(*ranges), _scope(query_filter))
+        select(day.label("day"), hour.label("hour"), aggregation.flow(vehicles))
+        .select_from(aggregation.source)
+        .where(or_(*ranges), aggregation.scope())
         .group_by(day, hour)
         .subquery("per_day")
     )
@@ -338,7 +285,8 @@ def sensor_last_seen(engine: Engine, query_filter: QueryFilter, now: datetime) -
         .scalar_subquery()
     )
     hour = now.replace(minute=0, second=0, microsecond=0)
-    if rollups.usable_at(engine, hour, unit="hour"):
+    # The newest observation is a maximum, not a sum: the rollup answers for the whole hours before `now`.
+    if aggregates.usable(engine, aggregates.TRAFFIC, instants=[hour], dimensions=dict(query_filter.dimensions)):
         return _last_seen_rollup(engine, query_filter, now, hour)
     statement = (
         select(sensors.id, sensors.name, sensors.road, sensors.area_code, newest.label("last_observed_at"))

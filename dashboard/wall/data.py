@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from dashboard.db import (
@@ -23,7 +23,7 @@ from dashboard.db import (
     traffic_queries,
 )
 from dashboard.db.engine import fetch_frame, fetch_one
-from dashboard.db.predicates import QueryFilter
+from dashboard.db.predicates import QueryFilter, feedback_overdue_at
 from dashboard.metrics import kpis
 from dashboard.periods import Period
 from dashboard.wall import rules as wall
@@ -171,14 +171,9 @@ def overdue_feedback(engine: Engine, as_of: datetime, days: int) -> pd.DataFrame
 
     Open: received before `as_of`, not rejected, not resolved by then. Columns agency, reports (most first).
     """
-    open_then = and_(
-        feedback.received_at < as_of,
-        feedback.status != "rejected",
-        or_(feedback.resolved_at.is_(None), feedback.resolved_at >= as_of),
-    )
     statement = (
         select(feedback.agency, func.count().label("reports"))
-        .where(open_then, feedback.due_at < as_of - timedelta(days=days))
+        .where(feedback_overdue_at(as_of, due_before=as_of - timedelta(days=days)))
         .group_by(feedback.agency)
     )
     frame = fetch_frame(engine, statement)
