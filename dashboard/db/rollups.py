@@ -1,10 +1,12 @@
 """Pre-aggregated rollup tables: rebuilding them and deciding whether a query may read them.
 
 `refresh_rollups` rebuilds every rollup from the base tables in one transaction (the demo build
-and the importer call it after loading). Query modules ask `usable(engine, period)`: the rollups
+and the importer call it after loading). `usable(engine, period)` says whether the rollups
 exist, hold rows, and the period starts and ends on whole days (hours for traffic), which is what
 makes a sum over the rollup equal to the count over the base table. Otherwise they read the base
-tables, so an old database without rollups keeps working.
+tables, so an old database without rollups keeps working. `dashboard.db.aggregates` asks it once per query
+and compiles the declared aggregates against the table it chose; the builder's conditions (on time, in the
+backlog, past due) are the rules of `dashboard.db.predicates`.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from dashboard.db import schema
+from dashboard.db import predicates, schema
 from dashboard.db.engine import translating_errors
 
 READY_TTL_SECONDS = 30.0  # how long one readiness check is trusted (refresh_rollups forgets it at once)
@@ -49,8 +51,6 @@ F = schema.feedback.c
 D = schema.dossiers.c
 O = schema.traffic_observations.c  # noqa: E741 - the observations' columns
 S = schema.traffic_sensors.c
-
-CLOSED_WITHOUT_RESULT = ("returned", "withdrawn")  # as dossier_queries: never "past due"
 
 
 # ---------------------------------------------------------------- building the rollups
@@ -109,12 +109,12 @@ FEEDBACK_KEYS = ["area_code", "category", "channel", "agency"]
 
 def _feedback_insert(days: tuple | None = None):
     no_day = cast(null(), Date)
-    kept = F.status != "rejected"
+    kept = predicates.feedback_in_backlog()  # backlog in/out: the days feedback_open_at turns true / false
     has_due = F.due_at.is_not(None)
     resolved = {
         "resolved": literal(1),
         "resolved_with_due": _flag(has_due),
-        "resolved_on_time": _flag(and_(has_due, F.resolved_at <= F.due_at)),
+        "resolved_on_time": _flag(predicates.feedback_on_time()),
         "reopened": _flag(F.reopened.is_(True)),
         **{f"rating_{k}": _flag(F.satisfaction == k) for k in range(1, 6)},
     }
@@ -156,7 +156,7 @@ DOSSIER_KEYS = ["area_code", "sector", "agency", "procedure_code", "procedure_na
 def _dossier_insert(days: tuple | None = None):
     no_day = cast(null(), Date)
     has_due = D.due_at.is_not(None)
-    counted = and_(D.status.not_in(CLOSED_WITHOUT_RESULT), has_due)
+    counted = predicates.dossier_counts_for_past_due()  # past due in/out: the days dossier_past_due_at turns true/false
     parts = [
         (_day(D.received_at), {"received": literal(1)}, literal(True), no_day),
         (
@@ -164,7 +164,7 @@ def _dossier_insert(days: tuple | None = None):
             {
                 "completed": literal(1),
                 "completed_with_due": _flag(has_due),
-                "completed_on_time": _flag(and_(has_due, D.completed_at <= D.due_at)),
+                "completed_on_time": _flag(predicates.dossier_on_time()),
             },
             D.completed_at.is_not(None),
             no_day,
@@ -355,15 +355,3 @@ def usable_at(engine: Engine, *moments: datetime, unit: str = "day") -> bool:
     if getattr(_disabled, "on", False):
         return False
     return aligned(*moments, unit=unit) and rollups_ready(engine)
-
-
-# ---------------------------------------------------------------- helpers for the query modules
-def total(column, condition=None):
-    """Σ column (over rows meeting `condition`) as a BIGINT, 0 when there are none, like count()."""
-    summed = func.sum(column) if condition is None else func.sum(column).filter(condition)
-    return func.coalesce(cast(summed, BigInteger), 0)
-
-
-def day_range(column, period):
-    """The rollup days of a whole-day period: start ≤ day < the day after the end."""
-    return and_(column >= period.start_at.date(), column < period.end_before.date())
