@@ -4,6 +4,7 @@ Databases:
   * `demo_db_url`  - a small seeded demo DuckDB, built once per session (read it, don't write it).
   * `any_db_url`   - a fresh, empty database with the schema, once on DuckDB and once on
                      PostgreSQL (the PostgreSQL case is marked `postgres`).
+  * `demo_copy_url` - a writable copy of the demo database, per test.
   * `pg_url`       - the PostgreSQL test server (IOC_TEST_POSTGRES_URL).
 
 PostgreSQL tests skip when IOC_TEST_POSTGRES_URL is unset, unless IOC_REQUIRE_POSTGRES=1
@@ -63,6 +64,18 @@ def demo_db_url(tmp_path_factory: pytest.TempPathFactory, demo_now: datetime) ->
     finally:
         engine.dispose()
     return url
+
+
+@pytest.fixture
+def demo_copy_url(demo_db_url: str, tmp_path: Path) -> str:
+    """URL of a writable copy of the demo DuckDB in the test's tmp_path (the demo file itself is shared, read-only)."""
+    import shutil
+
+    from dashboard.db.engine import duckdb_file
+
+    copy = tmp_path / "app.duckdb"
+    shutil.copy(duckdb_file(demo_db_url), copy)
+    return f"duckdb:///{copy}"
 
 
 @pytest.fixture(scope="session")

@@ -313,30 +313,22 @@ WARD_NAMES = dict(zip(*[area_frame()[column] for column in ("code", "name")], st
 
 
 @pytest.mark.browser
-def test_clicking_a_ward_filters_the_page(demo_db_url, demo_now):
-    from dashboard.testing import browser
-
-    pytest.importorskip("playwright.sync_api")
-    if not Path(browser.CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {browser.CHROMIUM}")
+def test_clicking_a_ward_filters_the_page(web, chromium, demo_db_url, demo_now):
     artifacts = Path(__file__).resolve().parent.parent / "artifacts" / "browser"
     _, params = last_30_days(demo_now)
-    with (
-        browser.running_app(demo_db_url, log_path=artifacts / "streamlit-map-click.log") as base,
-        browser.browser() as chromium,
-    ):
-        page = browser.new_page(chromium)
+    with web.running_app(demo_db_url, log_path=artifacts / "streamlit-map-click.log") as base:
+        page = web.new_page(chromium)
         page.goto(f"{base}/ban-do?from={params['from']}&to={params['to']}")
-        browser.wait_for_app(page, map_canvas=True)
+        web.wait_for_app(page, map_canvas=True)
         assert "area=" not in page.url
         assert t("wardmap.click_hint") in page.locator("body").inner_text()
-        box = page.locator(browser.MAP_CANVAS).first.bounding_box()
+        box = page.locator(web.MAP_CANVAS).first.bounding_box()
         # The map is fitted to the city, so its centre lies on the central wards (Kim Long / Phú Xuân).
         page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         page.wait_for_function("() => window.location.search.includes('area=')", timeout=30_000)
-        browser.wait_for_app(page, map_canvas=True)
-        browser.full_page_screenshot(page, artifacts / "map-ward-click.png")
-        assert page.locator(browser.EXCEPTION).count() == 0
+        web.wait_for_app(page, map_canvas=True)
+        web.full_page_screenshot(page, artifacts / "map-ward-click.png")
+        assert page.locator(web.EXCEPTION).count() == 0
         code = parse_qs(urlsplit(page.url).query)["area"][0]
         text = page.locator("body").inner_text()
         assert WARD_NAMES[code] in text  # its chip (and the comparison column heading)

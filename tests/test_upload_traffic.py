@@ -3,7 +3,6 @@ dashboard/ingest/upload.py (DuckDB and PostgreSQL) and on the page in AppTest.""
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime
 
 import pytest
@@ -12,7 +11,7 @@ from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
 from dashboard.db import schema
-from dashboard.db.engine import duckdb_file, fetch_one
+from dashboard.db.engine import fetch_one
 from dashboard.i18n import t
 from dashboard.ingest import importer, readers, upload
 from dashboard.navigation import PAGES
@@ -132,13 +131,6 @@ def test_long_and_wide_dry_runs_with_a_sensor_list(engine, files):
 
 
 # ---------------------------------------------------------------- the page (AppTest)
-@pytest.fixture
-def app_db(demo_db_url, tmp_path) -> str:
-    copy = tmp_path / "app.duckdb"
-    shutil.copy(duckdb_file(demo_db_url), copy)
-    return f"duckdb:///{copy}"
-
-
 def _stored(path) -> dict:
     saved = upload.save_upload(path.read_bytes(), path.name, folder=path.parent)
     return {"path": str(saved), "name": path.name, "sha256": readers.file_hash(saved)}
@@ -168,8 +160,8 @@ def _dry_run(app: AppTest) -> AppTest:
     return app
 
 
-def test_page_long_then_wide_traffic_dry_run_with_a_sensor_list(monkeypatch, app_db, files):
-    app = _open(monkeypatch, app_db, files["counts.csv"], files["sensors.csv"])
+def test_page_long_then_wide_traffic_dry_run_with_a_sensor_list(monkeypatch, demo_copy_url, files):
+    app = _open(monkeypatch, demo_copy_url, files["counts.csv"], files["sensors.csv"])
     assert not app.exception and not app.error, [e.body for e in app.error]
     assert [c.value for c in app.caption if c.value.startswith("Danh sách cảm biến")] == [
         t(
@@ -197,8 +189,8 @@ def test_page_long_then_wide_traffic_dry_run_with_a_sensor_list(monkeypatch, app
     ]
 
 
-def test_page_wide_traffic_file(monkeypatch, app_db, files):
-    app = _open(monkeypatch, app_db, files["wide.csv"], files["sensors.csv"])
+def test_page_wide_traffic_file(monkeypatch, demo_copy_url, files):
+    app = _open(monkeypatch, demo_copy_url, files["wide.csv"], files["sensors.csv"])
     app.checkbox(key="ingest_wide").check()
     app.checkbox(key="ingest_dayfirst").check()
     app.number_input(key="ingest_period").set_value(30)
@@ -221,10 +213,10 @@ def test_page_wide_traffic_file(monkeypatch, app_db, files):
     assert {m.label: m.value for m in app.metric}[t("ingest.count.inserted.done")] == "4"
 
 
-def test_page_wide_table_without_sensor_columns_cannot_run(monkeypatch, app_db, tmp_path):
+def test_page_wide_table_without_sensor_columns_cannot_run(monkeypatch, demo_copy_url, tmp_path):
     only_time = tmp_path / "chi_thoi_gian.csv"
     only_time.write_text("Thời gian\n19/11/2026 08:00\n", encoding="utf-8")
-    app = _open(monkeypatch, app_db, only_time)
+    app = _open(monkeypatch, demo_copy_url, only_time)
     app.checkbox(key="ingest_wide").check()
     app.run()
     assert [w.body for w in app.warning] == [t("ingest.problem.no_sensor_columns")]
