@@ -49,8 +49,13 @@ def percent(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
-def feedback_figures(url: str, period: Period, areas: Sequence[str] = ()) -> dict:
-    """feedback.received, resolved and resolved_on_time_pct (with the two counts behind it)."""
+def feedback_figures(
+    url: str, period: Period, areas: Sequence[str] = (), columns: Mapping[str, Sequence[str]] | None = None
+) -> dict:
+    """feedback.received, resolved and resolved_on_time_pct (with the two counts behind it); `columns` narrows by
+    other feedback columns (e.g. category)."""
+    columns = dict(columns or {})
+    narrowing = " ".join(_in(column, column, values) for column, values in columns.items())
     row = _one_row(
         url,
         f"""
@@ -62,9 +67,10 @@ def feedback_figures(url: str, period: Period, areas: Sequence[str] = ()) -> dic
             count(*) FILTER (WHERE resolved_at >= :start AND resolved_at < :end AND resolved_at <= due_at)
                 AS resolved_on_time
         FROM feedback
-        WHERE TRUE {_in("area_code", "areas", areas)}
+        WHERE TRUE {_in("area_code", "areas", areas)} {narrowing}
         """,
         areas=areas,
+        **columns,
         **_bounds(period),
     )
     row["resolved_on_time_pct"] = percent(row["resolved_on_time"], row["resolved_with_due"])
@@ -129,3 +135,14 @@ def past_due_open_dossiers(
         **columns,
     )
     return int(row["past_due"])
+
+
+def feedback_received_between(url: str, start_at: datetime, end_before: datetime) -> int:
+    """Feedback received from `start_at` up to (not including) `end_before`, e.g. the wall's day so far."""
+    row = _one_row(
+        url,
+        "SELECT count(*) AS received FROM feedback WHERE received_at >= :start AND received_at < :end",
+        start=start_at,
+        end=end_before,
+    )
+    return int(row["received"])
