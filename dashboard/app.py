@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard import config
 from dashboard.charts import theme
+from dashboard.db import queries
 from dashboard.db.engine import DatabaseError
 from dashboard.i18n import LANGUAGES, t
 from dashboard.navigation import PAGES
@@ -20,6 +21,40 @@ from dashboard.web import admin, cache, url_state, widgets
 
 st.set_page_config(page_title="IOC Huế", page_icon="🏙️", layout="wide")
 theme.register_template()
+
+
+def _settings_problem() -> config.SettingError | None:
+    """Every setting is read and checked at the start of each run (cheap): a bad one stops the app here."""
+    try:
+        config.check()
+    except config.SettingError as error:
+        return error
+    return None
+
+
+def _settings_error_page(error: config.SettingError, language: str) -> None:
+    """What a person sees instead of the pages while a setting cannot be used: each setting, its value and what
+    it allows (the values are shown as code, never as markdown)."""
+    st.error(t("settings.title", language), icon=":material/settings_alert:")
+    st.markdown(t("settings.hint", language))
+    st.code(error.text(language), language=None, wrap_lines=True)
+
+
+settings_problem = _settings_problem()
+if settings_problem is not None:
+    logging.getLogger("dashboard").error("settings cannot be used:\n%s", settings_problem)
+    settings_language = st.query_params.get("lang") if st.query_params.get("lang") in LANGUAGES else "vi"
+    st.navigation(
+        [
+            st.Page(
+                lambda: _settings_error_page(settings_problem, settings_language),
+                title=t("app.title", settings_language),
+                url_path="settings",
+            )
+        ],
+        position="hidden",
+    ).run()
+    st.stop()
 
 
 def _pages(language: str) -> list:
@@ -61,7 +96,7 @@ if _kiosk_requested():
 def _database_problem() -> DatabaseError | None:
     try:
         cache.ensure_ready()
-        cache.areas(cache.current_url())
+        cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS)
     except DatabaseError as error:
         return error
     return None
@@ -83,8 +118,10 @@ if problem is not None:
     ).run()
     st.stop()
 
-area_names = url_state.area_names(cache.areas(cache.current_url()))
-language = url_state.global_filters(area_names, url_state.data_start(cache.coverage(cache.current_url()))).lang
+area_names = url_state.area_names(cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS))
+language = url_state.global_filters(
+    area_names, url_state.data_start(cache.query(queries.table_coverage, ttl=cache.STATUS_TTL_SECONDS))
+).lang
 
 try:
     st.navigation(_pages(language), position="sidebar").run()

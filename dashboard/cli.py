@@ -1,7 +1,7 @@
 """Command line: `python -m dashboard <command>`.
 
 Commands: init-db, demo, kpi, info, forecast, brief, import, hash-password. Every command reads IOC_DATABASE_URL (or --database-url)
-and prints a one-line, actionable message on bad input or a database problem (exit code 2).
+and prints a one-line, actionable message on bad input, a setting that cannot be used or a database problem (exit code 2).
 """
 
 from __future__ import annotations
@@ -415,6 +415,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        config.check()  # a setting that cannot be used stops every command before it starts
+    except config.SettingError as error:
+        print("\n".join(f"error: {problem.text()}" for problem in error.problems), file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     args.database_url = args.database_url or config.database_url()
     try:

@@ -1,20 +1,72 @@
-"""Every setting of the dashboard, listed once with its default and help.
+"""Every setting of the dashboard, listed once with its default, help and what values it allows.
 
 Values come from environment variables first, then from `.streamlit/secrets.toml`
 (top-level keys with the same names), then the default. The README's configuration
 table is checked against this registry by a test.
+
+Each setting has a `parse` (`text`, `whole_number`, `number`, `choice(...)`, `time_zone`) and, for numbers,
+bounds. `check()` reads them all and raises SettingError naming each setting whose value cannot be used, its
+value and what is allowed: the CLI (exit code 2) and the app (an error page instead of the pages) call it
+before anything else, so a bad value stops start-up instead of silently becoming a default. `value(name)`
+is the typed accessor.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dashboard.i18n import t
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = PROJECT_ROOT / "data"
 BOUNDARIES_DIR = DATA_DIR / "boundaries"
+
+
+# ---------------------------------------------------------------- parsers: text -> value, ValueError when unusable
+def text(raw: str) -> str:
+    return raw
+
+
+def whole_number(raw: str) -> int:
+    return int(raw.strip())
+
+
+def number(raw: str) -> float:
+    value = float(raw.strip())
+    if not math.isfinite(value):
+        raise ValueError(raw)
+    return value
+
+
+def time_zone(raw: str) -> str:
+    try:
+        ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(raw) from None
+    return raw.strip()
+
+
+class Choice:
+    """One of a few fixed words (`choice("vi", "en")`)."""
+
+    def __init__(self, *options: str) -> None:
+        self.options = options
+
+    def __call__(self, raw: str) -> str:
+        if raw.strip() not in self.options:
+            raise ValueError(raw)
+        return raw.strip()
+
+
+def choice(*options: str) -> Choice:
+    return Choice(*options)
 
 
 @dataclass(frozen=True)
@@ -22,6 +74,38 @@ class Setting:
     name: str
     default: str
     help: str
+    parse: Callable[[str], Any] = text
+    minimum: float | None = None
+    maximum: float | None = None
+
+    def allowed(self, lang: str = "en") -> str:
+        """What values the setting takes, in words: "a whole number from 1 to 525600"."""
+        if isinstance(self.parse, Choice):
+            return t("settings.allowed.choice", lang, options=", ".join(self.parse.options))
+        if self.parse is time_zone:
+            return t("settings.allowed.time_zone", lang)
+        kind = {whole_number: "whole_number", number: "number"}.get(self.parse)
+        if kind is None:
+            return t("settings.allowed.text", lang)
+        low, high = _plain(self.minimum), _plain(self.maximum)
+        if low is not None and high is not None:
+            return t(f"settings.allowed.{kind}_between", lang, low=low, high=high)
+        if low is not None:
+            return t(f"settings.allowed.{kind}_at_least", lang, low=low)
+        if high is not None:
+            return t(f"settings.allowed.{kind}_at_most", lang, high=high)
+        return t(f"settings.allowed.{kind}", lang)
+
+    def read(self, raw: str) -> Any:
+        """The typed value of `raw`; ValueError when the setting cannot take it."""
+        value = self.parse(raw)
+        if self.minimum is not None and value < self.minimum or self.maximum is not None and value > self.maximum:
+            raise ValueError(raw)
+        return value
+
+
+def _plain(bound: float | None) -> str | None:
+    return None if bound is None else (str(int(bound)) if float(bound).is_integer() else str(bound))
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -36,24 +120,40 @@ SETTINGS: tuple[Setting, ...] = (
         "IOC_TIMEZONE",
         "Asia/Ho_Chi_Minh",
         "Time zone of the city. Every timestamp in the database is naive local time of this zone.",
+        parse=time_zone,
     ),
-    Setting("IOC_LANGUAGE", "vi", "Default user-interface language: vi or en."),
-    Setting("IOC_QUERY_TTL_SECONDS", "300", "How long page query results are cached."),
+    Setting("IOC_LANGUAGE", "vi", "Default user-interface language: vi or en.", parse=choice("vi", "en")),
+    Setting(
+        "IOC_QUERY_TTL_SECONDS",
+        "300",
+        "How long page query results are cached.",
+        parse=whole_number,
+        minimum=0,
+        maximum=86400,
+    ),
     Setting(
         "IOC_STATEMENT_TIMEOUT_SECONDS",
         "30",
         "Longest a single query may run: PostgreSQL's statement_timeout, and on both engines the client's own "
         "deadline (a frozen server or a hung DuckDB query is interrupted a few seconds after it).",
+        parse=whole_number,
+        minimum=1,
+        maximum=86400,
     ),
     Setting(
         "IOC_CONNECT_TIMEOUT_SECONDS",
         "5",
         "Longest the app waits to open a database connection (PostgreSQL connect_timeout).",
+        parse=whole_number,
+        minimum=1,
+        maximum=600,
     ),
     Setting(
         "IOC_WRITE_LOCK_TIMEOUT_SECONDS",
         "3600",
         "How long a DuckDB write (import, demo, init-db, forecast) waits for another write to finish.",
+        parse=number,
+        minimum=0,
     ),
     Setting(
         "IOC_WALL_PANELS",
@@ -65,22 +165,45 @@ SETTINGS: tuple[Setting, ...] = (
         "20",
         "Seconds each wall panel stays on screen: one value, or one per panel (?dwell= overrides it).",
     ),
-    Setting("IOC_WALL_REFRESH_SECONDS", "60", "How often the wall screen reloads its figures."),
-    Setting("IOC_WALL_OVERDUE_DAYS", "3", "The wall's ticker lists open feedback overdue by more than this many days."),
+    Setting(
+        "IOC_WALL_REFRESH_SECONDS",
+        "60",
+        "How often the wall screen reloads its figures.",
+        parse=whole_number,
+        minimum=5,
+        maximum=3600,
+    ),
+    Setting(
+        "IOC_WALL_OVERDUE_DAYS",
+        "3",
+        "The wall's ticker lists open feedback overdue by more than this many days.",
+        parse=whole_number,
+        minimum=0,
+        maximum=365,
+    ),
     Setting(
         "IOC_FRESHNESS_FEEDBACK_MINUTES",
         "60",
         "Feedback is 'live' while its newest report is at most this many minutes old.",
+        parse=whole_number,
+        minimum=1,
+        maximum=525600,
     ),
     Setting(
         "IOC_FRESHNESS_DOSSIERS_MINUTES",
         "1440",
         "Dossiers are 'live' while the newest dossier is at most this many minutes old.",
+        parse=whole_number,
+        minimum=1,
+        maximum=525600,
     ),
     Setting(
         "IOC_FRESHNESS_TRAFFIC_MINUTES",
         "30",
         "Traffic is 'live' while the newest sensor observation is at most this many minutes old.",
+        parse=whole_number,
+        minimum=1,
+        maximum=525600,
     ),
     Setting(
         "IOC_ADMIN_PASSWORD_HASH",
@@ -88,26 +211,91 @@ SETTINGS: tuple[Setting, ...] = (
         "PBKDF2 hash of the administrator password (python -m dashboard hash-password); empty: no admin pages.",
     ),
     # Import limits: a file beyond one is refused with a one-line message naming the limit and where it was hit.
-    Setting("IOC_IMPORT_MAX_COLUMNS", "500", "Most columns an imported file may have."),
-    Setting("IOC_IMPORT_MAX_FIELD_CHARS", "1000000", "Most characters in one cell of an imported file."),
-    Setting("IOC_IMPORT_MAX_LINE_BYTES", "4194304", "Longest line (bytes) of an imported CSV/TSV or JSONL file."),
-    Setting("IOC_IMPORT_MAX_ROWS", "20000000", "Most data rows in an imported file."),
-    Setting("IOC_IMPORT_MAX_CELLS", "200000000", "Most cells (rows x columns) in an imported file."),
+    Setting("IOC_IMPORT_MAX_COLUMNS", "500", "Most columns an imported file may have.", parse=whole_number, minimum=1),
+    Setting(
+        "IOC_IMPORT_MAX_FIELD_CHARS",
+        "1000000",
+        "Most characters in one cell of an imported file.",
+        parse=whole_number,
+        minimum=1,
+    ),
+    Setting(
+        "IOC_IMPORT_MAX_LINE_BYTES",
+        "4194304",
+        "Longest line (bytes) of an imported CSV/TSV or JSONL file.",
+        parse=whole_number,
+        minimum=1,
+    ),
+    Setting("IOC_IMPORT_MAX_ROWS", "20000000", "Most data rows in an imported file.", parse=whole_number, minimum=1),
+    Setting(
+        "IOC_IMPORT_MAX_CELLS",
+        "200000000",
+        "Most cells (rows x columns) in an imported file.",
+        parse=whole_number,
+        minimum=1,
+    ),
     Setting(
         "IOC_IMPORT_MAX_XLSX_RATIO",
         "200",
         "Most an .xlsx part (above 1 MiB) may expand over its compressed size; beyond it, a zip bomb.",
+        parse=whole_number,
+        minimum=1,
     ),
-    Setting("IOC_IMPORT_MAX_XLSX_PART_MB", "1024", "Largest uncompressed part (zip member) of an imported .xlsx."),
+    Setting(
+        "IOC_IMPORT_MAX_XLSX_PART_MB",
+        "1024",
+        "Largest uncompressed part (zip member) of an imported .xlsx.",
+        parse=whole_number,
+        minimum=1,
+    ),
     Setting(
         "IOC_IMPORT_MEMORY_MB",
         "4096",
         "Address space (RLIMIT_AS) of the process an upload's import runs in; 0: no limit.",
+        parse=whole_number,
+        minimum=0,
     ),
-    Setting("IOC_IMPORT_TIMEOUT_SECONDS", "3600", "An upload's import still running after this long is stopped."),
+    Setting(
+        "IOC_IMPORT_TIMEOUT_SECONDS",
+        "3600",
+        "An upload's import still running after this long is stopped.",
+        parse=whole_number,
+        minimum=1,
+    ),
 )
 
-_SETTING_NAMES = {s.name for s in SETTINGS}
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One setting whose value cannot be used: where the value came from and what the setting allows."""
+
+    setting: Setting
+    value: str
+    source: str  # "environment" or "secrets"
+
+    def text(self, lang: str = "en") -> str:
+        return t(
+            "settings.problem",
+            lang,
+            name=self.setting.name,
+            value=repr(self.value),
+            source=t(f"settings.source.{self.source}", lang),
+            allowed=self.setting.allowed(lang),
+        )
+
+
+class SettingError(ValueError):
+    """Settings the dashboard cannot start with. The message (English, for the command line and logs) has one
+    line per problem; `text(lang)` says the same in the interface's language."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__(self.text("en"))
+
+    def text(self, lang: str) -> str:
+        return "\n".join(problem.text(lang) for problem in self.problems)
 
 
 def _secrets() -> dict:
@@ -118,16 +306,50 @@ def _secrets() -> dict:
         return tomllib.load(handle)
 
 
-def get(name: str) -> str:
-    """Current value of one registered setting."""
-    if name not in _SETTING_NAMES:
+def _raw(name: str, secrets: dict | None = None) -> tuple[str, str]:
+    """(value, where it came from: "environment", "secrets" or "default") of one registered setting."""
+    if name not in SETTINGS_BY_NAME:
         raise KeyError(f"unknown setting {name!r}")
-    if name in os.environ and os.environ[name] != "":
-        return os.environ[name]
-    secrets = _secrets()
+    if os.environ.get(name, "") != "":
+        return os.environ[name], "environment"
+    secrets = _secrets() if secrets is None else secrets
     if name in secrets:
-        return str(secrets[name])
-    return next(s.default for s in SETTINGS if s.name == name)
+        return str(secrets[name]), "secrets"
+    return SETTINGS_BY_NAME[name].default, "default"
+
+
+def get(name: str) -> str:
+    """Current value of one registered setting, as written (`value` gives it typed)."""
+    return _raw(name)[0]
+
+
+def value(name: str) -> Any:
+    """Current value of one registered setting, parsed and within its bounds; SettingError otherwise."""
+    setting = SETTINGS_BY_NAME.get(name)
+    raw, source = _raw(name)
+    try:
+        return setting.read(raw)
+    except ValueError:
+        raise SettingError([Problem(setting, raw, source)]) from None
+
+
+def problems() -> list[Problem]:
+    """Every setting whose current value cannot be used (empty when all are fine)."""
+    secrets = _secrets()
+    found = []
+    for setting in SETTINGS:
+        raw, source = _raw(setting.name, secrets)
+        try:
+            setting.read(raw)
+        except ValueError:
+            found.append(Problem(setting, raw, source))
+    return found
+
+
+def check() -> None:
+    """Raise SettingError naming every setting whose value cannot be used (call once at start-up: it is cheap)."""
+    if found := problems():
+        raise SettingError(found)
 
 
 def database_url() -> str:
@@ -142,7 +364,7 @@ def database_url() -> str:
 
 
 def timezone() -> str:
-    return get("IOC_TIMEZONE")
+    return value("IOC_TIMEZONE")
 
 
 def city() -> str:
@@ -150,29 +372,20 @@ def city() -> str:
 
 
 def default_language() -> str:
-    value = get("IOC_LANGUAGE")
-    return value if value in ("vi", "en") else "vi"
+    return value("IOC_LANGUAGE")
 
 
 def query_ttl_seconds() -> int:
-    return int(get("IOC_QUERY_TTL_SECONDS"))
+    return value("IOC_QUERY_TTL_SECONDS")
 
 
 def statement_timeout_seconds() -> int:
-    return int(get("IOC_STATEMENT_TIMEOUT_SECONDS"))
+    return value("IOC_STATEMENT_TIMEOUT_SECONDS")
 
 
 def connect_timeout_seconds() -> int:
-    return max(1, int(get("IOC_CONNECT_TIMEOUT_SECONDS")))
+    return value("IOC_CONNECT_TIMEOUT_SECONDS")
 
 
 def write_lock_timeout_seconds() -> float:
-    return float(get("IOC_WRITE_LOCK_TIMEOUT_SECONDS"))
-
-
-def import_setting(name: str) -> int:
-    """One of the IOC_IMPORT_* limits as a whole number (a value that is not one: the default)."""
-    try:
-        return int(float(get(name)))
-    except ValueError:
-        return int(next(s.default for s in SETTINGS if s.name == name))
+    return value("IOC_WRITE_LOCK_TIMEOUT_SECONDS")

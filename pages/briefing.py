@@ -13,6 +13,7 @@ from dashboard.briefing import charts
 from dashboard.briefing.content import Table, build_briefing, weeks_with_data
 from dashboard.briefing.render import render_briefing
 from dashboard.briefing.weeks import last_complete_week, week_code
+from dashboard.db import queries
 from dashboard.i18n import format_datetime, t
 from dashboard.periods import local_now
 from dashboard.safe_text import markdown_text
@@ -44,7 +45,7 @@ if not weeks:
     st.info(t("briefing.page.no_weeks", lang))
     st.stop()
 default_week = week_code(last_complete_week(now.date()))
-area_names = url_state.area_names(cache.areas(cache.current_url()))
+area_names = url_state.area_names(cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS))
 scopes = ["", *sorted(area_names, key=lambda code: area_names[code])]
 default_scope = selection.areas[0] if len(selection.areas) == 1 else ""
 

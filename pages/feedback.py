@@ -8,6 +8,7 @@ import streamlit as st
 from dashboard.charts import feedback as charts
 from dashboard.charts import maps
 from dashboard.db import feedback_queries as fq
+from dashboard.db import queries
 from dashboard.i18n import t
 from dashboard.metrics import kpis
 from dashboard.web import cache, url_state, widgets
@@ -28,7 +29,7 @@ url_state.dimension_filter(
 selection = url_state.current()
 query = selection.query()
 dimensions = dict(query.dimensions)
-area_names = url_state.area_names(cache.areas(cache.current_url()))
+area_names = url_state.area_names(cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS))
 
 title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
 title_column.title(t("feedback.heading", lang))
@@ -120,7 +121,7 @@ with map_column:
     )
     by_area = cache.query(kpis.compute_area_kpis, selection.period, dimensions, ("feedback",)).set_index("code")
     figure = maps.choropleth(
-        cache.areas(cache.current_url(), with_geometry=True),
+        cache.query(queries.area_list, with_geometry=True, ttl=cache.AREAS_TTL_SECONDS),
         by_area[metric],
         title=t(f"map.metric.{metric}", lang),
         higher_is_better=None,

@@ -13,6 +13,7 @@ import streamlit as st
 
 from dashboard.charts import forecast as charts
 from dashboard.db import forecast_queries as fq
+from dashboard.db import queries
 from dashboard.i18n import format_date, format_datetime, format_number, t
 from dashboard.safe_text import chart_text
 from dashboard.web import cache, url_state, widgets
@@ -24,15 +25,13 @@ ANOMALIES_SHOWN = 500
 
 lang = url_state.lang()
 selection = url_state.current()
-url = cache.current_url()
-engine = cache.engine()
 
 title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
 title_column.title(t("forecast.heading", lang))
 with badge_column:
     widgets.demo_badge(lang)
 
-runs = fq.current_runs(engine)  # uncached: a new run shows on the next rerun
+runs = cache.query(fq.current_runs, ttl=0)  # never reused: a new run shows on the next rerun
 
 
 def run_line(run: pd.Series, series_count: int) -> str:
@@ -137,7 +136,7 @@ def series_section(metric: str, run: pd.Series) -> str:
     if rows.empty:
         st.info(t("forecast.no_series", lang), icon=":material/info:")
         return ""
-    area_names = url_state.area_names(cache.areas(url))
+    area_names = url_state.area_names(cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS))
     sensors = cache.query(fq.sensor_names) if metric == "traffic" else {}
     options = charts.series_options(list(rows["series_id"]), lang, area_names, sensors)
     summary = charts.metric_summary(rows)

@@ -6,18 +6,17 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.charts import map_layers
-from dashboard.db import map_queries
+from dashboard.db import map_queries, queries
 from dashboard.i18n import format_number, t
-from dashboard.metrics import definitions
+from dashboard.metrics import definitions, kpis
 from dashboard.web import cache, url_state, widgets
 
 COMPARED_WARDS = 3  # columns of the ward-vs-city table besides the city
 
 lang = url_state.lang()
-url = cache.current_url()
 selection = url_state.current()
 query = selection.query()
-area_names = url_state.area_names(cache.areas(url))
+area_names = url_state.area_names(cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS))
 
 title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
 title_column.title(t("wardmap.heading", lang))
@@ -39,8 +38,8 @@ with points_column:
     show_points = st.toggle(t("wardmap.points", lang), key="map_points", help=t("wardmap.points_help", lang))
 layer = map_layers.WARD_LAYER_BY_KEY[layer_key]
 
-area_table = cache.area_kpis(url, selection.period.start, selection.period.end)
-geometry = cache.areas(url, with_geometry=True)
+area_table = cache.query(kpis.compute_area_kpis, selection.period)
+geometry = cache.query(queries.area_list, with_geometry=True, ttl=cache.AREAS_TTL_SECONDS)
 feedback_layer = None
 if map_layers.has_polygons(geometry):
     figure = map_layers.ward_layer_map(geometry, area_table, layer, lang, selected=selection.areas)
@@ -75,10 +74,9 @@ with compare_column:
     if selection.areas:
         shown = selection.areas[:COMPARED_WARDS]
         places = {
-            area_names.get(code, code): cache.city_kpis(url, selection.period.start, selection.period.end, (code,))
-            for code in shown
+            area_names.get(code, code): cache.query(kpis.compute_kpis, selection.period, [code]) for code in shown
         }
-        places[t("wardmap.city", lang)] = cache.city_kpis(url, selection.period.start, selection.period.end, ())
+        places[t("wardmap.city", lang)] = cache.query(kpis.compute_kpis, selection.period, None)
         comparison = map_layers.comparison_table(places, lang)
         st.dataframe(comparison, hide_index=True, height=35 * (len(comparison) + 1) + 3)
         if len(selection.areas) > COMPARED_WARDS:

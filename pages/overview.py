@@ -8,9 +8,9 @@ import streamlit as st
 
 from dashboard.charts import ROLLING_DAYS, daily_trend, maps
 from dashboard.charts.forecast import anomaly_table
-from dashboard.db import forecast_queries
+from dashboard.db import forecast_queries, queries
 from dashboard.i18n import t
-from dashboard.metrics import definitions
+from dashboard.metrics import definitions, kpis
 from dashboard.periods import Period
 from dashboard.web import cache, widgets
 from dashboard.web.overview import MAP_METRICS, trend_window
@@ -18,7 +18,6 @@ from dashboard.web.url_state import current as current_filters
 
 filters = current_filters()
 lang = filters.lang
-url = cache.current_url()
 
 title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
 title_column.title(t("overview.heading", lang))
@@ -27,8 +26,8 @@ with badge_column:
 scope = t("overview.scope_areas", lang, count=len(filters.areas)) if filters.areas else t("overview.scope_city", lang)
 st.caption(f"{scope} · {widgets.period_caption(filters)}")
 
-current = cache.city_kpis(url, filters.period.start, filters.period.end, filters.areas)
-previous = cache.city_kpis(url, filters.compared_period.start, filters.compared_period.end, filters.areas)
+current = cache.query(kpis.compute_kpis, filters.period, list(filters.areas) or None)
+previous = cache.query(kpis.compute_kpis, filters.compared_period, list(filters.areas) or None)
 
 for section, table in (("feedback", "feedback"), ("dossiers", "dossiers"), ("traffic", "traffic_observations")):
     st.subheader(t(f"section.{section}", lang))
@@ -46,8 +45,8 @@ with map_column:
         key="overview_map_metric",
         format_func=lambda key: t(f"map.metric.{key}", lang),
     )
-    table = cache.area_kpis(url, filters.period.start, filters.period.end)
-    geometry = cache.areas(url, with_geometry=True)
+    table = cache.query(kpis.compute_area_kpis, filters.period)
+    geometry = cache.query(queries.area_list, with_geometry=True, ttl=cache.AREAS_TTL_SECONDS)
     figure = maps.choropleth(
         geometry,
         table.set_index("code")[metric],
@@ -69,7 +68,7 @@ with trend_column:
     with tabs[0]:
         st.plotly_chart(
             daily_trend(
-                cache.feedback_daily(url, fetched.start, fetched.end, filters.areas),
+                cache.query(queries.feedback_daily, fetched, list(filters.areas) or None),
                 title=t("trend.feedback_received", lang),
                 lang=lang,
                 stack_column="category",
@@ -81,7 +80,7 @@ with trend_column:
     with tabs[1]:
         st.plotly_chart(
             daily_trend(
-                cache.dossier_daily(url, fetched.start, fetched.end, filters.areas),
+                cache.query(queries.dossier_daily, fetched, list(filters.areas) or None),
                 title=t("trend.dossiers_received", lang),
                 lang=lang,
                 stack_column="channel",
@@ -91,7 +90,7 @@ with trend_column:
             key="trend_dossiers",
         )
     with tabs[2]:
-        vehicles = cache.traffic_daily(url, fetched.start, fetched.end, filters.areas)
+        vehicles = cache.query(queries.traffic_daily, fetched, list(filters.areas) or None)
         vehicles = vehicles.assign(vehicles=vehicles["vehicles"] / 1000.0)
         st.plotly_chart(
             daily_trend(

@@ -7,6 +7,7 @@ import streamlit as st
 
 from dashboard.charts import dossiers as charts
 from dashboard.db import dossier_queries as dq
+from dashboard.db import queries
 from dashboard.i18n import format_datetime, t
 from dashboard.metrics import kpis
 from dashboard.periods import local_now
@@ -32,7 +33,7 @@ for name in dq.PAGE_DIMENSIONS:
 selection = url_state.current()
 query = selection.query()
 dimensions = dict(query.dimensions)
-area_names = url_state.area_names(cache.areas(cache.current_url()))
+area_names = url_state.area_names(cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS))
 now = local_now()
 as_of = dq.as_of_instant(selection.period, now)
 

@@ -7,13 +7,13 @@ import streamlit as st
 
 from dashboard import periods
 from dashboard.charts import traffic as charts
+from dashboard.db import queries
 from dashboard.db import traffic_queries as tq
 from dashboard.i18n import format_date, format_datetime, format_number, t
 from dashboard.metrics import kpis
 from dashboard.web import cache, url_state, widgets
 
 lang = url_state.lang()
-url = cache.current_url()
 sensor_table = cache.query(tq.sensor_list)
 sensor_names = dict(zip(sensor_table["id"], sensor_table["name"], strict=True))
 url_state.dimension_filter("sensor", sensor_names, t("traffic.filter.sensor", lang))
@@ -23,7 +23,7 @@ url_state.dimension_filter(
 selection = url_state.current()
 query = selection.query()
 dimensions = dict(query.dimensions)
-area_names = url_state.area_names(cache.areas(url))
+area_names = url_state.area_names(cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS))
 now = periods.local_now().replace(second=0, microsecond=0)  # to the minute, so the cache is reused
 
 title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
@@ -68,7 +68,10 @@ with map_column:
     on_map = cache.query(tq.congestion_ranking, query.without("sensor"), "sensor")
     st.plotly_chart(
         charts.sensor_map(
-            on_map, cache.areas(url, with_geometry=True), lang, selected=selection.dimensions.get("sensor", ())
+            on_map,
+            cache.query(queries.area_list, with_geometry=True, ttl=cache.AREAS_TTL_SECONDS),
+            lang,
+            selected=selection.dimensions.get("sensor", ()),
         ),
         key="traffic_map",
         on_select=url_state.click_to_filter("sensor", "traffic_map", "customdata"),
@@ -119,7 +122,11 @@ with heat_column:
     st.plotly_chart(charts.hour_weekday_heatmap(cache.query(tq.hour_weekday, query), heat, lang), key="traffic_heatmap")
     st.caption(t(f"traffic.heatmap.caption.{heat}", lang))
 with profile_column:
-    newest = cache.coverage(url).set_index("table")["last_at"].get("traffic_observations")
+    newest = (
+        cache.query(queries.table_coverage, ttl=cache.STATUS_TTL_SECONDS)
+        .set_index("table")["last_at"]
+        .get("traffic_observations")
+    )
     day, until = tq.profile_day(selection.period, now, newest)
     is_today = day == now.date()
     st.subheader(

@@ -22,6 +22,7 @@ import streamlit as st
 
 from dashboard import config
 from dashboard.charts import theme
+from dashboard.db import queries
 from dashboard.db.engine import DatabaseError
 from dashboard.i18n import LANGUAGES, t
 from dashboard.periods import local_now
@@ -101,7 +102,7 @@ def load(key: str, figures: Callable[[datetime], object]) -> wall.Loaded:
     """(data clock, figures) for one part of the wall, or the last good ones while the database is away."""
 
     def run():
-        as_of = wall.data_clock(local_now(), wall_queries.newest_records(cache.engine()))
+        as_of = wall.data_clock(local_now(), newest_records())
         return as_of, figures(as_of)
 
     return memory.load(key, run, local_now())
@@ -121,14 +122,18 @@ def guarded(draw_part: Callable[[], None]) -> Callable[[], None]:
     return run
 
 
-@st.cache_data(ttl=TYPICAL_TTL_SECONDS, max_entries=8, show_spinner=False)
-def typical_day(url: str, as_of: datetime) -> dict:
-    # Only past weeks go into a typical day, so its ~35 queries are kept an hour instead of the query TTL.
-    return wall_queries.typical_day(cache.engine_for(url), as_of)
+def newest_records() -> dict:
+    """The newest record of each source, always from the database (never a cached answer): its success is what
+    ends an outage, and the data clock follows it."""
+    return cache.query(wall_queries.newest_records, ttl=0)
 
 
 def today_and_typical(as_of: datetime) -> dict:
-    return {"today": cache.query(wall_queries.today_so_far, as_of), "typical": typical_day(cache.current_url(), as_of)}
+    return {
+        "today": cache.query(wall_queries.today_so_far, as_of),
+        # Only past weeks go into a typical day, so its ~35 queries are kept an hour instead of the query TTL.
+        "typical": cache.query(wall_queries.typical_day, as_of, ttl=TYPICAL_TTL_SECONDS),
+    }
 
 
 def subtitle(text: str, loaded: wall.Loaded) -> None:
@@ -139,9 +144,12 @@ def subtitle(text: str, loaded: wall.Loaded) -> None:
 @st.fragment(run_every=refresh)
 @guarded
 def header() -> None:
-    loaded = memory.load("header", lambda: wall_queries.newest_records(cache.engine()), local_now())
+    loaded = memory.load("header", newest_records, local_now())
     demo = memory.load(
-        "demo", lambda: cache.dataset_info(cache.current_url()).get("kind") == "demo", local_now(), tracks_outage=False
+        "demo",
+        lambda: cache.query(queries.dataset_info, ttl=cache.STATUS_TTL_SECONDS).get("kind") == "demo",
+        local_now(),
+        tracks_outage=False,
     )
     now = local_now()
     sources = wall.all_freshness(loaded.value or {}, now, wall.freshness_thresholds(), reachable=loaded.fresh)
@@ -184,7 +192,10 @@ def overview() -> None:
 def live_map() -> None:
     loaded = load("map", lambda as_of: cache.query(wall_queries.map_layers, as_of))
     geometry = memory.load(
-        "areas", lambda: cache.areas(cache.current_url(), with_geometry=True), local_now(), tracks_outage=False
+        "areas",
+        lambda: cache.query(queries.area_list, with_geometry=True, ttl=cache.AREAS_TTL_SECONDS),
+        local_now(),
+        tracks_outage=False,
     )
     if loaded.value is None or geometry.value is None:
         st.html(draw.waiting_html(language))
@@ -278,7 +289,7 @@ PANEL_PARTS = {
 def ticker() -> None:
     days = wall.overdue_days()
     loaded = load("ticker", lambda as_of: cache.query(wall_queries.ticker_inputs, as_of, days))
-    newest = memory.load("ticker_newest", lambda: wall_queries.newest_records(cache.engine()), local_now())
+    newest = memory.load("ticker_newest", newest_records, local_now())
     sources = wall.all_freshness(newest.value or {}, local_now(), wall.freshness_thresholds(), reachable=newest.fresh)
     inputs = loaded.value[1] if loaded.value else {}
     alerts = wall.build_alerts(

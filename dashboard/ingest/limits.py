@@ -43,7 +43,7 @@ class Limits:
     @classmethod
     def current(cls) -> Limits:
         """The limits of the settings IOC_IMPORT_MAX_* (read anew each time: a change needs no restart)."""
-        get = config.import_setting
+        get = config.value
         return cls(
             columns=get("IOC_IMPORT_MAX_COLUMNS"),
             field_chars=get("IOC_IMPORT_MAX_FIELD_CHARS"),

@@ -345,8 +345,8 @@ def run_isolated(
     worker's i18n keys and parameters. The worker is stopped (SIGTERM, then SIGKILL) when the time is up or when
     the caller stops waiting: Streamlit ends a script run that a closed session or a new click interrupts by
     raising in `progress`, and this function's `finally` stops the worker then."""
-    memory_mb = config.import_setting("IOC_IMPORT_MEMORY_MB") if memory_mb is None else memory_mb
-    timeout = config.import_setting("IOC_IMPORT_TIMEOUT_SECONDS") if timeout is None else timeout
+    memory_mb = config.value("IOC_IMPORT_MEMORY_MB") if memory_mb is None else memory_mb
+    timeout = config.value("IOC_IMPORT_TIMEOUT_SECONDS") if timeout is None else timeout
     name = file_name or Path(path).name
     request = {
         "url": url,

@@ -32,7 +32,6 @@ SOURCES = ("feedback", "dossiers", "traffic")
 SECTIONS = ("feedback", "dossiers", "traffic")
 MIN_DWELL_SECONDS = 3
 MAX_DWELL_SECONDS = 3600
-MIN_REFRESH_SECONDS = 5
 TYPICAL_WEEKS = 8
 FEED_WINDOW_HOURS = 24  # the map shows feedback received in this many hours before the data clock
 MAX_ALERT_ANOMALIES = 3
@@ -138,18 +137,13 @@ def wall_rotation(params: Mapping[str, str], lang: str = "en") -> tuple[Rotation
 
 
 def refresh_seconds() -> int:
-    """How often the panels reload their figures (IOC_WALL_REFRESH_SECONDS, at least 5)."""
-    try:
-        return max(MIN_REFRESH_SECONDS, int(config.get("IOC_WALL_REFRESH_SECONDS")))
-    except ValueError:
-        return 60
+    """How often the panels reload their figures (IOC_WALL_REFRESH_SECONDS; the setting allows 5 s at least)."""
+    return config.value("IOC_WALL_REFRESH_SECONDS")
 
 
 def overdue_days() -> int:
-    try:
-        return max(0, int(config.get("IOC_WALL_OVERDUE_DAYS")))
-    except ValueError:
-        return 3
+    """The ticker lists open feedback overdue by more than this many days (IOC_WALL_OVERDUE_DAYS)."""
+    return config.value("IOC_WALL_OVERDUE_DAYS")
 
 
 # ---------------------------------------------------------------- the data clock, today and a typical day
@@ -279,14 +273,9 @@ class Freshness:
 
 
 def freshness_thresholds() -> dict[str, int]:
-    """Minutes after which a source counts as late: IOC_FRESHNESS_<SOURCE>_MINUTES."""
-    thresholds = {}
-    for source in SOURCES:
-        try:
-            thresholds[source] = max(1, int(config.get(f"IOC_FRESHNESS_{source.upper()}_MINUTES")))
-        except ValueError:
-            thresholds[source] = 60
-    return thresholds
+    """Minutes after which a source counts as late: IOC_FRESHNESS_<SOURCE>_MINUTES (a bad value stops start-up,
+    see config.check)."""
+    return {source: config.value(f"IOC_FRESHNESS_{source.upper()}_MINUTES") for source in SOURCES}
 
 
 def freshness(source: str, newest: datetime | None, now: datetime, threshold_minutes: int) -> Freshness:
@@ -432,8 +421,10 @@ class LastGood:
         self.errors = errors
 
     def load(self, key: str, loader: Callable[[], Any], now: datetime, *, tracks_outage: bool = True) -> Loaded:
-        """`tracks_outage=False` for loaders that may be answered from a cache: their success says nothing
-        about the database, so it must not end an outage (their failure still starts one)."""
+        """`tracks_outage=False` for loaders that may be answered from a cache (`cache.query` with a TTL): their
+        success says nothing about the database, so it must not end an outage (their failure still starts one).
+        A loader that tracks the outage must reach the database each time (the wall reads its data clock with
+        `cache.query(..., ttl=0)` first)."""
         try:
             value = loader()
         except self.errors:

@@ -1,32 +1,40 @@
-"""Streamlit caching around the KPI and query functions.
+"""The pages' one way to the database: `query(fn, *args, ttl=)` for reads, `writable_engine()` for writes.
+
+`query(fn, *args)` runs `fn(engine, *args)` through Streamlit's data cache: `fn` is a query or KPI function of
+`dashboard.db`, `dashboard.metrics.kpis` or `dashboard.wall.data` taking the engine first, and its other
+arguments are plain hashable values (QueryFilter, Period, dates, tuples, strings), so the same view hits the same
+entry. `ttl` is how long a result is reused: the query TTL (IOC_QUERY_TTL_SECONDS) unless the call says
+otherwise, e.g. an hour for the wall's typical day, which only reads past weeks; `ttl=0` goes to the database
+every time, for a call whose success must prove that the database answers now (the wall's data clock) or that
+must show a change at once (a new forecast run).
 
 The engine is one read-only engine per database URL per process (`engine.shared_engine`), kept outside
-Streamlit's caches so that clearing them costs a re-query, never the connections; query results are
-`st.cache_data` with the configured TTL. Arguments are plain values (URL, ISO dates, tuples of
-area codes) so they hash cheaply and the same view hits the same cache entry.
+Streamlit's caches so that clearing them costs a re-query, never the connections. Pages never take an engine
+themselves; one that changes the database does it inside `writable_engine()`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import date
+import contextlib
+from collections.abc import Callable, Iterator
+from functools import cache
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 from sqlalchemy.engine import Engine
 
 from dashboard import config
-from dashboard.db import queries
-from dashboard.db.engine import check_ready, shared_engine
-from dashboard.metrics import kpis
-from dashboard.periods import Period
+from dashboard.db.engine import check_ready, shared_engine, writing
 
-TTL = config.query_ttl_seconds()
-MAX_ENTRIES = 256
+MAX_ENTRIES = 1024  # per TTL: results of about a hundred views of every page
+AREAS_TTL_SECONDS = 3600  # the areas (names, boundaries) change only with an import of boundary files
+STATUS_TTL_SECONDS = 60  # what the data covers and which dataset it is: shown beside every page's figures
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {}
 
 
 def engine_for(url: str) -> Engine:
+    """The process's read-only engine for `url` (it survives Streamlit's "Clear cache")."""
     return shared_engine(url, read_only=True)
 
 
@@ -34,73 +42,43 @@ def current_url() -> str:
     return config.database_url()
 
 
-def engine() -> Engine:
-    return engine_for(current_url())
-
-
 def ensure_ready() -> None:
     """Raise a DatabaseError (with a hint for people) unless the database can serve the app."""
-    check_ready(engine())
+    check_ready(engine_for(current_url()))
 
 
-def _period(start: date, end: date) -> Period:
-    return Period(start, end)
+def query(function: Callable[..., Any], *args: Any, ttl: int | None = None, **kwargs: Any) -> Any:
+    """`function(engine, *args, **kwargs)`, reused for `ttl` seconds (default: IOC_QUERY_TTL_SECONDS; 0: never).
 
-
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def city_kpis(url: str, start: date, end: date, areas: tuple[str, ...]) -> dict:
-    return kpis.compute_kpis(engine_for(url), _period(start, end), list(areas) or None)
-
-
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def area_kpis(url: str, start: date, end: date) -> pd.DataFrame:
-    return kpis.compute_area_kpis(engine_for(url), _period(start, end))
-
-
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def feedback_daily(url: str, start: date, end: date, areas: tuple[str, ...]) -> pd.DataFrame:
-    return queries.feedback_daily(engine_for(url), _period(start, end), list(areas) or None)
-
-
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def dossier_daily(url: str, start: date, end: date, areas: tuple[str, ...]) -> pd.DataFrame:
-    return queries.dossier_daily(engine_for(url), _period(start, end), list(areas) or None)
-
-
-@st.cache_data(ttl=TTL, max_entries=MAX_ENTRIES, show_spinner=False)
-def traffic_daily(url: str, start: date, end: date, areas: tuple[str, ...]) -> pd.DataFrame:
-    return queries.traffic_daily(engine_for(url), _period(start, end), list(areas) or None)
-
-
-@st.cache_data(ttl=3600, max_entries=8, show_spinner=False)
-def areas(url: str, with_geometry: bool = False) -> pd.DataFrame:
-    return queries.area_list(engine_for(url), with_geometry=with_geometry)
-
-
-@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
-def coverage(url: str) -> pd.DataFrame:
-    return queries.table_coverage(engine_for(url))
-
-
-@st.cache_data(ttl=60, max_entries=8, show_spinner=False)
-def dataset_info(url: str) -> dict[str, str]:
-    return queries.dataset_info(engine_for(url))
-
-
-_QUERIES: dict[str, Callable[..., Any]] = {}
-
-
-def query(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Run `function(engine, *args, **kwargs)` through the shared TTL cache.
-
-    `function` is a query or KPI function of `dashboard.db`/`dashboard.metrics` taking the engine first;
-    its other arguments are plain hashable values (a QueryFilter, strings, numbers).
-    """
+    Results are shared by every session of the process; each call gets its own copy (Streamlit pickles them)."""
+    seconds = config.query_ttl_seconds() if ttl is None else int(ttl)
+    if seconds <= 0:
+        return function(engine_for(current_url()), *args, **kwargs)
     name = f"{function.__module__}.{function.__qualname__}"
-    _QUERIES[name] = function
-    return _cached_query(current_url(), name, args, tuple(sorted(kwargs.items())))
+    _FUNCTIONS[name] = function
+    return _cached(seconds)(current_url(), name, args, tuple(sorted(kwargs.items())))
 
 
-@st.cache_data(ttl=TTL, max_entries=4 * MAX_ENTRIES, show_spinner=False)
-def _cached_query(url: str, name: str, args: tuple, kwargs: tuple) -> Any:
-    return _QUERIES[name](engine_for(url), *args, **dict(kwargs))
+@cache
+def _cached(seconds: int) -> Callable[..., Any]:
+    """One Streamlit data cache per TTL (a cache has one TTL; its key is the function's name, so each TTL gets a
+    function of its own name)."""
+
+    def run(url: str, name: str, args: tuple, kwargs: tuple) -> Any:
+        return _FUNCTIONS[name](engine_for(url), *args, **dict(kwargs))
+
+    run.__name__ = run.__qualname__ = f"cached_query_{seconds}s"
+    return st.cache_data(ttl=seconds, max_entries=MAX_ENTRIES, show_spinner=False)(run)
+
+
+@contextlib.contextmanager
+def writable_engine() -> Iterator[Engine]:
+    """The one way a page changes the database: a read-write engine from `dashboard.db.engine.writing` (on a served
+    DuckDB file, a private copy that replaces the file when the block ends without an error; readers never wait).
+    Every cached query result is dropped afterwards, so each page reads the change on its next run.
+
+    No page writes in-process today: an upload is imported by a worker process (`ingest.upload.run_isolated`),
+    which writes through `writing` itself."""
+    with writing(current_url()) as engine:
+        yield engine
+    st.cache_data.clear()

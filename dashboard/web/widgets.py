@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import exports
+from dashboard.db import queries
 from dashboard.db.engine import (
     DatabaseError,
     DatabaseNotInitialised,
@@ -24,7 +25,7 @@ STATUS_MARKDOWN_COLOUR = {"on_target": "green", "near_target": "orange", "off_ta
 
 def demo_badge(language: str) -> None:
     """A visible badge whenever the database holds demo data."""
-    if cache.dataset_info(cache.current_url()).get("kind") == "demo":
+    if cache.query(queries.dataset_info, ttl=cache.STATUS_TTL_SECONDS).get("kind") == "demo":
         st.badge(
             t("app.demo_badge", language), icon=":material/science:", color="orange", help=t("app.demo_help", language)
         )
@@ -32,7 +33,7 @@ def demo_badge(language: str) -> None:
 
 def freshness_line(table: str, language: str) -> str:
     """ "Cập nhật lúc 14:30 20/11/2026" for a fact table, from its newest timestamp."""
-    coverage = cache.coverage(cache.current_url()).set_index("table")
+    coverage = cache.query(queries.table_coverage, ttl=cache.STATUS_TTL_SECONDS).set_index("table")
     last = coverage["last_at"].get(table) if "last_at" in coverage else None
     if last is None or pd.isna(last):
         return t("freshness.none", language)
