@@ -281,7 +281,7 @@ class Aggregation:
             return self._time < self._instant(instant)
         return (self.fact.born if flow is None else flow.at) < instant
 
-    def moment(self, flow: Flow, grain: str | None = None, allowed: tuple[str, ...] = ("day", "week", "month")):
+    def moment(self, flow: Flow, grain: str | None = None, allowed: tuple[str, ...] = ("hour", "day", "week", "month")):
         """The time of the flow's event: raw (None), its date ("date"), its clock hour ("hour") or truncated
         to a day, week (starting on Monday) or month (a timestamp)."""
         column = self._time if self.rolled else flow.at
@@ -289,10 +289,12 @@ class Aggregation:
             return column
         if grain == "date":
             return column if self.rolled and self.fact.unit == "day" else cast(column, Date)
-        if grain == "hour":
-            return column if self.rolled else func.date_trunc(_UNITS["hour"], column)
         if grain not in allowed:
             raise ValueError(f"grain must be one of {', '.join(allowed)}, not {grain!r}")
+        if grain == "hour":
+            if self.rolled and self.fact.unit != "hour":
+                raise ValueError(f"the {self.fact.name} rollup has no hours")
+            return column if self.rolled else func.date_trunc(_UNITS["hour"], column)
         if self.rolled and self.fact.unit == "day":
             column = cast(column, DateTime)
         return func.date_trunc(_UNITS[grain], column)
