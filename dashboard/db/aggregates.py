@@ -175,6 +175,13 @@ DOSSIERS_ONLINE = Flow(
 COMPLETED = Flow(DOSSIERS, "completed", D.completed_at)
 COMPLETED_WITH_DUE = Flow(DOSSIERS, "completed_with_due", D.completed_at, D.due_at.is_not(None))
 COMPLETED_ON_TIME = Flow(DOSSIERS, "completed_on_time", D.completed_at, predicates.dossier_on_time())
+COMPLETED_LATE = Flow(
+    DOSSIERS,
+    "late",
+    D.completed_at,
+    and_(D.due_at.is_not(None), D.completed_at > D.due_at),
+    rollup=RD.completed_with_due - RD.completed_on_time,
+)
 PAST_DUE = Stock(DOSSIERS, "past_due_open", predicates.dossier_past_due_at, "past_due_in", "past_due_out")
 OUTCOMES = (DOSSIERS_RECEIVED, COMPLETED, COMPLETED_WITH_DUE, COMPLETED_ON_TIME)
 # traffic: the two sums behind the congestion index (definitions.congestion_index) and the vehicles

@@ -83,12 +83,10 @@ def extra_counts(engine: Engine, query_filter: QueryFilter, as_of: datetime) -> 
     """Dossiers completed late in the period and dossiers open and past due at `as_of`."""
     aggregation = _aggregation(engine, query_filter, at=[as_of])
     period = query_filter.period
-    late = aggregation.flow(aggregates.COMPLETED_WITH_DUE, over=period) - aggregation.flow(
-        aggregates.COMPLETED_ON_TIME, over=period
+    late = aggregation.flow(aggregates.COMPLETED_LATE, over=period)
+    statement = select(late, aggregation.stock(aggregates.PAST_DUE, as_of, filtered=True, label="past_due_open")).where(
+        aggregation.scope()
     )
-    statement = select(
-        late.label("late"), aggregation.stock(aggregates.PAST_DUE, as_of, filtered=True, label="past_due_open")
-    ).where(aggregation.scope())
     row = fetch_one(engine, statement.select_from(aggregation.source))
     return {"late": int(row.get("late") or 0), "past_due_open": int(row.get("past_due_open") or 0)}
 
