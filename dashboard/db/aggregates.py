@@ -278,7 +278,11 @@ class Aggregation:
             span = self._span(self._time, period.start_at, period.end_before)
             if not nonzero or not flows:
                 return span
-            return and_(span, _sum(_counted(f).rolled() for f in flows) > 0)
+            # A flow without a condition holds every row of its event's flows with one: its sum is enough.
+            counted = [_counted(f) for f in flows]
+            events = {id(f.at) for f in counted if f.where is None}
+            counted = [f for f in counted if f.where is None or id(f.at) not in events]
+            return and_(span, _sum(f.rolled() for f in counted) > 0)
         events = list({id(column): column for column in (_counted(f).at for f in flows)}.values())
         return or_(*[within(column, period) for column in events]) if len(events) > 1 else within(events[0], period)
 
