@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from dashboard.db import schema
+from dashboard.db import forecast_queries, schema
 from dashboard.db.engine import fetch_frame
 
 ANOMALY_COLUMNS = ["area_code", "area_name", "category", "ds", "actual", "expected", "lower", "upper", "size"]
@@ -27,33 +27,11 @@ def anomalies_between(
     Columns area_code, area_name, category, ds, actual, expected, lower, upper, size. Empty (with the
     columns) when the forecast tables do not exist yet.
     """
-    if not inspect(engine).has_table(schema.anomalies.name):
-        return pd.DataFrame(columns=ANOMALY_COLUMNS)
-    anomalies, areas, runs = schema.anomalies.c, schema.areas.c, schema.forecast_runs.c
-    current = select(runs.run_id).where(runs.status == "current")
-    statement = (
-        select(
-            anomalies.area_code,
-            areas.name.label("area_name"),
-            anomalies.category,
-            anomalies.ds,
-            anomalies.actual,
-            anomalies.expected,
-            anomalies.lower,
-            anomalies.upper,
-            anomalies.size,
-        )
-        .select_from(schema.anomalies.outerjoin(schema.areas, areas.code == anomalies.area_code))
-        .where(
-            anomalies.run_id.in_(current),
-            anomalies.ds >= start,
-            anomalies.ds <= end,
-            *([anomalies.area_code == area_code] if area_code else []),
-        )
-        .order_by(func.abs(anomalies.size).desc(), anomalies.ds, anomalies.area_code, anomalies.category)
-        .limit(limit)
-    )
-    return fetch_frame(engine, statement)
+    anomalies = schema.anomalies.c
+    conditions = [anomalies.ds >= start, anomalies.ds <= end]
+    conditions += [anomalies.area_code == area_code] if area_code else []
+    order = [func.abs(anomalies.size).desc(), anomalies.ds, anomalies.area_code, anomalies.category]
+    return forecast_queries.anomaly_rows(engine, conditions, order, limit)[ANOMALY_COLUMNS]
 
 
 def source_systems(engine: Engine) -> dict[str, list[str]]:

@@ -277,44 +277,48 @@ def agency_resolved_per_week(engine: Engine, start: date, end: date) -> pd.DataF
     return fetch_frame(engine, statement)
 
 
+ANOMALY_COLUMNS = [
+    "series_id",
+    "area_code",
+    "area_name",
+    "category",
+    "ds",
+    "actual",
+    "expected",
+    "lower",
+    "upper",
+    "size",
+]
+
+
+def anomaly_rows(engine: Engine, conditions: list, order_by: list, limit: int) -> pd.DataFrame:
+    """Anomalies of the current feedback run meeting `conditions`, with the ward's name; columns ANOMALY_COLUMNS.
+    Empty (with the columns) when no forecast has been run yet."""
+    if not inspect(engine).has_table(schema.anomalies.name):
+        return pd.DataFrame(columns=ANOMALY_COLUMNS)
+    areas = schema.areas.c
+    statement = (
+        select(*[anomalies[c] for c in ANOMALY_COLUMNS if c != "area_name"], areas.name.label("area_name"))
+        .select_from(schema.anomalies.outerjoin(schema.areas, areas.code == anomalies.area_code))
+        .where(_current(anomalies.run_id), *conditions)
+        .order_by(*order_by)
+        .limit(limit)
+    )
+    return fetch_frame(engine, statement)[ANOMALY_COLUMNS]
+
+
 def recent_anomalies(
     engine: Engine, since: date, limit: int = 20, area_code: str | None = None, category: str | None = None
 ) -> pd.DataFrame:
     """Anomalies of the current feedback run on or after `since`, largest first (for the overview and the wall).
 
     `size` is the robust z-score of the day (see models.anomalies); optionally one ward or category.
-
-    Columns series_id, area_code, area_name, category, ds, actual, expected, lower, upper, size.
-    Empty (with the columns) when no forecast has been run yet.
+    Columns ANOMALY_COLUMNS; empty (with the columns) when no forecast has been run yet.
     """
-    columns = ["series_id", "area_code", "area_name", "category", "ds", "actual", "expected", "lower", "upper", "size"]
-    if not inspect(engine).has_table(schema.anomalies.name):
-        return pd.DataFrame(columns=columns)
-    areas = schema.areas.c
-    statement = (
-        select(
-            anomalies.series_id,
-            anomalies.area_code,
-            areas.name.label("area_name"),
-            anomalies.category,
-            anomalies.ds,
-            anomalies.actual,
-            anomalies.expected,
-            anomalies.lower,
-            anomalies.upper,
-            anomalies.size,
-        )
-        .select_from(schema.anomalies.outerjoin(schema.areas, areas.code == anomalies.area_code))
-        .where(
-            anomalies.ds >= since,
-            _current(anomalies.run_id),
-            *([anomalies.area_code == area_code] if area_code else []),
-            *([anomalies.category == category] if category else []),
-        )
-        .order_by(func.abs(anomalies.size).desc(), anomalies.ds.desc())
-        .limit(limit)
-    )
-    return fetch_frame(engine, statement)
+    conditions = [anomalies.ds >= since]
+    conditions += [anomalies.area_code == area_code] if area_code else []
+    conditions += [anomalies.category == category] if category else []
+    return anomaly_rows(engine, conditions, [func.abs(anomalies.size).desc(), anomalies.ds.desc()], limit)
 
 
 def ward_category_totals(engine: Engine, start: date, end: date) -> pd.DataFrame:
