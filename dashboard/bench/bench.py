@@ -5,7 +5,7 @@ made by the demo generator (`dashboard.demo.generator.build_demo`) in a subproce
 data/bench-<scale>.duckdb or `--db URL`; a database already built at that scale is reused.
 Then, in one run: each query behind the overview, feedback, procedures, traffic and map pages
 cold (first call on a fresh engine) and warm (p50/p95 of repeated calls, no TTL cache), the
-same figures the naive way (`dashboard.bench_naive`, checked equal), the weekly PDF, the
+same figures the naive way (`dashboard.bench.naive`, checked equal), the weekly PDF, the
 forecast of the default series and the peak RSS. Progress goes to stderr; `--json` prints
 only the result object on stdout.
 """

@@ -1,4 +1,4 @@
-"""Whole-table column reads for the benchmark's naive baseline (`dashboard.bench_naive`).
+"""Whole-table column reads for the benchmark's naive baseline (`dashboard.bench.naive`).
 
 The fastest plain way to get a table into pandas on each engine: DuckDB hands over Arrow,
 PostgreSQL streams `COPY ... TO STDOUT` as CSV into Arrow's reader. Text columns become pandas

@@ -57,7 +57,7 @@ def status_colour(status: str | None) -> str:
 
 # ---------------------------------------------------------------- wall screen (/wall): dark, high contrast
 # Read from across the operations room: light text on a near-black blue; status colours brighter than
-# the analyst ones so they hold on a dark background. Sizes are in "wall units" (see charts/wall.py).
+# the analyst ones so they hold on a dark background. Sizes are in "wall units" (see wall/render.py).
 WALL_BACKGROUND = "#0a1120"
 WALL_SURFACE = "#141e33"  # panels and tiles
 WALL_BORDER = "#2a3a57"

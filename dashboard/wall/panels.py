@@ -1,6 +1,6 @@
 """The traffic, procedures and forecast panels of the wall screen (HTML blocks and one Plotly chart).
 
-Split from charts/wall.py (stylesheet, header, ticker, overview and map) to keep both short; the same
+Split from wall/render.py (stylesheet, header, ticker, overview and map) to keep both short; the same
 rules hold: pure functions, sizes in wall units, database text escaped.
 """
 
