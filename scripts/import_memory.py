@@ -1,4 +1,4 @@
-"""Measure the importer on a large generated file: rows per second and peak memory (issue 8: 5 M rows, ≤ 1 GB).
+"""Measure the importer on a large generated file: rows per second and peak memory (5 M rows within 1 GB).
 
     .venv/bin/python scripts/import_memory.py --rows 5000000 [--database-url URL] [--keep]
 

@@ -1,7 +1,7 @@
 """Hostile import files written by the tests: each builder streams its payload to disk in small blocks, so the
 test process itself stays small even when the file expands to gigabytes.
 
-The sizes are the ones of issue 13's findings unless a test scales them down (and the matching limit with them).
+The sizes are the ones that once broke the importer unless a test scales them down (and the matching limit with them).
 """
 
 from __future__ import annotations

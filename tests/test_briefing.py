@@ -1,5 +1,5 @@
 """The weekly PDF briefing: its figures equal `kpi --json`, the PDF is well made (pages, fonts, headings),
-bad input is refused with exit code 2, the forecast section reads issue 5's tables, and the page works.
+bad input is refused with exit code 2, the forecast section reads the forecast tables, and the page works.
 
 One PDF is rendered for the whole module (Chromium and WeasyPrint take seconds); its pages are
 written to artifacts/briefing/ as PNG (pdftoppm -r 60) for people to look at.

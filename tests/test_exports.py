@@ -1,4 +1,4 @@
-"""Downloads never carry a live formula (issue 13, item 1): the one writer (dashboard.exports) on payload tables,
+"""Downloads never carry a live formula: the one writer (dashboard.exports) on payload tables,
 the download buttons of the real pages on a database whose names are payloads, and the weekly PDF's HTML."""
 
 from __future__ import annotations

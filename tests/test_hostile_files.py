@@ -1,4 +1,4 @@
-"""Hostile import files (issue 13, item 4): each is refused quickly, in bounded memory, with one line naming the
+"""Hostile import files: each is refused quickly, in bounded memory, with one line naming the
 file, the limit, its setting and where; exit code 2; an import_log row; the data tables unchanged.
 
 The command-line cases run `python -m dashboard import` in a subprocess whose address space is capped

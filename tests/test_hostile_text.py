@@ -1,4 +1,4 @@
-"""Text from the address or the data is shown as text: never Markdown, never HTML (issue #13, item 5).
+"""Text from the address or the data is shown as text: never Markdown, never HTML.
 
 `?area=![x](http://host/p.png)` made every visitor's browser fetch that image; `[text](http://…)` gave a
 link in the link warning; an agency named with Markdown image syntax rendered as an image in the filter

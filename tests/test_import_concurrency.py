@@ -1,4 +1,4 @@
-"""New feedback and dossier ids come from a sequence (issue 13, item 7): two imports of different sources running at
+"""New feedback and dossier ids come from a sequence: two imports of different sources running at
 the same time on PostgreSQL both succeed; on both backends ids continue past rows loaded with explicit ids (the demo)
 and a database made before the sequences existed gets them, started after its largest id."""
 

@@ -3,7 +3,7 @@
 A link is typed, pasted, truncated by a chat app or forged: whatever it holds, the page answers inside
 itself. No exception, no error box, and any notice about the link short, escaped and in the page's
 language. The random cases are seeded (one generator per page, so a failure names a reproducible case);
-the exact cases are the ones the issue found (#13, item 6).
+the exact cases are links that once broke pages.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Writes never take the dashboard offline, and a database that hangs is given up on in time (issue 13, items 2, 3, 8).
+"""Writes never take the dashboard offline, and a database that hangs is given up on in time.
 
 * DuckDB: readers attach the file read-only and notice a replaced or deleted file; writers change a copy that
   replaces the served file atomically; the CLI writes and reads beside a polling reader process without one error.
@@ -133,7 +133,7 @@ def test_writers_queue_on_the_lock_and_none_is_lost(served):
 
 def test_cli_writes_and_reads_beside_a_polling_reader_process(served, tmp_path):
     """The CLI import, an admin upload, `demo`, `init-db`, `kpi` and `brief` all succeed while another process polls
-    the overview's queries; no poll sees an error and none waits longer than the 5 s the issue allows."""
+    the overview's queries; no poll sees an error and none waits longer than 5 s."""
     from dashboard.bench import writes as bench_writes
 
     result = bench_writes.run(served, rows=5_000, folder=tmp_path)

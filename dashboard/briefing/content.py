@@ -385,7 +385,7 @@ def _traffic_sections(engine: Engine, briefing: Briefing, query_filter: QueryFil
 
 
 def _outlook_sections(engine: Engine, briefing: Briefing) -> None:
-    """Anomalies of the week and next week's forecast from the stored forecast runs (issue 5's tables)."""
+    """Anomalies of the week and next week's forecast from the stored forecast runs (the forecast tables)."""
     lang = briefing.lang
     runs = forecast_queries.current_runs(engine)
     if runs.empty:
