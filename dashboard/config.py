@@ -262,6 +262,11 @@ SETTINGS: tuple[Setting, ...] = (
         parse=whole_number,
         minimum=1,
     ),
+    Setting(
+        "IOC_ALERT_RULES_FILE",
+        "data/alert_rules.yaml",
+        "YAML file of the alert rules (relative to the project folder); validated when the alerts job loads it.",
+    ),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
