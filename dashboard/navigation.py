@@ -38,5 +38,6 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("wall", "wall.py", "wall", ":material/tv:", kiosk=True),
     PageSpec("briefing", "briefing.py", "bao-cao-tuan", ":material/picture_as_pdf:"),
     PageSpec("quality", "quality.py", "chat-luong-du-lieu", ":material/fact_check:"),
+    PageSpec("alerts", "alerts.py", "canh-bao", ":material/notifications:"),
     PageSpec("data_import", "data_import.py", "nhap-du-lieu", ":material/upload:", admin=True),
 )

@@ -4,6 +4,7 @@ equal an independent SQL count, a second run opens nothing, a cleared condition 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import delete, insert, select, text, update
@@ -14,6 +15,8 @@ from dashboard.jobs.alert_rules import RULES, RulesError, parse_rules
 from dashboard.jobs.registry import JobContext, load_all
 
 DEMO_NOW = datetime(2026, 11, 20, 14, 37)
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+PAGE = APP.parent.parent / "pages" / "alerts.py"
 
 DUE_SOON_SQL = text(
     "SELECT source || ':' || source_id AS subject FROM feedback"
@@ -182,3 +185,35 @@ def test_the_committed_rules_file_is_valid_and_holds_every_rule():
     from dashboard.jobs.alert_rules import default_rules, load_rules
 
     assert load_rules() == default_rules()
+
+
+def test_the_page_lists_open_alerts_and_the_administrator_acknowledges_one(monkeypatch, demo_copy_url):
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.i18n import t
+    from dashboard.web import admin
+
+    now = DEMO_NOW + timedelta(days=1)
+    run_alerts(demo_copy_url, now)
+    due_soon = sorted(open_alerts(demo_copy_url, "feedback_due_soon"), key=lambda a: a["id"])
+    assert len(due_soon) == 3
+    monkeypatch.setenv("IOC_DATABASE_URL", demo_copy_url)
+    monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", admin.hash_password("x", iterations=1000))
+    app = AppTest.from_file(str(APP), default_timeout=90)
+    app.query_params["rule"] = "feedback_due_soon"
+    app.session_state[admin.SESSION_FLAG] = True
+    app.run()
+    app.switch_page(str(PAGE))
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    warning = next(m for m in app.metric if m.label == t("alerts.severity.warning"))
+    assert warning.value == "3"
+    assert [int(i) for i in app.dataframe[1].value[t("alerts.column.id")]] == [a["id"] for a in due_soon][::-1]
+    app.selectbox(key="alerts_ack_id").select(due_soon[0]["id"])
+    app.text_area(key="alerts_ack_note").input("Đã gọi phường")
+    next(b for b in app.button if b.label == t("alerts.ack.submit")).click()
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert [s.value for s in app.success] == [t("alerts.ack.done", id=due_soon[0]["id"])]
+    [acked] = [a for a in open_alerts(demo_copy_url, "feedback_due_soon") if a["acknowledged_at"] is not None]
+    assert acked["id"] == due_soon[0]["id"] and acked["acknowledged_note"] == "Đã gọi phường"
