@@ -69,6 +69,30 @@ def choice(*options: str) -> Choice:
     return Choice(*options)
 
 
+def open311_endpoints(raw: str) -> tuple[tuple[str, str], ...]:
+    """`source=URL` pairs (or bare URLs, named after their host) separated by commas: ((source, url), ...)."""
+    import re
+    from urllib.parse import urlsplit
+
+    endpoints: dict[str, str] = {}
+    for entry in (part.strip() for part in raw.split(",")):
+        if not entry:
+            continue
+        name, sep, url = entry.partition("=") if re.match(r"^[A-Za-z0-9_.-]+=", entry) else ("", "", entry)
+        url = url.strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(entry)
+        source = (name.strip() if sep else re.sub(r"[^a-z0-9]+", "_", parts.hostname.lower()).strip("_"))[:32]
+        if not source or source in endpoints:
+            raise ValueError(entry)
+        endpoints[source] = url
+    return tuple(endpoints.items())
+
+
+open311_endpoints.allowed_key = "settings.allowed.open311_endpoints"
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -84,6 +108,8 @@ class Setting:
             return t("settings.allowed.choice", lang, options=", ".join(self.parse.options))
         if self.parse is time_zone:
             return t("settings.allowed.time_zone", lang)
+        if key := getattr(self.parse, "allowed_key", None):
+            return t(key, lang)
         kind = {whole_number: "whole_number", number: "number"}.get(self.parse)
         if kind is None:
             return t("settings.allowed.text", lang)
@@ -261,6 +287,19 @@ SETTINGS: tuple[Setting, ...] = (
         "An upload's import still running after this long is stopped.",
         parse=whole_number,
         minimum=1,
+    ),
+    Setting(
+        "IOC_OPEN311_ENDPOINTS",
+        "",
+        "Open311 GeoReport v2 endpoints the worker pulls every 15 minutes: comma-separated `source=URL` pairs "
+        "(URL of the v2 base or of its requests.json); a bare URL is named after its host.",
+        parse=open311_endpoints,
+    ),
+    Setting(
+        "IOC_INBOX_DIR",
+        "data/inbox",
+        "Folder whose feedback/, dossiers/ and traffic/ subfolders the worker imports every minute "
+        "(relative paths are resolved from the project root).",
     ),
     Setting(
         "IOC_ALERT_RULES_FILE",
