@@ -1,6 +1,6 @@
 # Everyday commands of the IOC dashboard.
 #
-#   make run          install (first time only), build the demo database if needed, start the app
+#   make run          install (first time only), build the demo database if needed, start the app and the worker
 #   make demo         rebuild the demo database from scratch (python -m dashboard demo)
 #   make lint         ruff check, ruff format --check and the import-linter layer contracts
 #   make test         lint, then the whole test suite (browser and PostgreSQL tests included when possible)
@@ -68,7 +68,12 @@ db: venv
 		$(PY) -m dashboard init-db; \
 	fi
 
+# The app and the worker (python -m dashboard worker) in one command: the worker runs in the background and is
+# stopped (SIGTERM: it lets a running job finish) when the app exits, on Ctrl-C too.
 run: venv db
+	@$(PY) -m dashboard worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
+	trap 'exit 130' INT TERM; \
 	$(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
 
 # Style and layers first (seconds), then the suite. pytest exits with 5 when it collected no tests; that is a

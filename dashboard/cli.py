@@ -1,6 +1,6 @@
 """Command line: `python -m dashboard <command>`.
 
-Commands: init-db, demo, kpi, info, forecast, brief, import, hash-password. Every command reads IOC_DATABASE_URL (or --database-url)
+Commands: init-db, demo, kpi, info, forecast, brief, import, hash-password, worker, jobs. Every command reads IOC_DATABASE_URL (or --database-url)
 and prints a one-line, actionable message on bad input, a setting that cannot be used or a database problem (exit code 2).
 """
 
@@ -325,6 +325,13 @@ def command_import(args: argparse.Namespace) -> int:
         return run(args, engine)
 
 
+def command_worker(args: argparse.Namespace) -> int:
+    """Run the scheduled jobs until Ctrl-C / SIGTERM (dashboard/jobs/worker.py)."""
+    from dashboard.jobs.worker import command_worker as run_worker
+
+    return run_worker(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m dashboard", description="Huế IOC analytics dashboard")
     parser.add_argument(
@@ -407,6 +414,10 @@ def build_parser() -> argparse.ArgumentParser:
         "hash-password", help="print the admin password hash line for .streamlit/secrets.toml"
     )
     hash_password.set_defaults(handler=command_hash_password)
+
+    from dashboard.jobs.command import add_parsers as add_job_parsers
+
+    add_job_parsers(commands, command_worker)
 
     from dashboard.bench.bench import add_parser as add_bench_parser
 

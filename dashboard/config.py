@@ -93,6 +93,17 @@ def open311_endpoints(raw: str) -> tuple[tuple[str, str], ...]:
 open311_endpoints.allowed_key = "settings.allowed.open311_endpoints"
 
 
+def cron(raw: str) -> str:
+    """A five-field cron expression (minute hour day month weekday), as the worker's scheduler reads it."""
+    from dashboard.jobs.schedule import cron_trigger
+
+    expression = " ".join(raw.split())
+    if len(expression.split(" ")) != 5:
+        raise ValueError(raw)
+    cron_trigger(expression, "UTC")  # ValueError on a field it cannot read
+    return expression
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -108,6 +119,8 @@ class Setting:
             return t("settings.allowed.choice", lang, options=", ".join(self.parse.options))
         if self.parse is time_zone:
             return t("settings.allowed.time_zone", lang)
+        if self.parse is cron:
+            return t("settings.allowed.cron", lang)
         if key := getattr(self.parse, "allowed_key", None):
             return t(key, lang)
         kind = {whole_number: "whole_number", number: "number"}.get(self.parse)
@@ -305,6 +318,15 @@ SETTINGS: tuple[Setting, ...] = (
         "IOC_ALERT_RULES_FILE",
         "data/alert_rules.yaml",
         "YAML file of the alert rules (relative to the project folder); validated when the alerts job loads it.",
+    ),
+    # The worker's schedules (cron, city time): one per job of dashboard/jobs/registry.py, same default.
+    Setting("IOC_JOB_FORECASTS_CRON", "0 1 * * *", "When the worker refits the forecasts.", parse=cron),
+    Setting("IOC_JOB_ALERTS_CRON", "*/5 * * * *", "When the worker checks the alert rules.", parse=cron),
+    Setting("IOC_JOB_WEEKLY_BRIEFING_CRON", "0 7 * * 1", "When the worker makes the weekly briefing.", parse=cron),
+    Setting("IOC_JOB_OPEN311_PULL_CRON", "*/15 * * * *", "When the worker pulls the Open311 endpoints.", parse=cron),
+    Setting("IOC_JOB_INBOX_CRON", "* * * * *", "When the worker imports files from data/inbox/.", parse=cron),
+    Setting(
+        "IOC_JOB_DEMO_FEED_CRON", "*/5 * * * *", "When the worker appends demo records (demo data only).", parse=cron
     ),
 )
 

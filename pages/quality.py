@@ -10,6 +10,7 @@ from dashboard.charts import quality as charts
 from dashboard.db import quality_queries as qq
 from dashboard.i18n import format_datetime, format_number, t
 from dashboard.ingest.upload import reason_label
+from dashboard.jobs import status as job_status
 from dashboard.metrics import quality
 from dashboard.periods import local_now
 from dashboard.safe_text import markdown_text
@@ -26,6 +27,7 @@ STATUS_ICON = {
 
 COUNT_COLUMNS = {
     "rows",
+    "failures",
     "unknown_area",
     "outside_city",
     "last_import_rejected",
@@ -243,3 +245,41 @@ if rejects.empty:
     st.caption(t("quality.clean.no_rejects", lang, days=days))
 else:
     widgets.show_table(readable(rejects, ["kind", "source", "reason", "rows", "imports"]))
+
+# ---------------------------------------------------------------- the worker's jobs
+st.subheader(t("quality.jobs.heading", lang))
+st.caption(t("quality.jobs.caption", lang))
+try:
+    job_rows = job_status.job_overview(cache.current_url())
+except Exception:  # the operational store cannot be read (in-memory test database, a store that went away)
+    job_rows = None
+if job_rows is None or job_rows["status"].isna().all():
+    st.info(t("quality.jobs.none", lang), icon=":material/schedule:")
+if job_rows is not None:
+    for item in job_rows[job_rows["status"] == "failed"].to_dict("records"):
+        st.error(
+            t("quality.jobs.failing", lang, job=t(f"quality.job.{item['job']}", lang), failures=item["failures"])
+            + " "
+            + markdown_text(item["error"] or "–"),
+            icon=":material/error:",
+        )
+    shown_jobs = job_rows.assign(
+        job=job_rows["job"].map(lambda name: t(f"quality.job.{name}", lang)),
+        last_import_status=job_rows["status"],
+    )
+    widgets.show_table(
+        readable(
+            shown_jobs,
+            [
+                "job",
+                "schedule",
+                "started_at",
+                "finished_at",
+                "last_import_status",
+                "rows",
+                "failures",
+                "last_done_at",
+                "error",
+            ],
+        ).rename(columns={t("quality.col.last_import_status", lang): t("quality.col.job_status", lang)})
+    )
