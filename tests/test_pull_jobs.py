@@ -246,6 +246,20 @@ def test_no_endpoints_is_a_quiet_run(db_url: str, monkeypatch: pytest.MonkeyPatc
     assert (outcome.rows, outcome.details) == (0, {"endpoints": {}, "failed": []})
 
 
+def test_a_bad_request_is_rejected_and_the_rest_imported(db_url: str, servers, monkeypatch: pytest.MonkeyPatch) -> None:
+    server = servers()
+    future = _request(3, datetime(2026, 11, 20, 11, 0))
+    future["service_request_id"] = ""  # no id: the importer rejects it
+    server.add(_request(1, datetime(2026, 11, 20, 9, 0)), _request(2, datetime(2026, 11, 20, 10, 0)), future)
+    monkeypatch.setenv("IOC_OPEN311_ENDPOINTS", f"srv={server.url}")
+    outcome = open311.open311_pull(JobContext(db_url, NOW_1))
+    summary = outcome.details["endpoints"]["srv"]
+    assert (summary["status"], summary["inserted"], summary["rejected"]) == ("done", 2, 1)
+    assert sorted(_feedback(db_url, "srv")) == ["R001", "R002"]
+    assert _state(db_url, "srv").last_success_at == NOW_1
+    assert json.loads(_state(db_url, "srv").details)["open_ids"] == ["R001", "R002"]
+
+
 # ---------------------------------------------------------------- inbox
 GOOD_CSV = (
     "service_request_id,requested_datetime,status,service_name\n"
@@ -312,6 +326,22 @@ def test_inbox_imports_moves_and_waits(db_url: str, tmp_path: Path, monkeypatch:
         "failed",
         "upload.csv.part",
     ]
+
+    # A file whose size changes between the two looks waits too.
+    stamp = time.time() - 60
+    os.utime(growing, (stamp, stamp))
+
+    def appending(_seconds: float) -> None:
+        with growing.open("a", encoding="utf-8") as handle:
+            handle.write("A4,2026-11-19 11:00,open,Rác thải\n")
+
+    monkeypatch.setattr(inbox_job.time, "sleep", appending)
+    ready, left = inbox_job.settled([growing])
+    assert (ready, left) == ([], [growing])
+    monkeypatch.undo()
+    monkeypatch.setenv("IOC_INBOX_DIR", str(root))
+    monkeypatch.setattr(inbox_job, "SECOND_LOOK_SECONDS", 0.05)
+    growing.write_text(GOOD_CSV, encoding="utf-8")
 
     # Once it has settled it goes in on the next run; the same name again lands beside the first in done/.
     stamp = time.time() - 60

@@ -13,7 +13,9 @@ Per endpoint and pull:
   window and closed during it would not be in the window: the ids still open after the last pull (kept in
   `pull_state.details`, newest 1,000) are asked again by `service_request_id=id1,id2,…` (50 per call).
 - **Import.** The rows go to a temporary JSON file imported with `--source SOURCE`: same rejects, `import_log` and
-  upsert on (source, source_id), so a changed request is updated in place.
+  upsert on (source, source_id), so a changed request is updated in place. Unlike a file an operator imports, a
+  feed is not refused for its share of rejects (one bad request would otherwise block the endpoint for good): the
+  rejected requests are in `import_rejects` and counted in the run's details, the others are imported.
 - **Failures.** A timeout, an HTTP error or a response that is not a GeoReport JSON list fails that endpoint only
   (its message is in the outcome's details, the watermark stays where it was, so the next pull covers the gap).
   The job raises (and the run is marked failed) only when every endpoint failed.
@@ -45,6 +47,7 @@ TIMEOUT_SECONDS = 30
 IDS_PER_CALL = 50
 OPEN_IDS_KEPT = 1000
 SMALLEST_WINDOW = timedelta(seconds=1)
+NO_ID = "\0no-id:"  # keys of requests without a service_request_id in one pull
 MAX_CALLS = 500  # per endpoint and pull: a server that never stops capping cannot keep the worker busy
 
 
@@ -103,8 +106,8 @@ class _Pull:
         found = fetch(self.url, params)
         for row in found:
             key = str(row.get("service_request_id") or "").strip()
-            if key:
-                self.rows[key] = row
+            # a request without an id still goes to the importer, which rejects it (once, however often it came)
+            self.rows[key or NO_ID + json.dumps(row, sort_keys=True, default=str)] = row
         return found
 
     def window(self, start: datetime, end: datetime) -> None:
@@ -175,7 +178,7 @@ def pull_endpoint(url: str, source: str, endpoint: str, now: datetime) -> dict[s
         with tempfile.TemporaryDirectory(prefix="open311-") as folder:
             path = Path(folder) / f"{source}_{now:%Y%m%dT%H%M}.json"
             path.write_text(json.dumps(list(pull.rows.values()), ensure_ascii=False), encoding="utf-8")
-            result = import_file(url, ImportOptions("feedback", path, source=source, now=now))
+            result = import_file(url, ImportOptions("feedback", path, source=source, now=now, max_reject_rate=1.0))
         summary.update(
             inserted=result.inserted,
             updated=result.updated,
@@ -185,6 +188,8 @@ def pull_endpoint(url: str, source: str, endpoint: str, now: datetime) -> dict[s
         )
     still_open = {**{i: "" for i in details.get("open_ids", [])}}
     for key, row in pull.rows.items():
+        if key.startswith(NO_ID):
+            continue
         if str(row.get("status") or "").strip().lower() == "closed":
             still_open.pop(key, None)
         else:
