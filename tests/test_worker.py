@@ -299,3 +299,98 @@ def test_worker_runs_scheduled_jobs_and_survives_the_database_going_away(tmp_pat
         thread.join(15)
     assert not thread.is_alive()
     assert "stopping" in out.getvalue()
+
+
+class _Proxy:
+    """A TCP relay to the PostgreSQL server that can be stopped (the database "goes away") and started again."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.upstream = (host, port)
+        self.port = 0
+        self.sockets: list = []
+        self.listener = None
+
+    def start(self) -> None:
+        import socket
+
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(16)
+        self.port = listener.getsockname()[1]
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            self.sockets += [client, server]
+            for source, target in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, target) -> None:
+        try:
+            while data := source.recv(65536):
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                try:
+                    end.close()
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        import socket
+
+        self.listener.close()
+        for end in self.sockets:
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+                end.close()
+            except OSError:
+                pass
+        self.sockets.clear()
+
+
+@pytest.mark.postgres
+def test_worker_survives_postgres_going_away(pg_url, test_jobs, monkeypatch):
+    from sqlalchemy.engine import make_url
+
+    real = make_url(pg_url)
+    proxy = _Proxy(real.host, real.port or 5432)
+    proxy.start()
+    url = real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    engine = make_engine(pg_url)
+    create_schema(engine, drop_first=True)
+    load_areas(engine, config.city())
+    engine.dispose()
+    _clean(pg_url)
+    monkeypatch.setattr(runner, "RETRY_DELAYS", (0.05,))
+    out = io.StringIO()
+    worker = Worker(url, names=["t_probe"], out=out, crons={"t_probe": "*/1 * * * * *"})
+    thread, stop, _ = _start(worker)
+    try:
+        assert _wait(lambda: any(r["status"] == "done" for r in _runs(pg_url, "t_probe")), 8)
+        proxy.stop()
+        before = test_jobs["t_probe"]
+        seen = len(_runs(pg_url, "t_probe"))
+        time.sleep(3)
+        assert test_jobs["t_probe"] > before  # the worker kept running its schedule while the database was away
+        proxy.start()
+        assert _wait(
+            lambda: len(_runs(pg_url, "t_probe")) > seen and _runs(pg_url, "t_probe")[-1]["status"] == "done", 20
+        )
+    finally:
+        stop.set()
+        thread.join(15)
+        proxy.stop()
+    assert not thread.is_alive()

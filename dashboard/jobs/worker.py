@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TextIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from dashboard import config
 from dashboard.db import ops
@@ -180,11 +180,13 @@ class Worker:
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
         from apscheduler.schedulers.background import BackgroundScheduler
 
-        store = SQLAlchemyJobStore(url=ops.ops_url(self.url), tablename=JOBSTORE_TABLE)
         if ops.ops_url(self.url) == "sqlite://":
             from apscheduler.jobstores.memory import MemoryJobStore
 
             store = MemoryJobStore()
+        else:  # pre-ping: after the database was away, the next look at the store reconnects instead of failing
+            engine = create_engine(ops.ops_url(self.url), pool_pre_ping=True)
+            store = SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)
         return BackgroundScheduler(
             jobstores={"default": store},
             executors={"default": ThreadPoolExecutor(max_workers=max(2, len(self.names)))},
@@ -250,7 +252,11 @@ class Worker:
 
 def command_worker(args) -> int:
     """The CLI entry: run until Ctrl-C / SIGTERM."""
+    zone = ZoneInfo(config.timezone())
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    for handler in logging.getLogger().handlers:  # the log's clock is the city's, like the worker's own lines
+        if handler.formatter is not None:
+            handler.formatter.converter = lambda seconds: datetime.fromtimestamp(seconds, zone).timetuple()
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     stop = threading.Event()
 
