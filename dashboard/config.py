@@ -319,6 +319,24 @@ SETTINGS: tuple[Setting, ...] = (
         "data/alert_rules.yaml",
         "YAML file of the alert rules (relative to the project folder); validated when the alerts job loads it.",
     ),
+    # Deliveries (dashboard/jobs/channels.py): e-mail over SMTP; recipients in a YAML file (dashboard/jobs/recipients.py).
+    Setting("IOC_SMTP_HOST", "", "SMTP server the worker sends e-mail through; empty: no e-mail is sent."),
+    Setting("IOC_SMTP_PORT", "587", "Port of the SMTP server.", parse=whole_number, minimum=1, maximum=65535),
+    Setting(
+        "IOC_SMTP_SECURITY",
+        "starttls",
+        "How the SMTP connection is protected: none, starttls or ssl (implicit TLS, usually port 465).",
+        parse=choice("none", "starttls", "ssl"),
+    ),
+    Setting("IOC_SMTP_USER", "", "SMTP user name; empty: no login."),
+    Setting("IOC_SMTP_PASSWORD", "", "SMTP password (keep it in .streamlit/secrets.toml or the environment)."),
+    Setting("IOC_SMTP_FROM", "ioc@localhost", "Sender address of the worker's e-mails."),
+    Setting(
+        "IOC_RECIPIENTS_FILE",
+        "data/recipients.yaml",
+        "YAML file of who receives alerts and the weekly briefing (relative paths: from the project root); "
+        "a missing file means no recipients.",
+    ),
     # The worker's schedules (cron, city time): one per job of dashboard/jobs/registry.py, same default.
     Setting("IOC_JOB_FORECASTS_CRON", "0 1 * * *", "When the worker refits the forecasts.", parse=cron),
     Setting("IOC_JOB_ALERTS_CRON", "*/5 * * * *", "When the worker checks the alert rules.", parse=cron),

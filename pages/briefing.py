@@ -15,6 +15,7 @@ from dashboard.briefing.render import render_briefing
 from dashboard.briefing.weeks import last_complete_week, week_code
 from dashboard.db import queries
 from dashboard.i18n import format_datetime, t
+from dashboard.jobs.briefing import archived_briefings
 from dashboard.periods import local_now
 from dashboard.safe_text import markdown_text
 from dashboard.web import cache, url_state, widgets
@@ -79,6 +80,37 @@ with button_column:
         help=t("briefing.page.download_help", lang),
     )
 st.caption(t("briefing.page.scope_note", lang) + " " + t("briefing.page.cli", lang, week=week))
+
+archive = archived_briefings(cache.current_url())
+with st.expander(t("briefing.archive.heading", lang), expanded=False):
+    st.caption(t("briefing.archive.caption", lang))
+    if not archive:
+        st.caption(t("briefing.archive.none", lang))
+    for number, entry in enumerate(archive):
+        line = t(
+            "briefing.archive.row",
+            lang,
+            week=entry["week"],
+            language=entry["lang"],
+            pages=entry["pages"] or "–",
+            created=format_datetime(entry["created_at"], lang),
+        )
+        if entry["emailed"]:
+            line += " · " + t("briefing.archive.emailed", lang)
+        text_column, download_column = st.columns([4, 1], vertical_alignment="center")
+        text_column.markdown(line)
+        if entry["exists"]:
+            download_column.download_button(
+                t("briefing.archive.download", lang),
+                key=f"briefing_archive_{number}",
+                data=entry["file"].read_bytes,
+                file_name=f"bao-cao-tuan-{entry['week']}-{entry['lang']}.pdf",
+                mime="application/pdf",
+                icon=":material/download:",
+                on_click="ignore",
+            )
+        else:
+            download_column.caption(t("briefing.archive.missing", lang))
 
 briefing = cache.query(build_briefing, week, area, lang, now)
 figures = charts.figures(briefing)
