@@ -257,7 +257,7 @@ if job_rows is None or job_rows["status"].isna().all():
     st.info(t("quality.jobs.none", lang), icon=":material/schedule:")
 if job_rows is not None:
     for item in job_rows[job_rows["status"] == "failed"].to_dict("records"):
-        st.error(
+        st.warning(
             t("quality.jobs.failing", lang, job=t(f"quality.job.{item['job']}", lang), failures=item["failures"])
             + " "
             + markdown_text(item["error"] or "–"),

@@ -9,7 +9,7 @@ import shutil
 import threading
 import time
 from contextlib import redirect_stderr, redirect_stdout
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import delete, select, text
@@ -236,6 +236,7 @@ def test_jobs_run_forecasts_then_list(tmp_path, test_jobs):
 
 # ---------------------------------------------------------------- the worker
 def _start(worker: Worker) -> tuple[threading.Thread, threading.Event, list[int]]:
+    ops.ops_engine(worker.url)  # made once, here: the test's reads and the worker's writes then share it
     stop, result = threading.Event(), []
     thread = threading.Thread(target=lambda: result.append(worker.run(stop)), daemon=True)
     thread.start()
@@ -394,3 +395,78 @@ def test_worker_survives_postgres_going_away(pg_url, test_jobs, monkeypatch):
         thread.join(15)
         proxy.stop()
     assert not thread.is_alive()
+
+
+def test_run_on_start_and_a_restart_neither_loses_nor_repeats_a_run(tmp_path, test_jobs):
+    from zoneinfo import ZoneInfo
+
+    url = f"duckdb:///{tmp_path / 'restart.duckdb'}"
+    registry.JOBS["t_ok"] = registry.Job("t_ok", "0 1 * * *", registry.JOBS["t_ok"].run, "", run_on_start=True)
+    out = io.StringIO()
+    # run_on_start: once at start although the schedule is months away
+    first = Worker(url, names=["t_ok"], out=out, crons={"t_ok": "0 1 1 1 *"})
+    thread, stop, _ = _start(first)
+    assert _wait(lambda: test_jobs.get("t_ok") == 1)
+    stop.set()
+    thread.join(15)
+    # a fire time a few seconds ahead; the worker stops before it and starts again after it
+    fire = datetime.now(ZoneInfo(config.timezone())) + timedelta(seconds=3)
+    cron = f"{fire.second} {fire.minute} {fire.hour} {fire.day} {fire.month} *"
+    second = Worker(url, names=["t_tick"], out=out, crons={"t_tick": cron})
+    thread, stop, _ = _start(second)
+    assert _wait(lambda: "running 1 jobs" in out.getvalue())
+    stop.set()
+    thread.join(15)
+    assert test_jobs.get("t_tick", 0) == 0
+    time.sleep(max(0.0, (fire - datetime.now(fire.tzinfo)).total_seconds()) + 1.0)
+    third = Worker(url, names=["t_tick"], out=out, crons={"t_tick": cron})
+    thread, stop, _ = _start(third)
+    assert _wait(lambda: test_jobs.get("t_tick", 0) == 1)  # the missed run, once
+    stop.set()
+    thread.join(15)
+    fourth = Worker(url, names=["t_tick"], out=out, crons={"t_tick": cron})
+    thread, stop, _ = _start(fourth)
+    assert _wait(lambda: out.getvalue().count("running 1 jobs") == 3)
+    time.sleep(1.5)
+    stop.set()
+    thread.join(15)
+    assert test_jobs["t_tick"] == 1  # not repeated
+    assert [r["status"] for r in _runs(url, "t_tick")] == ["done"]
+
+
+def test_quality_page_shows_the_last_run_of_every_job(monkeypatch, demo_copy_url):
+    from page_support import run_app
+
+    from dashboard.i18n import t
+    from dashboard.navigation import PAGES
+    from dashboard.safe_text import markdown_text
+
+    _clean(demo_copy_url)
+    with ops.ops_engine(demo_copy_url).begin() as connection:
+        for status_, error in (("done", None), ("failed", "ValueError: boom\ntrace"), ("failed", "OSError: gone\nx")):
+            connection.execute(
+                ops.job_runs.insert().values(
+                    job="alerts" if status_ == "failed" else "forecasts",
+                    started_at=NOW,
+                    finished_at=NOW,
+                    status=status_,
+                    rows=7 if status_ == "done" else None,
+                    error=error,
+                )
+            )
+    page = str(next(spec.path for spec in PAGES if spec.key == "quality"))
+    app = run_app(monkeypatch, demo_copy_url, {"lang": "en"}, page)
+    assert not app.exception, [e.message for e in app.exception]
+    assert [w.body for w in app.warning if t("quality.job.alerts", "en") in w.body] == [
+        t("quality.jobs.failing", "en", job=t("quality.job.alerts", "en"), failures=2)
+        + " "
+        + markdown_text("OSError: gone")
+    ]
+    jobs = next(f.value for f in app.dataframe if t("quality.col.job", "en") in f.value.columns)
+    by_job = jobs.set_index(t("quality.col.job", "en"))
+    assert by_job.loc[t("quality.job.forecasts", "en"), t("quality.col.job_status", "en")] == t(
+        "quality.import_status.done", "en"
+    )
+    assert by_job.loc[t("quality.job.forecasts", "en"), t("quality.col.rows", "en")] == "7"
+    assert by_job.loc[t("quality.job.alerts", "en"), t("quality.col.error", "en")] == "OSError: gone"
+    assert by_job.loc[t("quality.job.alerts", "en"), t("quality.col.failures", "en")] == "2"

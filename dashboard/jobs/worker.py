@@ -185,7 +185,9 @@ class Worker:
 
             store = MemoryJobStore()
         else:  # pre-ping: after the database was away, the next look at the store reconnects instead of failing
-            engine = create_engine(ops.ops_url(self.url), pool_pre_ping=True)
+            target = ops.ops_url(self.url)
+            options = {"connect_args": {"timeout": 10}} if target.startswith("sqlite") else {}
+            engine = create_engine(target, pool_pre_ping=True, **options)
             store = SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)
         return BackgroundScheduler(
             jobstores={"default": store},
@@ -230,6 +232,9 @@ class Worker:
             return 0
         STOPPING.clear()
         try:
+            ops.ops_engine(
+                self.url
+            )  # the store first: its tables, and SQLite's WAL mode before another engine opens it
             self.scheduler = self._scheduler()
             self.scheduler.start(paused=True)
             self._sync_jobs()
