@@ -37,6 +37,7 @@ PAGE_PARAMS = {  # each page's own link parameters (README, "Pages")
     "forecast": (),
     "briefing": (),
     "quality": (),
+    "alerts": ("rule", "severity", "agency", "state"),
     "wall": ("panels", "dwell"),
 }
 VALID = {  # values a page accepts, so the random links also mix good values with bad ones
@@ -54,6 +55,9 @@ VALID = {  # values a page accepts, so the random links also mix good values wit
     "layer": ["feedback_per_10k", "congestion"],
     "panels": ["overview,map", "traffic"],
     "dwell": ["3", "20,40"],
+    "rule": ["feedback_due_soon", "sensor_silent"],
+    "severity": ["critical", "warning"],
+    "state": ["open", "resolved", "all"],
 }
 JUNK = [
     "",

@@ -8,6 +8,7 @@ so the worker writes while the pages and the CLI read). `ops_engine(url)` is the
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 
 from sqlalchemy import (
@@ -149,7 +150,16 @@ def make_ops_engine(url: str | None = None) -> Engine:
     return engine
 
 
+_OPENING = threading.Lock()
+
+
 @lru_cache(maxsize=8)
+def _cached_ops_engine(target: str | None) -> Engine:
+    return make_ops_engine(target)
+
+
 def ops_engine(url: str | None = None) -> Engine:
-    """One engine per operational store and process (outside Streamlit's caches, like the data engine)."""
-    return make_ops_engine(url)
+    """One engine per operational store and process (outside Streamlit's caches, like the data engine). Opened under
+    a lock: two threads asking first at the same moment would both create the tables and meet SQLite's lock."""
+    with _OPENING:
+        return _cached_ops_engine(url)
