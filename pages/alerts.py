@@ -27,13 +27,6 @@ history = cache.query(web_alerts.alert_list, url, False, period.start_at, period
 agencies = sorted(set(open_rows["agency"].dropna()) | set(history["agency"].dropna()))
 chosen_agencies = url_state.dimension_filter("agency", {a: a for a in agencies}, t("alerts.filter.agency", lang))
 chosen = selection.dimensions
-state = url_state.page_choice(
-    "state",
-    {s: t(f"alerts.state.{s}", lang) for s in ("all", "open", "resolved")},
-    t("alerts.filter.state", lang),
-    "all",
-    "alerts_state",
-)
 
 
 def narrowed(frame: pd.DataFrame) -> pd.DataFrame:
@@ -105,6 +98,13 @@ else:
             cache._cached(TTL_SECONDS).clear()  # the alerts' reads only
 
 st.subheader(t("alerts.history.heading", lang))
+state = url_state.page_choice(
+    "state",
+    {s: t(f"alerts.state.{s}", lang) for s in ("all", "open", "resolved")},
+    t("alerts.filter.state", lang),
+    "all",
+    "alerts_state",
+)
 past = narrowed(history)
 if state == "open":
     past = past[past["resolved_at"].isna()]
