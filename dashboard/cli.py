@@ -95,12 +95,10 @@ def command_init_db(args: argparse.Namespace) -> int:
     if _schema_complete(args):
         print(f"Schema ready at {redact_url(args.database_url)} (nothing to change).")
         return 0
-    from dashboard.db import queries
-    from dashboard.db.load import load_areas
+    from dashboard.db.load import prepare_database
 
     with _engine(args) as engine:
-        create_schema(engine)
-        count = load_areas(engine, config.city()) if queries.area_list(engine).empty else 0
+        count = prepare_database(engine, config.city())
     if count:
         print(f"Loaded {count} areas of {config.city()}.")
     print(f"Schema ready at {redact_url(args.database_url)}.")
@@ -313,15 +311,11 @@ def command_hash_password(args: argparse.Namespace) -> int:
 
 
 def command_import(args: argparse.Namespace) -> int:
+    from dashboard.db.load import prepare_database
     from dashboard.ingest.command import run
 
     with _engine(args) as engine:
-        create_schema(engine)  # the import tables may be newer than the database
-        from dashboard.db import queries
-        from dashboard.db.load import load_areas
-
-        if queries.area_list(engine).empty:
-            load_areas(engine, config.city())
+        prepare_database(engine, config.city())  # the import tables may be newer than the database
         return run(args, engine)
 
 

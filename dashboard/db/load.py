@@ -9,11 +9,11 @@ from __future__ import annotations
 import io
 
 import pandas as pd
-from sqlalchemy import Table, delete
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.engine import Engine
 
 from dashboard.db import schema
-from dashboard.db.engine import is_duckdb, translating_errors
+from dashboard.db.engine import create_schema, is_duckdb, translating_errors
 from dashboard.db.schema import ID_SEQUENCES, advance_id_sequence
 
 
@@ -89,3 +89,12 @@ def load_areas(engine: Engine, city: str = "hue") -> int:
     from dashboard.boundaries import area_frame
 
     return bulk_load(engine, schema.areas, area_frame(city), replace=True)
+
+
+def prepare_database(engine: Engine, city: str) -> int:
+    """Create the tables a database lacks (idempotent) and load the city's areas when it has none: what `init-db`,
+    `import` and the worker's imports do first. Returns the number of areas loaded (0 when they were there)."""
+    create_schema(engine)
+    with engine.connect() as connection:
+        present = connection.execute(select(func.count()).select_from(schema.areas)).scalar_one()
+    return 0 if present else load_areas(engine, city)

@@ -5,7 +5,8 @@ of first, as the command does."""
 from __future__ import annotations
 
 from dashboard import config
-from dashboard.db.engine import create_schema, writing
+from dashboard.db.engine import writing
+from dashboard.db.load import prepare_database
 from dashboard.ingest import dates, readers
 from dashboard.ingest.importer import ImportAborted, ImportOptions, ImportResult, run_import
 
@@ -17,12 +18,7 @@ def import_file(url: str, options: ImportOptions) -> ImportResult:
     caught inside the writing block, so the block ends normally and the log is kept, then raised again."""
     refused: Exception | None = None
     with writing(url) as engine:
-        create_schema(engine)
-        from dashboard.db import queries
-        from dashboard.db.load import load_areas
-
-        if queries.area_list(engine).empty:
-            load_areas(engine, config.city())
+        prepare_database(engine, config.city())
         try:
             return run_import(engine, options)
         except (readers.InputError, dates.DateFormatError, ImportAborted) as error:
