@@ -18,7 +18,6 @@ from sqlalchemy import (
     and_,
     cast,
     func,
-    literal_column,
     select,
 )
 from sqlalchemy.engine import Engine
@@ -37,20 +36,6 @@ observations = schema.traffic_observations.c
 # Portable expressions (DuckDB and PostgreSQL render these the same way).
 def hours_between(start, end):
     return func.extract("epoch", end - start) / 3600.0
-
-
-def hour_bucket(column):
-    return func.date_trunc(literal_column("'hour'"), column)
-
-
-_TRUNCATION_UNITS = {unit: literal_column(f"'{unit}'") for unit in ("day", "week", "month")}  # fixed names, not input
-
-
-def time_bucket(column, grain: str, allowed: tuple[str, ...] = ("day", "week", "month")):
-    """date_trunc(grain, column) for a grain among `allowed` (weeks start on Monday on both engines)."""
-    if grain not in allowed:
-        raise ValueError(f"grain must be one of {', '.join(allowed)}, not {grain!r}")
-    return func.date_trunc(_TRUNCATION_UNITS[grain], column)
 
 
 def day_bucket(column):
