@@ -287,19 +287,32 @@ PANEL_PARTS = {
 @st.fragment(run_every=refresh)
 @guarded
 def ticker() -> None:
-    days = wall.overdue_days()
-    loaded = load("ticker", lambda as_of: cache.query(wall_queries.ticker_inputs, as_of, days))
-    newest = memory.load("ticker_newest", newest_records, local_now())
-    sources = wall.all_freshness(newest.value or {}, local_now(), wall.freshness_thresholds(), reachable=newest.fresh)
-    inputs = loaded.value[1] if loaded.value else {}
-    alerts = wall.build_alerts(
-        sources,
-        inputs.get("silent"),
-        inputs.get("sensor_total", 0),
-        inputs.get("overdue"),
-        days,
-        inputs.get("anomalies"),
+    """The worker's open alerts (the `alerts` table); computed here when the worker has not kept them current."""
+    now = local_now()
+    newest = memory.load("ticker_newest", newest_records, now)
+    table = memory.load(
+        "ticker_alerts",
+        lambda: cache.query(wall_queries.alert_table, cache.current_url(), ttl=cache.STATUS_TTL_SECONDS),
+        now,
+        tracks_outage=False,
     )
+    last_run = table.value["last_run"] if table.value else None
+    if table.value is not None and wall.alerts_current(last_run, now):
+        alerts = wall.alerts_from_table(table.value, table.value["sensor_total"], reachable=newest.fresh)
+    else:
+        days = wall.overdue_days()
+        sources = wall.all_freshness(newest.value or {}, now, wall.freshness_thresholds(), reachable=newest.fresh)
+        loaded = load("ticker", lambda as_of: cache.query(wall_queries.ticker_inputs, as_of, days))
+        inputs = loaded.value[1] if loaded.value else {}
+        live = wall.build_alerts(
+            sources,
+            inputs.get("silent"),
+            inputs.get("sensor_total", 0),
+            inputs.get("overdue"),
+            days,
+            inputs.get("anomalies"),
+        )
+        alerts = wall.without_worker(live, last_run)
     st.html(draw.ticker_html(alerts, language))
 
 

@@ -217,3 +217,53 @@ def test_the_page_lists_open_alerts_and_the_administrator_acknowledges_one(monke
     assert [s.value for s in app.success] == [t("alerts.ack.done", id=due_soon[0]["id"])]
     [acked] = [a for a in open_alerts(demo_copy_url, "feedback_due_soon") if a["acknowledged_at"] is not None]
     assert acked["id"] == due_soon[0]["id"] and acked["acknowledged_note"] == "Đã gọi phường"
+
+
+# ---------------------------------------------------------------- the wall's ticker reads the alerts table
+OVERDUE_SQL = text(
+    "SELECT count(*) FROM feedback WHERE received_at <= :now AND status <> 'rejected'"
+    " AND (resolved_at IS NULL OR resolved_at > :now) AND due_at <= :now"
+)
+
+
+def test_the_wall_ticker_says_what_the_alerts_table_holds(db_url):
+    from dashboard.wall import data as wall_data
+    from dashboard.wall import render as draw
+    from dashboard.wall import rules as wall
+
+    now = DEMO_NOW + timedelta(days=1)
+    run_alerts(db_url, now)
+    engine = make_engine(db_url, read_only=True)
+    try:
+        with engine.connect() as connection:
+            overdue = connection.execute(OVERDUE_SQL, {"now": now}).scalar_one()
+        table = wall_data.alert_table(engine, db_url)
+    finally:
+        engine.dispose()
+    escalated = sum(a["escalated_at"] is not None for a in open_alerts(db_url, "feedback_overdue"))
+    alerts = {alert.kind: alert for alert in wall.alerts_from_table(table, table["sensor_total"])}
+    assert alerts["feedback_overdue"].values["count"] == overdue > 0
+    assert alerts["feedback_overdue"].values["escalated"] == escalated > 0
+    assert alerts["feedback_overdue"].level == "critical"  # some are escalated to the leaders
+    assert alerts["feedback_due_soon"].values["count"] == len(due_soon_subjects(db_url, now, 24))
+    top = alerts["feedback_overdue"].values["agencies"]
+    assert sum(n for _, n in top) <= overdue and [n for _, n in top] == sorted((n for _, n in top), reverse=True)
+    html = draw.ticker_html(list(alerts.values()), "vi")
+    assert f"{overdue} phản ánh đã quá hạn, {escalated} đã báo lãnh đạo" in html.replace(".", "")
+    assert table["last_run"] is None  # the job function ran, not the runner: no job_runs row
+    assert not wall.alerts_current(table["last_run"], now)
+    assert wall.alerts_current(now - timedelta(minutes=5), now)
+    assert not wall.alerts_current(now - timedelta(minutes=wall.ALERTS_CURRENT_MINUTES + 1), now)
+
+
+def test_the_wall_ticker_without_open_alerts_is_all_clear_and_without_worker_says_so():
+    import pandas as pd
+
+    from dashboard.wall import rules as wall
+
+    empty = {"counts": pd.DataFrame(columns=["rule", "agency", "alerts", "escalated"]), "rows": {}}
+    assert [a.kind for a in wall.alerts_from_table(empty, 60)] == ["all_clear"]
+    assert [a.kind for a in wall.alerts_from_table(empty, 60, reachable=False)] == ["unreachable"]
+    live = [wall.Alert("silent_sensors", "warning", {}), wall.Alert("all_clear", "info")]
+    assert [a.kind for a in wall.without_worker(live, None)] == ["silent_sensors", "alerts_never"]
+    assert wall.without_worker(live[1:], datetime(2026, 12, 1, 8, 0))[0].values == {"since": datetime(2026, 12, 1, 8)}

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import demo_sql
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard.db.engine import DatabaseUnavailable, make_engine
@@ -100,3 +101,18 @@ def test_missing_database_shows_the_banner_and_creates_nothing(monkeypatch, tmp_
     assert "Mất kết nối cơ sở dữ liệu từ" in html and "đang thử kết nối lại" in html
     assert t("wall.waiting") in html and "Traceback" not in html
     assert not missing.exists(), "the wall must not create an empty database file"
+
+
+def test_ticker_reads_the_workers_alerts_and_says_when_the_worker_has_not_run(monkeypatch, demo_copy_url):
+    from dashboard.jobs.runner import run_job
+
+    before = _html(_wall(monkeypatch, demo_copy_url, {"panels": "overview"}))
+    assert t("wall.alert.alerts_never", "vi") in before  # computed by the wall itself, and said so
+    assert run_job("alerts", demo_copy_url)[0] == "done"  # the real clock: every open demo report is overdue
+    st.cache_data.clear()  # the page keeps the table a minute (cache.STATUS_TTL_SECONDS)
+    after = _wall(monkeypatch, demo_copy_url, {"panels": "overview"})
+    assert not after.exception
+    html = _html(after)
+    assert t("wall.alert.alerts_never", "vi") not in html
+    assert 'data-kind="feedback_overdue"' in html and "đã báo lãnh đạo" in html
+    assert 'data-kind="dossier_overdue"' in html

@@ -169,3 +169,47 @@ def list_alerts(
     statement = select(ops.alerts).where(*conditions).order_by(A.opened_at.desc(), A.id.desc()).limit(limit)
     frame = fetch_frame(ops_engine, statement)
     return frame.reindex(columns=ALERT_COLUMNS)
+
+
+def open_alert_rows(ops_engine: Engine, limit_per_rule: int = 200) -> dict[str, Any]:
+    """What the wall's ticker reads: the open alerts of each rule (most serious and oldest first, at most
+    `limit_per_rule` rows each, with rule, subject, agency, area_code, severity, params, opened_at, escalated_at,
+    acknowledged_at), their full count per rule, and per rule and agency for the case rules."""
+    counts = fetch_frame(
+        ops_engine,
+        select(
+            A.rule,
+            A.agency,
+            func.count().label("alerts"),
+            func.count(A.escalated_at).label("escalated"),
+        )
+        .where(A.resolved_at.is_(None))
+        .group_by(A.rule, A.agency),
+    )
+    rows = {}
+    for rule in sorted(set(counts["rule"])):
+        rows[rule] = fetch_frame(
+            ops_engine,
+            select(
+                A.rule,
+                A.subject,
+                A.agency,
+                A.area_code,
+                A.severity,
+                A.params,
+                A.opened_at,
+                A.escalated_at,
+                A.acknowledged_at,
+            )
+            .where(A.resolved_at.is_(None), A.rule == rule)
+            .order_by(A.escalated_at.is_(None), A.opened_at, A.id)
+            .limit(limit_per_rule),
+        )
+    return {"counts": counts, "rows": rows}
+
+
+def last_done_run(ops_engine: Engine, job: str) -> datetime | None:
+    """When the newest successful run of `job` finished (None: never)."""
+    frame = fetch_frame(ops_engine, select(func.max(R.finished_at).label("at")).where(R.job == job, R.status == "done"))
+    value = frame["at"].iloc[0] if len(frame) else None
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()

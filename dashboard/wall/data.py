@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from dashboard.db import (
+    alert_queries,
     dossier_queries,
     forecast_queries,
     map_queries,
@@ -23,6 +24,7 @@ from dashboard.db import (
     traffic_queries,
 )
 from dashboard.db.engine import fetch_frame, fetch_one
+from dashboard.db.ops import ops_engine
 from dashboard.db.predicates import QueryFilter, feedback_overdue_at
 from dashboard.metrics import kpis
 from dashboard.periods import Period
@@ -180,6 +182,17 @@ def overdue_feedback(engine: Engine, as_of: datetime, days: int) -> pd.DataFrame
     frame["agency"] = frame["agency"].fillna("–")
     frame["reports"] = pd.to_numeric(frame["reports"]).astype("int64")
     return frame.sort_values(["reports", "agency"], ascending=[False, True]).reset_index(drop=True)
+
+
+def alert_table(engine: Engine, url: str) -> dict[str, Any]:
+    """The worker's open alerts for the ticker (alert_queries.open_alert_rows), when its alerts job last finished
+    (`last_run`) and the number of sensors."""
+    ops = ops_engine(url)
+    return {
+        **alert_queries.open_alert_rows(ops),
+        "last_run": alert_queries.last_done_run(ops, "alerts"),
+        "sensor_total": forecast_queries.sensor_count(engine),
+    }
 
 
 def ticker_inputs(engine: Engine, as_of: datetime, days: int) -> dict[str, Any]:

@@ -194,6 +194,14 @@ def alert_text(alert: wall.Alert, lang: str) -> str:
     elif alert.kind == "overdue_feedback":
         values["agencies"] = ", ".join(f"{name} ({_number(n, lang)})" for name, n in values["agencies"])
         values["count"] = _number(values["count"], lang)
+    elif alert.kind in wall.CASE_RULES:
+        values["agencies"] = ", ".join(f"{name} ({_number(n, lang)})" for name, n in values["agencies"])
+        values["count"] = _number(values["count"], lang)
+        values["escalated"] = (
+            t("wall.alert.escalated", lang, n=_number(values["escalated"], lang)) if values["escalated"] else ""
+        )
+    elif alert.kind == "alerts_offline":
+        values["since"] = values["since"].strftime("%H:%M %d/%m")
     elif alert.kind.startswith("anomaly_"):
         category = values.get("category")
         values["category"] = t(f"category.{category}", lang) if category else ""

@@ -14,6 +14,7 @@ source had no records at all (before its data starts, or an outage) are left out
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
@@ -397,6 +398,94 @@ def build_alerts(
             )
     alerts.sort(key=lambda alert: LEVEL_ORDER[alert.level])
     return alerts or [Alert("all_clear", "info")]
+
+
+# ---------------------------------------------------------------- the ticker from the worker's alerts table
+ALERTS_CURRENT_MINUTES = 20  # the alerts job runs every 5 minutes: older than this, the worker is not keeping up
+CASE_RULES = {"feedback_overdue": "warning", "dossier_overdue": "warning", "feedback_due_soon": "info"}
+
+
+def alerts_current(last_run: datetime | None, now: datetime) -> bool:
+    """Whether the alerts table is kept current: the alerts job finished a run in the last ALERTS_CURRENT_MINUTES."""
+    return last_run is not None and now - last_run <= timedelta(minutes=ALERTS_CURRENT_MINUTES)
+
+
+def _params(value: Any) -> dict[str, Any]:
+    try:
+        loaded = json.loads(value) if isinstance(value, str) else {}
+    except ValueError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _top_agencies(counts: pd.DataFrame, rule: str, top: int = 3) -> list[tuple[str, int]]:
+    rows = counts[counts["rule"] == rule].copy()
+    rows["agency"] = rows["agency"].fillna("–")
+    rows = rows.sort_values(["alerts", "agency"], ascending=[False, True]).head(top)
+    return [(str(a), int(n)) for a, n in zip(rows["agency"], rows["alerts"], strict=True)]
+
+
+def alerts_from_table(
+    table: Mapping[str, Any], sensor_total: int, reachable: bool = True, max_anomalies: int = MAX_ALERT_ANOMALIES
+) -> list[Alert]:
+    """What the ticker says from the open alerts the worker keeps (`alert_queries.open_alert_rows`): one line per
+    late source and failing job, one summary line per case rule (count, how many escalated to the leaders, the
+    agencies with most), one for the silent sensors, and the largest ward anomalies; "all clear" when none is open.
+    `reachable` False (the data database does not answer the wall) adds the line that says so first."""
+    counts: pd.DataFrame = table["counts"]
+    rows: Mapping[str, pd.DataFrame] = table["rows"]
+    alerts: list[Alert] = [] if reachable else [Alert("unreachable", "critical", {})]
+    for row in rows.get("source_late", pd.DataFrame()).to_dict("records"):
+        params = _params(row["params"])
+        if params.get("newest"):
+            amount, unit = lag_parts(int(params.get("minutes_late") or 0))
+            newest = datetime.fromisoformat(params["newest"])
+            alerts.append(
+                Alert(
+                    "stale_source",
+                    "critical",
+                    {"source": params["source"], "amount": amount, "unit": unit, "newest": newest},
+                )
+            )
+        else:
+            alerts.append(Alert("no_data", "critical", {"source": params.get("source", row["subject"])}))
+    for row in rows.get("job_failing", pd.DataFrame()).to_dict("records"):
+        params = _params(row["params"])
+        alerts.append(Alert("job_failing", "critical", {"job": row["subject"], "failures": params.get("failures", 0)}))
+    for rule, level in CASE_RULES.items():
+        of_rule = counts[counts["rule"] == rule]
+        count = int(of_rule["alerts"].sum())
+        if count:
+            escalated = int(of_rule["escalated"].sum())
+            values = {"count": count, "escalated": escalated, "agencies": _top_agencies(counts, rule)}
+            alerts.append(Alert(rule, "critical" if escalated else level, values))
+    silent = rows.get("sensor_silent")
+    if silent is not None and not silent.empty:
+        total_silent = int(counts.loc[counts["rule"] == "sensor_silent", "alerts"].sum())
+        names = [str(_params(p).get("name") or s) for p, s in zip(silent["params"], silent["subject"], strict=True)]
+        names = names[:3]
+        values = {"count": total_silent, "total": sensor_total, "names": names, "more": total_silent - len(names)}
+        alerts.append(Alert("silent_sensors", "warning", values))
+    anomalies = [_params(p) for p in rows.get("anomaly", pd.DataFrame({"params": []}))["params"]]
+    anomalies.sort(key=lambda p: -abs(float(p.get("size") or 0)))
+    for params in anomalies[:max_anomalies]:
+        kind = "anomaly_up" if float(params.get("size") or 0) > 0 else "anomaly_down"
+        values = {
+            "area": params.get("area") or "",
+            "category": params.get("category"),
+            "day": date.fromisoformat(params["day"]),
+            "actual": float(params.get("actual") or 0),
+            "expected": float(params.get("expected") or 0),
+        }
+        alerts.append(Alert(kind, "info", values))
+    alerts.sort(key=lambda alert: LEVEL_ORDER[alert.level])
+    return alerts or [Alert("all_clear", "info")]
+
+
+def without_worker(alerts: list[Alert], last_run: datetime | None) -> list[Alert]:
+    """The alerts the wall computed itself, with a last line saying the worker's alerts are not current."""
+    note = Alert("alerts_offline", "info", {"since": last_run}) if last_run else Alert("alerts_never", "info")
+    return [alert for alert in alerts if alert.kind != "all_clear"] + [note]
 
 
 # ---------------------------------------------------------------- last good figures while the database is away
