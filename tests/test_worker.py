@@ -395,6 +395,39 @@ def test_worker_survives_postgres_going_away(pg_url, test_jobs, monkeypatch):
         thread.join(15)
         proxy.stop()
     assert not thread.is_alive()
+    with ops.ops_engine(pg_url).connect() as connection:  # the job store keeps the URL without its password
+        states = connection.execute(text("SELECT job_state FROM apscheduler_jobs")).scalars().all()
+    assert states and all(f":{real.password}@".encode() not in bytes(s) and b":***@" in bytes(s) for s in states)
+
+
+def test_a_recipients_file_that_cannot_be_used_stops_the_worker_before_it_runs(
+    demo_copy_url, tmp_path, test_jobs, monkeypatch
+):
+    from dashboard.jobs.recipients import known_agencies
+
+    engine = make_engine(demo_copy_url, read_only=True)
+    agency = sorted(known_agencies(engine))[0]
+    engine.dispose()
+    path = tmp_path / "recipients.yaml"
+    monkeypatch.setenv("IOC_RECIPIENTS_FILE", str(path))
+    path.write_text(
+        f'leaders:\n  emails: [ld@hue.gov.vn]\nagencies:\n  "{agency}":\n    emails: [a@hue.gov.vn]\n'
+        '  "Sở Không Có":\n    emails: [b@hue.gov.vn]\n',
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    assert Worker(demo_copy_url, names=["t_ok"], out=out).run(threading.Event()) == 2
+    assert f"error: {path} line 6: unknown agency 'Sở Không Có'" in out.getvalue()
+    assert test_jobs.get("t_ok", 0) == 0 and _runs(demo_copy_url, "t_ok") == []
+
+    path.write_text(f'leaders:\n  emails: [ld@hue.gov.vn]\nagencies:\n  "{agency}":\n    emails: [a@hue.gov.vn]\n')
+    out = io.StringIO()
+    worker = Worker(demo_copy_url, names=["t_ok"], out=out, crons={"t_ok": "0 0 1 1 *"})
+    thread, stop, result = _start(worker)
+    assert _wait(lambda: "running 1 jobs" in out.getvalue())
+    stop.set()
+    thread.join(15)
+    assert result == [0] and f"recipients: {path}: 1 agencies, 1 leader addresses" in out.getvalue()
 
 
 def test_run_on_start_and_a_restart_neither_loses_nor_repeats_a_run(tmp_path, test_jobs):

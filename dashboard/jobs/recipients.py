@@ -88,6 +88,37 @@ def load_recipients(path: Path | str | None = None, engine: Engine | None = None
     return parse_recipients(source, str(path), known_agencies(engine) if engine is not None else None)
 
 
+def check_at_start(url: str) -> str:
+    """The worker's check when it starts: the file parses and every agency it names is one the data knows.
+
+    Returns the line the worker prints; raises RecipientsError (naming the file and line) when the file cannot be
+    used. Agencies are checked only when the database answers and names some (a fresh database has none yet)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dashboard.db.engine import DatabaseError, make_engine
+
+    path = recipients_path()
+    if not path.exists():
+        return f"recipients: no file {path} (IOC_RECIPIENTS_FILE): nobody receives alerts or the weekly briefing"
+    note = ""
+    engine = make_engine(url, read_only=True)
+    try:
+        agencies: set[str] | None = known_agencies(engine)
+    except (SQLAlchemyError, DatabaseError):
+        agencies, note = None, " (agency names not checked: the database does not answer)"
+    finally:
+        engine.dispose()
+    if agencies is not None and not agencies:
+        agencies, note = None, " (agency names not checked: the data names no agency yet)"
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise RecipientsError(f"{path}: cannot read the recipients file: {error}") from None
+    recipients = parse_recipients(source, str(path), agencies)
+    leaders = len(recipients.leaders.emails) + len(recipients.leaders.webhooks)
+    return f"recipients: {path}: {len(recipients.agencies)} agencies, {leaders} leader addresses{note}"
+
+
 def parse_recipients(source: str, name: str = "recipients", agencies: set[str] | None = None) -> Recipients:
     """Parse and check the YAML text `source` (`name` is used in messages; `agencies`: the ones the data knows)."""
 

@@ -127,8 +127,14 @@ class WorkerLock:
 STOPPING = threading.Event()  # set while the worker shuts down: retries give up, back-off waits end
 
 
-def scheduled_run(name: str, url: str) -> None:
+# The job store keeps each job's arguments in the database: the data URL is stored without its password
+# (`redact_url`), and the worker of this process maps it back to the full URL it was started with.
+_URLS: dict[str, str] = {}
+
+
+def scheduled_run(name: str, url_key: str) -> None:
     """What the scheduler calls (by reference, so the job store can keep it): one run with retries."""
+    url = _URLS.get(url_key, url_key)
     runner.run_with_retries(name, url, scheduled_for=runner._now(), sleep=STOPPING.wait, stopped=STOPPING.is_set)
 
 
@@ -145,6 +151,8 @@ class Worker:
         crons: dict[str, str] | None = None,
     ) -> None:
         self.url = url
+        self.url_key = redact_url(url)
+        _URLS[self.url_key] = url
         self.jobs = load_all()
         self.names = list(names or self.jobs)
         self.crons = {name: (crons or {}).get(name) or cron_of(name) for name in self.names}
@@ -207,12 +215,12 @@ class Worker:
         for name in self.names:
             trigger = cron_trigger(self.crons[name], self.timezone)
             stored = scheduler.get_job(name)
-            if stored is not None and str(stored.trigger) == str(trigger) and list(stored.args) == [name, self.url]:
+            if stored is not None and str(stored.trigger) == str(trigger) and list(stored.args) == [name, self.url_key]:
                 continue
             scheduler.add_job(
                 "dashboard.jobs.worker:scheduled_run",
                 trigger=trigger,
-                args=[name, self.url],
+                args=[name, self.url_key],
                 id=name,
                 name=name,
                 replace_existing=True,
@@ -228,6 +236,13 @@ class Worker:
         return started
 
     def run(self, stop: threading.Event) -> int:
+        from dashboard.jobs.recipients import RecipientsError, check_at_start
+
+        try:  # a recipients file that cannot be used stops the worker before it runs anything
+            self.say(check_at_start(self.url))
+        except RecipientsError as error:
+            self.say(f"error: {error}")
+            return 2
         if not self.wait_for_lock(stop):
             return 0
         STOPPING.clear()
