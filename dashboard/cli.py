@@ -149,11 +149,16 @@ def _print_kpis(engine: Engine, period: Period, args: argparse.Namespace) -> int
                 file=sys.stderr,
             )
             return 2
-    result = compute_kpis(engine, period, args.area or None)
+    sections = ("feedback", "dossiers", "traffic")
+    dimensions = {"agency": args.agency} if args.agency else None
+    if dimensions:  # traffic has no agency: its figures would be the whole city's, so they are left out
+        sections = sections[:2]
+        print("note: traffic has no agency; its KPIs are left out with --agency", file=sys.stderr)
+    result = compute_kpis(engine, period, args.area or None, dimensions, sections)
     if args.json:
         print(json.dumps(result, ensure_ascii=False, default=_json_default))
     else:
-        for section in ("feedback", "dossiers", "traffic"):
+        for section in sections:
             for name, value in result[section].items():
                 print(f"{section}.{name}: {value}")
     return 0
@@ -353,6 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     kpi.add_argument("--from", dest="date_from", type=_date_argument, required=True)
     kpi.add_argument("--to", dest="date_to", type=_date_argument, required=True)
     kpi.add_argument("--area", action="append", help="area code (repeat for several); default: whole city")
+    kpi.add_argument("--agency", action="append", help="agency name (repeat for several); feedback and dossiers only")
     kpi.add_argument("--json", action="store_true")
     kpi.set_defaults(handler=command_kpi)
 
@@ -416,6 +422,10 @@ def build_parser() -> argparse.ArgumentParser:
     from dashboard.bench.bench import add_parser as add_bench_parser
 
     add_bench_parser(commands, _positive_float, _positive_int)
+
+    from dashboard.commands.records import add_parser as add_records_parser
+
+    add_records_parser(commands)
     return parser
 
 

@@ -43,6 +43,7 @@ __all__ = [
     "dossier_kpis",
     "feedback_kpis",
     "feedback_rates",
+    "kpi_parts",
     "percent",
     "score",
     "section_kpis",
@@ -72,15 +73,72 @@ def section_kpis(
     raise ValueError(f"unknown KPI section {section!r}")
 
 
-def compute_kpis(engine: Engine, period: Period, area_codes: Sequence[str] | None = None) -> dict[str, Any]:
-    """Every KPI for one period and (optionally) a set of areas: the structure `kpi --json` prints."""
+def compute_kpis(
+    engine: Engine,
+    period: Period,
+    area_codes: Sequence[str] | None = None,
+    dimensions: Mapping[str, Sequence[str]] | None = None,
+    sections: Sequence[str] = ("feedback", "dossiers", "traffic"),
+) -> dict[str, Any]:
+    """Every KPI for one period and (optionally) a set of areas and page dimensions (e.g. {"agency": [...]}): the
+    structure `kpi --json` prints."""
     return {
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
-        **{
-            section: section_kpis(engine, section, period, area_codes)
-            for section in ("feedback", "dossiers", "traffic")
-        },
+        **{section: section_kpis(engine, section, period, area_codes, dimensions) for section in sections},
     }
+
+
+def kpi_parts(
+    engine: Engine,
+    period: Period,
+    area_codes: Sequence[str] | None = None,
+    dimensions: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, dict[str, int | None]]:
+    """The counts behind each KPI, from the same queries as `compute_kpis`: {key: {"numerator", "denominator"}}.
+
+    Counts: numerator = the count, no denominator; percentages: the two counts of the formula; medians and the
+    mean: numerator = the rows the statistic is computed over; traffic.vehicles: the vehicles; the congestion
+    peak: the vehicles (with a speed) of the peak hour, the index's weight. `db.records_queries` lists the rows
+    behind each of these figures (a test checks they are equal)."""
+    feedback = _first_row(queries.feedback_counts(engine, period, area_codes, dimensions=dimensions))
+    dossiers = _first_row(queries.dossier_counts(engine, period, area_codes, dimensions=dimensions))
+    hourly = queries.traffic_hourly(engine, period, area_codes, dimensions=dimensions)
+    n = {f"feedback.{k}": _whole(v) for k, v in feedback.items()} | {
+        f"dossiers.{k}": _whole(v) for k, v in dossiers.items()
+    }
+
+    def parts(numerator: str, denominator: str | None = None) -> dict[str, int | None]:
+        return {"numerator": n.get(numerator, 0), "denominator": None if denominator is None else n.get(denominator, 0)}
+
+    peak_vehicles = 0
+    indexes = [
+        (congestion_index(r, v), v)
+        for r, v in zip(hourly["travel_time_ratio_sum"], hourly["weighted_vehicles"], strict=True)
+    ]
+    best = max((i for i, _ in indexes if i is not None), default=None)
+    if best is not None:
+        peak_vehicles = next(_whole(v) for i, v in indexes if i == best)
+    return {
+        "feedback.received": parts("feedback.received"),
+        "feedback.resolved": parts("feedback.resolved"),
+        "feedback.resolved_on_time_pct": parts("feedback.resolved_on_time", "feedback.resolved_with_due"),
+        "feedback.median_resolution_hours": parts("feedback.resolved"),
+        "feedback.open_backlog": parts("feedback.open_backlog"),
+        "feedback.satisfaction_avg": parts("feedback.satisfaction_count"),
+        "feedback.reopened_pct": parts("feedback.reopened", "feedback.resolved"),
+        "dossiers.received": parts("dossiers.received"),
+        "dossiers.completed": parts("dossiers.completed"),
+        "dossiers.completed_on_time_pct": parts("dossiers.completed_on_time", "dossiers.completed_with_due"),
+        "dossiers.online_pct": parts("dossiers.received_online", "dossiers.received"),
+        "dossiers.median_lead_time_days": parts("dossiers.completed"),
+        "traffic.vehicles": {"numerator": int(sum(_whole(v) for v in hourly["vehicles"])), "denominator": None},
+        "traffic.congestion_index_peak": {"numerator": peak_vehicles, "denominator": None},
+    }
+
+
+def _whole(value: Any) -> int:
+    """A count from a driver value (None and NaN: 0)."""
+    return 0 if value is None or pd.isna(value) else int(value)
 
 
 def _section_frame(section: str, rows: dict[str, dict[str, Any]]) -> pd.DataFrame:

@@ -1,0 +1,1 @@
+"""Command-line commands that have grown beyond a few lines (registered by dashboard/cli.py)."""

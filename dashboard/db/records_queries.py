@@ -1,0 +1,348 @@
+"""The records behind every KPI: the rows its numerator and its denominator count, as SELECTs over the base tables.
+
+Each KPI of `metrics.definitions.KPI_DEFINITIONS` names here the `Flow` or `Stock` of `dashboard.db.aggregates`
+that `queries.feedback_counts` / `dossier_counts` / `traffic_hourly` count for it, and the records' WHERE is
+derived from that declaration — the flow's event in the period and its `where`, or the stock's `state` at the end
+of the period — never written a second time, so the rows listed and the figure shown cannot drift apart:
+
+* a Flow: `start_at ≤ flow.at < end_before` and `flow.where`;
+* a Stock: `stock.state(end_before)`;
+* a section whose KPIs include a Stock (feedback: the backlog) is counted by `Aggregation.frame` over the rows
+  born before the end of the period, so its flows' records are too (a report received after the end but marked
+  resolved inside the period is in neither);
+* the filter's areas and page dimensions through `predicates.restrict`, as every page query.
+
+What the parts are:
+
+* counts (`feedback.received`, `dossiers.completed`, …): numerator = the rows counted; no denominator;
+* percentages: numerator and denominator of the formula (`resolved_on_time_pct`: resolved on time ÷ resolved
+  with a due time; `reopened_pct`: reopened ÷ resolved; `online_pct`: received online ÷ received; …);
+* medians and the mean (`median_resolution_hours`, `median_lead_time_days`, `satisfaction_avg`): numerator = the
+  rows the statistic is computed over (resolved / completed in the period; resolved and rated); no denominator;
+* `traffic.vehicles`: the observations in the period; the KPI is the sum of their `vehicle_count`
+  (`part_total` gives that sum, `count` the number of observations);
+* `traffic.congestion_index_peak`: the observations with a speed in the peak hour — the hour whose index is the
+  KPI (the first such hour when several tie); the index recomputed over them is the KPI. `part_total` is their
+  vehicles (the index's weight). No denominator.
+
+Rows come "most urgent first": feedback and dossiers by how late they are at the end of the period (hours past
+the due time of the resolution / completion, or of the end of the period while still open: overdue longest first,
+then due soonest, rows without a due time last), then newest first, then id; observations by travel-time ratio
+(slowest first), then newest, then sensor. Paging is server-side (`page`: LIMIT/OFFSET on that total order), and
+`count` is its own query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.elements import ColumnElement
+
+from dashboard.db import aggregates, queries, schema
+from dashboard.db.aggregates import Fact, Flow, Stock
+from dashboard.db.engine import fetch_frame, fetch_one
+from dashboard.db.predicates import QueryFilter, restrict, within
+from dashboard.metrics.definitions import congestion_index
+
+F = schema.feedback.c
+D = schema.dossiers.c
+O = schema.traffic_observations.c  # noqa: E741 - the observations' columns
+S = schema.traffic_sensors.c
+A = schema.areas.c
+
+PARTS = ("numerator", "denominator")
+PAGE_SIZE = 50  # rows per page in the records views
+PEAK = "peak_hour"  # a marker: the flow is narrowed to the period's peak congestion hour
+
+
+@dataclass(frozen=True)
+class Behind:
+    """What a KPI counts: its numerator's rows and, for a ratio, its denominator's."""
+
+    numerator: Flow | Stock
+    denominator: Flow | Stock | None = None
+    summed: ColumnElement | None = None  # the KPI adds this column over the rows (vehicles) instead of counting them
+    narrowed: str | None = None  # PEAK: only the rows of the peak hour
+
+    def part(self, name: str) -> Flow | Stock | None:
+        return self.numerator if name == "numerator" else self.denominator
+
+
+BEHIND: dict[str, Behind] = {
+    "feedback.received": Behind(aggregates.RECEIVED),
+    "feedback.resolved": Behind(aggregates.RESOLVED),
+    "feedback.resolved_on_time_pct": Behind(aggregates.RESOLVED_ON_TIME, aggregates.RESOLVED_WITH_DUE),
+    "feedback.median_resolution_hours": Behind(aggregates.RESOLVED),
+    "feedback.open_backlog": Behind(aggregates.OPEN_FEEDBACK),
+    "feedback.satisfaction_avg": Behind(aggregates.RATED),
+    "feedback.reopened_pct": Behind(aggregates.REOPENED, aggregates.RESOLVED),
+    "dossiers.received": Behind(aggregates.DOSSIERS_RECEIVED),
+    "dossiers.completed": Behind(aggregates.COMPLETED),
+    "dossiers.completed_on_time_pct": Behind(aggregates.COMPLETED_ON_TIME, aggregates.COMPLETED_WITH_DUE),
+    "dossiers.online_pct": Behind(aggregates.DOSSIERS_ONLINE, aggregates.DOSSIERS_RECEIVED),
+    "dossiers.median_lead_time_days": Behind(aggregates.COMPLETED),
+    "traffic.vehicles": Behind(aggregates.VEHICLES, summed=O.vehicle_count),
+    "traffic.congestion_index_peak": Behind(aggregates.WEIGHTED_VEHICLES, summed=O.vehicle_count, narrowed=PEAK),
+}
+# A section with a Stock among its KPIs is counted over the rows born before the end (Aggregation.frame).
+_BORN_BEFORE_END = {
+    part.fact.name
+    for behind in BEHIND.values()
+    for part in (behind.numerator, behind.denominator)
+    if isinstance(part, Stock)
+}
+
+# Columns of the records, in order (their labels: i18n keys `records.column.<name>`).
+_DONE = {"feedback": F.resolved_at, "dossiers": D.completed_at}
+
+
+class RecordsError(ValueError):
+    """A metric or part that has no records (the message lists what there is)."""
+
+
+def metric_keys() -> tuple[str, ...]:
+    return tuple(BEHIND)
+
+
+def parts_of(metric: str) -> tuple[str, ...]:
+    """The parts a metric has: ("numerator",) or ("numerator", "denominator")."""
+    behind = _behind(metric)
+    return PARTS if behind.denominator is not None else PARTS[:1]
+
+
+def section_of(metric: str) -> str:
+    return _behind(metric).numerator.fact.name
+
+
+def fact_dimensions(metric: str) -> tuple[str, ...]:
+    """The page dimensions the metric's rows can be filtered by (agency, category, sensor, …)."""
+    return _behind(metric).numerator.fact.dimensions
+
+
+def _behind(metric: str) -> Behind:
+    if metric not in BEHIND:
+        raise RecordsError(f"unknown metric {metric!r}; the metrics are {', '.join(BEHIND)}")
+    return BEHIND[metric]
+
+
+def _measure(metric: str, part: str) -> Flow | Stock:
+    behind = _behind(metric)
+    if part not in PARTS:
+        raise RecordsError(f"unknown part {part!r}; the parts are {', '.join(PARTS)}")
+    measure = behind.part(part)
+    if measure is None:
+        raise RecordsError(f"{metric} has no {part} (a count, median or mean); its parts are: numerator")
+    return measure
+
+
+# ---------------------------------------------------------------- the WHERE
+def peak_hour(engine: Engine, query_filter: QueryFilter):
+    """The first clock hour of the period with the highest congestion index (as `traffic_kpis` finds it), or None."""
+    hourly = queries.traffic_hourly(
+        engine, query_filter.period, query_filter.areas or None, dimensions=dict(query_filter.dimensions)
+    )
+    best, best_hour = None, None
+    for hour, ratio_sum, weighted in zip(
+        hourly["hour"], hourly["travel_time_ratio_sum"], hourly["weighted_vehicles"], strict=True
+    ):
+        index = congestion_index(ratio_sum, weighted)
+        if index is not None and (best is None or index > best):
+            best, best_hour = index, pd.Timestamp(hour).to_pydatetime()
+    return best_hour
+
+
+@dataclass(frozen=True)
+class _Window:
+    start_at: object
+    end_before: object
+
+
+def condition(engine: Engine, metric: str, part: str, query_filter: QueryFilter) -> ColumnElement:
+    """The WHERE of the records behind `metric`'s `part` (see the module docstring)."""
+    measure = _measure(metric, part)
+    behind, fact, period = _behind(metric), measure.fact, query_filter.period
+    end = period.end_before
+    if isinstance(measure, Stock):
+        clauses = [measure.state(end)]
+    else:
+        window = period
+        if behind.narrowed == PEAK:
+            hour = peak_hour(engine, query_filter)
+            if hour is None:
+                return literal(False)
+            window = _Window(hour, hour + timedelta(hours=1))
+        clauses = [within(measure.at, window), *([measure.where] if measure.where is not None else [])]
+        if fact.name in _BORN_BEFORE_END:
+            clauses.append(fact.born < end)
+    clauses.append(_scope(fact, query_filter))
+    return and_(*clauses)
+
+
+def _scope(fact: Fact, query_filter: QueryFilter) -> ColumnElement:
+    return restrict(fact.columns["area"][0], query_filter.areas, dict(query_filter.dimensions), fact.base_dimensions())
+
+
+# ---------------------------------------------------------------- columns and order
+def _lateness_hours(fact: Fact, end) -> ColumnElement:
+    """Hours past the due time at the completion, or at the end of the period while still open then."""
+    table = fact.source.c
+    done = _DONE[fact.name]
+    until = case((or_(done.is_(None), done >= end), literal(end)), else_=done)
+    return queries.hours_between(table.due_at, until)
+
+
+def _columns(fact: Fact, end) -> list[ColumnElement]:
+    if fact.name == "feedback":
+        return [
+            F.id,
+            F.source,
+            F.source_id,
+            F.received_at,
+            F.category,
+            F.channel,
+            F.area_code,
+            A.name.label("area_name"),
+            F.agency,
+            F.status,
+            F.due_at,
+            F.resolved_at,
+            _lateness_hours(fact, end).label("late_hours"),
+            F.satisfaction,
+            F.reopened,
+        ]
+    if fact.name == "dossiers":
+        return [
+            D.id,
+            D.source,
+            D.source_id,
+            D.procedure_code,
+            D.procedure_name,
+            D.sector,
+            D.agency,
+            D.area_code,
+            A.name.label("area_name"),
+            D.channel,
+            D.status,
+            D.received_at,
+            D.due_at,
+            D.completed_at,
+            (_lateness_hours(fact, end) / 24.0).label("late_days"),
+        ]
+    return [
+        O.sensor_id,
+        S.name.label("sensor_name"),
+        S.road,
+        S.area_code,
+        A.name.label("area_name"),
+        O.observed_at,
+        O.period_minutes,
+        O.vehicle_count,
+        O.mean_speed_kmh,
+        S.free_flow_speed_kmh,
+        _travel_time_ratio().label("travel_time_ratio"),
+    ]
+
+
+def _travel_time_ratio() -> ColumnElement:
+    return S.free_flow_speed_kmh / func.nullif(O.mean_speed_kmh, 0)
+
+
+def _order(fact: Fact, end) -> list:
+    if fact.name == "traffic":
+        return [
+            _travel_time_ratio().desc().nulls_last(),
+            O.observed_at.desc(),
+            O.sensor_id,
+            O.period_minutes,
+            O.vehicle_count,
+        ]
+    table = fact.source.c
+    return [_lateness_hours(fact, end).desc().nulls_last(), fact.born.desc(), table.id]
+
+
+def column_names(metric: str) -> list[str]:
+    """The names of the records' columns (CSV header, i18n keys `records.column.<name>`)."""
+    return [c.name for c in _columns(_behind(metric).numerator.fact, datetime(2000, 1, 1))]  # any instant
+
+
+# ---------------------------------------------------------------- statements
+def _source(fact: Fact):
+    area_column = fact.columns["area"][0]
+    return fact.source.outerjoin(schema.areas, A.code == area_column)
+
+
+def records_select(engine: Engine, metric: str, part: str, query_filter: QueryFilter) -> Select:
+    """Every record behind the part, most urgent first (no limit): what a CSV export holds."""
+    fact = _measure(metric, part).fact
+    end = query_filter.period.end_before
+    where = condition(engine, metric, part, query_filter)
+    return select(*_columns(fact, end)).select_from(_source(fact)).where(where).order_by(*_order(fact, end))
+
+
+def page(
+    engine: Engine, metric: str, part: str, query_filter: QueryFilter, limit: int = PAGE_SIZE, offset: int = 0
+) -> pd.DataFrame:
+    """One page of the records (server-side LIMIT/OFFSET on the stable most-urgent-first order)."""
+    if limit < 1 or offset < 0:
+        raise RecordsError(f"a page needs limit ≥ 1 and offset ≥ 0 (got limit {limit}, offset {offset})")
+    statement = records_select(engine, metric, part, query_filter).limit(limit).offset(offset)
+    return fetch_frame(engine, statement)
+
+
+def all_records(engine: Engine, metric: str, part: str, query_filter: QueryFilter) -> pd.DataFrame:
+    return fetch_frame(engine, records_select(engine, metric, part, query_filter))
+
+
+def count(engine: Engine, metric: str, part: str, query_filter: QueryFilter) -> int:
+    """How many records the part has (its own query, without the order or the area names)."""
+    fact = _measure(metric, part).fact
+    statement = select(func.count().label("n")).select_from(fact.source)
+    statement = statement.where(condition(engine, metric, part, query_filter))
+    return int(fetch_one(engine, statement).get("n") or 0)
+
+
+def part_total(engine: Engine, metric: str, part: str, query_filter: QueryFilter) -> int:
+    """The figure the KPI's part counts over these records: their number, or their vehicles for traffic."""
+    behind, fact = _behind(metric), _measure(metric, part).fact
+    measure = func.count() if behind.summed is None else func.coalesce(func.sum(behind.summed), 0)
+    statement = select(measure.label("n")).select_from(fact.source)
+    statement = statement.where(condition(engine, metric, part, query_filter))
+    return int(fetch_one(engine, statement).get("n") or 0)
+
+
+def statistic(engine: Engine, metric: str, query_filter: QueryFilter) -> float | None:
+    """The KPI recomputed over its numerator's records, for the statistics that are not a ratio of two counts
+    (median, mean, congestion index): the check that those records are the ones the figure comes from."""
+    fact = _measure(metric, "numerator").fact
+    where = condition(engine, metric, "numerator", query_filter)
+    if metric == "feedback.median_resolution_hours":
+        value = _median(queries.hours_between(F.received_at, F.resolved_at))
+    elif metric == "dossiers.median_lead_time_days":
+        value = _median(queries.hours_between(D.received_at, D.completed_at) / 24.0)
+    elif metric == "feedback.satisfaction_avg":
+        value = func.avg(F.satisfaction)
+    elif metric == "traffic.congestion_index_peak":
+        row = fetch_one(
+            engine,
+            select(
+                func.sum(aggregates.TRAVEL_TIME_RATIO_SUM.value).label("ratio"),
+                func.sum(O.vehicle_count).label("vehicles"),
+            )
+            .select_from(fact.source)
+            .where(where),
+        )
+        return congestion_index(row.get("ratio"), row.get("vehicles"))
+    else:
+        raise RecordsError(f"{metric} is a count or a ratio of counts: compare `part_total` instead")
+    row = fetch_one(engine, select(value.label("v")).select_from(fact.source).where(where))
+    result = row.get("v")
+    return None if result is None else float(result)
+
+
+def _median(expression):
+    return func.percentile_cont(0.5).within_group(expression)
