@@ -346,6 +346,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "IOC_JOB_DEMO_FEED_CRON", "*/5 * * * *", "When the worker appends demo records (demo data only).", parse=cron
     ),
+    # The Decision 766-style scorecard (dashboard/metrics/scorecard.py).
+    Setting(
+        "IOC_SCORECARD_FILE",
+        "data/scorecard.yaml",
+        "YAML file of the scorecard's indicators, points and thresholds (relative paths: from the project root).",
+    ),
+    Setting(
+        "IOC_SCORECARD_MIN_CASES",
+        "20",
+        "Fewest cases (dossiers + feedback) a unit needs in the period to be ranked; smaller units are listed apart.",
+        parse=whole_number,
+        minimum=1,
+        maximum=1_000_000,
+    ),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -18,7 +18,13 @@ from dashboard.db.schema import ID_SEQUENCES, advance_id_sequence
 
 
 def _ordered(frame: pd.DataFrame, table: Table) -> pd.DataFrame:
+    """The frame's columns in the table's order; optional columns added later (schema.ADDED_COLUMNS) that the
+    frame lacks are loaded as NULL (unknown), any other missing column is an error."""
     columns = [c.name for c in table.columns]
+    optional = set(schema.ADDED_COLUMNS.get(table.name, ()))
+    absent = [c for c in columns if c not in frame.columns and c in optional]
+    if absent:
+        frame = frame.assign(**{c: pd.Series(None, index=frame.index, dtype=object) for c in absent})
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise ValueError(f"{table.name}: frame lacks columns {missing}")
@@ -92,8 +98,9 @@ def load_areas(engine: Engine, city: str = "hue") -> int:
 
 
 def prepare_database(engine: Engine, city: str) -> int:
-    """Create the tables a database lacks (idempotent) and load the city's areas when it has none: what `init-db`,
-    `import` and the worker's imports do first. Returns the number of areas loaded (0 when they were there)."""
+    """Create the tables a database lacks and add the optional columns an older table lacks (schema.ADDED_COLUMNS,
+    ALTER TABLE … ADD COLUMN; idempotent), and load the city's areas when it has none: what `init-db`, `import` and
+    the worker's imports do first. Returns the number of areas loaded (0 when they were there)."""
     create_schema(engine)
     with engine.connect() as connection:
         present = connection.execute(select(func.count()).select_from(schema.areas)).scalar_one()

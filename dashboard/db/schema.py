@@ -95,6 +95,10 @@ dossiers = Table(
     Column("due_at", DateTime),
     Column("completed_at", DateTime),
     Column("status", String(16), nullable=False),
+    # Optional (NULL = unknown; columns added to older databases by `_add_missing_columns`):
+    Column("supplement_requests", Integer),  # times the citizen was asked for more papers
+    Column("supplement_days", Float),  # days spent waiting for the citizen's papers (not counted against the deadline)
+    Column("complaint", Boolean),  # the dossier drew a complaint or petition
     UniqueConstraint("source", "source_id", name="uq_dossiers_source"),
     CheckConstraint("channel IN ('online', 'counter', 'postal')", name="ck_dossiers_channel"),
 )
@@ -410,7 +414,44 @@ def _add_id_defaults(connection: Connection) -> None:
         advance_id_sequence(connection, metadata.tables[name])
 
 
+# Nullable columns added to a table after databases were made with it: `create_all` never changes an existing
+# table, so these are added with ALTER TABLE … ADD COLUMN (NULL = unknown) when missing.
+ADDED_COLUMNS = {"dossiers": ("supplement_requests", "supplement_days", "complaint")}
+
+
+def missing_columns(connection: Connection) -> dict[str, list[str]]:
+    """{table: [column, …]} of the ADDED_COLUMNS an existing table lacks (tables not yet created are left out)."""
+    present_tables = set(inspect(connection).get_table_names())
+    missing: dict[str, list[str]] = {}
+    for name, columns in ADDED_COLUMNS.items():
+        if name not in present_tables:
+            continue
+        present = set(  # information_schema: both engines (DuckDB lacks pg_collation, which get_columns reads)
+            connection.execute(
+                text(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema = current_schema() AND table_name = :table"
+                ),
+                {"table": name},
+            ).scalars()
+        )
+        absent = [column for column in columns if column not in present]
+        if absent:
+            missing[name] = absent
+    return missing
+
+
+def _add_missing_columns(connection: Connection) -> None:
+    """ALTER TABLE … ADD COLUMN for each added column an older table lacks (idempotent; names from the schema)."""
+    for name, columns in missing_columns(connection).items():
+        for column_name in columns:
+            column = metadata.tables[name].c[column_name]
+            column_type = column.type.compile(dialect=connection.dialect)
+            connection.execute(text(f'ALTER TABLE "{name}" ADD COLUMN "{column_name}" {column_type}'))
+
+
 @event.listens_for(metadata, "after_create")
 def _upgrade_ids(target, connection: Connection, **kw) -> None:
     """Run by every `metadata.create_all` (`create_schema`: `init-db`, `import`, the demo), after the tables exist."""
+    _add_missing_columns(connection)
     _add_id_defaults(connection)

@@ -36,6 +36,7 @@ from dashboard.demo.chunks import (
     load_frame,
     load_observations,
 )
+from dashboard.demo.supplements import supplements_and_complaints
 from dashboard.demo.traffic import SLOTS_PER_DAY, sensor_count, sensor_frame
 from dashboard.domain import FEEDBACK_CATEGORIES, FEEDBACK_CHANNELS
 
@@ -497,6 +498,7 @@ def dossier_frame(
     status = np.select(
         [returned, withdrawn, is_completed, fresh], ["returned", "withdrawn", "completed", "received"], "in_progress"
     )
+    supplement_requests, supplement_days, complaint = supplements_and_complaints(rng, completed > due)
     ids = np.arange(first_id, first_id + n)
     return pd.DataFrame(
         {
@@ -513,6 +515,9 @@ def dossier_frame(
             "due_at": _to_datetime(due),
             "completed_at": _with_nat(completed, is_completed),
             "status": status,
+            "supplement_requests": supplement_requests,
+            "supplement_days": supplement_days,
+            "complaint": complaint,
         }
     )
 

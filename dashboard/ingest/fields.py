@@ -198,6 +198,29 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         _f("channel", "text", "kênh nộp", "hình thức nộp", "hinh_thuc", "submission_channel", "intake_channel"),
         _AGENCY,
         _AREA,
+        # Optional: empty = unknown. A value that is not a whole number ≥ 0 (days: a number ≥ 0) or yes/no rejects
+        # the row (rows.prepare_dossiers).
+        _f(
+            "supplement_requests",
+            "integer",
+            "số lần yêu cầu bổ sung",
+            "số lần bổ sung",
+            "yêu cầu bổ sung",
+            "so_lan_bo_sung_ho_so",
+            "supplement_count",
+            "additional_information_requests",
+        ),
+        _f(
+            "supplement_days",
+            "number",
+            "số ngày chờ bổ sung",
+            "thời gian chờ bổ sung",
+            "ngày chờ bổ sung",
+            "so_ngay_bo_sung",
+            "days_waiting_for_applicant",
+            "supplement_waiting_days",
+        ),
+        _f("complaint", "text", "khiếu nại", "có khiếu nại", "phản ánh kiến nghị", "has_complaint", "complained"),
     ),
     "traffic": (
         _f(
@@ -409,6 +432,9 @@ FEEDBACK_CHANNEL_WORDS = {
     "web_portal": ("web", "online", "portal", "email", "self_service", "cong_thong_tin", "internet"),
     "walk_in": ("walk", "counter", "in_person", "truc_tiep", "tai_quay"),
 }
+# Yes/no values of the dossiers' `complaint` column (plain form); anything else non-empty rejects the row.
+YES_WORDS = ("1", "true", "yes", "y", "x", "co", "co_khieu_nai", "t")
+NO_WORDS = ("0", "false", "no", "n", "khong", "khong_co", "f")
 DOSSIER_CHANNEL_WORDS = {
     "online": ("online", "truc_tuyen", "internet", "web", "dvc", "portal", "electronic"),
     "postal": ("post", "mail", "buu_chinh", "buu_dien"),

@@ -272,6 +272,20 @@ def _sensor_file(
     return q.known_sensors(connection) - before
 
 
+# Optional dossier fields a file may not have: an import without the column keeps what the database knows.
+_DOSSIER_OPTIONAL = ("supplement_requests", "supplement_days", "complaint")
+
+
+def _kept_columns(kind: str, the_plan: rows.Plan) -> tuple[str, ...]:
+    """Columns the merge never overwrites: feedback's reopened flag (and its rating when the file has none), and the
+    optional dossier fields the file does not map."""
+    if kind == "feedback":
+        return ("reopened",) + (("satisfaction",) if "satisfaction" not in the_plan.mapping else ())
+    if kind == "dossiers":
+        return tuple(name for name in _DOSSIER_OPTIONAL if name not in the_plan.mapping)
+    return ()
+
+
 def run_import(
     engine: Engine, options: ImportOptions, progress: Progress | None = None, log: LogWriter | None = None
 ) -> ImportResult:
@@ -384,8 +398,7 @@ def _run(
                 rollup_parts = _rollup_parts(
                     connection, kind, stage, target, keys, bool(new_sensors or options.sensors)
                 )
-                kept = ("reopened",) + (("satisfaction",) if "satisfaction" not in the_plan.mapping else ())
-                counts = q.merge(connection, stage, target, keys, keep=kept if kind == "feedback" else ())
+                counts = q.merge(connection, stage, target, keys, keep=_kept_columns(kind, the_plan))
                 result.inserted, result.updated, result.unchanged = (
                     counts["inserted"],
                     counts["updated"],

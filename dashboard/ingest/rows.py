@@ -193,7 +193,9 @@ def prepare_feedback(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> t
     resolved = times["resolved_at"][0] if times["resolved_at"][0] is not None else pd.Series(pd.NaT, index=index)
     closed = status.isin(["resolved", "rejected"])
     if times["updated_at"][0] is not None:  # Open311: the last update of a closed request is when it closed
-        resolved = resolved.where(resolved.notna() | ~closed, times["updated_at"][0])
+        updated, raw_updated = times["updated_at"]
+        _not_future(plan, rejects, {"updated_at": (updated.where(closed & resolved.isna()), raw_updated)})
+        resolved = resolved.where(resolved.notna() | ~closed, updated)
         resolved = resolved.where(resolved.isna() | (resolved >= received))
     status = status.where(resolved.isna() | (status == "rejected"), "resolved").fillna("new")
     lat, lon = _coordinates(chunk, plan)
@@ -226,6 +228,34 @@ def prepare_feedback(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> t
     return rows[~rejects.mask], rejects
 
 
+def _count_or_days(chunk: pd.DataFrame, plan: Plan, name: str, rejects: Rejects, *, whole: bool) -> pd.Series:
+    """An optional count (`whole`) or number of days ≥ 0; empty = unknown (NULL). A value that cannot be read, is
+    not whole (a count) or is negative rejects the row: `<name>_unreadable` / `<name>_negative`."""
+    raw = _text(chunk, plan, name)
+    values = _number(raw, chunk.index)
+    if raw is None:
+        return values
+    header = plan.mapping[name]
+    given = raw.notna() & raw.astype(object).map(lambda v: bool(str(v).strip()) if v is not None else False)
+    readable = values.notna() & np.isfinite(values)
+    if whole:
+        readable &= values == values.round()
+    rejects.add(given & ~readable, f"{name}_unreadable", header, raw)
+    rejects.add(given & readable & (values < 0), f"{name}_negative", header, raw)
+    return values.where(given & readable & (values >= 0))
+
+
+def _yes_no(chunk: pd.DataFrame, plan: Plan, name: str, rejects: Rejects) -> pd.Series:
+    """An optional yes/no column (fields.YES_WORDS / NO_WORDS, plain form); empty = unknown, else `<name>_unreadable`."""
+    raw = _text(chunk, plan, name)
+    if raw is None:
+        return pd.Series(None, index=chunk.index, dtype="boolean")
+    words = raw.astype(object).map(lambda v: fields.plain(v) if v is not None and not pd.isna(v) else "")
+    yes, no = words.isin(fields.YES_WORDS), words.isin(fields.NO_WORDS)
+    rejects.add((words != "") & ~yes & ~no, f"{name}_unreadable", plan.mapping[name], raw)
+    return pd.Series(pd.NA, index=chunk.index, dtype="boolean").mask(yes, True).mask(no, False)
+
+
 def prepare_dossiers(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> tuple[pd.DataFrame, Rejects]:
     index, rejects = chunk.index, Rejects(chunk.index)
     source_id = _required_id(chunk, plan, "source_id", rejects)
@@ -247,6 +277,9 @@ def prepare_dossiers(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> t
         ("received", "in_progress", "completed", "returned", "withdrawn"),
         index,
     )
+    supplement_requests = _count_or_days(chunk, plan, "supplement_requests", rejects, whole=True)
+    supplement_days = _count_or_days(chunk, plan, "supplement_days", rejects, whole=False)
+    complaint = _yes_no(chunk, plan, "complaint", rejects)
     status = status.where(completed.isna() | status.isin(["returned", "withdrawn"]), "completed")
     status = status.where(~((status == "completed") & completed.isna()), "in_progress").fillna("received")
     name = _text(chunk, plan, "procedure_name")
@@ -280,6 +313,9 @@ def prepare_dossiers(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> t
             "due_at": due if due is not None else pd.NaT,
             "completed_at": completed,
             "status": status,
+            "supplement_requests": supplement_requests.round().astype("Int64"),
+            "supplement_days": supplement_days,
+            "complaint": complaint,
         },
         index=index,
     )
