@@ -260,6 +260,28 @@ def test_a_bad_request_is_rejected_and_the_rest_imported(db_url: str, servers, m
     assert json.loads(_state(db_url, "srv").details)["open_ids"] == ["R001", "R002"]
 
 
+def test_a_closed_request_updated_in_the_future_is_rejected(db_url: str, servers, monkeypatch) -> None:
+    """A closed request's resolved time is its last update: one dated after the pull (beyond the clock skew the
+    importer allows) is a bad row, not a report resolved tomorrow; an open request's update time is not used."""
+    server = servers()
+    server.add(
+        _request(1, datetime(2026, 11, 20, 9, 0), "closed", updated=datetime(2026, 11, 20, 10, 30)),
+        _request(2, datetime(2026, 11, 20, 9, 30), "closed", updated=datetime(2026, 11, 21, 9, 0)),
+        _request(3, datetime(2026, 11, 20, 10, 0), "open", updated=datetime(2026, 11, 21, 9, 0)),
+    )
+    monkeypatch.setenv("IOC_OPEN311_ENDPOINTS", f"srv={server.url}")
+    summary = open311.open311_pull(JobContext(db_url, NOW_1)).details["endpoints"]["srv"]
+    assert (summary["inserted"], summary["rejected"]) == (2, 1)
+    assert _feedback(db_url, "srv") == {"R001": ("resolved", datetime(2026, 11, 20, 10, 30)), "R003": ("new", None)}
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            rejects = connection.execute(text("SELECT reason, column_name FROM import_rejects")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rejects] == [("future_date", "updated_datetime")]
+
+
 # ---------------------------------------------------------------- inbox
 GOOD_CSV = (
     "service_request_id,requested_datetime,status,service_name\n"
