@@ -424,8 +424,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_bench_parser(commands, _positive_float, _positive_int)
 
     from dashboard.commands.records import add_parser as add_records_parser
+    from dashboard.commands.scorecard import add_parser as add_scorecard_parser
 
     add_records_parser(commands)
+    add_scorecard_parser(commands)
     return parser
 
 
