@@ -3,12 +3,11 @@ evaluated at `ctx.now` against the data, and the ops `alerts` table follows: one
 while its condition holds, opened when it appears, resolved (resolved_at = now) when it clears, escalated
 (escalated_at = now, severity critical) when an overdue case passes the rule's `escalate_after_hours`.
 
-New alerts are handed to `dashboard.jobs.delivery.deliver_alerts` when that module exists.
+New alerts are handed to `dashboard.jobs.delivery.deliver_alerts`.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from dashboard.db.engine import shared_engine, translating_errors
 from dashboard.db.ops import ops_engine
 from dashboard.db.predicates import QueryFilter
 from dashboard.jobs.alert_rules import RULES, Rule, load_rules
+from dashboard.jobs.delivery import deliver_alerts
 from dashboard.jobs.registry import JobContext, JobOutcome, job
 from dashboard.periods import Period
 from dashboard.wall import data as wall_data
@@ -239,14 +239,8 @@ def apply(ops, now: datetime, found: dict[tuple[str, str], Condition]) -> tuple[
 
 
 def deliver(ctx: JobContext, new_ids: list[int]) -> dict[str, int]:
-    """The delivery helper's counts, or zeros while dashboard.jobs.delivery does not exist."""
-    try:
-        delivery = importlib.import_module("dashboard.jobs.delivery")
-    except ModuleNotFoundError as error:
-        if error.name != "dashboard.jobs.delivery":
-            raise
-        return {"sent": 0, "failed": 0}
-    counts = delivery.deliver_alerts(ctx, new_ids)
+    """Hand the new alerts to the channels (dashboard.jobs.delivery); sent and failed message counts."""
+    counts = deliver_alerts(ctx, new_ids)
     return {"sent": int(counts.get("sent", 0)), "failed": int(counts.get("failed", 0))}
 
 
