@@ -65,7 +65,7 @@ def test_json_shape_and_sizes(bench_run):
 def test_every_page_query_timed_and_equal_to_naive(bench_run):
     queries = bench_run[0]["queries"]
     pages = {q["name"].split(".")[0] for q in queries}
-    assert pages == {"overview", "feedback", "procedures", "traffic", "map"}
+    assert pages == {"overview", "feedback", "procedures", "traffic", "map", "records"}
     for q in queries:
         assert {"name", "p50_ms", "p95_ms", "naive_p50_ms", "cold_ms", "speedup"} <= q.keys()
         assert 0 < q["p50_ms"] <= q["p95_ms"] < 10_000

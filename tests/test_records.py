@@ -345,3 +345,50 @@ def test_kpi_takes_an_agency(capsys, demo_db_url):
     assert "traffic has no agency" in err
     code, out, _ = run(capsys, *_args(demo_db_url, "feedback.received", "--agency", agency, "--count"))
     assert int(out) == printed["feedback"]["received"]
+
+
+def test_reports_born_after_the_end_are_not_behind_the_period(demo_copy_url):
+    """Two imported reports whose resolution comes before their reception (bad source data): one received after the
+    period, resolved inside it; the KPIs (rollup and base rows alike) leave it out of the period's resolutions,
+    and so do the records, whatever the rows' order of events."""
+    period = _periods()[0]
+    engine = make_engine(demo_copy_url)
+    try:
+        with engine.begin() as connection:
+            ids = (
+                connection.execute(
+                    select(schema.feedback.c.id)
+                    .where(schema.feedback.c.resolved_at.is_not(None))
+                    .order_by(schema.feedback.c.id)
+                    .limit(2)
+                )
+                .scalars()
+                .all()
+            )
+            inside = datetime(2026, 11, 10, 9, 0)
+            connection.execute(
+                update(schema.feedback)
+                .where(schema.feedback.c.id == ids[0])
+                .values(received_at=period.end_before + timedelta(hours=5), resolved_at=inside, due_at=inside)
+            )
+            connection.execute(
+                update(schema.feedback)
+                .where(schema.feedback.c.id == ids[1])
+                .values(received_at=inside + timedelta(days=2), resolved_at=inside, reopened=True, satisfaction=1)
+            )
+        rollups.refresh_rollups(engine)
+    finally:
+        engine.dispose()
+    engine = make_engine(demo_copy_url, read_only=True)
+    try:
+        for window in (period, TimeWindow(datetime(2026, 11, 3, 6, 30), DEMO_NOW)):
+            parts = kpi_parts(engine, window)
+            query_filter = QueryFilter.build(window)
+            for metric in [k for k in rq.metric_keys() if k.startswith("feedback.")]:
+                for part in rq.parts_of(metric):
+                    assert rq.part_total(engine, metric, part, query_filter) == parts[metric][part], (metric, part)
+            resolved = rq.all_records(engine, "feedback.resolved", "numerator", query_filter)
+            assert ids[0] not in set(resolved["id"]) and ids[1] in set(resolved["id"])
+        assert rollups.usable_at(engine, period.start_at, period.end_before, unit="day")
+    finally:
+        engine.dispose()

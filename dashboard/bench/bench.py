@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.bench import naive
+from dashboard.bench.queries import RECORDS_VIEWS, naive_records_count, records_view
 from dashboard.config import PROJECT_ROOT
 from dashboard.db import dossier_queries as dq
 from dashboard.db import feedback_queries as fq
@@ -295,6 +296,15 @@ def cases(ctx: Context) -> list[Case]:
             lambda layer: {"located": layer.total, "shown": len(layer.frame)},
             lambda e: naive.located_feedback(e, p, map_queries.GRID_DEGREES, map_queries.POINT_THRESHOLD),
         ),
+        *[
+            Case(
+                name,
+                lambda e, m=metric, q=part: records_view(e, m, q, city),
+                dict,
+                lambda e, m=metric, q=part: naive_records_count(e, p, m, q),
+            )
+            for name, metric, part in RECORDS_VIEWS
+        ],
     ]
 
 

@@ -97,3 +97,38 @@ def limit_duckdb_memory(engine: Engine, megabytes: int) -> None:
         raw.driver_connection.execute(f"SET memory_limit = '{int(megabytes)}MB'")  # an int, not input text
     finally:
         raw.close()
+
+
+# ---------------------------------------------------------------- the records views (`records.*` bench cases)
+RECORDS_VIEWS = (  # (bench case, KPI, part): the largest scans among the records behind the KPIs
+    ("records.feedback_backlog", "feedback.open_backlog", "numerator"),
+    ("records.feedback_on_time_due", "feedback.resolved_on_time_pct", "denominator"),
+    ("records.dossiers_completed", "dossiers.completed", "numerator"),
+    ("records.traffic_vehicles", "traffic.vehicles", "numerator"),
+)
+
+
+def records_view(engine: Engine, metric: str, part: str, query_filter) -> dict[str, int]:
+    """What a records view asks when it opens: its first page (most urgent first) and the count of its records;
+    returned as comparable figures {"count", "page"}."""
+    from dashboard.db import records_queries
+
+    first = records_queries.page(engine, metric, part, query_filter)
+    return {"count": records_queries.count(engine, metric, part, query_filter), "page": len(first)}
+
+
+def naive_records_count(engine: Engine, period, metric: str, part: str, page_size: int = 50) -> dict[str, int]:
+    """`records_view`'s figures for the city, the naive way (whole columns into pandas, `bench.naive`'s rules)."""
+    from dashboard.bench import naive
+
+    if metric.startswith("feedback."):
+        row = naive.feedback_row(read_columns(engine, "feedback", naive.FEEDBACK_COLUMNS), period)
+        counts = {"open_backlog": row["open_backlog"], "resolved_on_time_pct": row["resolved_with_due"]}
+    elif metric.startswith("dossiers."):
+        counts = {
+            "completed": naive.dossier_row(read_columns(engine, "dossiers", naive.DOSSIER_COLUMNS), period)["completed"]
+        }
+    else:
+        counts = {"vehicles": len(naive._observations(engine, period))}
+    count = int(counts[metric.split(".", 1)[1]])
+    return {"count": count, "page": min(count, page_size)}

@@ -171,7 +171,10 @@ ROUNDED = {"late_hours": 1, "late_days": 1, "mean_speed_kmh": 1, "travel_time_ra
 
 def readable(frame: pd.DataFrame) -> pd.DataFrame:
     """The records with their computed columns rounded (late by 12.3 hours, not 12.345278)."""
-    return frame.round({name: digits for name, digits in ROUNDED.items() if name in frame.columns})
+    frame = frame.round({name: digits for name, digits in ROUNDED.items() if name in frame.columns})
+    if "satisfaction" in frame.columns:  # a rating, not 4.0 (and blank where none)
+        frame["satisfaction"] = frame["satisfaction"].astype("Int64")
+    return frame
 
 
 def column_label(name: str, lang: str) -> str:
