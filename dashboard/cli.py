@@ -71,12 +71,12 @@ def _engine(args: argparse.Namespace, read_only: bool = False, *, fresh: bool = 
 
 
 def _schema_complete(args: argparse.Namespace) -> bool:
-    """Whether the database already has every table and sequence and the city's areas (read-only look, so
+    """Whether the database already has every table, column and sequence and the city's areas (read-only look, so
     `make run` does not rewrite a large DuckDB file on every start)."""
     from sqlalchemy import inspect
 
     from dashboard.db import queries
-    from dashboard.db.schema import metadata
+    from dashboard.db.schema import metadata, missing_columns
 
     path = duckdb_file(args.database_url)
     if path is not None and not path.exists():
@@ -86,6 +86,8 @@ def _schema_complete(args: argparse.Namespace) -> bool:
             inspector = inspect(connection)
             present = set(inspector.get_table_names()) | set(inspector.get_sequence_names())
             needed = set(metadata.tables) | {sequence.name for sequence in metadata._sequences.values()}
+            if missing_columns(connection):  # a table older than its optional columns: init-db adds them
+                return False
             return needed <= present and not queries.area_list(engine).empty
     except (DatabaseError, SQLAlchemyError):
         return False

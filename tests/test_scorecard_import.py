@@ -135,3 +135,26 @@ def test_prepare_database_adds_the_missing_columns(any_db_url, repeat):
         assert _dossiers(engine)["source_id"].tolist() == ["1", "2"]
     finally:
         engine.dispose()
+
+
+def test_init_db_adds_the_missing_columns_to_an_older_duckdb_file(tmp_path, capsys):
+    """`init-db` looks read-only first; a file whose dossiers table lacks the optional columns is not "complete"."""
+    from dashboard.cli import main
+
+    url = f"duckdb:///{tmp_path / 'old.duckdb'}"
+    engine = make_engine(url)
+    prepare_database(engine, "hue")  # tables and wards: complete but for the columns dropped below
+    with engine.begin() as connection:
+        for name in schema.ADDED_COLUMNS["dossiers"]:
+            connection.execute(text(f'ALTER TABLE dossiers DROP COLUMN "{name}"'))
+    engine.dispose()
+    assert main(["--database-url", url, "init-db"]) == 0
+    assert "nothing to change" not in capsys.readouterr().out
+    assert main(["--database-url", url, "init-db"]) == 0
+    assert "(nothing to change)" in capsys.readouterr().out
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert schema.missing_columns(connection) == {}
+    finally:
+        engine.dispose()
