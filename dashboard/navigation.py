@@ -32,6 +32,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("overview", "overview.py", "", ":material/dashboard:"),
     PageSpec("feedback", "feedback.py", "phan-anh", ":material/campaign:"),
     PageSpec("procedures", "procedures.py", "thu-tuc", ":material/description:"),
+    PageSpec("ranking", "xep_hang.py", "xep-hang", ":material/leaderboard:"),
     PageSpec("traffic", "traffic.py", "giao-thong", ":material/traffic:"),
     PageSpec("map", "map.py", "ban-do", ":material/map:"),
     PageSpec("forecast", "forecast.py", "du-bao", ":material/insights:"),

@@ -32,6 +32,7 @@ PAGE_PARAMS = {  # each page's own link parameters (README, "Pages")
     "overview": (),
     "feedback": ("category", "agency", "channel", "grain", "density"),
     "procedures": ("sector", "agency", "procedure", "channel"),
+    "ranking": ("by",),
     "traffic": ("sensor", "road", "rank", "rank_by", "heat"),
     "map": ("layer",),
     "forecast": (),
@@ -58,6 +59,7 @@ VALID = {  # values a page accepts, so the random links also mix good values wit
     "rule": ["feedback_due_soon", "sensor_silent"],
     "severity": ["critical", "warning"],
     "state": ["open", "resolved", "all"],
+    "by": ["agency", "area"],
 }
 JUNK = [
     "",
