@@ -69,3 +69,37 @@ def test_trend_line_starts_with_a_full_seven_day_mean():
     assert pd.Timestamp(bars.x[0]) == pd.Timestamp("2026-03-07")
     assert pd.Timestamp(line.x[0]) == pd.Timestamp("2026-03-07")
     assert line.y[0] == round((6 * 10 + 20) / 7, 1)  # 1–6 March (10 a day) and 7 March (20)
+
+
+def test_vietnamese_reporting_presets():
+    from dashboard.periods import preset_period
+
+    on = date(2026, 12, 5)
+    assert preset_period("last_month", on) == Period(date(2026, 11, 1), date(2026, 11, 30))
+    assert preset_period("last_month", date(2026, 1, 15)) == Period(date(2025, 12, 1), date(2025, 12, 31))
+    assert preset_period("six_months", on) == Period(date(2026, 1, 1), date(2026, 6, 30))
+    assert preset_period("nine_months", on) == Period(date(2026, 1, 1), date(2026, 9, 30))
+    assert preset_period("six_months", date(2026, 5, 10)) == Period(date(2026, 1, 1), date(2026, 5, 10))
+    assert preset_period("nine_months", date(2026, 9, 30)) == Period(date(2026, 1, 1), date(2026, 9, 30))
+    assert preset_period("last_year", on) == Period(date(2025, 1, 1), date(2025, 12, 31))
+
+
+def test_a_link_names_the_preset_year_to_date_while_it_equals_six_months():
+    from dashboard.web.url_state import matching_preset
+
+    assert matching_preset(Period(date(2026, 1, 1), date(2026, 5, 10)), date(2026, 5, 10)) == "year_to_date"
+    assert matching_preset(Period(date(2026, 1, 1), date(2026, 6, 30)), date(2026, 12, 5)) == "six_months"
+
+
+def test_tet_aligned_comparison():
+    from dashboard.periods import tet_day
+
+    # First days of Tết: 29 Jan 2025, 17 Feb 2026, 6 Feb 2027 (Vietnamese calendar of the holidays package).
+    assert (tet_day(2025), tet_day(2026), tet_day(2027)) == (date(2025, 1, 29), date(2026, 2, 17), date(2027, 2, 6))
+    week_around = Period(date(2026, 2, 14), date(2026, 2, 20))  # Tết 2026 −3 … +3 days
+    assert week_around.compared("tet_aligned") == Period(date(2025, 1, 26), date(2025, 2, 1))  # Tết 2025 −3 … +3
+    assert week_around.compared("same_period_last_year") == Period(date(2025, 2, 14), date(2025, 2, 20))
+    january = Period(date(2027, 1, 1), date(2027, 1, 31))  # within 35 days of Tết 2027: shifted by 354 days
+    assert january.compared("tet_aligned") == Period(date(2026, 1, 12), date(2026, 2, 11))
+    june = Period(date(2026, 6, 1), date(2026, 6, 30))  # far from Tết: the same dates last year
+    assert june.compared("tet_aligned") == june.same_last_year()

@@ -43,7 +43,7 @@ PAGE_PARAMS = {  # each page's own link parameters (README, "Pages")
 }
 VALID = {  # values a page accepts, so the random links also mix good values with bad ones
     "lang": ["vi", "en"],
-    "compare": ["previous_period", "same_period_last_year"],
+    "compare": ["previous_period", "same_period_last_year", "tet_aligned"],
     "area": ["19753", "19789"],
     "category": ["noise", "trees_parks"],
     "channel": ["zalo", "online"],

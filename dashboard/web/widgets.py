@@ -3,6 +3,8 @@ the demo badge, downloads and the friendly error pages."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -71,9 +73,7 @@ def kpi_tile(
         delta_arrow="off" if unchanged else "auto",
         help=help_text,
         border=True,
-        delta_description=t("delta.vs", language, comparison=t(f"compare.{comparison}", language).lower())
-        if delta
-        else None,
+        delta_description=t("delta.vs", language, comparison=comparison_words(comparison, language)) if delta else None,
     )
 
 
@@ -81,14 +81,22 @@ TILES_PER_ROW = 4
 
 
 def kpi_grid(
-    definitions: list[definitions.KpiDefinition], current: dict, previous: dict, comparison: str, language: str
+    definitions: list[definitions.KpiDefinition],
+    current: dict,
+    previous: dict,
+    comparison: str,
+    language: str,
+    after_tile: Callable[[definitions.KpiDefinition], None] | None = None,
 ) -> None:
-    """KPI tiles in rows of at most four, so labels stay readable."""
+    """KPI tiles in rows of at most four, so labels stay readable; `after_tile` draws under each (the records
+    button of web/records_view.py)."""
     for first in range(0, len(definitions), TILES_PER_ROW):
         row = definitions[first : first + TILES_PER_ROW]
         for column, definition in zip(st.columns(TILES_PER_ROW), row, strict=False):
             with column:
                 kpi_tile(definition, current, previous, comparison, language)
+                if after_tile is not None:
+                    after_tile(definition)
 
 
 def database_error_page(error: DatabaseError) -> None:
@@ -120,6 +128,13 @@ def unexpected_error_page() -> None:
     st.markdown(t("error.page_hint", language))
 
 
+def comparison_words(comparison: str, language: str) -> str:
+    """The comparison's name inside a sentence: its first letter in lower case ("so với cùng kỳ theo Tết"; proper
+    nouns such as Tết keep their capital)."""
+    name = t(f"compare.{comparison}", language)
+    return name[:1].lower() + name[1:]
+
+
 def period_caption(filters: Filters) -> str:
     language = filters.lang
     compared = filters.compared_period
@@ -128,7 +143,7 @@ def period_caption(filters: Filters) -> str:
         language,
         start=format_date(filters.period.start),
         end=format_date(filters.period.end),
-        comparison=t(f"compare.{filters.comparison}", language).lower(),
+        comparison=comparison_words(filters.comparison, language),
         cstart=format_date(compared.start),
         cend=format_date(compared.end),
     )
