@@ -163,3 +163,38 @@ def web():
 def chromium(web) -> Iterator:
     with web.browser() as instance:
         yield instance
+
+
+# ---------------------------------------------------------------- the worker soak, beside the rest of the suite
+# tests/test_worker_soak.py loads pages for five minutes while the worker writes. So that those minutes overlap the
+# other tests instead of adding to the suite's time, the run starts in the background as soon as the soak test is
+# collected (and selected), and the test itself is moved to the end, where it waits for the run and checks it.
+SOAK_TEST_FILE = "test_worker_soak.py"
+
+
+@pytest.hookimpl(trylast=True)  # after -k/-m deselection: only a selected soak test starts a run
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
+    soak = [item for item in items if item.path.name == SOAK_TEST_FILE]
+    if not soak:
+        return
+    items[:] = [item for item in items if item.path.name != SOAK_TEST_FILE] + soak
+    if config.option.collectonly:
+        return
+    try:
+        import playwright.sync_api  # noqa: F401
+
+        from dashboard.testing import browser
+        from dashboard.testing import soak as soak_run
+    except ImportError:
+        return  # the test skips (or fails on CI) through the `web` fixture
+    if Path(browser.CHROMIUM).exists():
+        soak_run.start_background(screenshots=Path(__file__).resolve().parents[1] / "artifacts" / "browser")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    import sys
+
+    # A soak run still going means the session ended before the soak test waited for it (-x, Ctrl-C): stop it.
+    soak_run = sys.modules.get("dashboard.testing.soak")
+    if soak_run is not None and soak_run.BACKGROUND is not None:
+        soak_run.BACKGROUND.stop()
