@@ -12,7 +12,7 @@ from dashboard.db import forecast_queries, queries
 from dashboard.i18n import t
 from dashboard.metrics import definitions, kpis
 from dashboard.periods import Period
-from dashboard.web import cache, widgets
+from dashboard.web import cache, records_view, widgets
 from dashboard.web.overview import MAP_METRICS, trend_window
 from dashboard.web.url_state import current as current_filters
 
@@ -33,8 +33,14 @@ for section, table in (("feedback", "feedback"), ("dossiers", "dossiers"), ("tra
     st.subheader(t(f"section.{section}", lang))
     st.caption(widgets.freshness_line(table, lang))
     widgets.kpi_grid(
-        [d for d in definitions.KPI_DEFINITIONS if d.section == section], current, previous, filters.comparison, lang
+        [d for d in definitions.KPI_DEFINITIONS if d.section == section],
+        current,
+        previous,
+        filters.comparison,
+        lang,
+        after_tile=records_view.tile_button(lang),
     )
+records_view.open_chosen(filters)  # the records behind a tile, when one was chosen (or linked with metric=)
 
 map_column, trend_column = st.columns([1, 1])
 with map_column:

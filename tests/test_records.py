@@ -392,3 +392,97 @@ def test_reports_born_after_the_end_are_not_behind_the_period(demo_copy_url):
         assert rollups.usable_at(engine, period.start_at, period.end_before, unit="day")
     finally:
         engine.dispose()
+
+
+# ---------------------------------------------------------------- the dialog on the overview page
+def test_every_part_says_what_it_counts():
+    from dashboard.i18n import EN, VI
+
+    for metric in rq.metric_keys():
+        for part in rq.parts_of(metric):
+            assert f"records.what.{metric}.{part}" in VI and f"records.what.{metric}.{part}" in EN
+    for name in {n for m in rq.metric_keys() for n in rq.column_names(m)}:
+        assert f"records.column.{name}" in VI, name
+
+
+def _open_overview(monkeypatch, url: str, **params: str):
+    from page_support import run_app
+
+    end = DEMO_NOW.date()
+    link = {"from": str(end - timedelta(days=29)), "to": str(end), **params}
+    return run_app(monkeypatch, url, link)
+
+
+def test_a_tile_opens_its_records(monkeypatch, demo_db_url):
+    from dashboard.i18n import t
+
+    app = _open_overview(monkeypatch, demo_db_url)
+    assert not app.exception, [e.message for e in app.exception]
+    app.button(key="records_open_feedback.resolved_on_time_pct").click().run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert app.query_params["metric"] == "feedback.resolved_on_time_pct"
+    engine = make_engine(demo_db_url, read_only=True)
+    try:
+        parts = kpi_parts(engine, _periods()[0])["feedback.resolved_on_time_pct"]
+    finally:
+        engine.dispose()
+    captions = " ".join(c.value for c in app.caption)
+    assert f"{parts['numerator']:,}".replace(",", ".") + " bản ghi" in captions
+    assert any("Tử số: phản ánh xử lý xong trong kỳ, đúng hạn" in m.value for m in app.markdown)
+    assert len(app.dataframe) >= 1
+    table = app.dataframe[-1].value
+    assert list(table.columns[:4]) == [
+        t(f"records.column.{c}", "vi") for c in ("source_id", "received_at", "category", "area_name")
+    ]
+    assert set(table[t("records.column.status", "vi")]) <= {t(f"status.{s}", "vi") for s in ("resolved", "rejected")}
+    assert len(table) == min(rq.PAGE_SIZE, parts["numerator"])
+    # The denominator, then the second page.
+    app.segmented_control(key="records_part").set_value("denominator").run()
+    captions = " ".join(c.value for c in app.caption)
+    assert f"{parts['denominator']:,}".replace(",", ".") + " bản ghi" in captions
+    app.number_input(key="records_page").set_value(2).run()
+    second = app.dataframe[-1].value
+    expected = rq.page(
+        make_engine(demo_db_url, read_only=True),
+        "feedback.resolved_on_time_pct",
+        "denominator",
+        QueryFilter.build(_periods()[0]),
+        rq.PAGE_SIZE,
+        rq.PAGE_SIZE,
+    )
+    assert list(second[t("records.column.source_id", "vi")]) == list(expected["source_id"])
+
+
+def test_a_link_with_metric_opens_the_dialog(monkeypatch, demo_db_url):
+    app = _open_overview(monkeypatch, demo_db_url, metric="feedback.open_backlog", lang="en")
+    assert not app.exception, [e.message for e in app.exception]
+    assert any("Reports open at the end of the period" in m.value for m in app.markdown)
+    assert app.query_params["metric"] == "feedback.open_backlog"
+
+
+@pytest.mark.browser
+def test_the_dialog_in_a_real_browser(web, chromium, demo_db_url):
+    """Open the overview, click a tile's records button, see the dialog with its rows; the link keeps `metric=`.
+    Screenshot: artifacts/browser/records-dialog.png."""
+    from dashboard.config import PROJECT_ROOT
+
+    artifacts = PROJECT_ROOT / "artifacts" / "browser"
+    end = DEMO_NOW.date()
+    link = f"?from={end - timedelta(days=29)}&to={end}"
+    with web.running_app(demo_db_url, log_path=artifacts / "streamlit-records.log") as base:
+        page = web.new_page(chromium)
+        try:
+            page.goto(base + "/" + link)
+            web.wait_for_app(page)
+            tile = page.locator('[data-testid="stColumn"]').filter(has_text="Mở lại sau khi đóng").first
+            tile.get_by_role("button", name="Hồ sơ").click()
+            dialog = page.locator('[data-testid="stDialog"]')
+            dialog.wait_for(timeout=30_000)
+            web.wait_for_app(page)
+            text = dialog.inner_text()
+            assert "Bản ghi phía sau" in text and "Tử số: phản ánh xử lý xong trong kỳ bị mở lại" in text
+            assert "Traceback" not in page.locator("body").inner_text()
+            assert "metric=feedback.reopened_pct" in page.url
+            page.screenshot(path=str(artifacts / "records-dialog.png"))
+        finally:
+            page.context.close()

@@ -33,6 +33,7 @@ from dashboard.safe_text import chart_value, markdown_text, shorten
 DEFAULT_PRESET = "last_30_days"
 DEFAULT_COMPARISON = "previous_period"
 AREA_KEY = "areas"
+RECORDS_METRIC_KEY = "records_metric"  # the KPI whose records are open (web/records_view.py), URL parameter `metric`
 DIMENSION_PREFIX = "dim_"
 EARLIEST_DATE = date(2000, 1, 1)  # a link's dates are kept between this day and today
 PROBLEM_VALUES_SHOWN = 5  # a bad link names at most this many values per parameter, then "… and N more"
@@ -195,7 +196,7 @@ def reset() -> None:
     for key in (
         [k for k in st.session_state if k.startswith(DIMENSION_PREFIX)]
         + choices
-        + ["preset", "period_range", "compare", AREA_KEY]
+        + ["preset", "period_range", "compare", AREA_KEY, RECORDS_METRIC_KEY]
     ):
         st.session_state.pop(key, None)
     st.query_params.clear()
@@ -396,6 +397,8 @@ def sync_url() -> None:
     for param, key, default in st.session_state.get("_declared_choices", []):
         if st.session_state.get(key, default) != default:
             wanted[param] = st.session_state[key]
+    if metric := st.session_state.get(RECORDS_METRIC_KEY):
+        wanted["metric"] = metric
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
 
