@@ -7,6 +7,8 @@ with the standard `json` module, so the app needs no geopandas at runtime.
 from __future__ import annotations
 
 import json
+from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -95,3 +97,69 @@ def feature_collection(areas: pd.DataFrame) -> dict:
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+# ---------------------------------------------------------------- crosswalk from older units to the current ones
+# data/boundaries/<city>_crosswalk.csv (built for Huế by scripts/build_crosswalk.py): one row per (old unit, new
+# unit). A city without the file has no crosswalk: old codes and names are then not matched, and no caption
+# mentions a merger.
+CROSSWALK_COLUMNS = ["old_level", "old_code", "old_name", "new_code", "new_name", "share", "new_from", "source"]
+
+
+class CrosswalkError(ValueError):
+    """The city's crosswalk file cannot be used; the message names the file, the line and what is wrong."""
+
+
+def crosswalk_path(city: str = "hue") -> Path:
+    """Where the city's crosswalk file is (it may not exist)."""
+    return BOUNDARIES_DIR / f"{city}_crosswalk.csv"
+
+
+def crosswalk_frame(city: str = "hue", path: Path | None = None) -> pd.DataFrame | None:
+    """The crosswalk (columns CROSSWALK_COLUMNS, codes as text, share a float, new_from a date), or None when the
+    city has no crosswalk file. CrosswalkError when the file is there but cannot be used."""
+    path = path or crosswalk_path(city)
+    if not path.exists():
+        return None
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (ValueError, UnicodeDecodeError) as error:
+        raise CrosswalkError(f"crosswalk file {path.name} cannot be read: {error}") from None
+    missing = [c for c in CROSSWALK_COLUMNS if c not in frame.columns]
+    if missing:
+        raise CrosswalkError(f"crosswalk file {path.name} lacks the column(s) {', '.join(missing)}")
+    frame = frame[CROSSWALK_COLUMNS].apply(lambda column: column.str.strip())
+    share = pd.to_numeric(frame["share"], errors="coerce")
+    new_from = pd.to_datetime(frame["new_from"], format="%Y-%m-%d", errors="coerce")
+    for line, row in enumerate(frame.itertuples(index=False), start=2):
+        if not row.old_code or not row.new_code or not row.old_level:
+            raise CrosswalkError(
+                f"crosswalk file {path.name}, line {line}: old_level, old_code and new_code are needed"
+            )
+        if not 0 < share.iloc[line - 2] <= 1:
+            raise CrosswalkError(f"crosswalk file {path.name}, line {line}: share {row.share!r} is not in (0, 1]")
+        if pd.isna(new_from.iloc[line - 2]):
+            raise CrosswalkError(
+                f"crosswalk file {path.name}, line {line}: new_from {row.new_from!r} is not YYYY-MM-DD"
+            )
+    frame["share"] = share.astype(float)
+    frame["new_from"] = new_from.dt.date
+    totals = frame.groupby(["old_level", "old_code"])["share"].sum()
+    wrong = totals[(totals - 1.0).abs() > 0.001]
+    if not wrong.empty:
+        (level, code), total = next(iter(wrong.items()))
+        raise CrosswalkError(
+            f"crosswalk file {path.name}: the shares of old unit {level} {code} add up to {total:g}, not 1"
+        )
+    return frame.reset_index(drop=True)
+
+
+@lru_cache(maxsize=8)
+def merger_date(city: str = "hue") -> date | None:
+    """The day the city's current units took effect (the earliest `new_from` of its crosswalk); None without one
+    (or when the file cannot be used: the importer reports that, a caption does not)."""
+    try:
+        frame = crosswalk_frame(city)
+    except CrosswalkError:
+        return None
+    return None if frame is None or frame.empty else min(frame["new_from"])
