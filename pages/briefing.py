@@ -10,8 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard.briefing import charts
-from dashboard.briefing.content import Table, build_briefing, weeks_with_data
+from dashboard.briefing.content import build_briefing, weeks_with_data
 from dashboard.briefing.render import render_briefing
+from dashboard.briefing.tables import Table
 from dashboard.briefing.weeks import last_complete_week, week_code
 from dashboard.db import queries
 from dashboard.i18n import format_datetime, t
@@ -196,6 +197,22 @@ else:
             st.plotly_chart(figures["forecast"].update_layout(width=None), key="briefing_forecast")
     else:
         st.markdown(briefing.notes.get("forecast", ""))
+
+st.header(t("briefing.league.heading", lang), divider="gray")
+if "league" in briefing.notes:
+    st.info(briefing.notes["league"], icon=":material/leaderboard:")
+else:
+    st.caption(f"{t('briefing.league.note', lang)} {briefing.notes['league_measured']}")
+    for unit in ("agency", "area"):
+        st.subheader(t(f"briefing.league.{unit}", lang))
+        st.caption(briefing.notes[f"league_{unit}"])
+        if briefing.tables[f"league_{unit}"]:
+            show(briefing.tables[f"league_{unit}"])
+    st.subheader(t("briefing.league.lost_heading", lang))
+    if briefing.tables["league_lost"]:
+        show(briefing.tables["league_lost"])
+    else:
+        st.markdown(briefing.notes["league_lost"])
 
 with st.expander(t("briefing.appendix.heading", lang)):
     st.markdown(briefing.notes["conventions"])

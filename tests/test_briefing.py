@@ -94,8 +94,14 @@ def test_pdf_has_every_heading_and_the_cover_facts(pdf_text):
         "briefing.outlook.heading",
         "briefing.appendix.definitions",
         "briefing.appendix.sources",
+        "briefing.league.heading",
+        "briefing.league.agency",
+        "briefing.league.area",
+        "briefing.league.lost_heading",
     ):
         assert t(key) in pdf_text, key
+    # The test demo is small: no unit has the 20 cases a week needs to be ranked, and the page says so.
+    assert t("ranking.none", min=20) in " ".join(pdf_text.split())
     assert "Tuần 46 năm 2026" in pdf_text and "Từ thứ Hai 09/11/2026 đến Chủ nhật 15/11/2026" in pdf_text
     assert t("app.city").upper() in pdf_text and t("briefing.demo_badge") in pdf_text  # the fixture is demo data
     assert t("briefing.partial_title") not in pdf_text  # a finished week with data on every day
@@ -128,9 +134,9 @@ def test_pdf_figures_equal_kpi_json(capsys, demo_db_url, pdf_text):
     assert f"Tiếp nhận {received} phản ánh hiện trường" in " ".join(pdf_text.split())
 
 
-def test_pdf_has_four_to_eight_pages_rendered_as_png(pdf):
+def test_pdf_has_four_to_nine_pages_rendered_as_png(pdf):
     pages = int(re.search(r"Pages:\s+(\d+)", _tool("pdfinfo", str(pdf)))[1])
-    assert 4 <= pages <= 8
+    assert 4 <= pages <= 9  # eight before the league page (chapter 6)
     images = sorted(ARTIFACTS.glob(f"briefing-{WEEK}-vi-*.png"))
     assert len(images) == pages
     assert all(image.stat().st_size > 5_000 for image in images)
@@ -192,6 +198,7 @@ def test_area_briefing_uses_the_area_kpis(engine, demo_now):
     briefing = build_briefing(engine, WEEK, area="19753", lang="en", now=demo_now)
     assert briefing.current == kpis.compute_kpis(engine, parse_week(WEEK), ["19753"])
     assert briefing.scope != t("briefing.scope_city", "en")
+    assert briefing.notes["league"] == t("briefing.league.city_only", "en") and "league_agency" not in briefing.tables
     city = build_briefing(engine, WEEK, now=demo_now)
     assert 0 < briefing.current["feedback"]["received"] < city.current["feedback"]["received"]
     assert briefing.headlines[0].sentence.startswith(f"{briefing.current['feedback']['received']} field reports")
@@ -322,3 +329,52 @@ def test_briefing_page_previews_and_offers_the_pdf(monkeypatch, demo_db_url, eng
     received = kpis.compute_kpis(engine, parse_week(week))["feedback"]["received"]
     sentence = f"Tiếp nhận {format_number(received, 'vi')} phản ánh hiện trường"
     assert any(sentence in m.value for m in app.markdown)
+
+
+# ---------------------------------------------------------------- the league page
+def test_league_page_is_the_scorecard_of_the_week(engine, demo_now, monkeypatch):
+    from dashboard.briefing import league
+    from dashboard.metrics.scorecard_table import compute_scorecard
+
+    monkeypatch.setenv("IOC_SCORECARD_MIN_CASES", "3")  # the test demo is small: a week has few cases per unit
+    briefing = build_briefing(engine, WEEK, now=demo_now)
+    html = render_html(briefing, {})
+    for by in ("agency", "area"):
+        card = compute_scorecard(engine, parse_week(WEEK), by, now=briefing.generated_at)
+        ranked = card.ranked
+        assert len(ranked) > 10  # the demo has enough units for a gap between the best and the worst five
+        printed = briefing.tables[f"league_{by}"].rows
+        names = [row[1] for row in printed]
+        assert names == [r["unit_name"] for r in ranked[:5]] + [""] + [r["unit_name"] for r in ranked[-5:]]
+        assert [row[0] for row in printed] == [str(r["rank"]) for r in ranked[:5]] + ["…"] + [
+            str(r["rank"]) for r in ranked[-5:]
+        ]
+        assert printed[0][2] == f"{format_number(ranked[0]['points'], 'vi', 1)} / {ranked[0]['max_points']:.0f}"
+        assert f'<td class="">{names[0]}</td>' in html and f'<td class="">{names[-1]}</td>' in html
+    # What cost the most points: per indicator, max − points summed over the ranked agencies.
+    agencies = compute_scorecard(engine, parse_week(WEEK), "agency", now=briefing.generated_at).ranked
+    expected: dict[str, float] = {}
+    for row in agencies:
+        for key, item in row["indicators"].items():
+            if item["points"] is not None and item["max"] > item["points"]:
+                expected[key] = expected.get(key, 0.0) + item["max"] - item["points"]
+    losses = league.indicator_losses(agencies)
+    assert [(e["indicator"], round(e["lost"], 6)) for e in losses] == sorted(
+        ((k, round(v, 6)) for k, v in expected.items()), key=lambda pair: -pair[1]
+    )
+    assert [row[0] for row in briefing.tables["league_lost"].rows] == [
+        t(f"ranking.indicator.{e['indicator']}") for e in losses
+    ]
+
+
+def test_league_best_and_worst_never_repeat_a_unit():
+    from dashboard.briefing.league import best_and_worst, points_lost
+
+    rows = [{"unit": str(i)} for i in range(7)]
+    best, worst = best_and_worst(rows)
+    assert [r["unit"] for r in best] == ["0", "1", "2", "3", "4"] and [r["unit"] for r in worst] == ["5", "6"]
+    assert best_and_worst(rows[:3]) == (rows[:3], [])
+    row = {
+        "indicators": {"a": {"points": 4.5, "max": 6}, "b": {"points": None, "max": 12}, "c": {"points": 20, "max": 20}}
+    }
+    assert points_lost(row) == [("a", 1.5), ("c", 0.0)]

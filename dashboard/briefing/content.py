@@ -14,7 +14,9 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from dashboard import config
-from dashboard.briefing import text
+from dashboard.briefing import league, text
+from dashboard.briefing.tables import Table
+from dashboard.briefing.tables import table as _table
 from dashboard.briefing.weeks import BriefingInputError, as_week, week_code
 from dashboard.db import (
     briefing_queries,
@@ -42,25 +44,6 @@ TOP_AGENCIES = 10
 TOP_ROWS = 10
 HISTORY_DAYS = 28
 FORECAST_METRICS = ("feedback", "dossiers", "traffic")
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table exactly as printed: translated headers, formatted cells, which columns are numbers."""
-
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-    numeric: tuple[bool, ...]
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(list(self.rows), columns=list(self.columns))
-
-    def __bool__(self) -> bool:
-        return bool(self.rows)
-
-
-def _table(columns: list[tuple[str, bool]], rows: list[list[str]]) -> Table:
-    return Table(tuple(name for name, _ in columns), tuple(tuple(row) for row in rows), tuple(n for _, n in columns))
 
 
 @dataclass
@@ -619,6 +602,7 @@ def build_briefing(
     _dossier_sections(engine, briefing, query_filter)
     _traffic_sections(engine, briefing, query_filter)
     _outlook_sections(engine, briefing)
+    league.league_sections(engine, briefing)
     _appendix(engine, briefing, coverage)
     return briefing
 
