@@ -317,3 +317,22 @@ def test_scorecard_on_the_demo(demo_db_url, demo_now):
         for r in card.rows
         if r["indicators"]["on_time"]["denominator"]
     )
+
+
+def test_an_older_database_is_told_to_run_init_db(tmp_path, capsys):
+    from sqlalchemy import text
+
+    from dashboard.db.engine import make_engine
+    from dashboard.db.load import prepare_database
+
+    url = f"duckdb:///{tmp_path / 'old.duckdb'}"
+    engine = make_engine(url)
+    prepare_database(engine, "hue")
+    with engine.begin() as connection:
+        connection.execute(text('ALTER TABLE dossiers DROP COLUMN "complaint"'))
+    engine.dispose()
+    code = main(["--database-url", url, "scorecard", "--from", "2026-03-01", "--to", "2026-03-31", "--by", "area"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "lacks the columns dossiers.complaint (made before they existed)." in err
+    assert err.endswith("hint: python -m dashboard init-db\n") and "Traceback" not in err

@@ -12,7 +12,7 @@ from sqlalchemy import DateTime, and_, func, literal, or_, select
 from sqlalchemy.engine import Engine
 
 from dashboard.db import schema
-from dashboard.db.engine import fetch_frame
+from dashboard.db.engine import DatabaseNotInitialised, fetch_frame, redact_url, run
 from dashboard.db.predicates import CLOSED_WITHOUT_RESULT, FEEDBACK_OUT_OF_BACKLOG
 from dashboard.db.queries import hours_between
 from dashboard.periods import Period
@@ -28,6 +28,17 @@ def _unit(by: str, table: str):
     if by not in UNIT_COLUMNS:
         raise ValueError(f"unknown unit {by!r}; expected agency or area")
     return UNIT_COLUMNS[by][0 if table == "dossiers" else 1]
+
+
+def check_columns(engine: Engine) -> None:
+    """DatabaseNotInitialised (with the command that fixes it) when the dossiers table predates its optional columns."""
+    missing = run(engine, schema.missing_columns)
+    if missing:
+        names = ", ".join(f"{table}.{column}" for table, columns in missing.items() for column in columns)
+        raise DatabaseNotInitialised(
+            f"The database at {redact_url(str(engine.url))} lacks the columns {names} (made before they existed).",
+            hint="python -m dashboard init-db",
+        )
 
 
 def dossier_counts(engine: Engine, period: Period, as_of: datetime, by: str) -> pd.DataFrame:

@@ -93,6 +93,7 @@ def compute_scorecard(
     of equal length just before. `now` (naive local time; default: the city's clock) ends a period not over yet."""
     if by not in UNITS:
         raise ValueError(f"unknown unit {by!r}; expected agency or area")
+    q.check_columns(engine)
     now = now or local_now()
     rules = rules or load_rules()
     min_cases = config.value("IOC_SCORECARD_MIN_CASES") if min_cases is None else min_cases
