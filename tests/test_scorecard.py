@@ -336,3 +336,14 @@ def test_an_older_database_is_told_to_run_init_db(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "lacks the columns dossiers.complaint (made before they existed)." in err
     assert err.endswith("hint: python -m dashboard init-db\n") and "Traceback" not in err
+
+
+def test_thresholds_from_a_rules_file_scale_the_table(card_engine):
+    """on_time against 80 % instead of 100 %: A's 42.857 % earns 42.857 × 20 ÷ 80 = 10.71 (was 8.57); B's 100 % stays
+    20. A's total: 28.70 − 8.57 + 10.71 = 30.84 (10.7143 + 12 + 4 + 2.2222 + 1.9048 = 30.8413)."""
+    rules = parse_rules("indicators:\n  on_time:\n    threshold: 80\n")
+    card = compute_scorecard(card_engine, MARCH, "agency", now=NOW, rules=rules, min_cases=10)
+    by_unit = {r["unit"]: r for r in card.rows}
+    assert by_unit["A"]["indicators"]["on_time"]["points"] == 10.71
+    assert by_unit["A"]["points"] == 30.84
+    assert by_unit["B"]["indicators"]["on_time"]["points"] == 20.0
