@@ -53,7 +53,8 @@ $(DEV_STAMP): requirements-dev.txt $(RUNTIME_STAMP)
 demo: venv
 	$(PY) -m dashboard demo
 
-# Built only when missing; never rebuilt because code changed (use `make demo` for that).
+# Built only when missing; never rebuilt because code changed (use `make demo` for that). `make db` then runs
+# init-db on it, which adds what a newer version of the code needs (tables, optional columns) and keeps the data.
 $(DEMO_DB): | $(RUNTIME_STAMP)
 	$(PY) -m dashboard demo
 
@@ -62,7 +63,7 @@ $(DEMO_DB): | $(RUNTIME_STAMP)
 db: venv
 	@url=$$($(PY) -c 'from dashboard import config; print(config.database_url())'); \
 	if [ "$$url" = "duckdb:///$(CURDIR)/$(DEMO_DB)" ]; then \
-		$(MAKE) --no-print-directory $(DEMO_DB); \
+		$(MAKE) --no-print-directory $(DEMO_DB) && $(PY) -m dashboard init-db; \
 	else \
 		echo "IOC_DATABASE_URL is not the default demo database: running init-db only"; \
 		$(PY) -m dashboard init-db; \

@@ -447,3 +447,6 @@ def main(argv: list[str] | None = None) -> int:
     except DatabaseError as error:
         print(f"error: {error}" + (f"\nhint: {error.hint}" if error.hint else ""), file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `... | head` stopped reading: not worth a traceback (Python's documented recipe)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

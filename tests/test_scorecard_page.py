@@ -59,3 +59,20 @@ def test_a_bad_rules_file_is_an_error_box_naming_the_line(monkeypatch, demo_db_u
             error=f"{rules}, line 3: indicators.online.max_points = 'many': expected a number greater than 0",
         )  # fmt: skip
     ]
+
+
+def test_a_database_older_than_the_columns_says_to_run_init_db(monkeypatch, demo_copy_url):
+    from sqlalchemy import text
+
+    from dashboard.db import schema
+
+    engine = make_engine(demo_copy_url)
+    with engine.begin() as connection:  # a demo built before the optional dossier columns existed
+        for name in schema.ADDED_COLUMNS["dossiers"]:
+            connection.execute(text(f'ALTER TABLE dossiers DROP COLUMN "{name}"'))
+    engine.dispose()
+    app = run_app(monkeypatch, demo_copy_url, PARAMS, PAGE)
+    assert not app.exception
+    assert [e.body for e in app.error] == [t("error.outdated_title")]
+    assert t("error.run_init_db") in "\n".join(m.value for m in app.markdown)
+    assert t("error.run_demo") not in "\n".join(m.value for m in app.markdown)

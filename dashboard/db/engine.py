@@ -59,6 +59,10 @@ class DatabaseNotInitialised(DatabaseError):
     """The database is reachable but holds no IOC tables yet."""
 
 
+class DatabaseOutdated(DatabaseNotInitialised):
+    """The database was made by an older version: a table lacks columns this one reads (`init-db` adds them)."""
+
+
 def redact_url(url: str) -> str:
     """The URL with any password replaced by ***, safe to show on screen."""
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)

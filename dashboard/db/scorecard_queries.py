@@ -12,7 +12,7 @@ from sqlalchemy import DateTime, and_, func, literal, or_, select
 from sqlalchemy.engine import Engine
 
 from dashboard.db import schema
-from dashboard.db.engine import DatabaseNotInitialised, fetch_frame, redact_url, run
+from dashboard.db.engine import DatabaseOutdated, fetch_frame, redact_url, run
 from dashboard.db.predicates import CLOSED_WITHOUT_RESULT, FEEDBACK_OUT_OF_BACKLOG
 from dashboard.db.queries import hours_between
 from dashboard.periods import Period
@@ -31,11 +31,11 @@ def _unit(by: str, table: str):
 
 
 def check_columns(engine: Engine) -> None:
-    """DatabaseNotInitialised (with the command that fixes it) when the dossiers table predates its optional columns."""
+    """DatabaseOutdated (with the command that fixes it) when the dossiers table predates its optional columns."""
     missing = run(engine, schema.missing_columns)
     if missing:
         names = ", ".join(f"{table}.{column}" for table, columns in missing.items() for column in columns)
-        raise DatabaseNotInitialised(
+        raise DatabaseOutdated(
             f"The database at {redact_url(str(engine.url))} lacks the columns {names} (made before they existed).",
             hint="python -m dashboard init-db",
         )

@@ -8,11 +8,13 @@ from collections.abc import Callable
 import pandas as pd
 import streamlit as st
 
-from dashboard import exports
+from dashboard import config, exports
+from dashboard.boundaries import merger_date
 from dashboard.db import queries
 from dashboard.db.engine import (
     DatabaseError,
     DatabaseNotInitialised,
+    DatabaseOutdated,
     DatabaseUnavailable,
     redact_url,
 )
@@ -102,7 +104,10 @@ def kpi_grid(
 def database_error_page(error: DatabaseError) -> None:
     """What a person sees instead of a traceback when the database cannot serve the app."""
     language = lang()
-    if isinstance(error, DatabaseNotInitialised):
+    if isinstance(error, DatabaseOutdated):
+        st.error(t("error.outdated_title", language), icon=":material/database:")
+        st.markdown(f"**{t('error.what_to_do', language)}:** {t('error.run_init_db', language)}")
+    elif isinstance(error, DatabaseNotInitialised):
         st.error(t("error.not_initialised_title", language), icon=":material/database:")
         st.markdown(f"**{t('error.what_to_do', language)}:** {t('error.run_demo', language)}")
     elif isinstance(error, DatabaseUnavailable):
@@ -135,6 +140,15 @@ def comparison_words(comparison: str, language: str) -> str:
     return name[:1].lower() + name[1:]
 
 
+def merger_clause(filters: Filters) -> str:
+    """ " · Số liệu trước 01/07/2025 hiển thị theo phường/xã mới (quy đổi từ đơn vị cũ)" when the period or its
+    comparison starts before the city's ward merger (boundaries.merger_date; no crosswalk: nothing)."""
+    merger = merger_date(config.city())
+    if merger is None or min(filters.period.start, filters.compared_period.start) >= merger:
+        return ""
+    return " · " + t("period.merger_note", filters.lang, date=format_date(merger))
+
+
 def period_caption(filters: Filters) -> str:
     language = filters.lang
     compared = filters.compared_period
@@ -146,7 +160,7 @@ def period_caption(filters: Filters) -> str:
         comparison=comparison_words(filters.comparison, language),
         cstart=format_date(compared.start),
         cend=format_date(compared.end),
-    )
+    ) + merger_clause(filters)
 
 
 def table_bytes(frame: pd.DataFrame, kind: str) -> bytes:
