@@ -374,3 +374,30 @@ def test_feed_on_postgres(pg_url: str) -> None:
     assert feed_at(pg_url, now)["skipped"] == "nothing new"
     assert counts(pg_url) == after
     check_rollups(pg_url)
+
+
+def test_a_benchmark_database_is_left_alone(demo_copy_url: str) -> None:
+    from sqlalchemy import insert
+
+    engine = make_engine(demo_copy_url)
+    with engine.begin() as connection:
+        connection.execute(insert(schema.dataset_info).values(key="bench_scale", value="1"))
+    engine.dispose()
+    before = counts(demo_copy_url)
+    assert feed_at(demo_copy_url, NOW + timedelta(hours=6)) == {"skipped": "benchmark database", "rows": 0}
+    assert counts(demo_copy_url) == before
+
+
+def test_a_minute_without_events_writes_nothing(demo_copy_url: str) -> None:
+    """(NOW, NOW + 1 min]: no slot ends, no report arrives, no case moves (seed 7): the served file is not replaced
+    and fed_until stays, so the next run covers that minute too (its first slot, 14:30–14:45, then counts)."""
+    from dashboard.db.engine import duckdb_file
+
+    path = duckdb_file(demo_copy_url)
+    before = path.stat()
+    details = feed_at(demo_copy_url, NOW + timedelta(minutes=1))
+    assert details["skipped"] == "nothing happened yet" and details["rows"] == 0
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns, after.st_size) == (before.st_ino, before.st_mtime_ns, before.st_size)
+    later = feed_at(demo_copy_url, NOW + timedelta(minutes=9))
+    assert later["window"]["from"] == NOW and later["observations_added"] == SENSORS

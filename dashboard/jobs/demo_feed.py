@@ -7,7 +7,8 @@ demo's `generated_at`); a run covers (fed_until, now] and is seeded from (seed, 
 `now` adds nothing and the same sequence of runs gives the same rows. A demo left alone for more than
 `feed.MAX_CATCH_UP` gets new records for that last stretch only (its open cases still move on over the whole gap);
 the details say so. Everything is one write (the one-writer path): the rows, the changed cases, the rollup days they
-touch and fed_until commit together.
+touch and fed_until commit together; a window in which nothing happened writes nothing (fed_until stays, the next run
+covers it too). A benchmark database (dataset_info `bench_scale`) is never fed.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ RATE_CUTOFF = timedelta(days=60)  # cases received this long before the window h
 F, D, OBS = schema.feedback.c, schema.dossiers.c, schema.traffic_observations.c
 
 
+class _NothingYet(Exception):
+    """Raised inside the write when the window produced nothing, so the write is thrown away."""
+
+    def __init__(self, details: dict[str, Any]) -> None:
+        super().__init__("nothing happened yet")
+        self.details = details
+
+
 def read_info(connection: Connection) -> dict[str, str]:
     rows = connection.execute(select(schema.dataset_info.c.key, schema.dataset_info.c.value))
     return {key: value for key, value in rows}
@@ -55,6 +64,8 @@ def _quick_check(url: str, now: datetime) -> dict[str, Any] | None:
         engine.dispose()
     if info.get("kind") != "demo":
         return {"skipped": "not a demo database"}
+    if "bench_scale" in info:  # the benchmark's fixed data (dashboard.bench), often gigabytes: never fed
+        return {"skipped": "benchmark database"}
     if fed_until(info) >= now:
         return {"skipped": "nothing new", "fed_until": fed_until(info)}
     return None
@@ -238,6 +249,9 @@ def _feed(connection: Connection, now: datetime) -> dict[str, Any]:
     _apply_changes(connection, schema.dossiers, do_changes)
 
     parts = _rollup_parts(new_fb, fb_open, fb_changes, new_do, do_open, do_changes, observations)
+    rows = len(new_fb) + len(new_do) + len(observations) + len(fb_changes) + len(do_changes)
+    if rows == 0:  # nothing happened yet: keep the served database as it is (the next run covers this stretch too)
+        raise _NothingYet({"skipped": "nothing happened yet", "fed_until": since, "window": {"from": since, "to": now}})
     if parts:
         refresh_rollups(connection.engine, connection=connection, parts=parts)
     _set_state(connection, now)
@@ -252,7 +266,7 @@ def _feed(connection: Connection, now: datetime) -> dict[str, Any]:
         "observations_added": len(observations),
         "window": {"from": since, "to": now},
         "fed_until": now,
-        "rows": len(new_fb) + len(new_do) + len(observations) + len(fb_changes) + len(do_changes),
+        "rows": rows,
     }
     if start > since:
         details["caught_up"] = (
@@ -269,10 +283,13 @@ def demo_feed(ctx: JobContext) -> JobOutcome:
     reason = _quick_check(ctx.url, now)
     if reason is not None:
         return JobOutcome(0, reason)
-    with writing(ctx.url) as engine:
-        create_schema(engine)  # an older demo gains the optional columns the frames fill
-        with translating_errors(engine), engine.begin() as connection:
-            details = _feed(connection, now)
+    try:
+        with writing(ctx.url) as engine:
+            create_schema(engine)  # an older demo gains the optional columns the frames fill
+            with translating_errors(engine), engine.begin() as connection:
+                details = _feed(connection, now)
+    except _NothingYet as nothing:
+        details = nothing.details
     rows = int(details.pop("rows", 0))
     details["seconds"] = round(time.perf_counter() - began, 2)
     return JobOutcome(rows, details)
