@@ -11,7 +11,7 @@ from dashboard.db import feedback_queries as fq
 from dashboard.db import queries
 from dashboard.i18n import t
 from dashboard.metrics import kpis
-from dashboard.web import cache, url_state, widgets
+from dashboard.web import cache, drill, records_view, url_state, widgets
 
 lang = url_state.lang()
 category_codes = cache.query(fq.distinct_values, "category")
@@ -50,7 +50,12 @@ previous = {
     "feedback": cache.query(kpis.section_kpis, "feedback", selection.compared_period, selection.areas, dimensions)
 }
 widgets.kpi_grid(
-    [d for d in kpis.KPI_DEFINITIONS if d.section == "feedback"], current, previous, selection.comparison, lang
+    [d for d in kpis.KPI_DEFINITIONS if d.section == "feedback"],
+    current,
+    previous,
+    selection.comparison,
+    lang,
+    after_tile=records_view.tile_button(lang),
 )
 overdue_total = cache.query(fq.overdue_count, query)
 st.session_state["overdue_shown"] = overdue_total
@@ -61,7 +66,9 @@ st.metric(
     border=True,
     width=300,
 )
-st.caption(t("feedback.click_hint", lang))
+records_view.button("feedback.overdue", lang)
+records_view.open_chosen(selection)  # the records behind a tile, bar, ward or row that was clicked
+st.caption(t("feedback.click_hint", lang) + " " + t("drill.hint", lang))
 
 grain = url_state.page_choice(
     "grain",
@@ -73,7 +80,9 @@ grain = url_state.page_choice(
 st.plotly_chart(
     charts.volume(cache.query(fq.volume, query, grain), grain, lang),
     key="feedback_volume",
-    on_select=url_state.click_to_filter("category", "feedback_volume", "customdata"),
+    on_select=drill.on_chart(
+        "feedback_volume", "feedback.received", "category", day_field="x", grain=grain, filters_page=True
+    ),
     selection_mode="points",
 )
 
@@ -83,24 +92,26 @@ with agency_column:
     st.plotly_chart(
         charts.agency_ranking(agencies, kpis.KPI_BY_KEY["feedback.resolved_on_time_pct"].target, lang),
         key="feedback_agencies",
-        on_select=url_state.click_to_filter("agency", "feedback_agencies", "y"),
+        on_select=drill.on_chart(
+            "feedback_agencies", "feedback.resolved_on_time_pct", "agency", "y", filters_page=True
+        ),
         selection_mode="points",
     )
 with resolution_column:
     st.plotly_chart(
         charts.resolution_times(cache.query(fq.resolution_by_category, query), lang),
         key="feedback_resolution",
-        on_select=url_state.click_to_filter("category", "feedback_resolution", "customdata"),
+        on_select=drill.on_chart(
+            "feedback_resolution", "feedback.median_resolution_hours", "category", filters_page=True
+        ),
         selection_mode="points",
     )
 with st.expander(t("feedback.agency_table", lang)):
-    agency_table = widgets.labelled_table(
-        agencies[
-            ["agency", "received", "resolved", "resolved_on_time_pct", "reopened_pct", "open_backlog"]
-        ].sort_values("received", ascending=False),
-        lang,
-    )
-    widgets.show_table(agency_table)
+    by_received = agencies[
+        ["agency", "received", "resolved", "resolved_on_time_pct", "reopened_pct", "open_backlog"]
+    ].sort_values("received", ascending=False)
+    agency_table = widgets.labelled_table(by_received, lang)
+    drill.table(agency_table, "feedback_agency_table", "feedback.received", "agency", by_received["agency"])
     widgets.download_buttons(agency_table, "feedback_agencies", lang)
 
 ageing_column, satisfaction_column = st.columns(2)
@@ -131,7 +142,7 @@ with map_column:
     st.plotly_chart(
         figure,
         key="feedback_map",
-        on_select=url_state.click_to_filter("area", "feedback_map", "location"),
+        on_select=drill.on_chart("feedback_map", "feedback.received", "area", "location", filters_page=True),
         selection_mode="points",
         config={"displaylogo": False, "scrollZoom": True},
     )

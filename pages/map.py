@@ -9,7 +9,7 @@ from dashboard.charts import map_layers
 from dashboard.db import map_queries, queries
 from dashboard.i18n import format_number, t
 from dashboard.metrics import definitions, kpis
-from dashboard.web import cache, url_state, widgets
+from dashboard.web import cache, drill, records_view, url_state, widgets
 
 COMPARED_WARDS = 3  # columns of the ward-vs-city table besides the city
 
@@ -49,12 +49,13 @@ if map_layers.has_polygons(geometry):
     st.plotly_chart(
         figure,
         key="ward_map",
-        on_select=url_state.click_to_filter("area", "ward_map", "location"),
+        on_select=drill.on_chart("ward_map", drill.map_kpi(layer.column), "area", "location", filters_page=True),
         selection_mode="points",
         config={"displaylogo": False, "scrollZoom": True},
     )
 else:
     st.info(t("wardmap.no_polygons", lang), icon=":material/map:")
+records_view.open_chosen(selection)  # the records of the layer's figure for a clicked ward (or table row)
 notes = [
     t(
         f"wardmap.about.{layer.key}",
@@ -66,6 +67,7 @@ if "per_10k" in layer.key:
     notes.append(t("map.population_note", lang))
 if feedback_layer is not None:
     notes.append(map_layers.feedback_layer_note(feedback_layer, lang))
+notes.append(t("drill.hint", lang))
 st.caption(" ".join(notes))
 
 compare_column, ranking_column = st.columns([3, 2])
@@ -87,5 +89,5 @@ with compare_column:
 with ranking_column:
     st.subheader(t("wardmap.ranking.heading", lang))
     ranking = map_layers.ward_ranking(area_table, layer, lang)
-    st.dataframe(ranking, hide_index=True, height=420)
+    drill.table(ranking, "ward_ranking_table", drill.map_kpi(layer.column), "area", ranking.iloc[:, 0], height=420)
     widgets.download_buttons(ranking, f"wards_{layer.key}", lang)

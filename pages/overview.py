@@ -12,7 +12,7 @@ from dashboard.db import forecast_queries, queries
 from dashboard.i18n import t
 from dashboard.metrics import definitions, kpis
 from dashboard.periods import Period
-from dashboard.web import cache, records_view, widgets
+from dashboard.web import cache, drill, records_view, widgets
 from dashboard.web.overview import MAP_METRICS, trend_window
 from dashboard.web.url_state import current as current_filters
 
@@ -61,7 +61,13 @@ with map_column:
         no_data_label=t("map.no_data", lang),
         selected=list(filters.areas),
     )
-    st.plotly_chart(figure, key="overview_map", config={"displaylogo": False, "scrollZoom": True})
+    st.plotly_chart(
+        figure,
+        key="overview_map",
+        on_select=drill.on_chart("overview_map", drill.map_kpi(metric), "area", "location"),
+        selection_mode="points",
+        config={"displaylogo": False, "scrollZoom": True},
+    )
     if "per_10k" in metric:
         st.caption(t("map.population_note", lang))
 with trend_column:
@@ -82,6 +88,8 @@ with trend_column:
                 label_prefix="category.",
             ),
             key="trend_feedback",
+            on_select=drill.on_chart("trend_feedback", "feedback.received", "category", day_field="x"),
+            selection_mode="points",
         )
     with tabs[1]:
         st.plotly_chart(
@@ -94,6 +102,8 @@ with trend_column:
                 label_prefix="channel.",
             ),
             key="trend_dossiers",
+            on_select=drill.on_chart("trend_dossiers", "dossiers.received", "channel", day_field="x"),
+            selection_mode="points",
         )
     with tabs[2]:
         vehicles = cache.query(queries.traffic_daily, fetched, list(filters.areas) or None)
@@ -107,6 +117,8 @@ with trend_column:
                 display_start=window.start,
             ),
             key="trend_traffic",
+            on_select=drill.on_chart("trend_traffic", "traffic.vehicles", day_field="x"),
+            selection_mode="points",
         )
 
 # Recent anomalies (written by `python -m dashboard forecast`; see pages/forecast.py).

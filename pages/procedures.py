@@ -11,7 +11,7 @@ from dashboard.db import queries
 from dashboard.i18n import format_datetime, t
 from dashboard.metrics import kpis
 from dashboard.periods import local_now
-from dashboard.web import cache, url_state, widgets
+from dashboard.web import cache, drill, records_view, url_state, widgets
 
 
 def column_config(table) -> dict:
@@ -52,8 +52,11 @@ def kpi_values(period, moment) -> dict:
 
 current = kpi_values(selection.period, as_of)
 previous = kpi_values(selection.compared_period, dq.as_of_instant(selection.compared_period, now))
-widgets.kpi_grid(dq.page_kpis(), current, previous, selection.comparison, lang)
-st.caption(t("procedures.click_hint", lang))
+widgets.kpi_grid(
+    dq.page_kpis(), current, previous, selection.comparison, lang, after_tile=records_view.tile_button(lang)
+)
+records_view.open_chosen(selection)  # the records behind a tile, bar or row that was clicked
+st.caption(t("procedures.click_hint", lang) + " " + t("drill.hint", lang))
 
 if current["dossiers"]["received"] == 0 and current["dossiers"]["completed"] == 0:
     st.info(t("procedures.no_data", lang), icon=":material/inbox:")
@@ -66,6 +69,10 @@ with share_column:
             cache.query(dq.channel_mix, query, grain), grain, lang, (selection.period.start, selection.period.end)
         ),
         key="procedures_channels",
+        on_select=drill.on_chart(
+            "procedures_channels", "dossiers.received", "channel", "customdata[2]", day_field="x", grain=grain
+        ),
+        selection_mode="points",
     )
     if grain == "week":
         st.caption(t("procedures.channel_note", lang))
@@ -74,7 +81,7 @@ with sector_column:
     st.plotly_chart(
         charts.sector_volume(sectors, lang, query.values("sector")),
         key="procedures_sectors",
-        on_select=url_state.click_to_filter("sector", "procedures_sectors", "y"),
+        on_select=drill.on_chart("procedures_sectors", "dossiers.received", "sector", "y", filters_page=True),
         selection_mode="points",
     )
 
@@ -85,7 +92,9 @@ with procedure_column:
     st.plotly_chart(
         charts.lead_time_ranges(lead_times, lang, query.values("procedure")),
         key="procedures_lead_times",
-        on_select=url_state.click_to_filter("procedure", "procedures_lead_times", "y"),
+        on_select=drill.on_chart(
+            "procedures_lead_times", "dossiers.median_lead_time_days", "procedure", "y", filters_page=True
+        ),
         selection_mode="points",
     )
     st.caption(t("procedures.lead_note", lang))
@@ -93,14 +102,14 @@ with procedure_column:
         charts.top_procedures(dq.top_procedures(procedures, "received"), "received", lang, query.values("procedure")),
         key="procedures_top_volume",
         selection_mode="points",
-        on_select=url_state.click_to_filter("procedure", "procedures_top_volume", "y"),
+        on_select=drill.on_chart("procedures_top_volume", "dossiers.received", "procedure", "y", filters_page=True),
     )
     late = dq.top_procedures(procedures, "late")
     st.plotly_chart(
         charts.top_procedures(late, "late", lang, query.values("procedure")),
         key="procedures_top_late",
         selection_mode="points",
-        on_select=url_state.click_to_filter("procedure", "procedures_top_late", "y"),
+        on_select=drill.on_chart("procedures_top_late", "dossiers.late", "procedure", "y", filters_page=True),
     )
     if late.empty:
         st.caption(t("procedures.none_late", lang))
@@ -109,16 +118,32 @@ with agency_column:
     st.plotly_chart(
         charts.agency_ranking(agencies, lang, query.values("agency")),
         key="procedures_agencies",
-        on_select=url_state.click_to_filter("agency", "procedures_agencies", "y"),
+        on_select=drill.on_chart(
+            "procedures_agencies", "dossiers.completed_on_time_pct", "agency", "y", filters_page=True
+        ),
         selection_mode="points",
     )
     with st.expander(t("procedures.table", lang)):
         agency_table = charts.display_table(agencies, charts.AGENCY_COLUMNS, lang)
-        st.dataframe(agency_table, hide_index=True, column_config=column_config(agency_table))
+        drill.table(
+            agency_table,
+            "procedures_agency_table",
+            "dossiers.completed_on_time_pct",
+            "agency",
+            agencies["agency"],
+            column_config=column_config(agency_table),
+        )
         widgets.download_buttons(agency_table, "procedures_agencies", lang)
 with st.expander(t("procedures.procedure_table_title", lang)):
     procedure_table = charts.display_table(procedures, charts.PROCEDURE_COLUMNS, lang)
-    st.dataframe(procedure_table, hide_index=True, column_config=column_config(procedure_table))
+    drill.table(
+        procedure_table,
+        "procedures_procedure_table",
+        "dossiers.received",
+        "procedure",
+        procedures["procedure_code"],
+        column_config=column_config(procedure_table),
+    )
     widgets.download_buttons(procedure_table, "procedures_by_procedure", lang)
 
 st.subheader(t("procedures.past_due_title", lang, as_of=format_datetime(as_of, lang)))

@@ -11,7 +11,7 @@ from dashboard.db import queries
 from dashboard.db import traffic_queries as tq
 from dashboard.i18n import format_date, format_datetime, format_number, t
 from dashboard.metrics import kpis
-from dashboard.web import cache, url_state, widgets
+from dashboard.web import cache, drill, records_view, url_state, widgets
 
 lang = url_state.lang()
 sensor_table = cache.query(tq.sensor_list)
@@ -44,6 +44,7 @@ tile_columns = st.columns(4)
 for column, definition in zip(tile_columns, [d for d in kpis.KPI_DEFINITIONS if d.section == "traffic"], strict=False):
     with column:
         widgets.kpi_tile(definition, current, previous, selection.comparison, lang)
+        records_view.button(definition.key, lang)
 with tile_columns[2]:
     st.metric(
         t("traffic.silent.kpi", lang),
@@ -57,9 +58,10 @@ with tile_columns[2]:
             total=len(last_seen),
         ),
     )
+records_view.open_chosen(selection)  # the records behind a tile, sensor, bar or row that was clicked
 if not current["traffic"]["vehicles"]:
     st.info(t("traffic.no_data", lang), icon=":material/info:")
-st.caption(t("traffic.click_hint", lang))
+st.caption(t("traffic.click_hint", lang) + " " + t("drill.hint", lang))
 
 # ---------------------------------------------------------------- map and ranking
 map_column, ranking_column = st.columns([6, 5])
@@ -74,7 +76,7 @@ with map_column:
             selected=selection.dimensions.get("sensor", ()),
         ),
         key="traffic_map",
-        on_select=url_state.click_to_filter("sensor", "traffic_map", "customdata"),
+        on_select=drill.on_chart("traffic_map", "traffic.congestion_index_peak", "sensor", filters_page=True),
         selection_mode="points",
         config={"displaylogo": False, "scrollZoom": True},
     )
@@ -99,13 +101,14 @@ with ranking_column:
     st.plotly_chart(
         charts.congestion_ranking_chart(ranking, group, measure, lang),
         key="traffic_ranking",
-        on_select=url_state.click_to_filter(group, "traffic_ranking", "customdata"),
+        on_select=drill.on_chart("traffic_ranking", "traffic.congestion_index_peak", group, filters_page=True),
         selection_mode="points",
     )
     st.caption(t("traffic.ranking.caption", lang))
 with st.expander(t("traffic.ranking.heading", lang) + " — " + t(f"traffic.ranking.group.{group}", lang).lower()):
     ranking_table = charts.ranking_table(ranking, group, measure, lang)
-    st.dataframe(ranking_table, hide_index=True)
+    ranked = ranking.sort_values(measure, ascending=False, na_position="last")  # the table's order
+    drill.table(ranking_table, "traffic_ranking_table", "traffic.congestion_index_peak", group, ranked["key"])
     widgets.download_buttons(ranking_table, f"traffic_ranking_{group}", lang)
 
 # ---------------------------------------------------------------- patterns

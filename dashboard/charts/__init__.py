@@ -41,7 +41,10 @@ def daily_trend(
         for key in order:
             figure.add_trace(
                 go.Bar(
-                    x=wide.index, y=wide[key], name=t(f"{label_prefix}{key}", lang) if label_prefix else chart_text(key)
+                    x=wide.index,
+                    y=wide[key],
+                    name=t(f"{label_prefix}{key}", lang) if label_prefix else chart_text(key),
+                    customdata=[chart_text(key)] * len(wide),  # the stack's code, for a click's drill-down
                 )
             )
         total = wide.sum(axis=1)
@@ -55,8 +58,11 @@ def daily_trend(
         rolling = rolling[rolling.index >= shown_from]
         for trace in figure.data:
             keep = [i for i, x in enumerate(trace.x) if pd.Timestamp(x) >= shown_from]
+            customdata = trace.customdata
             trace.x = [trace.x[i] for i in keep]
             trace.y = [trace.y[i] for i in keep]
+            if customdata is not None:
+                trace.customdata = [customdata[i] for i in keep]
     figure.add_trace(
         go.Scatter(
             x=rolling.index,

@@ -95,7 +95,7 @@ def channel_share(
                     y=share,
                     name=t(f"channel.{channel}", lang),
                     marker=dict(color=CHANNEL_COLOURS[channel], opacity=opacity),
-                    customdata=list(zip(wide[channel], total, strict=True)),
+                    customdata=[[n, all_, channel] for n, all_ in zip(wide[channel], total, strict=True)],
                     hovertemplate=f"{bucket_word} %{{x|%d/%m/%Y}}<br>%{{fullData.name}}: %{{y:.1f}} % "
                     "(%{customdata[0]:,} / %{customdata[1]:,})<extra></extra>",
                 )

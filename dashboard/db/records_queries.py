@@ -89,10 +89,17 @@ BEHIND: dict[str, Behind] = {
     "traffic.vehicles": Behind(aggregates.VEHICLES, summed=O.vehicle_count),
     "traffic.congestion_index_peak": Behind(aggregates.WEIGHTED_VEHICLES, summed=O.vehicle_count, narrowed=PEAK),
 }
+# Tiles some pages show besides the KPIs (not in `kpi --json`): the same derivation from their declarations.
+# feedback.overdue: open and past due at the end of the period (feedback_queries.overdue_count);
+# dossiers.late: completed in the period after their due time (dossier_queries.extra_counts' "late").
+PAGE_TILES: dict[str, Behind] = {
+    "feedback.overdue": Behind(aggregates.OVERDUE_FEEDBACK),
+    "dossiers.late": Behind(aggregates.COMPLETED_LATE),
+}
 # A section with a Stock among its KPIs is counted over the rows born before the end (Aggregation.frame).
 _BORN_BEFORE_END = {
     part.fact.name
-    for behind in BEHIND.values()
+    for behind in (*BEHIND.values(), *PAGE_TILES.values())
     for part in (behind.numerator, behind.denominator)
     if isinstance(part, Stock)
 }
@@ -107,6 +114,11 @@ class RecordsError(ValueError):
 
 def metric_keys() -> tuple[str, ...]:
     return tuple(BEHIND)
+
+
+def known(metric: object) -> bool:
+    """Whether `metric` has records: a KPI of BEHIND or a page tile of PAGE_TILES."""
+    return isinstance(metric, str) and (metric in BEHIND or metric in PAGE_TILES)
 
 
 def parts_of(metric: str) -> tuple[str, ...]:
@@ -125,9 +137,9 @@ def fact_dimensions(metric: str) -> tuple[str, ...]:
 
 
 def _behind(metric: str) -> Behind:
-    if metric not in BEHIND:
+    if not known(metric):
         raise RecordsError(f"unknown metric {metric!r}; the metrics are {', '.join(BEHIND)}")
-    return BEHIND[metric]
+    return BEHIND[metric] if metric in BEHIND else PAGE_TILES[metric]
 
 
 def _measure(metric: str, part: str) -> Flow | Stock:

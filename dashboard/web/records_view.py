@@ -9,21 +9,26 @@ dialog is the tile's numerator (or denominator) exactly.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import exports
+from dashboard.db import queries
 from dashboard.db import records_queries as rq
 from dashboard.i18n import VI, format_date, format_number, t
 from dashboard.metrics import definitions
-from dashboard.web import cache
+from dashboard.periods import Period
+from dashboard.safe_text import markdown_text
+from dashboard.web import cache, url_state
 from dashboard.web.url_state import RECORDS_METRIC_KEY, Filters
 
 PART_KEY = "records_part"
 PAGE_KEY = "records_page"
+NARROW_KEY = "records_narrow"  # a chart's, map's or table's click: {"dims": {name: [values]}, "days": (first, last)}
 LINK_READ_KEY = "_records_link_read"
 EXPORT_LIMIT = 200_000  # most records in one CSV download (the count above says how many there are)
 CODED = {  # section → column → catalogue prefix of its codes
@@ -73,10 +78,15 @@ SHOWN = {  # the columns the dialog shows, in order (the CSV has every column of
 ROUNDED = {"late_hours": 1, "late_days": 1, "mean_speed_kmh": 1, "travel_time_ratio": 2}
 
 
-def _choose(metric: str) -> None:
+def choose(metric: str, narrow: Mapping | None = None) -> None:
+    """Open the records of `metric` on the next run (a callback), narrowed to a click's units and days."""
     st.session_state[RECORDS_METRIC_KEY] = metric
     st.session_state[PART_KEY] = "numerator"
     st.session_state[PAGE_KEY] = 1
+    if narrow:
+        st.session_state[NARROW_KEY] = dict(narrow)
+    else:
+        st.session_state.pop(NARROW_KEY, None)
 
 
 def _first_page() -> None:
@@ -84,7 +94,7 @@ def _first_page() -> None:
 
 
 def _dismiss() -> None:
-    for key in (RECORDS_METRIC_KEY, PART_KEY, PAGE_KEY):
+    for key in (RECORDS_METRIC_KEY, PART_KEY, PAGE_KEY, NARROW_KEY):
         st.session_state.pop(key, None)
 
 
@@ -92,32 +102,102 @@ def tile_button(language: str) -> Callable[[definitions.KpiDefinition], None]:
     """What `widgets.kpi_grid` draws under each tile: the button opening the records behind it."""
 
     def draw(definition: definitions.KpiDefinition) -> None:
-        st.button(
-            t("records.open", language),
-            key=f"records_open_{definition.key}",
-            icon=":material/list_alt:",
-            type="tertiary",
-            on_click=_choose,
-            args=(definition.key,),
-            help=t("records.open_help", language),
-        )
+        button(definition.key, language)
 
     return draw
 
 
+def button(metric: str, language: str) -> None:
+    """The "Hồ sơ" button opening the records of `metric` (under a tile)."""
+    st.button(
+        t("records.open", language),
+        key=f"records_open_{metric}",
+        icon=":material/list_alt:",
+        type="tertiary",
+        on_click=choose,
+        args=(metric,),
+        help=t("records.open_help", language),
+    )
+
+
+def narrowed(filters: Filters, narrow: Mapping | None) -> Filters:
+    """The page's filters narrowed to a click (never widened): a dimension the page filters keeps only the clicked
+    values it already holds (none of them: the click is ignored for it), one it does not filter takes the clicked
+    values; the days are cut to the page's period (outside it: ignored)."""
+    if not narrow:
+        return filters
+    areas, dimensions, period = filters.areas, dict(filters.dimensions), filters.period
+    for name, values in (narrow.get("dims") or {}).items():
+        given = areas if name == "area" else dimensions.get(name, ())
+        kept = tuple(v for v in values if not given or v in given)
+        if not kept:
+            continue
+        if name == "area":
+            areas = kept
+        else:
+            dimensions[name] = kept
+    days = narrow.get("days")
+    if days:
+        first, last = max(days[0], period.start), min(days[1], period.end)
+        if first <= last:
+            period = Period(first, last)
+    return dataclasses.replace(filters, areas=areas, dimensions=dimensions, period=period)
+
+
+def kpi_name(metric: str, language: str) -> str:
+    """The tile's name of a KPI or a page tile (feedback.overdue is the feedback page's "Quá hạn chưa xử lý")."""
+    key = "feedback.overdue_tile" if metric == "feedback.overdue" else f"kpi.{metric}"
+    return t(key, language)
+
+
 def open_chosen(filters: Filters) -> None:
-    """Open the dialog of the chosen metric (a tile's button, or `metric=` in the link the session opened with)."""
+    """Open the dialog of the chosen metric (a tile's button, a click on a chart, a map or a table, or `metric=` in
+    the link the session opened with) with the page's `filters`, narrowed to the click."""
     if not st.session_state.get(LINK_READ_KEY):
         st.session_state[LINK_READ_KEY] = True
         linked = st.query_params.get("metric")
-        if linked in rq.BEHIND and RECORDS_METRIC_KEY not in st.session_state:
-            _choose(linked)
+        if linked is not None and not rq.known(linked):
+            url_state.note_link_problem("filter.problem.unknown", param="metric", values=[linked])
+        elif linked is not None and RECORDS_METRIC_KEY not in st.session_state:
+            choose(linked)
     metric = st.session_state.get(RECORDS_METRIC_KEY)
-    if metric not in rq.BEHIND:
+    if not rq.known(metric):
         st.session_state.pop(RECORDS_METRIC_KEY, None)
         return
-    title = t("records.title", filters.lang, kpi=t(f"kpi.{metric}", filters.lang))
-    st.dialog(title, width="large", on_dismiss=_dismiss)(_records_body)(metric, filters)
+    shown = narrowed(filters, st.session_state.get(NARROW_KEY))
+    title = t("records.title", filters.lang, kpi=kpi_name(metric, filters.lang))
+    st.dialog(title, width="large", on_dismiss=_dismiss)(_records_body)(metric, shown)
+
+
+def scope_words(filters: Filters) -> str:
+    """ "Toàn thành phố" / the ward's name (or "3 phường/xã"), then each page dimension's values as labels."""
+    language = filters.lang
+    if len(filters.areas) == 1:
+        names = cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS)
+        name = dict(zip(names["code"], names["name"], strict=True)).get(filters.areas[0], filters.areas[0])
+        words = [markdown_text(name)]
+    elif filters.areas:
+        words = [t("overview.scope_areas", language, count=len(filters.areas))]
+    else:
+        words = [t("overview.scope_city", language)]
+    for name, values in filters.dimensions.items():
+        labels = [_label(name, value, language) for value in values[:3]]
+        more = f" (+{len(values) - 3})" if len(values) > 3 else ""
+        words.append(f"{t(f'records.column.{_COLUMN.get(name, name)}', language)}: {', '.join(labels)}{more}")
+    return " · ".join(words)
+
+
+_COLUMN = {"procedure": "procedure_code", "sensor": "sensor_id"}
+_LABELS = {"category": "category.", "sector": "sector."}
+
+
+def _label(name: str, value: str, language: str) -> str:
+    prefix = _LABELS.get(name)
+    if prefix is None and name == "channel":
+        prefix = "feedback_channel." if "feedback_channel." + value in VI else "channel."
+    if prefix is not None and prefix + value in VI:
+        return t(prefix + value, language)
+    return markdown_text(value)
 
 
 def readable(frame: pd.DataFrame, section: str, language: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -154,12 +234,8 @@ def _records_body(metric: str, filters: Filters) -> None:
         )
     part = st.session_state[PART_KEY]
     total = cache.query(rq.count, metric, part, query_filter)
-    scope = (
-        t("overview.scope_areas", language, count=len(filters.areas))
-        if filters.areas
-        else t("overview.scope_city", language)
-    )
-    period = f"{format_date(filters.period.start)} – {format_date(filters.period.end)}"
+    scope = scope_words(filters)
+    period = _period_words(filters.period)
     st.markdown(f"**{t(f'records.what.{metric}.{part}', language)}**")
     st.caption(
         f"{scope} · {period} · "
@@ -213,6 +289,12 @@ def _records_body(metric: str, filters: Filters) -> None:
         icon=":material/download:",
         on_click="ignore",
     )
+
+
+def _period_words(period: Period) -> str:
+    if period.start == period.end:
+        return format_date(period.start)
+    return f"{format_date(period.start)} – {format_date(period.end)}"
 
 
 def _export(metric: str, part: str, query_filter, language: str) -> pd.DataFrame:

@@ -86,6 +86,11 @@ def _note_problem(key: str, **values: str | list[str]) -> None:
     st.session_state.setdefault("_url_problems", []).append((key, values))
 
 
+def note_link_problem(key: str, **values: str | list[str]) -> None:
+    """`_note_problem` for the modules that read a parameter of their own (records_view: `metric=`)."""
+    _note_problem(key, **values)
+
+
 def _problem_values(values: list[str], language: str) -> str:
     shown = ", ".join(markdown_text(shorten(value, PROBLEM_VALUE_CHARS)) for value in values[:PROBLEM_VALUES_SHOWN])
     if len(values) > PROBLEM_VALUES_SHOWN:
