@@ -60,11 +60,7 @@ def job(name: str, default_cron: str, description: str = "", *, run_on_start: bo
 
 
 def load_all() -> dict[str, Job]:
-    """Import every job module that exists (a job not written yet is simply absent) and return the registry."""
+    """Import every job module and return the registry."""
     for module in JOB_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as error:
-            if error.name != module:
-                raise
+        importlib.import_module(module)
     return JOBS
