@@ -37,6 +37,8 @@ COUNT_COLUMNS = {
     "rows_rejected",
     "rows_duplicate",
     "rows_unknown_area",
+    "rows_crosswalk",
+    "rows_crosswalk_share",
 }
 
 lang = url_state.lang()
@@ -203,9 +205,13 @@ else:
                 "rows_rejected",
                 "rows_duplicate",
                 "rows_unknown_area",
+                "rows_crosswalk",
+                "rows_crosswalk_share",
             ],
         )
     )
+    if pd.to_numeric(history["rows_crosswalk"], errors="coerce").fillna(0).sum() > 0:
+        st.caption(t("quality.imports.crosswalk_note", lang))
 
 # ---------------------------------------------------------------- đúng (correct)
 st.subheader(t("quality.correct.heading", lang))

@@ -20,7 +20,7 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.engine import Engine
 
 from dashboard.db import schema
-from dashboard.db.engine import DatabaseNotInitialised, fetch_frame
+from dashboard.db.engine import DatabaseError, DatabaseNotInitialised, fetch_frame
 
 feedback = schema.feedback.c
 dossiers = schema.dossiers.c
@@ -74,8 +74,12 @@ LAST_IMPORT_COLUMNS = [
     "rows_rejected",
     "rows_duplicate",
     "rows_unknown_area",
+    "rows_crosswalk",
+    "rows_crosswalk_share",
     "message",
 ]
+# Columns import_log gained later (added by the next import): a database not imported into since shows them missing.
+LATER_IMPORT_COLUMNS = ("rows_crosswalk", "rows_crosswalk_share")
 REJECT_COLUMNS = ["kind", "source", "reason", "rows", "imports"]
 
 
@@ -293,16 +297,29 @@ def _fetch_imports(engine: Engine, statement, columns: list[str]) -> pd.DataFram
     return frame.reindex(columns=columns)
 
 
+def _log_columns(engine: Engine) -> list[str]:
+    """LAST_IMPORT_COLUMNS that the database's import_log has (an older one lacks LATER_IMPORT_COLUMNS)."""
+    statement = select(literal(1).label("present")).select_from(schema.import_log).where(log.rows_crosswalk.is_(None))
+    try:
+        fetch_frame(engine, statement.limit(0))
+    except DatabaseNotInitialised:
+        return LAST_IMPORT_COLUMNS
+    except DatabaseError:  # the column is missing: the rest can still be shown
+        return [c for c in LAST_IMPORT_COLUMNS if c not in LATER_IMPORT_COLUMNS]
+    return LAST_IMPORT_COLUMNS
+
+
 def last_imports(engine: Engine) -> pd.DataFrame:
     """The newest import (any outcome) of each kind and source, newest first."""
+    columns = _log_columns(engine)
     ranked = select(
-        *[log[c] for c in LAST_IMPORT_COLUMNS],
+        *[log[c] for c in columns],
         func.row_number()
         .over(partition_by=[log.kind, log.source], order_by=[log.started_at.desc(), log.import_id.desc()])
         .label("rank"),
     ).subquery()
     statement = (
-        select(*[ranked.c[c] for c in LAST_IMPORT_COLUMNS])
+        select(*[ranked.c[c] for c in columns])
         .where(ranked.c.rank == 1)
         .order_by(ranked.c.started_at.desc(), ranked.c.kind, ranked.c.source)
     )
@@ -311,9 +328,8 @@ def last_imports(engine: Engine) -> pd.DataFrame:
 
 def import_history(engine: Engine, limit: int = 50) -> pd.DataFrame:
     """The newest `limit` imports of any kind, newest first."""
-    statement = (
-        select(*[log[c] for c in LAST_IMPORT_COLUMNS]).order_by(log.started_at.desc(), log.import_id).limit(limit)
-    )
+    columns = _log_columns(engine)
+    statement = select(*[log[c] for c in columns]).order_by(log.started_at.desc(), log.import_id).limit(limit)
     return _fetch_imports(engine, statement, LAST_IMPORT_COLUMNS)
 
 

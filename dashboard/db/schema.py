@@ -239,6 +239,11 @@ import_log = Table(
     Column("rows_duplicate", Integer, nullable=False, default=0),  # repeated ids inside the file (last kept)
     Column("rows_unknown_area", Integer, nullable=False, default=0),
     Column("message", Text),
+    # Rows given with an older unit (before the ward merger) placed on a current one through the crosswalk, and of
+    # them the rows of a split old unit put in its largest share for want of a point (NULL: logged before these;
+    # an older import_log gains them from the importer itself, ingest.importer._add_log_columns).
+    Column("rows_crosswalk", Integer),
+    Column("rows_crosswalk_share", Integer),
     CheckConstraint("status IN ('running', 'done', 'aborted', 'failed', 'dry_run')", name="ck_import_log_status"),
 )
 

@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from dashboard import config
 from dashboard.db.engine import DatabaseError
 from dashboard.ingest import dates, readers
 from dashboard.ingest.importer import (
@@ -130,11 +131,27 @@ def print_summary(result: ImportResult, out=None) -> None:
         f"unchanged {result.unchanged:,}, rejected {result.rejected:,} ({result.reject_rate:.1%}), "
         f"duplicates in file {result.duplicates:,}, unknown area {result.unknown_area:,}"
         + (f"; sensors added {result.sensors_added:,}" if result.sensors_added else "")
+        + _crosswalk_words(result)
         + f"; {result.seconds:.1f} s",
         file=out,
     )
     for reason, count in result.reasons.most_common():
         print(f"  rejected {count:,}: {reason}", file=out)
+
+
+def _crosswalk_words(result: ImportResult) -> str:
+    """ "; 12 rows given with an older unit (before 01/07/2025) placed on the current units, 2 of them by the largest
+    share of a split unit" (nothing when no row was)."""
+    if not result.crosswalk:
+        return ""
+    from dashboard.boundaries import merger_date
+
+    merger = merger_date(config.city())
+    before = f" (before {merger:%d/%m/%Y})" if merger else ""
+    split = (
+        f", {result.crosswalk_share:,} of them by the largest share of a split unit" if result.crosswalk_share else ""
+    )
+    return f"; {result.crosswalk:,} rows given with an older unit{before} placed on the current units{split}"
 
 
 def run(args: argparse.Namespace, engine) -> int:

@@ -82,6 +82,8 @@ class ImportResult:
     rejected: int = 0
     duplicates: int = 0
     unknown_area: int = 0
+    crosswalk: int = 0  # rows given with an older unit, placed on a current one through the crosswalk
+    crosswalk_share: int = 0  # of them: a split old unit's rows without a point, put in its largest share
     reasons: Counter = field(default_factory=Counter)
     reject_sample: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=rows.REJECT_COLUMNS))
     sensors_added: int = 0
@@ -234,6 +236,8 @@ def _stream(
         sink.add(rejects.frame())
         if "area_code" in prepared and kind != "sensors":
             result.unknown_area += int(prepared["area_code"].isna().sum())
+            via, by_share = matcher.crosswalk_counts(prepared.index)
+            result.crosswalk, result.crosswalk_share = result.crosswalk + via, result.crosswalk_share + by_share
         q.append(connection, stage, prepared.reset_index(names="row_number"))
         if progress:
             progress(result, source_file.progress)
@@ -299,6 +303,7 @@ def run_import(
         raise readers.InputError("ingest.msg.unknown_kind", kind=repr(options.kind))
     import_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     logged: list[str] = []
+    _add_log_columns(engine)
 
     def record(entry: dict, rejects: pd.DataFrame) -> None:
         logged.append(entry["status"])
@@ -506,6 +511,8 @@ def _log_entry(result: ImportResult, source_file: readers.SourceFile | None, sta
         "rows_rejected": result.rejected,
         "rows_duplicate": result.duplicates,
         "rows_unknown_area": result.unknown_area,
+        "rows_crosswalk": result.crosswalk,
+        "rows_crosswalk_share": result.crosswalk_share,
         "message": result.message or None,
     }
 
@@ -527,6 +534,33 @@ def _log_after(
         log(entry, rejects)
         return
     write_log_entry(engine, entry, rejects)
+
+
+# import_log columns newer than some databases (schema.import_log; NULL in rows logged before them).
+LOG_COLUMNS_ADDED = ("rows_crosswalk", "rows_crosswalk_share")
+
+
+def _add_log_columns(engine: Engine) -> None:
+    """An import_log older than its crosswalk counts gains them (ALTER TABLE … ADD COLUMN, nullable) before anything
+    is logged: the admin upload writes to databases no `init-db` has seen since. Kept out of schema.ADDED_COLUMNS,
+    which makes the ranking page ask for `init-db`: these columns only matter to the importer and the quality page."""
+    from sqlalchemy import text
+
+    try:
+        with engine.begin() as connection:
+            present = set(
+                connection.execute(
+                    text(
+                        "SELECT column_name FROM information_schema.columns "
+                        "WHERE table_schema = current_schema() AND table_name = 'import_log'"
+                    )
+                ).scalars()
+            )
+            for name in LOG_COLUMNS_ADDED:
+                if present and name not in present:  # no table yet: it is created with them
+                    connection.execute(text(f'ALTER TABLE import_log ADD COLUMN "{name}" INTEGER'))
+    except SQLAlchemyError:
+        pass  # an unreachable database is reported by the import itself
 
 
 def write_log_entry(engine: Engine, entry: dict, rejects: pd.DataFrame) -> None:

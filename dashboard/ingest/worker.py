@@ -78,6 +78,8 @@ def encode_result(result: Any) -> dict:
         "rejected": result.rejected,
         "duplicates": result.duplicates,
         "unknown_area": result.unknown_area,
+        "crosswalk": result.crosswalk,
+        "crosswalk_share": result.crosswalk_share,
         "reasons": dict(result.reasons),
         "reject_sample": sample.to_dict("records"),
         "sensors_added": result.sensors_added,
