@@ -268,3 +268,20 @@ def test_period_caption_says_earlier_figures_are_converted():
     assert merger_clause(before) == note_vi and period_caption(before).endswith(note_vi)
     assert merger_clause(after) == "" and not period_caption(after).endswith("units")
     assert merger_clause(compared_before) == " · " + t("period.merger_note", "en", date="01/07/2025")
+
+
+def test_an_unusable_crosswalk_stops_the_import_with_its_line(areas_engine, tmp_path, monkeypatch):
+    from dashboard.ingest.readers import InputError
+
+    folder = tmp_path / "boundaries"
+    folder.mkdir()
+    (folder / "hue_crosswalk.csv").write_text(SPLIT_CROSSWALK.replace("0.6", "1.6"), encoding="utf-8")
+    monkeypatch.setattr(boundaries, "BOUNDARIES_DIR", folder)
+    with pytest.raises(InputError) as raised:
+        run_import(areas_engine, ImportOptions("feedback", _fixture_file(tmp_path), source="hue_s", now=NOW))
+    assert str(raised.value) == t(
+        "ingest.msg.crosswalk_unusable",
+        "en",
+        detail="crosswalk file hue_crosswalk.csv, line 2: share '1.6' is not in (0, 1]",
+    )
+    assert qq.import_history(areas_engine)["status"].tolist() == ["failed"]
