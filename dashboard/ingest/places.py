@@ -28,6 +28,7 @@ import json
 import re
 import unicodedata
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
@@ -173,13 +174,21 @@ class AreaMatcher:
         return self._match_names(places)[0]
 
     def _match_names(self, places: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-        """(code, how, targets of a split old unit) per place."""
-        found = {place: self._lookup(place) for place in places.dropna().unique()}
-        hits = [found.get(place) if isinstance(place, str) or not pd.isna(place) else None for place in places]
-        codes = [hit[1][0][0] if hit else None for hit in hits]
-        how = [None if not hit else ("old_share" if len(hit[1]) > 1 else hit[0]) for hit in hits]
-        split = [hit[1] if hit and len(hit[1]) > 1 else None for hit in hits]
-        return tuple(pd.Series(values, index=places.index, dtype=object) for values in (codes, how, split))
+        """(code, how, targets of a split old unit) per place; each distinct place is looked up once."""
+        position, distinct = pd.factorize(places, use_na_sentinel=True)
+        hits = [self._lookup(place) for place in distinct]
+        columns = (
+            [hit[1][0][0] if hit else None for hit in hits],
+            [None if not hit else ("old_share" if len(hit[1]) > 1 else hit[0]) for hit in hits],
+            [hit[1] if hit and len(hit[1]) > 1 else None for hit in hits],
+        )
+        result = []
+        for values in columns:
+            table = np.empty(len(values) + 1, dtype=object)  # the last entry (None) answers missing places (-1)
+            for index, value in enumerate(values):  # tuples one by one: numpy would unpack them into rows
+                table[index] = value
+            result.append(pd.Series(table[position], index=places.index, dtype=object))
+        return tuple(result)
 
     def match_points(self, lat: pd.Series, lon: pd.Series) -> pd.Series:
         """Area code per point inside one of the areas (None outside all of them or without a point)."""
