@@ -308,3 +308,38 @@ def test_overview_trend_day_and_an_unknown_metric(monkeypatch, demo_db_url):
     assert any("metric: không tìm thấy feedback\\.secret" in w.value for w in bad.warning), [
         w.value for w in bad.warning
     ]
+
+
+# ---------------------------------------------------------------- "Điểm bị trừ": the cases behind the scorecard's counts
+def test_points_lost_are_the_cases_the_scorecard_subtracts(engine):
+    """For every agency and every ward, the cases listed as costing points are exactly the scorecard's counts: late
+    dossiers = on-time set − on time, complaints, feedback due and not resolved by then = due − due on time, and
+    dissatisfied/reopened/overdue reports; for a period ended and one still running at 14:37."""
+    from dashboard.db import scorecard_queries as sq
+
+    checked = 0
+    for period, as_of in ((PERIOD, PERIOD.end_before), (Period(END - timedelta(days=9), END), DEMO_NOW)):
+        for by in ("agency", "area"):
+            dossiers = sq.dossier_counts(engine, period, as_of, by).set_index("unit")
+            feedback = sq.feedback_counts(engine, period, as_of, by).set_index("unit")
+            for unit in sorted(set(dossiers.index) | set(feedback.index)):
+                d = dossiers.loc[unit] if unit in dossiers.index else None
+                f = feedback.loc[unit] if unit in feedback.index else None
+                expected = {
+                    "dossiers_late": 0 if d is None else int(d["in_set"] - d["on_time"]),
+                    "dossiers_complaint": 0 if d is None else int(d["complaints"]),
+                    "feedback_late": 0 if f is None else int(f["due"] - f["due_on_time"]),
+                    "feedback_bad": 0 if f is None else int(f["bad"]),
+                }
+                got = {
+                    kind: rq.points_lost_count(engine, period, as_of, by, str(unit), kind) for kind in rq.POINTS_LOST
+                }
+                assert got == expected, (by, unit, period, got, expected)
+                checked += sum(1 for value in expected.values() if value)
+    assert checked > 50  # mostly non-zero comparisons
+    agency = str(sq.dossier_counts(engine, PERIOD, PERIOD.end_before, "agency")["unit"].iloc[0])
+    page = rq.points_lost(engine, PERIOD, PERIOD.end_before, "agency", agency, "dossiers_late", 500, 0)
+    assert len(page) == rq.points_lost_count(engine, PERIOD, PERIOD.end_before, "agency", agency, "dossiers_late")
+    assert set(page["agency"]) <= {agency}
+    with pytest.raises(rq.RecordsError, match="unknown kind"):
+        rq.points_lost_count(engine, PERIOD, PERIOD.end_before, "agency", agency, "online")

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import DateTime, and_, case, func, literal, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
@@ -46,7 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from dashboard.db import aggregates, queries, schema
 from dashboard.db.aggregates import Fact, Flow, Stock
 from dashboard.db.engine import fetch_frame, fetch_one
-from dashboard.db.predicates import QueryFilter, restrict, within
+from dashboard.db.predicates import CLOSED_WITHOUT_RESULT, FEEDBACK_OUT_OF_BACKLOG, QueryFilter, restrict, within
 from dashboard.metrics.definitions import congestion_index
 
 F = schema.feedback.c
@@ -358,3 +358,68 @@ def statistic(engine: Engine, metric: str, query_filter: QueryFilter) -> float |
 
 def _median(expression):
     return func.percentile_cont(0.5).within_group(expression)
+
+
+# ---------------------------------------------------------------- "Điểm bị trừ": the cases that cost a unit points
+# The scorecard (db/scorecard_queries.py) counts per unit; these are the rows behind the counts it subtracts from,
+# with the same conditions written over the same columns (tests/test_drill.py checks the counts agree unit by unit):
+#   dossiers_late       in the on-time set and not on time (Tiến độ giải quyết; also the late rate of Hài lòng thủ tục)
+#   dossiers_complaint  in the on-time set with a complaint (Hài lòng thủ tục)
+#   feedback_late       due in the period and not resolved by the due time (Phản ánh xử lý đúng hạn)
+#   feedback_bad        received in the period and rated ≤ 2, reopened or overdue (Hài lòng phản ánh)
+POINTS_LOST = ("dossiers_late", "dossiers_complaint", "feedback_late", "feedback_bad")
+SCORECARD_UNITS = {"agency": (D.agency, F.agency), "area": (D.area_code, F.area_code)}
+
+
+def _points_lost_where(kind: str, period, as_of: datetime, by: str, unit: str) -> tuple[Fact, ColumnElement]:
+    if kind not in POINTS_LOST:
+        raise RecordsError(f"unknown kind {kind!r}; the kinds are {', '.join(POINTS_LOST)}")
+    if by not in SCORECARD_UNITS:
+        raise RecordsError(f"unknown unit {by!r}; expected agency or area")
+    start, end = literal(period.start_at, DateTime), literal(as_of, DateTime)
+    if kind.startswith("dossiers"):
+        in_set = and_(
+            D.status.not_in(CLOSED_WITHOUT_RESULT),
+            D.due_at.is_not(None),
+            D.received_at < end,
+            or_(D.received_at >= start, D.completed_at.is_(None), D.completed_at >= start),
+        )
+        scope = and_(SCORECARD_UNITS[by][0] == unit, in_set)
+        if kind == "dossiers_complaint":
+            return aggregates.DOSSIERS, and_(scope, D.complaint.is_(True))
+        allowance = func.coalesce(D.supplement_days, 0.0) * 24.0
+        done = and_(D.completed_at.is_not(None), D.completed_at < end)
+        on_time = and_(
+            func.coalesce(D.supplement_requests, 0) <= 1,
+            or_(
+                and_(done, queries.hours_between(D.due_at, D.completed_at) <= allowance),
+                and_(~done, queries.hours_between(D.due_at, end) <= allowance),
+            ),
+        )
+        return aggregates.DOSSIERS, and_(scope, case((on_time, 0), else_=1) == 1)
+    kept = F.status != FEEDBACK_OUT_OF_BACKLOG
+    scope = and_(SCORECARD_UNITS[by][1] == unit, kept)
+    if kind == "feedback_late":
+        due = and_(F.due_at >= start, F.due_at < end)
+        return aggregates.FEEDBACK, and_(scope, due, or_(F.resolved_at.is_(None), F.resolved_at > F.due_at))
+    total = and_(F.received_at >= start, F.received_at < end)
+    overdue = and_(F.due_at < end, or_(F.resolved_at.is_(None), F.resolved_at > F.due_at))
+    return aggregates.FEEDBACK, and_(scope, total, or_(F.satisfaction <= 2, F.reopened.is_(True), overdue))
+
+
+def points_lost_count(engine: Engine, period, as_of: datetime, by: str, unit: str, kind: str) -> int:
+    """How many dossiers or reports of `kind` cost `unit` points in `period` (scorecard's `as_of`: its end or now)."""
+    fact, where = _points_lost_where(kind, period, as_of, by, unit)
+    row = fetch_one(engine, select(func.count().label("n")).select_from(fact.source).where(where))
+    return int(row.get("n") or 0)
+
+
+def points_lost(
+    engine: Engine, period, as_of: datetime, by: str, unit: str, kind: str, limit: int = PAGE_SIZE, offset: int = 0
+) -> pd.DataFrame:
+    """One page of them, most urgent first (latest past the due time at `as_of`), with the records' columns."""
+    if limit < 1 or offset < 0:
+        raise RecordsError(f"a page needs limit ≥ 1 and offset ≥ 0 (got limit {limit}, offset {offset})")
+    fact, where = _points_lost_where(kind, period, as_of, by, unit)
+    statement = select(*_columns(fact, as_of)).select_from(_source(fact)).where(where)
+    return fetch_frame(engine, statement.order_by(*_order(fact, as_of)).limit(limit).offset(offset))

@@ -267,7 +267,7 @@ def _records_body(metric: str, filters: Filters) -> None:
         for column in table.columns
         if pd.api.types.is_datetime64_any_dtype(table[column])
     }
-    st.dataframe(table, hide_index=True, column_config=dates, height=420)
+    st.dataframe(table, hide_index=True, column_config=dates, height=min(420, 35 * (len(table) + 1) + 3))
     first = (int(page) - 1) * rq.PAGE_SIZE + 1
     st.caption(
         t(
