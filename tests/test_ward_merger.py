@@ -285,3 +285,22 @@ def test_an_unusable_crosswalk_stops_the_import_with_its_line(areas_engine, tmp_
         detail="crosswalk file hue_crosswalk.csv, line 2: share '1.6' is not in (0, 1]",
     )
     assert qq.import_history(areas_engine)["status"].tolist() == ["failed"]
+
+
+def test_dossiers_with_old_units_are_placed_and_counted(areas_engine, tmp_path):
+    path = tmp_path / "ho_so_truoc_sap_nhap.csv"
+    path.write_text(
+        "Số hồ sơ;Tên thủ tục;Ngày tiếp nhận;Hạn xử lý;Phường/Xã\n"
+        "HS-1;Đăng ký khai sinh;02/11/2024 08:00:00;05/11/2024 17:00:00;Phường Tây Lộc\n"  # pre-2025 name -> Phú Xuân
+        "HS-2;Đăng ký kết hôn;03/11/2024 09:00:00;06/11/2024 17:00:00;20080\n"  # pre-2025 code -> A Lưới 4
+        "HS-3;Chứng thực bản sao;13/08/2025 10:00:00;13/08/2025 17:00:00;Phường An Cựu\n",  # current
+        encoding="utf-8",
+    )
+    result = run_import(areas_engine, ImportOptions("dossiers", path, source="motcua", now=NOW))
+    frame = fetch_frame(areas_engine, select(schema.dossiers.c.source_id, schema.dossiers.c.area_code))
+    assert dict(zip(frame["source_id"], frame["area_code"], strict=True)) == {
+        "HS-1": "19753",
+        "HS-2": "20101",
+        "HS-3": "19815",
+    }
+    assert (result.inserted, result.crosswalk, result.crosswalk_share) == (3, 2, 0)
