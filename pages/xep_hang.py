@@ -11,7 +11,7 @@ from dashboard.db import queries
 from dashboard.i18n import format_date, format_number, t
 from dashboard.metrics.scorecard import ScorecardRulesError
 from dashboard.metrics.scorecard_table import compute_scorecard, load_rules
-from dashboard.web import cache, ranking, url_state, widgets
+from dashboard.web import cache, drill, ranking, url_state, widgets
 
 lang = url_state.lang()
 selection = url_state.current()
@@ -67,3 +67,6 @@ if apart:
 st.subheader(t("ranking.rules_heading", lang))
 st.markdown("\n".join(f"- {line}" for line in ranking.rules_lines(rules, lang)))
 st.caption(t("ranking.about", lang, min=format_number(card.min_cases, lang, 0)))
+
+# ---------------------------------------------------------------- Điểm bị trừ: the cases behind a unit's lost points
+drill.points_lost(card, ranked + apart, lang)

@@ -343,3 +343,39 @@ def test_points_lost_are_the_cases_the_scorecard_subtracts(engine):
     assert set(page["agency"]) <= {agency}
     with pytest.raises(rq.RecordsError, match="unknown kind"):
         rq.points_lost_count(engine, PERIOD, PERIOD.end_before, "agency", agency, "online")
+
+
+def test_ranking_page_lists_the_points_lost_of_a_unit(monkeypatch, demo_db_url):
+    """The page Xếp hạng: choose an agency, see each kind with its count and the cases of one kind, most urgent
+    first, as `records_queries.points_lost` lists them."""
+    from dashboard.i18n import t
+    from dashboard.metrics.scorecard_table import compute_scorecard
+    from dashboard.navigation import PAGES as SPECS
+
+    period = Period(date(2026, 9, 1), date(2026, 10, 31))
+    page = str(next(spec for spec in SPECS if spec.key == "ranking").path)
+    from page_support import run_page
+
+    app = run_page(monkeypatch, demo_db_url, {"from": "2026-09-01", "to": "2026-10-31", "by": "agency"}, page)
+    engine = make_engine(demo_db_url, read_only=True)
+    try:
+        card = compute_scorecard(engine, period, "agency")
+        unit = card.ranked[1]["unit"]
+        counts = {
+            kind: rq.points_lost_count(engine, period, card.as_of, "agency", unit, kind) for kind in rq.POINTS_LOST
+        }
+        expected = rq.points_lost(engine, period, card.as_of, "agency", unit, "feedback_bad", rq.PAGE_SIZE, 0)
+    finally:
+        engine.dispose()
+    assert any(s.value == t("points_lost.heading") for s in app.subheader)
+    app.selectbox(key=drill.LOST_UNIT_KEY).set_value(unit).run()
+    assert not app.exception, [e.message for e in app.exception]
+    control = app.segmented_control(key=drill.LOST_KIND_KEY)
+    assert list(control.options) == [
+        t(f"points_lost.kind.{kind}", count=f"{counts[kind]:,}".replace(",", ".")) for kind in rq.POINTS_LOST
+    ]
+    assert counts["feedback_bad"] > 0
+    control.set_value("feedback_bad").run()
+    shown = app.dataframe[-1].value
+    assert list(shown[t("records.column.source_id")]) == list(expected["source_id"])
+    assert any(t("points_lost.what.feedback_bad") in c.value for c in app.caption)

@@ -13,15 +13,18 @@ The pure part (`point_values`, `bucket_days`, `narrowing`) maps Plotly's selecti
 from __future__ import annotations
 
 import calendar
+import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
 
-from dashboard.i18n import t
+from dashboard import exports
+from dashboard.db import records_queries as rq
+from dashboard.i18n import format_datetime, format_number, t
 from dashboard.safe_text import chart_value
-from dashboard.web import records_view, url_state
+from dashboard.web import cache, records_view, url_state
 
 GRAINS = ("day", "week", "month")
 # The ward layers' and the overview map's figures → the KPI whose records lie behind them (a density per 10 000
@@ -167,3 +170,101 @@ def table(frame: pd.DataFrame, key: str, metric: str, dimension: str, units: Seq
         **options,
     )
     st.caption(t("drill.row_hint", url_state.lang()))
+
+
+# ---------------------------------------------------------------- "Điểm bị trừ" on the page Xếp hạng
+LOST_UNIT_KEY = "points_lost_unit"
+LOST_KIND_KEY = "points_lost_kind"
+LOST_PAGE_KEY = "points_lost_page"
+
+
+def _first_lost_page() -> None:
+    st.session_state[LOST_PAGE_KEY] = 1
+
+
+def points_lost(card, rows: Sequence[Mapping], language: str) -> None:
+    """For one unit of the scorecard `card` (its `rows`: ranked first, then those listed apart), the dossiers and
+    reports that cost it points, by kind with their number, most urgent first, 50 a page, and a CSV of them."""
+    st.subheader(t("points_lost.heading", language))
+    if not rows:
+        return
+    names = {
+        str(row["unit"]): str(row["unit_name"]) if row["rank"] is None else f"{row['rank']}. {row['unit_name']}"
+        for row in rows
+    }
+    if st.session_state.get(LOST_UNIT_KEY) not in names:  # the lowest ranked unit first: the one a review asks about
+        ranked = [str(row["unit"]) for row in rows if row["rank"] is not None]
+        st.session_state[LOST_UNIT_KEY] = ranked[-1] if ranked else next(iter(names))
+    unit = st.selectbox(
+        t(f"ranking.col.unit_{card.by}", language),
+        list(names),
+        key=LOST_UNIT_KEY,
+        format_func=names.get,
+        on_change=_first_lost_page,
+    )
+    counts = {
+        kind: cache.query(rq.points_lost_count, card.period, card.as_of, card.by, unit, kind) for kind in rq.POINTS_LOST
+    }
+    if st.session_state.get(LOST_KIND_KEY) not in rq.POINTS_LOST:
+        st.session_state[LOST_KIND_KEY] = max(rq.POINTS_LOST, key=lambda kind: counts[kind])
+    kind = st.segmented_control(
+        t("points_lost.kind", language),
+        list(rq.POINTS_LOST),
+        key=LOST_KIND_KEY,
+        format_func=lambda k: t(f"points_lost.kind.{k}", language, count=format_number(counts[k], language)),
+        selection_mode="single",
+        required=True,
+        on_change=_first_lost_page,
+    )
+    total = counts[kind]
+    st.caption(
+        t(f"points_lost.what.{kind}", language)
+        + " "
+        + t("points_lost.as_of", language, time=format_datetime(card.as_of, language))
+    )
+    if not total:
+        st.success(t("points_lost.none", language), icon=":material/task_alt:")
+        return
+    pages = max(1, math.ceil(total / rq.PAGE_SIZE))
+    st.session_state[LOST_PAGE_KEY] = min(max(int(st.session_state.get(LOST_PAGE_KEY, 1) or 1), 1), pages)
+    page = (
+        st.number_input(
+            t("records.page", language, pages=format_number(pages, language)),
+            min_value=1,
+            max_value=pages,
+            step=1,
+            key=LOST_PAGE_KEY,
+            width=220,
+        )
+        if pages > 1
+        else 1
+    )
+    section = "dossiers" if kind.startswith("dossiers") else "feedback"
+    args = (card.period, card.as_of, card.by, unit, kind)
+    frame = cache.query(rq.points_lost, *args, rq.PAGE_SIZE, (int(page) - 1) * rq.PAGE_SIZE)
+    table = records_view.readable(frame, section, language, records_view.SHOWN[section])
+    records_view.show_records(table)
+    first = (int(page) - 1) * rq.PAGE_SIZE + 1
+    st.caption(
+        t(
+            "records.showing",
+            language,
+            first=format_number(first, language),
+            last=format_number(first + len(frame) - 1, language),
+            total=format_number(total, language),
+        )
+    )
+    st.download_button(
+        t("download.csv", language),
+        data=lambda: exports.table_bytes(
+            records_view.readable(
+                cache.query(rq.points_lost, *args, records_view.EXPORT_LIMIT, 0, ttl=0), section, language
+            ),
+            "csv",
+        ),
+        file_name=f"diem-bi-tru-{kind}-{card.period.start}-{card.period.end}.csv",
+        mime="text/csv",
+        key="points_lost_csv",
+        icon=":material/download:",
+        on_click="ignore",
+    )

@@ -262,12 +262,7 @@ def _records_body(metric: str, filters: Filters) -> None:
     )
     frame = cache.query(rq.page, metric, part, query_filter, rq.PAGE_SIZE, (int(page) - 1) * rq.PAGE_SIZE)
     table = readable(frame, rq.section_of(metric), language, SHOWN[rq.section_of(metric)])
-    dates = {
-        column: st.column_config.DatetimeColumn(column, format="DD/MM/YYYY HH:mm")
-        for column in table.columns
-        if pd.api.types.is_datetime64_any_dtype(table[column])
-    }
-    st.dataframe(table, hide_index=True, column_config=dates, height=min(420, 35 * (len(table) + 1) + 3))
+    show_records(table)
     first = (int(page) - 1) * rq.PAGE_SIZE + 1
     st.caption(
         t(
@@ -289,6 +284,16 @@ def _records_body(metric: str, filters: Filters) -> None:
         icon=":material/download:",
         on_click="ignore",
     )
+
+
+def show_records(table: pd.DataFrame) -> None:
+    """A page of readable records: dates as dd/mm/yyyy hh:mm, only as tall as its rows (at most 12 shown at once)."""
+    dates = {
+        column: st.column_config.DatetimeColumn(column, format="DD/MM/YYYY HH:mm")
+        for column in table.columns
+        if pd.api.types.is_datetime64_any_dtype(table[column])
+    }
+    st.dataframe(table, hide_index=True, column_config=dates, height=min(420, 35 * (len(table) + 1) + 3))
 
 
 def _period_words(period: Period) -> str:
