@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard import config
+from dashboard.boundaries import merger_date
 from dashboard.db.engine import DatabaseError
-from dashboard.i18n import format_number, t
+from dashboard.i18n import format_date, format_number, t
 from dashboard.ingest import dates, messages, readers, upload
 from dashboard.ingest.importer import ImportAborted
 from dashboard.web import admin, cache, url_state, widgets
@@ -218,8 +220,12 @@ def show_outcome(outcome: upload.Outcome) -> None:
     if outcome.error:  # stopped before the merge: nothing was compared with the database
         figures = [(name, value) for name, value in figures if name not in upload.MERGE_COUNTS]
     columns = [*st.columns(TILES_PER_ROW), *st.columns(TILES_PER_ROW)]
+    merger = merger_date(config.city())
+    if merger is None:  # a city without a crosswalk has no former units to convert
+        figures = [(name, value) for name, value in figures if name != "crosswalk"]
     for column, (name, value) in zip(columns, figures, strict=False):
-        label = t(f"ingest.count.{name}" + (suffix if name in ("inserted", "updated") else ""), lang)
+        words = {"date": format_date(merger, lang)} if name == "crosswalk" else {}
+        label = t(f"ingest.count.{name}" + (suffix if name in ("inserted", "updated") else ""), lang, **words)
         help_key = f"ingest.count.{name}_help"
         column.metric(
             label,

@@ -55,6 +55,7 @@ def test_upload_dry_run_and_import_in_chromium(web, chromium, demo_copy_url, tmp
                 t("ingest.count.rejected"): "1",
                 t("ingest.count.duplicates"): "0",
                 t("ingest.count.unknown_area"): "3",
+                t("ingest.count.crosswalk", date="01/07/2025"): "0",
             }
             page.get_by_role("button", name=t("ingest.confirm")).click()
             page.get_by_text(t("ingest.result.done"), exact=True).wait_for(timeout=60_000)

@@ -87,6 +87,7 @@ def test_dry_run_then_confirm_imports_and_other_pages_keep_working(monkeypatch, 
         t("ingest.count.rejected"): "4",
         t("ingest.count.duplicates"): "1",
         t("ingest.count.unknown_area"): "1",
+        t("ingest.count.crosswalk", date="01/07/2025"): "1",  # "P. Phú Hội", a former ward
     }
     sample = app.dataframe[-1].value
     assert sample[t("ingest.col.reason")].tolist() == [
@@ -138,6 +139,7 @@ def test_too_many_rejects_show_an_error_with_the_counts(monkeypatch, demo_copy_u
         t("ingest.count.rejected"): "4",
         t("ingest.count.duplicates"): "1",
         t("ingest.count.unknown_area"): "1",
+        t("ingest.count.crosswalk", date="01/07/2025"): "1",  # "P. Phú Hội", a former ward
     }
     reasons = app.dataframe[-1].value
     assert reasons[t("ingest.col.reason")].tolist()[0] == upload.reason_label("missing_id")

@@ -144,6 +144,7 @@ def test_dry_run_counts_then_import_writes_the_rows(engine, tmp_path):
         "rejected": 4,
         "duplicates": 1,
         "unknown_area": 1,
+        "crosswalk": 1,  # "P. Phú Hội" is a former ward (before 1/7/2025), now in a merged unit
     }
     assert _feedback_count(engine) == 0
     sample = upload.reject_sample(dry)

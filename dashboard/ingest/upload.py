@@ -48,7 +48,7 @@ UPLOAD_KINDS = ("feedback", "dossiers", "traffic")
 PREVIEW_ROWS = 20
 REJECT_SAMPLE_ROWS = 50
 WIDE_TIME_FIELDS = ("observed_at", "hour")  # the only columns of a wide traffic table that are not sensors
-COUNT_NAMES = ("rows_read", "inserted", "updated", "unchanged", "rejected", "duplicates", "unknown_area")
+COUNT_NAMES = ("rows_read", "inserted", "updated", "unchanged", "rejected", "duplicates", "unknown_area", "crosswalk")
 MERGE_COUNTS = ("inserted", "updated", "unchanged")  # only known once the rows met the database
 
 
