@@ -157,10 +157,13 @@ def test_page_tiles_have_their_records(engine):
     ):
         overdue = fq.overdue_count(engine, query_filter)
         assert rq.count(engine, "feedback.overdue", "numerator", query_filter) == overdue
-        late = dq.extra_counts(engine, query_filter, query_filter.period.end_before)["late"]
+        extra = dq.extra_counts(engine, query_filter, query_filter.period.end_before)  # a period ended: as of its end
+        late = extra["late"]
         assert rq.count(engine, "dossiers.late", "numerator", query_filter) == late
+        assert rq.count(engine, "dossiers.past_due_open", "numerator", query_filter) == extra["past_due_open"]
+        checked += extra["past_due_open"] > 0
         checked += overdue > 0 and late > 0
-    assert checked >= 2  # not a comparison of zeros
+    assert checked >= 4  # not a comparison of zeros
     assert rq.parts_of("feedback.overdue") == ("numerator",)
     page = rq.page(engine, "dossiers.late", "numerator", QueryFilter.build(PERIOD), 5, 0)
     assert (page["late_days"] > 0).all() and list(page["late_days"]) == sorted(page["late_days"], reverse=True)
@@ -239,6 +242,10 @@ def test_feedback_page_tiles_bars_and_rows_open_their_records(monkeypatch, demo_
 
 
 def test_procedures_page_tiles_and_bars(monkeypatch, demo_db_url):
+    from page_support import metric_value
+
+    from dashboard.i18n import t
+
     app = _open(monkeypatch, demo_db_url, "procedures.py")
     app.button(key="records_open_dossiers.late").click().run()
     assert not app.exception, [e.message for e in app.exception]
@@ -249,6 +256,8 @@ def test_procedures_page_tiles_and_bars(monkeypatch, demo_db_url):
     finally:
         engine.dispose()
     assert late > 0 and _count_in(app) == late
+    app.button(key="records_open_dossiers.past_due_open").click().run()
+    assert _count_in(app) == int(metric_value(app, t("kpi.dossiers.past_due_open")).replace(".", ""))
     agency = str(agencies.dropna(subset=["on_time_pct"])["agency"].iloc[0])
     _narrow(app, "dossiers.completed_on_time_pct", {"dims": {"agency": [agency]}})
     by_agency = QueryFilter.build(PERIOD, (), {"agency": (agency,)})

@@ -48,6 +48,7 @@ from dashboard.db.aggregates import Fact, Flow, Stock
 from dashboard.db.engine import fetch_frame, fetch_one
 from dashboard.db.predicates import CLOSED_WITHOUT_RESULT, FEEDBACK_OUT_OF_BACKLOG, QueryFilter, restrict, within
 from dashboard.metrics.definitions import congestion_index
+from dashboard.periods import local_now
 
 F = schema.feedback.c
 D = schema.dossiers.c
@@ -58,6 +59,7 @@ A = schema.areas.c
 PARTS = ("numerator", "denominator")
 PAGE_SIZE = 50  # rows per page in the records views
 PEAK = "peak_hour"  # a marker: the flow is narrowed to the period's peak congestion hour
+AS_OF = "as_of"  # a marker: the stock at the end of the period, or now while the period runs (dossier_queries.as_of_instant)
 
 
 @dataclass(frozen=True)
@@ -91,15 +93,17 @@ BEHIND: dict[str, Behind] = {
 }
 # Tiles some pages show besides the KPIs (not in `kpi --json`): the same derivation from their declarations.
 # feedback.overdue: open and past due at the end of the period (feedback_queries.overdue_count);
-# dossiers.late: completed in the period after their due time (dossier_queries.extra_counts' "late").
+# dossiers.late: completed in the period after their due time (dossier_queries.extra_counts' "late");
+# dossiers.past_due_open: open and past due at the end of the period, or now while it runs (extra_counts').
 PAGE_TILES: dict[str, Behind] = {
     "feedback.overdue": Behind(aggregates.OVERDUE_FEEDBACK),
     "dossiers.late": Behind(aggregates.COMPLETED_LATE),
+    "dossiers.past_due_open": Behind(aggregates.PAST_DUE, narrowed=AS_OF),
 }
 # A section with a Stock among its KPIs is counted over the rows born before the end (Aggregation.frame).
 _BORN_BEFORE_END = {
     part.fact.name
-    for behind in (*BEHIND.values(), *PAGE_TILES.values())
+    for behind in BEHIND.values()  # (the page tiles' stocks are answered by queries of their own)
     for part in (behind.numerator, behind.denominator)
     if isinstance(part, Stock)
 }
@@ -180,6 +184,8 @@ def condition(engine: Engine, metric: str, part: str, query_filter: QueryFilter)
     behind, fact, period = _behind(metric), measure.fact, query_filter.period
     end = period.end_before
     if isinstance(measure, Stock):
+        if behind.narrowed == AS_OF:
+            end = min(end, local_now().replace(second=0, microsecond=0))
         clauses = [measure.state(end)]
     else:
         window = period

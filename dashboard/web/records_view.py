@@ -102,7 +102,8 @@ def tile_button(language: str) -> Callable[[definitions.KpiDefinition], None]:
     """What `widgets.kpi_grid` draws under each tile: the button opening the records behind it."""
 
     def draw(definition: definitions.KpiDefinition) -> None:
-        button(definition.key, language)
+        if rq.known(definition.key):  # every tile has its records; a new one without them gets no dead button
+            button(definition.key, language)
 
     return draw
 
