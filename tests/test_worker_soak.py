@@ -4,8 +4,8 @@ several times a minute.
 
 The run is dashboard/testing/soak.py. tests/conftest.py starts it in the background when this test is collected and
 moves this test to the end of the session, so the five minutes (IOC_SOAK_SECONDS for a shorter local run) overlap the
-other tests; here the test waits for it and checks its result. Screenshots of any page that showed an error go to
-artifacts/browser/soak-error-*.png.
+other tests; here the test waits for it and checks its result, which it keeps in artifacts/browser/soak.json.
+Screenshots of any page that showed an error go to artifacts/browser/soak-error-*.png.
 """
 
 from __future__ import annotations
@@ -14,16 +14,21 @@ import json
 
 import pytest
 
+from dashboard.config import PROJECT_ROOT
 from dashboard.navigation import PAGES
 from dashboard.testing import soak
 
 pytestmark = pytest.mark.browser
+
+ARTIFACTS = PROJECT_ROOT / "artifacts" / "browser"
 
 
 def test_pages_keep_loading_while_the_worker_replaces_the_data_file(web):
     run = soak.BACKGROUND or soak.start_background()  # started by conftest.py, unless this module was run oddly
     result = run.result()
     soak.BACKGROUND = None
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "soak.json").write_text(json.dumps(result, ensure_ascii=False, indent=1))
     summary = json.dumps({k: v for k, v in result.items() if k != "worker_log_tail"}, ensure_ascii=False, indent=1)
     log = "\n".join(result["worker_log_tail"])
     assert result["worker_started"], f"the worker did not start:\n{log}"
