@@ -117,3 +117,48 @@ def test_chunked_build_matches_one_pass_in_shape(monkeypatch):
     newest = max(at for _, at in last)
     assert len(last) == 65
     assert len([s for s, at in last if at < newest - timedelta(hours=1)]) == 1
+
+
+def test_exit_code_one_when_a_query_differs_from_naive(bench_run, tmp_path, capsys):
+    """A report written into the base table behind the rollup's back (no refresh) is counted by the naive path and
+    not by the rollup-read KPI: the run still prints its result, names the queries and exits 1."""
+    import shutil
+
+    from sqlalchemy import insert, select
+
+    from dashboard.db import schema
+
+    source = bench_run[1]["database"].removeprefix("duckdb:///")
+    copy = tmp_path / "stale.duckdb"
+    shutil.copy(source, copy)
+    url = f"duckdb:///{copy}"
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            end = connection.execute(select(schema.dataset_info.c.value).where(schema.dataset_info.c.key == "end"))
+            day = datetime.fromisoformat(end.scalar_one())
+            largest = connection.execute(select(schema.feedback.c.id).order_by(schema.feedback.c.id.desc())).first()[0]
+            connection.execute(
+                insert(schema.feedback).values(
+                    id=largest + 1,
+                    source="stale",
+                    source_id="1",
+                    received_at=day - timedelta(days=10, hours=-8),
+                    category="other",
+                    status="new",
+                    reopened=False,
+                )
+            )
+    finally:
+        engine.dispose()
+    capsys.readouterr()
+    argv = ["bench", "--scale", str(SCALE), "--db", url, "--runs", "5", "--naive-runs", "1", "--skip-pdf"]
+    assert main([*argv, "--skip-forecast", "--json"]) == bench.EXIT_DIFFERENT_FIGURES == 1
+    out, err = capsys.readouterr()
+    result = json.loads(out)
+    different = [q["name"] for q in result["queries"] if q["naive_matches"] is False]
+    assert different == ["overview.kpis_city", "overview.feedback_daily"]  # the report has no ward: not kpis_area
+    assert err.endswith(
+        "error: 2 page queries gave figures different from the naive computation: "
+        "overview.kpis_city, overview.feedback_daily\n"
+    )

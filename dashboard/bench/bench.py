@@ -7,7 +7,7 @@ Then, in one run: each query behind the overview, feedback, procedures, traffic 
 cold (first call on a fresh engine) and warm (p50/p95 of repeated calls, no TTL cache), the
 same figures the naive way (`dashboard.bench.naive`, checked equal), the weekly PDF, the
 forecast of the default series and the peak RSS. Progress goes to stderr; `--json` prints
-only the result object on stdout.
+only the result object on stdout. Exit code 1 when any query's figures differ from the naive path's.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ ROWS_AT_SCALE_1 = {"feedback": 10_000_000, "dossiers": 5_000_000, "traffic_obser
 DEMO_DAYS = 1096  # the demo's default three years
 BUILD_MEMORY_MB = 1536  # DuckDB's share of memory while building (it spills the rest to disk)
 TARGETS = {"p50_ms": 300, "speedup": 50, "peak_rss_mb": 2048, "pdf_s": 10}
+EXIT_DIFFERENT_FIGURES = 1  # exit code when any page query's figures differ from the naive path's
 
 
 def log(message: str) -> None:
@@ -513,6 +514,14 @@ def command_bench(args: argparse.Namespace) -> int:
         print(json.dumps(result, ensure_ascii=False))
     else:
         _print_table(result)
+    different = [row["name"] for row in result["queries"] if row["naive_matches"] is False]
+    if different:  # a page query that disagrees with its naive computation is a wrong figure, not a slow one
+        print(
+            f"error: {len(different)} page quer{'y' if len(different) == 1 else 'ies'} gave figures different from "
+            f"the naive computation: {', '.join(different)}",
+            file=sys.stderr,
+        )
+        return EXIT_DIFFERENT_FIGURES
     return 0
 
 
