@@ -388,3 +388,44 @@ def test_ranking_page_lists_the_points_lost_of_a_unit(monkeypatch, demo_db_url):
     shown = app.dataframe[-1].value
     assert list(shown[t("records.column.source_id")]) == list(expected["source_id"])
     assert any(t("points_lost.what.feedback_bad") in c.value for c in app.caption)
+
+
+# ---------------------------------------------------------------- the narrowing in the address
+def test_a_narrowing_goes_into_the_link_and_back():
+    from dashboard.web import url_state
+
+    narrow = {
+        "dims": {"category": ["roads", "trees"], "area": ["19753"]},
+        "days": (date(2026, 11, 2), date(2026, 11, 8)),
+    }
+    params = url_state.narrowing_params(narrow)
+    assert params == {"metric_category": "roads,trees", "metric_area": "19753", "metric_days": "2026-11-02..2026-11-08"}
+    assert records_view.linked_narrowing(params, "feedback.received") == (narrow, [])
+    one_day = url_state.narrowing_params({"days": (date(2026, 11, 3), date(2026, 11, 3))})
+    assert one_day == {"metric_days": "2026-11-03"}
+    assert records_view.linked_narrowing({**one_day, "from": "2026-11-01"}, "dossiers.received") == (
+        {"days": (date(2026, 11, 3), date(2026, 11, 3))},
+        [],
+    )
+    # A dimension the records do not have (traffic has no category) and a bad date: named, not used.
+    assert records_view.linked_narrowing(
+        {"metric_category": "roads", "metric_days": "03/11/2026", "metric_road": "Lê Lợi"}, "traffic.vehicles"
+    ) == ({"dims": {"road": ["Lê Lợi"]}}, [("metric_category", "roads"), ("metric_days", "03/11/2026")])
+    assert url_state.narrowing_params(None) == {}
+
+
+def test_a_link_opens_the_narrowed_records(monkeypatch, demo_db_url):
+    from page_support import run_app
+
+    day = PERIOD.end - timedelta(days=2)
+    link = {**LINK, "metric": "feedback.received", "metric_category": "roads", "metric_days": str(day)}
+    app = run_app(monkeypatch, demo_db_url, link)
+    assert not app.exception, [e.message for e in app.exception]
+    expected = _count(
+        demo_db_url, "feedback.received", QueryFilter.build(Period(day, day), (), {"category": ("roads",)})
+    )
+    assert _count_in(app) == expected
+    assert app.query_params["metric_category"] == "roads" and app.query_params["metric_days"] == str(day)
+    bad = run_app(monkeypatch, demo_db_url, {**LINK, "metric": "feedback.received", "metric_sensor": "S1"})
+    assert _count_in(bad) == _count(demo_db_url, "feedback.received", QueryFilter.build(PERIOD))
+    assert any("metric\\_sensor: không tìm thấy S1" in w.value for w in bad.warning), [w.value for w in bad.warning]

@@ -90,6 +90,7 @@ def test_tile_bar_and_ward_open_their_records(web, chromium, demo_db_url, demo_n
             params = _params(page)
             assert params["metric"] == "feedback.resolved_on_time_pct"
             agency = params["agency"]
+            assert params["metric_agency"] == agency  # the link reopens exactly these records
             page.screenshot(path=str(ARTIFACTS / "drill-bar.png"))
             assert page.locator(web.EXCEPTION).count() == 0
             expected = _cli_count(demo_db_url, "feedback.resolved_on_time_pct", start, end, "--agency", agency)
@@ -106,6 +107,7 @@ def test_tile_bar_and_ward_open_their_records(web, chromium, demo_db_url, demo_n
             params = _params(page)
             assert params["metric"] == "feedback.received"  # the default layer: feedback per 10 000 people
             code = params["area"]
+            assert params["metric_area"] == code
             page.screenshot(path=str(ARTIFACTS / "drill-ward.png"))
             assert page.locator(web.EXCEPTION).count() == 0
             assert shown == _cli_count(demo_db_url, "feedback.received", start, end, "--area", code) > 0

@@ -21,14 +21,14 @@ from dashboard.db import queries
 from dashboard.db import records_queries as rq
 from dashboard.i18n import VI, format_date, format_number, t
 from dashboard.metrics import definitions
-from dashboard.periods import Period
+from dashboard.periods import Period, parse_date
 from dashboard.safe_text import markdown_text
 from dashboard.web import cache, url_state
 from dashboard.web.url_state import RECORDS_METRIC_KEY, Filters
 
 PART_KEY = "records_part"
 PAGE_KEY = "records_page"
-NARROW_KEY = "records_narrow"  # a chart's, map's or table's click: {"dims": {name: [values]}, "days": (first, last)}
+NARROW_KEY = url_state.RECORDS_NARROW_KEY  # a click: {"dims": {name: [values]}, "days": (first, last)}
 LINK_READ_KEY = "_records_link_read"
 EXPORT_LIMIT = 200_000  # most records in one CSV download (the count above says how many there are)
 CODED = {  # section → column → catalogue prefix of its codes
@@ -145,6 +145,33 @@ def narrowed(filters: Filters, narrow: Mapping | None) -> Filters:
     return dataclasses.replace(filters, areas=areas, dimensions=dimensions, period=period)
 
 
+def linked_narrowing(params: Mapping[str, str], metric: str) -> tuple[dict | None, list[tuple[str, str]]]:
+    """A link's `metric_<name>=` and `metric_days=` (url_state.narrowing_params) as a narrowing of `metric`'s records,
+    and the (parameter, value) pairs that cannot narrow them (a name the records have no column for, a bad date)."""
+    allowed = {"area", *rq.fact_dimensions(metric)}
+    narrow: dict = {}
+    problems: list[tuple[str, str]] = []
+    for param, value in params.items():
+        if not param.startswith(url_state.NARROW_PREFIX):
+            continue
+        name = param[len(url_state.NARROW_PREFIX) :]
+        if name == "days":
+            try:
+                first, _, last = value.partition("..")
+                days = (parse_date(first), parse_date(last or first))
+            except ValueError:
+                problems.append((param, value))
+                continue
+            narrow["days"] = (min(days), max(days))
+        elif name in allowed:
+            values = list(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+            if values:
+                narrow.setdefault("dims", {})[name] = values
+        else:
+            problems.append((param, value))
+    return narrow or None, problems
+
+
 def kpi_name(metric: str, language: str) -> str:
     """The tile's name of a KPI or a page tile (feedback.overdue is the feedback page's "Quá hạn chưa xử lý")."""
     key = "feedback.overdue_tile" if metric == "feedback.overdue" else f"kpi.{metric}"
@@ -160,7 +187,10 @@ def open_chosen(filters: Filters) -> None:
         if linked is not None and not rq.known(linked):
             url_state.note_link_problem("filter.problem.unknown", param="metric", values=[linked])
         elif linked is not None and RECORDS_METRIC_KEY not in st.session_state:
-            choose(linked)
+            narrow, problems = linked_narrowing(st.query_params.to_dict(), linked)
+            for param, value in problems:
+                url_state.note_link_problem("filter.problem.unknown", param=param, values=[value])
+            choose(linked, narrow)
     metric = st.session_state.get(RECORDS_METRIC_KEY)
     if not rq.known(metric):
         st.session_state.pop(RECORDS_METRIC_KEY, None)

@@ -34,6 +34,10 @@ DEFAULT_PRESET = "last_30_days"
 DEFAULT_COMPARISON = "previous_period"
 AREA_KEY = "areas"
 RECORDS_METRIC_KEY = "records_metric"  # the KPI whose records are open (web/records_view.py), URL parameter `metric`
+# A click's narrowing of those records (web/drill.py): {"dims": {name: [values]}, "days": (first, last)}, in the URL
+# as `metric_<name>=v1,v2` and `metric_days=YYYY-MM-DD` or `YYYY-MM-DD..YYYY-MM-DD`.
+RECORDS_NARROW_KEY = "records_narrow"
+NARROW_PREFIX = "metric_"
 DIMENSION_PREFIX = "dim_"
 EARLIEST_DATE = date(2000, 1, 1)  # a link's dates are kept between this day and today
 PROBLEM_VALUES_SHOWN = 5  # a bad link names at most this many values per parameter, then "… and N more"
@@ -404,8 +408,22 @@ def sync_url() -> None:
             wanted[param] = st.session_state[key]
     if metric := st.session_state.get(RECORDS_METRIC_KEY):
         wanted["metric"] = metric
+        wanted.update(narrowing_params(st.session_state.get(RECORDS_NARROW_KEY)))
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
+
+
+def narrowing_params(narrow: Mapping | None) -> dict[str, str]:
+    """The URL parameters of a records narrowing (see RECORDS_NARROW_KEY)."""
+    params = {}
+    for name, values in ((narrow or {}).get("dims") or {}).items():
+        params[NARROW_PREFIX + name] = ",".join(values)
+    if days := (narrow or {}).get("days"):
+        first, last = days
+        params[NARROW_PREFIX + "days"] = (
+            first.isoformat() if first == last else f"{first.isoformat()}..{last.isoformat()}"
+        )
+    return params
 
 
 def sidebar_footer() -> None:
