@@ -93,6 +93,19 @@ def open311_endpoints(raw: str) -> tuple[tuple[str, str], ...]:
 open311_endpoints.allowed_key = "settings.allowed.open311_endpoints"
 
 
+def country(raw: str) -> str:
+    """An ISO 3166 country code the `holidays` package knows (VN, US, AU …), upper case."""
+    import holidays
+
+    value = raw.strip().upper()
+    if value not in holidays.list_supported_countries():
+        raise ValueError(raw)
+    return value
+
+
+country.allowed_key = "settings.allowed.country"
+
+
 def cron(raw: str) -> str:
     """A five-field cron expression (minute hour day month weekday), as the worker's scheduler reads it."""
     from dashboard.jobs.schedule import cron_trigger
@@ -155,6 +168,13 @@ SETTINGS: tuple[Setting, ...] = (
         "PostgreSQL: postgresql+psycopg://user:pass@host/db",
     ),
     Setting("IOC_CITY", "hue", "City whose boundaries and names the app uses (see data/boundaries/)."),
+    Setting(
+        "IOC_COUNTRY",
+        "VN",
+        "Country whose public holidays the forecasts learn (ISO code; Tết windows only for VN). Data that declares "
+        "its own country (dataset_info key 'country') uses that one.",
+        parse=country,
+    ),
     Setting(
         "IOC_TIMEZONE",
         "Asia/Ho_Chi_Minh",

@@ -1,4 +1,5 @@
-"""Prophet with weekly and yearly seasonality and Vietnamese holidays (Tết as a window).
+"""Prophet with weekly and yearly seasonality and the public holidays of the data's country (for Vietnam, Tết as a
+window; models.calendar).
 
 Counts are modelled on the log scale (log1p): effects become multiplicative (Tết empties the
 offices by a share, not by a fixed number), and the back-transformed forecast is the median,
@@ -14,7 +15,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from models.calendar import holiday_frame
+from models.calendar import DEFAULT_COUNTRY, holiday_frame
 
 MODEL_NAME = "prophet"
 UNCERTAINTY_SAMPLES = 300  # enough for a stable 80 % interval; Prophet's default of 1000 triples predict time
@@ -35,7 +36,7 @@ def silence() -> None:
         logger.disabled = True
 
 
-def _model(history: pd.DataFrame, future_end: pd.Timestamp, level: float):
+def _model(history: pd.DataFrame, future_end: pd.Timestamp, level: float, country: str = DEFAULT_COUNTRY):
     silence()
     from prophet import Prophet
 
@@ -46,7 +47,7 @@ def _model(history: pd.DataFrame, future_end: pd.Timestamp, level: float):
         yearly_seasonality=YEARLY_FOURIER_TERMS if years >= 1.5 else False,
         daily_seasonality=False,
         seasonality_prior_scale=SEASONALITY_PRIOR_SCALE,
-        holidays=holiday_frame(history["ds"].min().year, future_end.year + 1),
+        holidays=holiday_frame(history["ds"].min().year, future_end.year + 1, country),
         interval_width=level,
         uncertainty_samples=UNCERTAINTY_SAMPLES,
     )
@@ -64,7 +65,12 @@ def _back(values: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def forecast(
-    history: pd.DataFrame, future: pd.Series, level: float = 0.8, with_fitted: bool = False, seed: int = 0
+    history: pd.DataFrame,
+    future: pd.Series,
+    level: float = 0.8,
+    with_fitted: bool = False,
+    seed: int = 0,
+    country: str = DEFAULT_COUNTRY,
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Fit on `history` (columns ds, y) and forecast the `future` days.
 
@@ -72,7 +78,7 @@ def forecast(
     fitted values (columns ds, yhat) of every history day. Nothing after `history` is used.
     """
     future = pd.DataFrame({"ds": pd.to_datetime(pd.Series(future)).reset_index(drop=True)})
-    model = _model(history, future["ds"].max(), level)
+    model = _model(history, future["ds"].max(), level, country)
     np.random.seed(seed)  # Prophet draws its interval samples from numpy's global generator
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

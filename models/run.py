@@ -27,8 +27,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -37,15 +38,20 @@ from sqlalchemy.engine import Engine
 
 from dashboard.db import forecast_queries as fq
 from dashboard.db import schema
-from dashboard.db.engine import execute, translating_errors
+from dashboard.db.engine import create_schema, execute, translating_errors
 from dashboard.db.load import bulk_load
 from dashboard.periods import local_now
-from models import anomalies, backtest, baseline, prophet_model
+from models import anomalies, backtest, baseline, calibration, prophet_model, stats_models
+from models.calendar import DEFAULT_COUNTRY, country_of
 from models.series import load_series, split
 
 # Opens the engine a run is stored on (dashboard.db.engine.writing on a served DuckDB file).
 Writer = Callable[[], AbstractContextManager[Engine]]
-FORECASTERS = {prophet_model.MODEL_NAME: prophet_model.forecast, baseline.MODEL_NAME: baseline.forecast}
+CANDIDATES = (prophet_model.MODEL_NAME, baseline.MODEL_NAME, stats_models.ETS, stats_models.MSTL)
+# Prophet costs 1–2 s a fit (×5 per series with the backtest); the statistical models 0.05 s. Prophet is a candidate
+# for the city-level series and the feedback categories (their fitted values feed the anomalies); with
+# `prophet_everywhere` for every series.
+PROPHET_LEVELS = ("city", "category")
 
 
 class ForecastError(RuntimeError):
@@ -57,7 +63,9 @@ class Settings:
     horizon: int = 28
     folds: int = 4
     holdout: int = 0
-    models: tuple[str, ...] = (prophet_model.MODEL_NAME, baseline.MODEL_NAME)
+    models: tuple[str, ...] = CANDIDATES
+    country: str | None = None  # whose public holidays Prophet learns; None: the data's own or IOC_COUNTRY (resolved)
+    prophet_everywhere: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,19 +80,37 @@ class SeriesTask:
 class SeriesResult:
     series_id: str
     model: str
-    scores: pd.DataFrame  # model, mase, smape, coverage_80, is_holdout, chosen
-    forecast: pd.DataFrame  # ds, yhat, yhat_lower, yhat_upper
+    scores: pd.DataFrame  # model, mase, smape, coverage_80, coverage_80_raw, is_holdout, chosen
+    forecast: pd.DataFrame  # ds, yhat, yhat_lower, yhat_upper (calibrated band)
     fitted: pd.DataFrame | None = None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
 
-def _safe(name: str, notes: list[str]):
+def forecasters(settings: Settings) -> dict[str, backtest.Forecaster]:
+    return {
+        prophet_model.MODEL_NAME: partial(prophet_model.forecast, country=settings.country or DEFAULT_COUNTRY),
+        baseline.MODEL_NAME: baseline.forecast,
+        stats_models.ETS: stats_models.ets,
+        stats_models.MSTL: stats_models.mstl,
+    }
+
+
+def candidates(task: SeriesTask) -> tuple[str, ...]:
+    """The models backtested on this series (Prophet only on the levels it is worth its time on)."""
+    level = task.series_id.split(":")[1] if ":" in task.series_id else ""
+    prophet_here = task.settings.prophet_everywhere or level in PROPHET_LEVELS
+    names = [m for m in task.settings.models if m != prophet_model.MODEL_NAME or prophet_here]
+    return tuple(dict.fromkeys([*names, baseline.MODEL_NAME]))  # the yardstick is always there
+
+
+def _safe(name: str, notes: list[str], settings: Settings):
     """The forecaster `name`, falling back to the baseline (with a note) if it fails on this series."""
+    forecaster = forecasters(settings)[name]
 
     def run(history: pd.DataFrame, future: pd.Series) -> pd.DataFrame:
         try:
-            return FORECASTERS[name](history, future)
+            return forecaster(history, future)
         except Exception as error:  # a model that cannot fit one series must not stop the run
             notes.append(f"{name} failed ({type(error).__name__}: {error}); baseline used")
             return baseline.forecast(history, future)
@@ -92,41 +118,76 @@ def _safe(name: str, notes: list[str]):
     return run
 
 
+def resolved(engine: Engine, settings: Settings) -> Settings:
+    """`settings` with its country filled in: the data's own (dataset_info `country`), else IOC_COUNTRY."""
+    if settings.country:
+        return settings
+    from dashboard.db import queries
+
+    return replace(settings, country=country_of(queries.dataset_info(engine)))
+
+
 def _future_days(history: pd.DataFrame, days: int) -> pd.Series:
     return pd.Series(pd.date_range(history["ds"].max() + pd.Timedelta(days=1), periods=days, freq="D"))
 
 
+def _backtest_table(folds: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, calibration.Bands]]:
+    """Scores per model (coverage_80 of the calibrated band, leave-one-fold-out; coverage_80_raw of the model's own)
+    and each model's bands calibrated on all its folds."""
+    rows, bands = [], {}
+    for name, group in folds.groupby("model", sort=True):
+        raw = backtest.score_frame(group)
+        coverage, _ = calibration.cross_validated(group)
+        rows.append({"model": name, **raw, "coverage_80": coverage, "coverage_80_raw": raw["coverage_80"]})
+        bands[str(name)] = calibration.bands(calibration.errors(group))
+    columns = ["model", "mase", "smape", "coverage_80", "coverage_80_raw"]
+    return pd.DataFrame(rows, columns=columns).assign(is_holdout=False), bands
+
+
 def forecast_series(task: SeriesTask) -> SeriesResult:
-    """Backtest, choose, (score on the holdout,) and forecast one series. Runs in a worker process."""
+    """Backtest the candidates, choose, (score on the holdout,) and forecast one series. Runs in a worker process."""
     started = time.perf_counter()
     prophet_model.silence()
     settings, notes = task.settings, []
     series = task.history.sort_values("ds").reset_index(drop=True)
     fitting = series.iloc[: len(series) - settings.holdout] if settings.holdout else series
-    models = {name: _safe(name, notes) for name in settings.models}
+    models = {name: _safe(name, notes, settings) for name in candidates(task)}
     folds = backtest.run(fitting, models, settings.horizon, settings.folds)
-    table = backtest.scores(folds).assign(is_holdout=False)
+    table, bands = _backtest_table(folds)
     chosen = backtest.winner(table)
     if settings.holdout:
         held = series.iloc[len(series) - settings.holdout :]
         scale = baseline.naive_scale(fitting["y"])
         rows = []
         for name in dict.fromkeys([chosen, baseline.MODEL_NAME]):
-            predicted = models[name](fitting, held["ds"])
-            frame = predicted.assign(y=held["y"].to_numpy(), fold=0, scale=scale)
-            rows.append({"model": name, **backtest.score_frame(frame), "is_holdout": True})
+            raw = models[name](fitting, held["ds"]).assign(y=held["y"].to_numpy(), fold=0, scale=scale)
+            corrected = calibration.apply(raw, fitting["ds"].max(), bands.get(name, {}))
+            scored = backtest.score_frame(raw)
+            rows.append(
+                {
+                    "model": name,
+                    **scored,
+                    "coverage_80": calibration.inside_share(corrected),
+                    "coverage_80_raw": scored["coverage_80"],
+                    "is_holdout": True,
+                }
+            )
         table = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
     table["chosen"] = table["model"] == chosen
     future = _future_days(series, settings.horizon)
     fitted = None
     if chosen == prophet_model.MODEL_NAME and task.with_fitted:
         try:
-            forecast, fitted = prophet_model.forecast(series, future, with_fitted=True)
+            forecast, fitted = prophet_model.forecast(
+                series, future, with_fitted=True, country=settings.country or DEFAULT_COUNTRY
+            )
         except Exception as error:
             notes.append(f"prophet failed on the full series ({error}); baseline used")
             chosen, forecast = baseline.MODEL_NAME, baseline.forecast(series, future)
+            table["chosen"] = table["model"] == chosen
     else:
         forecast = models[chosen](series, future)
+    forecast = calibration.apply(forecast, series["ds"].max(), bands.get(chosen, {}))
     if task.with_fitted and fitted is None:
         fitted = baseline.fitted(series)
     return SeriesResult(task.series_id, chosen, table, forecast, fitted, time.perf_counter() - started, notes)
@@ -243,7 +304,9 @@ def _frames(metric: str, run_id: str, results: list[SeriesResult]) -> tuple[pd.D
     score_frame = (
         pd.concat(scores, ignore_index=True)
         if scores
-        else pd.DataFrame(columns=["model", "mase", "smape", "coverage_80", "is_holdout", "chosen", "series_id"])
+        else pd.DataFrame(
+            columns=["model", "mase", "smape", "coverage_80", "coverage_80_raw", "is_holdout", "chosen", "series_id"]
+        )
     )
     score_frame = score_frame.assign(run_id=run_id, metric=metric)
     score_frame = score_frame.replace({np.inf: np.nan})
@@ -254,6 +317,7 @@ def write_run(
     engine: Engine, metric: str, run_id: str, settings: Settings, results: list[SeriesResult], found: pd.DataFrame
 ) -> None:
     """Write a run's rows, then make it the metric's current run in one transaction."""
+    create_schema(engine)  # an older database gains the forecast tables' added columns (schema.ADDED_COLUMNS)
     runs = schema.forecast_runs
     execute(
         engine,
@@ -335,5 +399,6 @@ def run_forecasts(
     unknown = [m for m in metrics if m not in fq.METRICS]
     if unknown:
         raise ForecastError(f"unknown metric(s) {', '.join(unknown)}; choose from {', '.join(fq.METRICS)}")
+    settings = resolved(engine, settings)
     with executor_for(jobs, dask_address) as executor:
         return [forecast_metric(engine, metric, settings, executor, writer) for metric in metrics]

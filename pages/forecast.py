@@ -17,7 +17,7 @@ from dashboard.db import queries
 from dashboard.i18n import format_date, format_datetime, format_number, t
 from dashboard.safe_text import chart_text
 from dashboard.web import cache, url_state, widgets
-from models.calendar import holiday_markers
+from models.calendar import country_of, holiday_markers
 
 HISTORY_CHOICES = (90, 180, 365, 730)
 ANOMALY_DAYS = 30
@@ -32,6 +32,7 @@ with badge_column:
     widgets.demo_badge(lang)
 
 runs = cache.query(fq.current_runs, ttl=0)  # never reused: a new run shows on the next rerun
+country = country_of(cache.query(queries.dataset_info, ttl=cache.STATUS_TTL_SECONDS))
 
 
 def run_line(run: pd.Series, series_count: int) -> str:
@@ -52,10 +53,12 @@ def scorecard(row: pd.Series, run: pd.Series) -> None:
     st.subheader(t("forecast.score.heading", lang))
     improvement = row["improvement_pct"]
     known = improvement is not None and not pd.isna(improvement)
+    model = t(f"forecast.model.{row['model']}", lang)
     if row["model"] == "naive" or not known:
         st.markdown("**" + t("forecast.score.not_better", lang) + "**")
     elif improvement > 0:
-        st.markdown("**" + t("forecast.score.better", lang, pct=format_number(improvement, lang, 0)) + "**")
+        better = t("forecast.score.better_model", lang, model=model, pct=format_number(improvement, lang, 0))
+        st.markdown("**" + better + "**")
     else:
         st.markdown("**" + t("forecast.score.worse", lang, pct=format_number(-improvement, lang, 0)) + "**")
     columns = st.columns(4)
@@ -84,12 +87,22 @@ def scorecard(row: pd.Series, run: pd.Series) -> None:
         border=True,
         help=t("forecast.tile.model_help", lang),
     )
-    if coverage is not None:
-        st.caption(t("forecast.score.coverage", lang, pct=format_number(coverage, lang, 0)))
     if row["is_holdout"]:
         st.caption(t("forecast.score.method_holdout", lang, days=int(run["holdout_days"])))
     else:
         st.caption(t("forecast.score.method", lang, folds=4, horizon=int(run["horizon_days"])))
+
+
+def coverage_sentence(row: pd.Series) -> str:
+    """The measured coverage of the band, in words, beside the chart ("khoảng 80 % đã chứa 78 % …")."""
+    if pd.isna(row["coverage_80"]):
+        return t("forecast.coverage.unmeasured", lang)
+    where = "holdout" if row["is_holdout"] else "backtest"
+    text = t(f"forecast.coverage.{where}", lang, pct=format_number(100 * row["coverage_80"], lang, 0))
+    raw = row.get("coverage_80_raw")
+    if raw is not None and not pd.isna(raw):
+        text += " " + t("forecast.coverage.raw", lang, pct=format_number(100 * raw, lang, 0))
+    return text
 
 
 def agency_section(run_id: str) -> None:
@@ -174,7 +187,7 @@ def series_section(metric: str, run: pd.Series) -> str:
     first_day = pd.Timestamp(forecast["ds"].min()).date()
     start = first_day - timedelta(days=days_back)
     actual = cache.query(fq.series_actuals, series_id, start, first_day - timedelta(days=1))
-    markers = holiday_markers(start, pd.Timestamp(forecast["ds"].max()).date())
+    markers = holiday_markers(start, pd.Timestamp(forecast["ds"].max()).date(), country)
     st.plotly_chart(
         charts.forecast_chart(
             actual,
@@ -186,8 +199,10 @@ def series_section(metric: str, run: pd.Series) -> str:
         ),
         key="forecast_chart",
     )
-    st.caption(t("forecast.chart.caption", lang))
-    scorecard(rows.set_index("series_id").loc[series_id], run)
+    row = rows.set_index("series_id").loc[series_id]
+    st.markdown(coverage_sentence(row))
+    st.caption(t("forecast.chart.caption_calibrated", lang))
+    scorecard(row, run)
 
     with st.expander(t("forecast.scores.heading", lang)):
         table = charts.score_table(rows, options, lang)
@@ -208,7 +223,7 @@ def history_without_forecast() -> None:
         charts.forecast_chart(
             actual,
             pd.DataFrame(columns=["ds", "yhat", "yhat_lower", "yhat_upper"]),
-            holiday_markers(start, end),
+            holiday_markers(start, end, country),
             lang=lang,
             unit=t("forecast.unit.feedback", lang),
             title=t("forecast.history_only", lang, days=HISTORY_CHOICES[1]),

@@ -93,7 +93,7 @@ def test_command_writes_tables_and_prints_json_then_a_rerun_replaces_it(tmp_path
     }
     for row in first:
         assert set(row) == {"series", "metric", "model", "mase_model", "mase_naive", "coverage_80"}
-        assert row["model"] in ("prophet", "naive") and row["mase_model"] <= row["mase_naive"] + 1e-9
+        assert row["model"] in ("prophet", "naive", "ets", "mstl") and row["mase_model"] <= row["mase_naive"] + 1e-9
         assert 0 <= row["coverage_80"] <= 1
     engine = make_engine(url, read_only=True)
     runs = fq.current_runs(engine)
@@ -105,7 +105,11 @@ def test_command_writes_tables_and_prints_json_then_a_rerun_replaces_it(tmp_path
     )  # day after the last full day
     assert (stored["yhat_lower"] <= stored["yhat"]).all() and (stored["yhat"] <= stored["yhat_upper"]).all()
     scores = fq.series_scores(engine, feedback_run)
-    assert len(scores) == 2 * len(series) and scores.groupby("series_id")["chosen"].sum().eq(1).all()
+    # candidates: naive, ets, mstl everywhere; Prophet too for the city and the categories (models.run.candidates)
+    expected = {s: 3 + (s.split(":")[1] in ("city", "category")) for s in series}
+    assert scores.groupby("series_id").size().to_dict() == expected
+    assert scores.groupby("series_id")["chosen"].sum().eq(1).all()
+    assert scores["coverage_80_raw"].between(0, 1).all() and scores["coverage_80"].between(0, 1).all()
     engine.dispose()
 
     second = _run_command(url, "--holdout", "28")

@@ -79,7 +79,8 @@ def holiday_labels(holidays: pd.DataFrame, lang: str, span_days: int) -> list[tu
     """(day, text) per label; holidays within 3 % of the axis of the previous one are joined ("A · B")."""
     labels: list[tuple[pd.Timestamp, str]] = []
     for row in holidays.sort_values("ds").itertuples():
-        text = t(f"forecast.holiday.{row.holiday}", lang)
+        name = getattr(row, "name", None)  # another country's holiday: its name from the `holidays` package
+        text = name if isinstance(name, str) and name else t(f"forecast.holiday.{row.holiday}", lang)
         if labels and (row.ds - labels[-1][0]).days < LABEL_GAP_SHARE * span_days:
             labels[-1] = (labels[-1][0], labels[-1][1] + " · " + text)
         else:
@@ -197,7 +198,8 @@ def _improvement_pct(mase_model, mase_naive) -> float | None:
 def score_rows(scores: pd.DataFrame) -> pd.DataFrame:
     """One row per series from the stored scores (holdout rows when the run has them, backtest rows otherwise).
 
-    Columns series_id, model, mase_model, mase_naive, improvement_pct, coverage_80, smape, is_holdout.
+    Columns series_id, model, mase_model, mase_naive, improvement_pct, coverage_80 (calibrated band), coverage_80_raw
+    (the model's own band; NaN when not stored), smape, is_holdout.
     """
     columns = [
         "series_id",
@@ -206,6 +208,7 @@ def score_rows(scores: pd.DataFrame) -> pd.DataFrame:
         "mase_naive",
         "improvement_pct",
         "coverage_80",
+        "coverage_80_raw",
         "smape",
         "is_holdout",
     ]
@@ -228,6 +231,7 @@ def score_rows(scores: pd.DataFrame) -> pd.DataFrame:
                 "mase_naive": naive["mase"],
                 "improvement_pct": _improvement_pct(chosen["mase"], naive["mase"]),
                 "coverage_80": chosen["coverage_80"],
+                "coverage_80_raw": chosen.get("coverage_80_raw", float("nan")),
                 "smape": chosen["smape"],
                 "is_holdout": bool(holdout.any()),
             }

@@ -192,8 +192,12 @@ def _current(run_column):
 def series_scores(engine: Engine, run_id: str) -> pd.DataFrame:
     """Scores of every series of a run, one row per series, model and kind (backtest/holdout).
 
-    Columns series_id, model, mase, smape, coverage_80, is_holdout, chosen.
+    Columns series_id, model, mase, smape, coverage_80 (the calibrated band), coverage_80_raw (the model's own band;
+    NULL on a database whose forecast_scores predates that column), is_holdout, chosen.
     """
+    with engine.connect() as connection:
+        lacking = schema.missing_columns(connection).get(schema.forecast_scores.name, [])
+    raw = literal(None).label("coverage_80_raw") if "coverage_80_raw" in lacking else scores.coverage_80_raw
     statement = (
         select(
             scores.series_id,
@@ -201,6 +205,7 @@ def series_scores(engine: Engine, run_id: str) -> pd.DataFrame:
             scores.mase,
             scores.smape,
             scores.coverage_80,
+            raw,
             scores.is_holdout,
             scores.chosen,
         )

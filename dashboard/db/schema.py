@@ -74,6 +74,9 @@ feedback = Table(
     Column("resolved_at", DateTime),
     Column("satisfaction", Integer),
     Column("reopened", Boolean, nullable=False, default=False),
+    # The source's own category or type text ("Rác thải sinh hoạt", "Noise - Residential"), beside our `category`
+    # (one of the nine, from keywords); NULL = the source gave none, or the row predates the column (added column).
+    Column("source_category", String(128)),
     UniqueConstraint("source", "source_id", name="uq_feedback_source"),
     CheckConstraint("status IN ('new', 'in_progress', 'resolved', 'rejected')", name="ck_feedback_status"),
     CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="ck_feedback_satisfaction"),
@@ -110,8 +113,9 @@ traffic_sensors = Table(
     Column("name", String(128), nullable=False),
     Column("road", String(128), nullable=False),
     Column("area_code", String(16)),
-    Column("lat", Float, nullable=False),
-    Column("lon", Float, nullable=False),
+    # NULL: no location yet (a sensor registered from the header or sensor column of a counts file; see RELAXED_NULLS)
+    Column("lat", Float),
+    Column("lon", Float),
     Column("free_flow_speed_kmh", Float, nullable=False),
     Column("capacity_per_hour", Float, nullable=False),
 )
@@ -190,7 +194,8 @@ forecast_scores = Table(
     Column("model", String(32), nullable=False),
     Column("mase", Float),  # mean absolute error ÷ in-sample MAE of "same day last week"
     Column("smape", Float),  # symmetric mean absolute percentage error, 0..2
-    Column("coverage_80", Float),  # share of actual days inside the 80 % interval, 0..1
+    Column("coverage_80", Float),  # share of actual days inside the calibrated 80 % interval (models.calibration)
+    Column("coverage_80_raw", Float),  # the same for the model's own, uncalibrated interval (added column)
     Column("is_holdout", Boolean, nullable=False),
     Column("chosen", Boolean, nullable=False),
 )
@@ -244,6 +249,9 @@ import_log = Table(
     # an older import_log gains them from the importer itself, ingest.importer._add_log_columns).
     Column("rows_crosswalk", Integer),
     Column("rows_crosswalk_share", Integer),
+    # Traffic: sensors new to the database, from the --sensors list and registered from the counts file (NULL: logged
+    # before this column; added column).
+    Column("sensors_added", Integer),
     CheckConstraint("status IN ('running', 'done', 'aborted', 'failed', 'dry_run')", name="ck_import_log_status"),
 )
 
@@ -421,7 +429,33 @@ def _add_id_defaults(connection: Connection) -> None:
 
 # Nullable columns added to a table after databases were made with it: `create_all` never changes an existing
 # table, so these are added with ALTER TABLE … ADD COLUMN (NULL = unknown) when missing.
-ADDED_COLUMNS = {"dossiers": ("supplement_requests", "supplement_days", "complaint")}
+ADDED_COLUMNS = {
+    "dossiers": ("supplement_requests", "supplement_days", "complaint"),
+    "forecast_scores": ("coverage_80_raw",),
+    "feedback": ("source_category",),
+    "import_log": ("sensors_added",),
+}
+
+# NOT NULL columns that became nullable: an older table drops the constraint (ALTER TABLE … ALTER COLUMN … DROP NOT
+# NULL, on both engines) in `create_schema`; the importer does it too before it registers a sensor without a place.
+RELAXED_NULLS = {"traffic_sensors": ("lat", "lon")}
+
+
+def relax_not_null(connection: Connection) -> None:
+    """Drop NOT NULL from the RELAXED_NULLS columns of existing tables that still have it (idempotent)."""
+    for name, columns in RELAXED_NULLS.items():
+        strict = set(
+            connection.execute(
+                text(
+                    "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+                    "AND table_name = :table AND is_nullable = 'NO'"
+                ),
+                {"table": name},
+            ).scalars()
+        )
+        for column_name in columns:
+            if column_name in strict:  # names from the schema, not input
+                connection.execute(text(f'ALTER TABLE "{name}" ALTER COLUMN "{column_name}" DROP NOT NULL'))
 
 
 def missing_columns(connection: Connection) -> dict[str, list[str]]:
@@ -455,8 +489,15 @@ def _add_missing_columns(connection: Connection) -> None:
             connection.execute(text(f'ALTER TABLE "{name}" ADD COLUMN "{column_name}" {column_type}'))
 
 
+def upgrade_columns(connection: Connection) -> None:
+    """Bring existing tables up to the schema's columns: ADDED_COLUMNS added, RELAXED_NULLS relaxed (what
+    `create_schema` does after the tables exist; the importer calls it for databases no `init-db` has seen since)."""
+    _add_missing_columns(connection)
+    relax_not_null(connection)
+
+
 @event.listens_for(metadata, "after_create")
 def _upgrade_ids(target, connection: Connection, **kw) -> None:
     """Run by every `metadata.create_all` (`create_schema`: `init-db`, `import`, the demo), after the tables exist."""
-    _add_missing_columns(connection)
+    upgrade_columns(connection)
     _add_id_defaults(connection)

@@ -52,10 +52,10 @@ def current_runs(engine) -> dict[str, datetime]:
 
 def _forecast_pass(engine, url: str, metrics: list[str], levels: dict[str, tuple[str, ...]] | None, jobs: int):
     from models.run import Settings as ForecastSettings
-    from models.run import _feedback_anomalies, _tasks, executor_for, run_tasks, write_run
+    from models.run import _feedback_anomalies, _tasks, executor_for, resolved, run_tasks, write_run
     from models.series import load_series
 
-    settings = ForecastSettings()
+    settings = resolved(engine, ForecastSettings())
     stored = {}
     with executor_for(jobs, None) as executor:
         for metric in metrics:
