@@ -1,5 +1,5 @@
-"""Drill-down in a real browser (system Chromium): a tile's "Hồ sơ" button, a bar of the feedback page's agency chart
-and a ward of the map each open the records dialog, whose count equals `python -m dashboard records ... --count` for
+"""Drill-down in a real browser (system Chromium): a tile's "Hồ sơ" button, a bar of the feedback page's agency chart,
+a day's bar of the overview's trend and a ward of the map each open the records dialog, whose count equals `python -m dashboard records ... --count` for
 the same filters. One server for the three. Screenshots: artifacts/browser/drill-*.png."""
 
 from __future__ import annotations
@@ -96,6 +96,23 @@ def test_tile_bar_and_ward_open_their_records(web, chromium, demo_db_url, demo_n
             expected = _cli_count(demo_db_url, "feedback.resolved_on_time_pct", start, end, "--agency", agency)
             assert shown == expected > 0
             assert agency in page.locator(DIALOG).inner_text()  # the dialog names the agency it lists
+
+            # A point in time: a bar of the overview's daily trend (one category on one day).
+            page.goto(f"{base}/?{link}")
+            web.wait_for_app(page, charts=True)
+            trend = page.locator(".js-plotly-plot").filter(has_text=t("trend.feedback_received")).first
+            bar = trend.locator("g.point path").nth(20)
+            bar.scroll_into_view_if_needed()
+            box = bar.bounding_box()
+            page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            shown = _dialog_count(page)
+            web.wait_for_app(page)
+            params = _params(page)
+            day, category = params["metric_days"], params["metric_category"]
+            page.screenshot(path=str(ARTIFACTS / "drill-trend.png"))
+            assert (
+                shown == _cli_count(demo_db_url, "feedback.received", day, day, "--filter", f"category={category}") > 0
+            )
 
             # A ward: the centre of the map page's city-fitted map (the central wards).
             page.goto(f"{base}/ban-do?{link}")

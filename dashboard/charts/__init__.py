@@ -80,7 +80,7 @@ def daily_trend(
         xaxis=dict(tickformat="%d/%m/%Y"),
         yaxis=dict(title=t("trend.count", lang)),
         separators=separators(lang),
-        hovermode="x unified",
+        hovermode="closest",  # a click selects the bar under it (with "x unified" Streamlit misses clicks)
         legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0),
         margin=dict(l=10, r=10, t=40, b=10),
     )

@@ -109,7 +109,7 @@ def channel_share(
         xaxis=dict(tickformat="%d/%m"),
         yaxis=dict(title=t("procedures.share_axis", lang), range=[0, 100], ticksuffix=" %"),
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
-        hovermode="x unified",
+        hovermode="closest",  # a click selects the bar under it (with "x unified" Streamlit misses clicks)
     )
 
 
