@@ -185,6 +185,16 @@ def test_forecast_page_shows_the_stored_scores(monkeypatch, forecast_db):
     assert tiles[t("forecast.tile.mase")] == format_number(city.loc[chosen, "mase"], "vi", 2)
     improvement = 100 * (1 - city.loc[chosen, "mase"] / city.loc["naive", "mase"])
     assert tiles[t("forecast.tile.improvement")] == format_number(improvement, "vi", 0) + " %"
+    texts = [m.value for m in app.markdown]
+    coverage = t("forecast.coverage.backtest", pct=format_number(100 * city.loc[chosen, "coverage_80"], "vi", 0))
+    raw = t("forecast.coverage.raw", pct=format_number(100 * city.loc[chosen, "coverage_80_raw"], "vi", 0))
+    assert coverage + " " + raw in texts  # the measured coverage in words, beside the band
+    if chosen == "naive" or improvement <= 0:
+        assert "**" + t("forecast.score.not_better") + "**" in texts
+    else:
+        model = t(f"forecast.model.{chosen}")
+        better = t("forecast.score.better_model", model=model, pct=format_number(improvement, "vi", 0))
+        assert "**" + better + "**" in texts
     assert len(app.get("plotly_chart")) >= 1
     assert not app.code  # no "run the command" hint once forecasts exist
     app.segmented_control(key="forecast_metric").set_value("dossiers").run()  # a run without series (no dossiers)
