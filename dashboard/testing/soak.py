@@ -335,7 +335,7 @@ class Background:
     seconds: float
     started: float
 
-    def result(self, grace: float = 600) -> dict:
+    def result(self, grace: float = 300) -> dict:
         """Wait for the run to end (at most its length plus `grace` seconds from its start) and return its JSON."""
         remaining = self.seconds + grace - (time.monotonic() - self.started)
         try:
