@@ -200,7 +200,7 @@ def test_traffic_long_and_wide_with_a_sensor_file(engine, tmp_path):
         "S2,2026-11-19 07:00,NaN,20\nS9,2026-11-19 07:00,5,20\n",
         encoding="utf-8",
     )
-    result = _import(engine, "traffic", long, sensors=sensors, max_reject_rate=0.6)
+    result = _import(engine, "traffic", long, sensors=sensors, max_reject_rate=0.6, strict_sensors=True)
     assert (result.inserted, result.rejected, result.sensors_added) == (2, 2, 2)
     assert dict(result.reasons) == {"unreadable_count": 1, "unknown_sensor": 1}
     observations = _table(engine, schema.traffic_observations)

@@ -95,7 +95,7 @@ def engine(areas_engine):
 
 
 def test_long_and_wide_dry_runs_with_a_sensor_list(engine, files):
-    long = upload.RunSettings.build("traffic", "dem_xe", LONG_MAPPING, max_reject_rate=0.6)
+    long = upload.RunSettings.build("traffic", "dem_xe", LONG_MAPPING, max_reject_rate=0.6, strict_sensors=True)
     dry = upload.run(engine, files["counts.csv"], long, dry_run=True, now=NOW, sensors=files["sensors.csv"])
     assert upload.counts(dry) == {
         "rows_read": 4,
@@ -105,6 +105,7 @@ def test_long_and_wide_dry_runs_with_a_sensor_list(engine, files):
         "rejected": 2,
         "duplicates": 0,
         "unknown_area": 0,
+        "sensors_added": 2,
     }
     assert (dry.status, dry.sensors_added, dry.period_minutes) == ("dry_run", 2, 15)
     assert dict(dry.reasons) == {"unreadable_count": 1, "unknown_sensor": 1}
@@ -115,7 +116,13 @@ def test_long_and_wide_dry_runs_with_a_sensor_list(engine, files):
     assert (dry.rows_read, dry.inserted, dry.rejected, dry.period_minutes) == (4, 4, 0, 60)
     assert dry.mapping == {"observed_at": "Thời gian", "sensor_id": "wide_sensor", "vehicle_count": "wide_count"}
     lenient = upload.RunSettings.build(
-        "traffic", "dem_xe", {"observed_at": "Thời gian"}, wide=True, dayfirst=True, max_reject_rate=1.0
+        "traffic",
+        "dem_xe",
+        {"observed_at": "Thời gian"},
+        wide=True,
+        dayfirst=True,
+        max_reject_rate=1.0,
+        strict_sensors=True,
     )
     without_list = upload.run(engine, files["wide.csv"], lenient, dry_run=True, now=NOW)
     assert (without_list.inserted, dict(without_list.reasons)) == (0, {"unknown_sensor": 4})
@@ -172,7 +179,8 @@ def test_page_long_then_wide_traffic_dry_run_with_a_sensor_list(monkeypatch, dem
     ]
     app.number_input(key="ingest_max_reject").set_value(60.0)
     _dry_run(app)
-    assert {m.label: m.value for m in app.metric}[t("ingest.count.inserted.dry")] == "2"
+    metrics = {m.label: m.value for m in app.metric}  # S9, not in the list, is registered from the counts file
+    assert (metrics[t("ingest.count.inserted.dry")], metrics[t("ingest.count.sensors_added")]) == ("3", "3")
     captions = [c.value for c in app.caption]
     assert (
         t("ingest.traffic.period_used", minutes="15") + " · " + t("ingest.traffic.sensors_added", sensors="2")

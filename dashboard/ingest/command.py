@@ -76,6 +76,12 @@ def add_parser(commands: argparse._SubParsersAction, handler) -> None:
         help="traffic: the sensors' list (id, name, lat, lon) to add or update first",
     )
     parser.add_argument(
+        "--strict-sensors",
+        action="store_true",
+        help="traffic: reject counts of sensors the database does not know (default: register them from the file, "
+        "without a location)",
+    )
+    parser.add_argument(
         "--period-minutes",
         type=int,
         default=None,
@@ -113,6 +119,7 @@ def options_from(args: argparse.Namespace) -> ImportOptions:
         max_reject_rate=args.max_reject_rate,
         reject_report=args.reject_report,
         sensors=args.sensors,
+        strict_sensors=args.strict_sensors,
         period_minutes=args.period_minutes,
     )
 
@@ -131,6 +138,11 @@ def print_summary(result: ImportResult, out=None) -> None:
         f"unchanged {result.unchanged:,}, rejected {result.rejected:,} ({result.reject_rate:.1%}), "
         f"duplicates in file {result.duplicates:,}, unknown area {result.unknown_area:,}"
         + (f"; sensors added {result.sensors_added:,}" if result.sensors_added else "")
+        + (
+            f"; {result.sensors_registered:,} sensors registered from the file (no location yet)"
+            if result.sensors_registered
+            else ""
+        )
         + _crosswalk_words(result)
         + f"; {result.seconds:.1f} s",
         file=out,

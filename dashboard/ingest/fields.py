@@ -198,6 +198,8 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         _f("channel", "text", "kênh nộp", "hình thức nộp", "hinh_thuc", "submission_channel", "intake_channel"),
         _AGENCY,
         _AREA,
+        _LAT,  # only to place the dossier in a ward when it has no area (dossiers keep no coordinates)
+        _LON,
         # Optional: empty = unknown. A value that is not a whole number ≥ 0 (days: a number ≥ 0) or yes/no rejects
         # the row (rows.prepare_dossiers).
         _f(
@@ -273,6 +275,20 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             "toc_do_trung_binh",
         ),
         _f("period_minutes", "integer", "interval_minutes", "chu_ky_phut"),
+        # The name of a sensor the database does not know yet, registered from the file (ingest.sensors)
+        _f(
+            "sensor_name",
+            "text",
+            "sensorname",
+            "sensor_name",
+            "tên cảm biến",
+            "ten_cam_bien",
+            "tên điểm đo",
+            "station_name",
+            "detector_name",
+            "device_name",
+            "site_name",
+        ),
     ),
     # The sensor list that goes with a traffic file (--sensors FILE).
     "sensors": (

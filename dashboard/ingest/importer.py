@@ -15,20 +15,20 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from pathlib import Path
 
 import pandas as pd
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import config, exports
 from dashboard.db import import_queries as q
 from dashboard.db import schema
 from dashboard.db.engine import DatabaseError, translating_errors
-from dashboard.ingest import dates, fields, readers, rows
+from dashboard.ingest import dates, fields, import_log, readers, rows
+from dashboard.ingest.import_log import write_log_entry
 from dashboard.ingest.messages import Localized, Quoted, Reasons, Share
 from dashboard.ingest.places import AreaMatcher
+from dashboard.ingest.sensors import NewSensors, fill_defaults
 from dashboard.periods import local_now
 
 REJECTS_KEPT = 100_000  # reject rows stored in the database per import (the report file has them all)
@@ -61,6 +61,7 @@ class ImportOptions:
     max_reject_rate: float = 0.05
     reject_report: Path | None = None
     sensors: Path | None = None
+    strict_sensors: bool = False  # traffic: reject counts of sensors the database does not know (else register them)
     period_minutes: int | None = None
     now: datetime | None = None
     chunk_rows: int = readers.CHUNK_ROWS
@@ -86,7 +87,8 @@ class ImportResult:
     crosswalk_share: int = 0  # of them: a split old unit's rows without a point, put in its largest share
     reasons: Counter = field(default_factory=Counter)
     reject_sample: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=rows.REJECT_COLUMNS))
-    sensors_added: int = 0
+    sensors_added: int = 0  # sensors new to the database from the --sensors list
+    sensors_registered: int = 0  # sensors new to the database registered from the counts file itself (no place)
     period_minutes: int | None = None  # traffic: minutes per count, given or found in the file
     message: str = ""
     seconds: float = 0.0
@@ -215,7 +217,8 @@ def _stream(
     the_plan: rows.Plan,
     stage,
     matcher: AreaMatcher,
-    sensors: set[str],
+    sensors: set[str] | None,
+    new_sensors: NewSensors | None,
     sink: _RejectSink,
     result: ImportResult,
     chunk_rows: int,
@@ -233,6 +236,9 @@ def _stream(
             prepared, rejects = rows.prepare_sensors(chunk, the_plan, matcher)
         else:
             prepared, rejects = rows.prepare_traffic(chunk, the_plan, sensors)
+            if new_sensors is not None:
+                named = the_plan.mapping.get("sensor_name")
+                new_sensors.add(prepared, chunk[named] if named else None)
         sink.add(rejects.frame())
         if "area_code" in prepared and kind != "sensors":
             result.unknown_area += int(prepared["area_code"].isna().sum())
@@ -254,7 +260,7 @@ def _sensor_file(
     """Upsert the sensors of `--sensors FILE`; the ids of sensors new to the database.
 
     New sensors get a placeholder capacity and free-flow speed, replaced from their own counts once the counts
-    are staged (`_fill_sensor_defaults`)."""
+    are staged (`sensors.fill_defaults`)."""
     source_file = readers.open_source(options.sensors)
     sample = readers.preview(source_file, SAMPLE_ROWS)
     sensor_plan = plan("sensors", source_file, ImportOptions("sensors", options.sensors, now=now), {}, sample)
@@ -303,11 +309,14 @@ def run_import(
         raise readers.InputError("ingest.msg.unknown_kind", kind=repr(options.kind))
     import_id = f"{started:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     logged: list[str] = []
-    _add_log_columns(engine)
+    import_log.upgrade_tables(engine)
 
     def record(entry: dict, rejects: pd.DataFrame) -> None:
         logged.append(entry["status"])
-        (log or partial(write_log_entry, engine))(entry, rejects)
+        if log is not None:
+            log(entry, rejects)
+        else:
+            write_log_entry(engine, entry, rejects)
 
     try:
         return _run(engine, options, progress, record, started, clock, import_id)
@@ -321,7 +330,7 @@ def run_import(
                 status="failed",
                 message=str(error) or type(error).__name__,
             )
-            _log_after(engine, result, None, started, clock, None, record)
+            import_log.log_after(engine, result, None, started, clock, None, record)
         raise
 
 
@@ -372,7 +381,9 @@ def _run(
                 new_sensors = set()
                 if kind == "traffic" and options.sensors:
                     new_sensors = _sensor_file(connection, options, matcher, import_id, result, the_plan.now)
-                sensors = q.known_sensors(connection) if kind == "traffic" else set()
+                known = q.known_sensors(connection) if kind == "traffic" else set()
+                registry = NewSensors(known) if kind == "traffic" and not options.strict_sensors else None
+                sensors = None if registry is not None else known  # None: every sensor is accepted
                 stage = q.stage_table(target, import_id)
                 q.create_stage(connection, stage)
                 _stream(
@@ -383,6 +394,7 @@ def _run(
                     stage,
                     matcher,
                     sensors,
+                    registry,
                     sink,
                     result,
                     options.chunk_rows,
@@ -400,9 +412,14 @@ def _run(
                         allowed=Share(options.max_reject_rate),
                         reasons=Reasons(result.reasons.most_common(3)),
                     )
+                # A listed sensor's ward or road may have changed (every hour of it is refreshed); a registered one's
+                # rows are all in the stage, whose days are refreshed anyway.
                 rollup_parts = _rollup_parts(
                     connection, kind, stage, target, keys, bool(new_sensors or options.sensors)
                 )
+                if registry is not None:
+                    result.sensors_registered = registry.register(connection)
+                    new_sensors = new_sensors | registry.ids
                 counts = q.merge(connection, stage, target, keys, keep=_kept_columns(kind, the_plan))
                 result.inserted, result.updated, result.unchanged = (
                     counts["inserted"],
@@ -410,14 +427,14 @@ def _run(
                     counts["unchanged"],
                 )
                 if new_sensors:
-                    _fill_sensor_defaults(connection, stage, new_sensors)
+                    fill_defaults(connection, stage, new_sensors)
                 q.drop_stage(connection, stage)
                 result.status = "dry_run" if options.dry_run else "done"
                 result.seconds = time.monotonic() - clock
                 if options.dry_run:
                     transaction.rollback()
                 else:
-                    q.write_log(connection, _log_entry(result, source_file, started))
+                    q.write_log(connection, import_log.entry(result, source_file, started))
                     q.write_rejects(connection, import_id, sink.frame())
                     _refresh_rollups(connection, engine, rollup_parts)
                     transaction.commit()
@@ -427,47 +444,29 @@ def _run(
     except ImportAborted as aborted:
         result.status, result.message = "aborted", str(aborted)
         result.reject_sample = sink.frame().head(50)
-        _log_after(engine, result, source_file, started, clock, sink, log)
+        import_log.log_after(engine, result, source_file, started, clock, sink.frame(), log)
         raise
     except KeyboardInterrupt:
         result.status, result.message = "failed", "interrupted (Ctrl-C); nothing was imported"
-        _log_after(engine, result, source_file, started, clock, sink, log)
+        import_log.log_after(engine, result, source_file, started, clock, sink.frame(), log)
         raise
     except DatabaseError as error:
         result.status, result.message = "failed", str(error)
-        _log_after(engine, result, source_file, started, clock, sink, log)
+        import_log.log_after(engine, result, source_file, started, clock, sink.frame(), log)
         raise
     except Exception as error:
         result.status, result.message = (
             "failed",
             (str(error) if isinstance(error, Localized) else f"{type(error).__name__}: {error}"),
         )
-        _log_after(engine, result, source_file, started, clock, sink, log)
+        import_log.log_after(engine, result, source_file, started, clock, sink.frame(), log)
         raise
     finally:
         sink.close()
     result.reject_sample = sink.frame().head(50)
     if options.dry_run:
-        _log_after(engine, result, source_file, started, clock, sink, log)
+        import_log.log_after(engine, result, source_file, started, clock, sink.frame(), log)
     return result
-
-
-def _fill_sensor_defaults(connection: Connection, stage, new_sensors: set[str]) -> None:
-    """Sensors added from a --sensors file get capacity and free-flow speed from their own counts."""
-    from sqlalchemy import update
-
-    sensors = schema.traffic_sensors
-    for row in q.sensor_capacity_defaults(connection, stage).itertuples(index=False):
-        if row.sensor_id not in new_sensors:
-            continue
-        connection.execute(
-            update(sensors)
-            .where(sensors.c.id == row.sensor_id)
-            .values(
-                capacity_per_hour=float(row.capacity_per_hour or 1.0),
-                free_flow_speed_kmh=float(row.free_flow_speed_kmh or 40.0),
-            )
-        )
 
 
 # The rollup each kind of import feeds, and the time columns whose days it touches.
@@ -492,82 +491,3 @@ def _refresh_rollups(connection: Connection, engine: Engine, parts: dict) -> Non
     from dashboard.db.rollups import refresh_rollups
 
     refresh_rollups(engine, connection=connection, parts=parts)
-
-
-def _log_entry(result: ImportResult, source_file: readers.SourceFile | None, started: datetime) -> dict:
-    return {
-        "import_id": result.import_id,
-        "kind": result.kind,
-        "source": result.source,
-        "file_name": result.file_name[:256],
-        "file_sha256": source_file.sha256 if source_file else "",
-        "started_at": started,
-        "finished_at": local_now(),
-        "status": result.status,
-        "rows_read": result.rows_read,
-        "rows_inserted": result.inserted,
-        "rows_updated": result.updated,
-        "rows_unchanged": result.unchanged,
-        "rows_rejected": result.rejected,
-        "rows_duplicate": result.duplicates,
-        "rows_unknown_area": result.unknown_area,
-        "rows_crosswalk": result.crosswalk,
-        "rows_crosswalk_share": result.crosswalk_share,
-        "message": result.message or None,
-    }
-
-
-def _log_after(
-    engine: Engine,
-    result: ImportResult,
-    source_file: readers.SourceFile | None,
-    started: datetime,
-    clock: float,
-    sink: _RejectSink | None,
-    log: LogWriter | None = None,
-) -> None:
-    """Log an import that wrote nothing (aborted, failed, dry run), in its own small transaction (or via `log`)."""
-    result.seconds = time.monotonic() - clock
-    entry = _log_entry(result, source_file, started)
-    rejects = sink.frame().head(1000) if sink else pd.DataFrame(columns=rows.REJECT_COLUMNS)
-    if log is not None:
-        log(entry, rejects)
-        return
-    write_log_entry(engine, entry, rejects)
-
-
-# import_log columns newer than some databases (schema.import_log; NULL in rows logged before them).
-LOG_COLUMNS_ADDED = ("rows_crosswalk", "rows_crosswalk_share")
-
-
-def _add_log_columns(engine: Engine) -> None:
-    """An import_log older than its crosswalk counts gains them (ALTER TABLE … ADD COLUMN, nullable) before anything
-    is logged: the admin upload writes to databases no `init-db` has seen since. Kept out of schema.ADDED_COLUMNS,
-    which makes the ranking page ask for `init-db`: these columns only matter to the importer and the quality page."""
-    from sqlalchemy import text
-
-    try:
-        with engine.begin() as connection:
-            present = set(
-                connection.execute(
-                    text(
-                        "SELECT column_name FROM information_schema.columns "
-                        "WHERE table_schema = current_schema() AND table_name = 'import_log'"
-                    )
-                ).scalars()
-            )
-            for name in LOG_COLUMNS_ADDED:
-                if present and name not in present:  # no table yet: it is created with them
-                    connection.execute(text(f'ALTER TABLE import_log ADD COLUMN "{name}" INTEGER'))
-    except SQLAlchemyError:
-        pass  # an unreachable database is reported by the import itself
-
-
-def write_log_entry(engine: Engine, entry: dict, rejects: pd.DataFrame) -> None:
-    """One import_log row (and its rejects) in a transaction of its own; a failure to log is not reported."""
-    try:
-        with engine.begin() as connection:
-            q.write_log(connection, entry)
-            q.write_rejects(connection, entry["import_id"], rejects)
-    except SQLAlchemyError:
-        pass  # the log is a courtesy; the import's own error is what the user needs to see

@@ -27,6 +27,7 @@ MAX_TEXT = {
     "sensor_id": 32,
     "name": 128,
     "road": 128,
+    "source_category": 128,
 }
 
 
@@ -167,6 +168,14 @@ def _clip(values: pd.Series | None, name: str, index: pd.Index) -> pd.Series:
     return values.str.slice(0, MAX_TEXT.get(name, 64)).astype(object).where(values.notna(), None)
 
 
+def _source_text(values: pd.Series | None, name: str, index: pd.Index) -> pd.Series:
+    """A source's free text kept as given: spaces around it removed, blank = NULL, clipped to MAX_TEXT[name]."""
+    if values is None:
+        return pd.Series(None, index=index, dtype=object)
+    stripped = values.astype(object).where(values.notna(), None).map(lambda v: v if v is None else str(v).strip())
+    return _clip(stripped.where(stripped.map(bool), None).astype(object), name, index)
+
+
 def prepare_feedback(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> tuple[pd.DataFrame, Rejects]:
     index, rejects = chunk.index, Rejects(chunk.index)
     source_id = _required_id(chunk, plan, "source_id", rejects)
@@ -200,8 +209,9 @@ def prepare_feedback(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> t
     status = status.where(resolved.isna() | (status == "rejected"), "resolved").fillna("new")
     lat, lon = _coordinates(chunk, plan)
     satisfaction = _number(_text(chunk, plan, "satisfaction"), index)
+    source_category = _text(chunk, plan, "category")  # the source's own words, kept beside our code
     category = _codes(
-        _text(chunk, plan, "category"), plan, "category", fields.FEEDBACK_CATEGORY_WORDS, FEEDBACK_CATEGORIES, index
+        source_category, plan, "category", fields.FEEDBACK_CATEGORY_WORDS, FEEDBACK_CATEGORIES, index
     ).fillna("other")
     rows = pd.DataFrame(
         {
@@ -222,6 +232,7 @@ def prepare_feedback(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> t
             "resolved_at": resolved,
             "satisfaction": satisfaction.where(satisfaction.between(1, 5)).round().astype("Int64"),
             "reopened": False,
+            "source_category": _source_text(source_category, "source_category", index),
         },
         index=index,
     )
@@ -300,7 +311,7 @@ def prepare_dossiers(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> t
             "procedure_name": _clip(name.fillna("—"), "procedure_name", index),
             "sector": sector.fillna("other"),
             "agency": _clip(_text(chunk, plan, "agency"), "agency", index),
-            "area_code": _areas(chunk, plan, matcher),
+            "area_code": _areas(chunk, plan, matcher, *_coordinates(chunk, plan)),
             "channel": _codes(
                 _text(chunk, plan, "channel"),
                 plan,
@@ -332,7 +343,9 @@ def widen(chunk: pd.DataFrame, plan: Plan) -> pd.DataFrame:
     return long.set_index("row_number")
 
 
-def prepare_traffic(chunk: pd.DataFrame, plan: Plan, sensors: set[str]) -> tuple[pd.DataFrame, Rejects]:
+def prepare_traffic(chunk: pd.DataFrame, plan: Plan, sensors: set[str] | None) -> tuple[pd.DataFrame, Rejects]:
+    """Rows of traffic_observations; `sensors`: the known sensor ids (others rejected), None: every sensor accepted
+    (the importer registers the new ones, ingest.sensors)."""
     index, rejects = chunk.index, Rejects(chunk.index)
     sensor = _required_id(chunk, plan, "sensor_id", rejects)
     observed = _required_time(chunk, plan, "observed_at", rejects)
@@ -343,7 +356,8 @@ def prepare_traffic(chunk: pd.DataFrame, plan: Plan, sensors: set[str]) -> tuple
     _not_future(plan, rejects, {"observed_at": (observed, _text(chunk, plan, "observed_at"))})
     count = _number(_text(chunk, plan, "vehicle_count"), index)
     rejects.add(~(count >= 0), "unreadable_count", plan.mapping["vehicle_count"], _text(chunk, plan, "vehicle_count"))
-    rejects.add(sensor.notna() & ~sensor.isin(sensors), "unknown_sensor", plan.mapping["sensor_id"], sensor)
+    if sensors is not None:
+        rejects.add(sensor.notna() & ~sensor.isin(sensors), "unknown_sensor", plan.mapping["sensor_id"], sensor)
     period = _number(_text(chunk, plan, "period_minutes"), index).fillna(plan.period_minutes or 60)
     rows = pd.DataFrame(
         {

@@ -253,6 +253,7 @@ class RunSettings:
     wide: bool = False  # traffic: one time column, one count column per sensor
     period_minutes: int | None = None  # traffic: minutes per count; None = the usual gap in the file
     sensors_sha: str = ""  # traffic: the sensor list uploaded with the counts ("" = none)
+    strict_sensors: bool = False  # traffic: reject counts of unknown sensors instead of registering them
 
     @classmethod
     def build(
@@ -268,6 +269,7 @@ class RunSettings:
         wide: bool = False,
         period_minutes: int | None = None,
         sensors_sha: str = "",
+        strict_sensors: bool = False,
     ) -> RunSettings:
         traffic = kind == "traffic"
         return cls(
@@ -281,6 +283,7 @@ class RunSettings:
             bool(wide) and traffic,
             int(period_minutes) if traffic and period_minutes else None,
             sensors_sha if traffic else "",
+            bool(strict_sensors) and traffic,
         )
 
 
@@ -307,6 +310,7 @@ def options_for(
         wide=settings.wide,
         period_minutes=settings.period_minutes,
         sensors=Path(sensors) if traffic and sensors else None,
+        strict_sensors=settings.strict_sensors,
     )
 
 
@@ -457,7 +461,13 @@ def _outcome(event: dict) -> ImportResult:
 
 
 def counts(result: ImportResult) -> dict[str, int]:
-    return {name: int(getattr(result, name)) for name in COUNT_NAMES}
+    """The tiles' figures; a traffic import has no wards to convert: its last tile is the sensors it added (from
+    the sensor list and registered from the counts file)."""
+    figures = {name: int(getattr(result, name)) for name in COUNT_NAMES}
+    if result.kind == "traffic":
+        del figures["crosswalk"]
+        figures["sensors_added"] = int(result.sensors_added + result.sensors_registered)
+    return figures
 
 
 def reject_sample(result: ImportResult, lang: str = "vi", rows: int = REJECT_SAMPLE_ROWS) -> pd.DataFrame:

@@ -83,6 +83,7 @@ def encode_result(result: Any) -> dict:
         "reasons": dict(result.reasons),
         "reject_sample": sample.to_dict("records"),
         "sensors_added": result.sensors_added,
+        "sensors_registered": result.sensors_registered,
         "period_minutes": result.period_minutes,
         "message": result.message,
         "seconds": result.seconds,
