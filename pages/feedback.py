@@ -26,6 +26,10 @@ url_state.dimension_filter(
     {c: t(f"feedback_channel.{c}", lang) for c in cache.query(fq.distinct_values, "channel")},
     t("feedback.filter.channel", lang),
 )
+if source_categories := cache.query(fq.distinct_values, "source_category"):  # the source's own words (issue 17)
+    url_state.dimension_filter(
+        "source_category", {c: c for c in source_categories}, t("feedback.filter.source_category", lang)
+    )
 selection = url_state.current()
 query = selection.query()
 dimensions = dict(query.dimensions)

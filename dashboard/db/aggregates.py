@@ -110,8 +110,11 @@ FEEDBACK = Fact(
     schema.rollup_feedback_daily,
     "day",
     F.received_at,
-    _pairs(F, RF, {"area": "area_code", "category": "category", "agency": "agency", "channel": "channel"}),
-    ("category", "agency", "channel"),
+    {
+        **_pairs(F, RF, {"area": "area_code", "category": "category", "agency": "agency", "channel": "channel"}),
+        "source_category": (F.source_category, None),  # the source's own words: not in the rollup (base table)
+    },
+    ("category", "agency", "channel", "source_category"),
     "received",
     "received_late_day",
 )

@@ -147,6 +147,7 @@ def records(engine: Engine, query_filter: QueryFilter, limit: int = RECORD_LIMIT
             feedback.source_id,
             feedback.received_at,
             feedback.category,
+            feedback.source_category,
             feedback.channel,
             areas.name.label("area"),
             feedback.agency,
@@ -165,7 +166,7 @@ def records(engine: Engine, query_filter: QueryFilter, limit: int = RECORD_LIMIT
 
 
 def distinct_values(engine: Engine, column_name: str) -> list[str]:
-    """Values of a feedback dimension column (category, agency, channel), for filter options."""
+    """Values of a feedback dimension column (category, agency, channel, source_category), for filter options."""
     if column_name not in FEEDBACK_DIMENSIONS:
         raise ValueError(f"not a feedback dimension: {column_name!r}")
     column = FEEDBACK_DIMENSIONS[column_name]

@@ -222,6 +222,7 @@ def _columns(fact: Fact, end) -> list[ColumnElement]:
             F.source_id,
             F.received_at,
             F.category,
+            F.source_category,  # the source's own words for it (issue 17)
             F.channel,
             F.area_code,
             A.name.label("area_name"),

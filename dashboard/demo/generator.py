@@ -36,6 +36,7 @@ from dashboard.demo.chunks import (
     load_frame,
     load_observations,
 )
+from dashboard.demo.source_labels import source_categories
 from dashboard.demo.supplements import supplements_and_complaints
 from dashboard.demo.traffic import SLOTS_PER_DAY, sensor_count, sensor_frame
 from dashboard.domain import FEEDBACK_CATEGORIES, FEEDBACK_CHANNELS
@@ -410,6 +411,7 @@ def feedback_frame(
             "resolved_at": _with_nat(resolved, is_resolved),
             "satisfaction": pd.Series(score).where(rated).astype("Int64").array,
             "reopened": is_resolved & (rng.random(n) < reopen_p),
+            "source_category": source_categories(categories, ids),  # no draw: the seeded values above stay
         }
     )
 

@@ -50,6 +50,7 @@ SHOWN = {  # the columns the dialog shows, in order (the CSV has every column of
         "satisfaction",
         "reopened",
         "channel",
+        "source_category",  # the source's own words for the category (issue 17)
     ],
     "dossiers": [
         "source_id",
@@ -164,7 +165,7 @@ def linked_narrowing(params: Mapping[str, str], metric: str) -> tuple[dict | Non
                 continue
             narrow["days"] = (min(days), max(days))
         elif name in allowed:
-            values = list(dict.fromkeys(v.strip() for v in value.split(",") if v.strip()))
+            values = url_state.split_values(value)
             if values:
                 narrow.setdefault("dims", {})[name] = values
         else:

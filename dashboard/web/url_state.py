@@ -79,9 +79,29 @@ def matching_preset(period: Period, on: date) -> str:
     return "custom"
 
 
-def _split(value: str | None) -> list[str]:
-    """The comma-separated values of a link parameter, each once, in their order."""
-    return list(dict.fromkeys(part.strip() for part in (value or "").split(",") if part.strip()))
+def join_values(values) -> str:
+    """Values of a link parameter joined by commas; a comma (or backslash) inside a value, as in a source's own
+    category "Ổ gà, hư hỏng mặt đường", is escaped with a backslash."""
+    return ",".join(str(v).replace("\\", "\\\\").replace(",", "\\,") for v in values)
+
+
+def split_values(value: str | None) -> list[str]:
+    """The comma-separated values of a link parameter (`join_values`), each once, in their order."""
+    parts, current, escaped = [], [], False
+    for char in value or "":
+        if escaped or char not in ",\\":
+            current.append(char)
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        else:
+            parts.append("".join(current))
+            current = []
+    parts.append("".join(current))
+    return list(dict.fromkeys(part.strip() for part in parts if part.strip()))
+
+
+_split = split_values
 
 
 def _note_problem(key: str, **values: str | list[str]) -> None:
@@ -402,7 +422,7 @@ def sync_url() -> None:
     if filters.areas:
         wanted["area"] = ",".join(filters.areas)
     for name, values in filters.dimensions.items():
-        wanted[name] = ",".join(values)
+        wanted[name] = join_values(values)
     for param, key, default in st.session_state.get("_declared_choices", []):
         if st.session_state.get(key, default) != default:
             wanted[param] = st.session_state[key]
@@ -417,7 +437,7 @@ def narrowing_params(narrow: Mapping | None) -> dict[str, str]:
     """The URL parameters of a records narrowing (see RECORDS_NARROW_KEY)."""
     params = {}
     for name, values in ((narrow or {}).get("dims") or {}).items():
-        params[NARROW_PREFIX + name] = ",".join(values)
+        params[NARROW_PREFIX + name] = join_values(values)
     if days := (narrow or {}).get("days"):
         first, last = days
         params[NARROW_PREFIX + "days"] = (
