@@ -11,6 +11,7 @@ from dashboard.db import queries
 from dashboard.db import traffic_queries as tq
 from dashboard.i18n import format_date, format_datetime, format_number, t
 from dashboard.metrics import kpis
+from dashboard.safe_text import markdown_text
 from dashboard.web import cache, drill, records_view, url_state, widgets
 
 lang = url_state.lang()
@@ -81,6 +82,12 @@ with map_column:
         config={"displaylogo": False, "scrollZoom": True},
     )
     st.caption(t("traffic.map.caption", lang, target=format_number(charts.PEAK_KPI.target, lang)))
+    unplaced = sensor_table[sensor_table["lat"].isna() | sensor_table["lon"].isna()]  # registered from a counts file
+    if len(unplaced):
+        names = ", ".join(markdown_text(name) for name in unplaced["name"].head(12)) + (
+            "…" if len(unplaced) > 12 else ""
+        )
+        st.caption(t("traffic.sensors.no_location", lang, count=format_number(len(unplaced), lang), names=names))
 with ranking_column:
     st.subheader(t("traffic.ranking.heading", lang))
     group = url_state.page_choice(

@@ -162,3 +162,29 @@ def test_dossiers_with_coordinates_are_placed_in_their_ward(engine, tmp_path):
     placed = fetch_frame(engine, select(schema.dossiers.c.source_id, schema.dossiers.c.area_code).order_by("source_id"))
     assert placed["area_code"].tolist()[:2] == wards["code"].tolist()[:2]
     assert placed["area_code"].isna().tolist() == [False, False, True]
+
+
+def test_pages_show_the_sensors_without_a_place(monkeypatch, demo_copy_url, demo_now, tmp_path):
+    """The demo plus two sensors registered from a wide file: the traffic page names them as "chưa có vị trí", and
+    the traffic, map, overview and quality pages run with their NULL places."""
+    from page_support import run_page
+
+    from dashboard.config import PROJECT_ROOT
+    from dashboard.i18n import t
+
+    hour = demo_now.replace(minute=0, second=0, microsecond=0)
+    content = "time,Cầu Dã Viên,Kiệt *42* Phan Bội Châu\n" + "".join(
+        f"{hour.replace(hour=h):%Y-%m-%d %H:%M},{100 + h},{10 + h}\n" for h in range(0, hour.hour)
+    )
+    engine = make_engine(demo_copy_url)
+    try:
+        options = {"wide": True, "period_minutes": 60, "now": demo_now}
+        result = run_import(engine, ImportOptions("traffic", _write(tmp_path, "moi.csv", content), **options))
+        assert (result.sensors_registered, result.rejected) == (2, 0)
+    finally:
+        engine.dispose()
+    app = run_page(monkeypatch, demo_copy_url, {}, str(PROJECT_ROOT / "pages" / "traffic.py"))
+    expected = t("traffic.sensors.no_location", count="2", names="Cầu Dã Viên, Kiệt \\*42\\* Phan Bội Châu")
+    assert expected in [c.value for c in app.caption]
+    for page in ("map.py", "overview.py", "quality.py"):
+        run_page(monkeypatch, demo_copy_url, {}, str(PROJECT_ROOT / "pages" / page))
