@@ -6,6 +6,7 @@ runs in seconds."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -156,3 +157,18 @@ def test_prophet_is_a_candidate_only_where_it_is_worth_its_time():
     everywhere = Settings(prophet_everywhere=True)
     assert "prophet" in candidates(SeriesTask("traffic:sensor:S01", history, everywhere))
     assert candidates(SeriesTask("traffic:sensor:S01", history, Settings(models=("ets",)))) == ("ets", "naive")
+
+
+def test_what_the_forecast_page_imports_never_loads_statsforecast():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, runpy\n"
+        "import dashboard.charts.forecast, dashboard.db.forecast_queries, models.calendar, models.series\n"
+        "print('statsforecast' in sys.modules, 'numba' in sys.modules, 'prophet' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert done.stdout.split() == ["False", "False", "False"]
+    source = (Path(__file__).resolve().parent.parent / "pages" / "forecast.py").read_text(encoding="utf-8")
+    assert "statsforecast" not in source and "models.run" not in source and "stats_models" not in source
