@@ -13,7 +13,6 @@ The pure part (`point_values`, `bucket_days`, `narrowing`) maps Plotly's selecti
 from __future__ import annotations
 
 import calendar
-import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 
@@ -225,20 +224,7 @@ def points_lost(card, rows: Sequence[Mapping], language: str) -> None:
     if not total:
         st.success(t("points_lost.none", language), icon=":material/task_alt:")
         return
-    pages = max(1, math.ceil(total / rq.PAGE_SIZE))
-    st.session_state[LOST_PAGE_KEY] = min(max(int(st.session_state.get(LOST_PAGE_KEY, 1) or 1), 1), pages)
-    page = (
-        st.number_input(
-            t("records.page", language, pages=format_number(pages, language)),
-            min_value=1,
-            max_value=pages,
-            step=1,
-            key=LOST_PAGE_KEY,
-            width=220,
-        )
-        if pages > 1
-        else 1
-    )
+    page = records_view.page_number(total, LOST_PAGE_KEY, language)
     section = "dossiers" if kind.startswith("dossiers") else "feedback"
     args = (card.period, card.as_of, card.by, unit, kind)
     frame = cache.query(rq.points_lost, *args, rq.PAGE_SIZE, (int(page) - 1) * rq.PAGE_SIZE)

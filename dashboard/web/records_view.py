@@ -278,20 +278,7 @@ def _records_body(metric: str, filters: Filters) -> None:
     if not total:
         st.info(t("records.none", language), icon=":material/inbox:")
         return
-    pages = max(1, math.ceil(total / rq.PAGE_SIZE))
-    st.session_state[PAGE_KEY] = min(max(int(st.session_state.get(PAGE_KEY, 1) or 1), 1), pages)
-    page = (
-        st.number_input(
-            t("records.page", language, pages=format_number(pages, language)),
-            min_value=1,
-            max_value=pages,
-            step=1,
-            key=PAGE_KEY,
-            width=220,
-        )
-        if pages > 1
-        else 1
-    )
+    page = page_number(total, PAGE_KEY, language)
     frame = cache.query(rq.page, metric, part, query_filter, rq.PAGE_SIZE, (int(page) - 1) * rq.PAGE_SIZE)
     table = readable(frame, rq.section_of(metric), language, SHOWN[rq.section_of(metric)])
     show_records(table)
@@ -337,3 +324,22 @@ def _period_words(period: Period) -> str:
 def _export(metric: str, part: str, query_filter, language: str) -> pd.DataFrame:
     frame = cache.query(rq.page, metric, part, query_filter, EXPORT_LIMIT, 0, ttl=0)
     return readable(frame, rq.section_of(metric), language)
+
+
+def page_number(total: int, key: str, language: str) -> int:
+    """The page of PAGE_SIZE rows to show (1-based), kept within 1..pages in the session; a number input when there
+    are several pages."""
+    pages = max(1, math.ceil(total / rq.PAGE_SIZE))
+    st.session_state[key] = min(max(int(st.session_state.get(key, 1) or 1), 1), pages)
+    if pages == 1:
+        return 1
+    return int(
+        st.number_input(
+            t("records.page", language, pages=format_number(pages, language)),
+            min_value=1,
+            max_value=pages,
+            step=1,
+            key=key,
+            width=220,
+        )
+    )
