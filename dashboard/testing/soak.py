@@ -33,6 +33,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dashboard.config import PROJECT_ROOT
+from dashboard.testing.fresh_start import environment
 
 DEFAULT_SECONDS = 300
 EVERY_MINUTE = "* * * * *"
@@ -207,18 +208,13 @@ def build_demo(url: str) -> None:
 
 
 def soak_environment(folder: Path, url: str) -> dict[str, str]:
-    """The worker's and the app's environment: everything the jobs read or write stays inside `folder`."""
+    """The worker's and the app's environment: a fresh start's (everything the jobs read or write stays inside
+    `folder`), without the query cache, every job every minute."""
     return {
-        **os.environ,
-        "IOC_DATABASE_URL": url,
-        "IOC_INBOX_DIR": str(folder / "inbox"),
-        "IOC_RECIPIENTS_FILE": str(folder / "no-recipients.yaml"),
-        "IOC_OPEN311_ENDPOINTS": "",
-        "IOC_SMTP_HOST": "",
+        **environment(folder, url),
         "IOC_QUERY_TTL_SECONDS": "0",
         # the worker's schedules; the forecasts job also reads its own to tell whether its forecast is current
         **{f"IOC_JOB_{name.upper()}_CRON": EVERY_MINUTE for name in SOAK_JOBS},
-        "PYTHONUNBUFFERED": "1",
     }
 
 
