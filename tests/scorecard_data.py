@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from tiny_data import ward_rows
+
 from dashboard.db import schema
 from dashboard.db.engine import make_engine
 from dashboard.periods import Period
@@ -112,22 +114,7 @@ def load(url: str):
     with engine.begin() as connection:
         connection.execute(
             schema.areas.insert(),
-            [
-                dict(
-                    code=code,
-                    name=f"Phường {agency}",
-                    name_ascii=f"Phuong {agency}",
-                    kind="ward",
-                    parent_code="46",
-                    geometry_geojson=None,
-                    centroid_lat=16.4,
-                    centroid_lon=107.5,
-                    area_km2=10.0,
-                    population=20_000,
-                    population_is_estimate=True,
-                )
-                for agency, code in AREAS.items()
-            ],
+            ward_rows({code: agency for agency, code in AREAS.items()}),
         )
         connection.execute(schema.dossiers.insert(), [{**row, "id": k} for k, row in enumerate(DOSSIERS, 1)])
         connection.execute(schema.feedback.insert(), [{**row, "id": k} for k, row in enumerate(FEEDBACK, 1)])

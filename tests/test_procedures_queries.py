@@ -7,6 +7,7 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 from procedures_support import AS_OF, NAMES, PERIOD, SECTORS, at
+from tiny_data import ward_rows
 
 from dashboard.db import dossier_queries as dq
 from dashboard.db import schema
@@ -60,22 +61,7 @@ def tiny(any_db_url):
     with engine.begin() as connection:
         connection.execute(
             schema.areas.insert(),
-            [
-                dict(
-                    code=c,
-                    name=f"Phường {c}",
-                    name_ascii=f"Phuong {c}",
-                    kind="ward",
-                    parent_code="46",
-                    geometry_geojson=None,
-                    centroid_lat=16.4,
-                    centroid_lon=107.5,
-                    area_km2=10.0,
-                    population=20_000,
-                    population_is_estimate=True,
-                )
-                for c in ("A", "B")
-            ],
+            ward_rows({c: c for c in ("A", "B")}),
         )
         connection.execute(schema.dossiers.insert(), DOSSIERS)
     yield engine

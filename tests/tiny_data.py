@@ -115,28 +115,33 @@ OBSERVATIONS = [
 ]
 
 
+def ward_rows(names: dict[str, str]) -> list[dict]:
+    """`areas` rows of wards without boundaries: code → the name after "Phường"."""
+    return [
+        dict(
+            code=code,
+            name=f"Phường {name}",
+            name_ascii=f"Phuong {name}",
+            kind="ward",
+            parent_code="46",
+            geometry_geojson=None,
+            centroid_lat=16.4,
+            centroid_lon=107.5,
+            area_km2=10.0,
+            population=20_000,
+            population_is_estimate=True,
+        )
+        for code, name in names.items()
+    ]
+
+
 def load_tiny(url: str):
     """Insert the tiny tables into an empty schema at `url`; returns the engine."""
     engine = make_engine(url)
     with engine.begin() as connection:
         connection.execute(
             schema.areas.insert(),
-            [
-                dict(
-                    code=c,
-                    name=f"Phường {c}",
-                    name_ascii=f"Phuong {c}",
-                    kind="ward",
-                    parent_code="46",
-                    geometry_geojson=None,
-                    centroid_lat=16.4,
-                    centroid_lon=107.5,
-                    area_km2=10.0,
-                    population=20_000,
-                    population_is_estimate=True,
-                )
-                for c in ("A", "B")
-            ],
+            ward_rows({c: c for c in ("A", "B")}),
         )
         connection.execute(schema.feedback.insert(), FEEDBACK)
         connection.execute(schema.dossiers.insert(), DOSSIERS)
