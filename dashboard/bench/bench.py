@@ -128,11 +128,18 @@ def ensure_database(url: str, scale: float, seed: int, rebuild: bool) -> dict[st
 
 
 def _ensure_rollups(url: str) -> dict[str, Any]:
-    """Fill the rollup tables of a database built before the demo refreshed them."""
-    from dashboard.db import rollups
+    """Bring a database built by an older version up to the schema (added columns, as `init-db` does: the page
+    queries select them) and fill its rollup tables if it was built before the demo refreshed them."""
+    from dashboard.db import rollups, schema
+    from dashboard.db.engine import create_schema
 
     engine = make_engine(url)
     try:
+        with engine.connect() as connection:
+            outdated = schema.missing_columns(connection)
+        if outdated:
+            log("adding the columns " + ", ".join(f"{t}.{c}" for t, cs in outdated.items() for c in cs) + " ...")
+            create_schema(engine)
         if rollups.rollups_ready(engine):
             return {}
         log("refreshing the rollup tables ...")
