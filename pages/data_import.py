@@ -81,6 +81,9 @@ def traffic_options() -> tuple[bool, int | None, dict | None]:
     wide = wide_column.checkbox(
         t("ingest.traffic.wide", lang), key="ingest_wide", help=t("ingest.traffic.wide_help", lang)
     )
+    wide_column.checkbox(  # read by the run settings (issue 17): unknown sensors rejected instead of registered
+        t("ingest.traffic.strict", lang), key="ingest_strict_sensors", help=t("ingest.traffic.strict_help", lang)
+    )
     period = period_column.number_input(
         t("ingest.traffic.period", lang),
         min_value=0,
@@ -374,6 +377,7 @@ def main() -> None:
         wide=wide,
         period_minutes=period,
         sensors_sha=sensors["sha256"] if sensors else "",
+        strict_sensors=bool(st.session_state.get("ingest_strict_sensors")),
     )
     problems = upload.mapping_problems(kind, mapping, wide) + (
         upload.wide_problems(detection.headers, mapping) if wide else []

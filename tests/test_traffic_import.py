@@ -188,3 +188,46 @@ def test_pages_show_the_sensors_without_a_place(monkeypatch, demo_copy_url, demo
     assert expected in [c.value for c in app.caption]
     for page in ("map.py", "overview.py", "quality.py"):
         run_page(monkeypatch, demo_copy_url, {}, str(PROJECT_ROOT / "pages" / page))
+
+
+def test_upload_page_registers_by_default_and_rejects_with_known_sensors_only(monkeypatch, demo_copy_url, tmp_path):
+    """The upload page: a wide file of two new sensors registers them (tile "Cảm biến mới" 2); with "Chỉ nhận cảm
+    biến đã có" checked the new dry run rejects every count as an unknown sensor."""
+    from page_support import APP
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.i18n import t
+    from dashboard.ingest import importer, readers, upload
+    from dashboard.navigation import PAGES
+    from dashboard.web import admin
+
+    path = _write(
+        tmp_path, "dem_xe.csv", "Thời gian,Cầu Dã Viên,Cầu Ga\n19/11/2026 08:00,10,20\n19/11/2026 09:00,11,21\n"
+    )
+    saved = upload.save_upload(path.read_bytes(), path.name, folder=tmp_path)
+    monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", admin.hash_password("test", iterations=1_000))
+    monkeypatch.setenv("IOC_DATABASE_URL", demo_copy_url)
+    monkeypatch.setattr(importer, "local_now", lambda: NOW)
+    app = AppTest.from_file(APP, default_timeout=90)
+    app.session_state[admin.SESSION_FLAG] = True
+    app.session_state["ingest_upload"] = {"path": str(saved), "name": path.name, "sha256": readers.file_hash(saved)}
+    app.run()
+    app.switch_page(next(spec for spec in PAGES if spec.key == "data_import").path)
+    app.run()
+    app.radio(key="ingest_kind").set_value("traffic").run()
+    app.checkbox(key="ingest_wide").check().run()
+    app.checkbox(key="ingest_dayfirst").check().run()
+
+    def dry_run() -> dict[str, str]:
+        next(b for b in app.button if b.key == "ingest_dry_run").click()
+        app.run()
+        assert not app.exception and not app.error, [e.body for e in app.error]
+        return {m.label: m.value for m in app.metric}
+
+    tiles = dry_run()
+    assert (tiles[t("ingest.count.inserted.dry")], tiles[t("ingest.count.sensors_added")]) == ("4", "2")
+    app.checkbox(key="ingest_strict_sensors").check().run()
+    app.number_input(key="ingest_max_reject").set_value(100.0).run()
+    tiles = dry_run()
+    assert (tiles[t("ingest.count.inserted.dry")], tiles[t("ingest.count.rejected")]) == ("0", "4")
+    assert tiles[t("ingest.count.sensors_added")] == "0"
