@@ -172,3 +172,17 @@ def test_what_the_forecast_page_imports_never_loads_statsforecast():
     assert done.stdout.split() == ["False", "False", "False"]
     source = (Path(__file__).resolve().parent.parent / "pages" / "forecast.py").read_text(encoding="utf-8")
     assert "statsforecast" not in source and "models.run" not in source and "stats_models" not in source
+
+
+def test_the_chart_labels_another_countrys_holidays_by_name():
+    from dashboard.charts.forecast import holiday_labels
+
+    markers = holiday_markers(date(2025, 11, 1), date(2025, 12, 31), "US")
+    labels = holiday_labels(markers, "vi", span_days=61)
+    assert labels == [
+        (pd.Timestamp("2025-11-11"), "Veterans Day"),
+        (pd.Timestamp("2025-11-27"), "Thanksgiving Day"),
+        (pd.Timestamp("2025-12-25"), "Christmas Day"),
+    ]
+    vietnam = holiday_markers(date(2026, 2, 1), date(2026, 3, 1), "VN")
+    assert holiday_labels(vietnam, "vi", span_days=28) == [(pd.Timestamp("2026-02-17"), "Tết Nguyên đán")]
