@@ -186,3 +186,34 @@ def test_the_chart_labels_another_countrys_holidays_by_name():
     ]
     vietnam = holiday_markers(date(2026, 2, 1), date(2026, 3, 1), "VN")
     assert holiday_labels(vietnam, "vi", span_days=28) == [(pd.Timestamp("2026-02-17"), "Tết Nguyên đán")]
+
+
+def test_an_older_scores_table_gains_the_raw_coverage_column(any_db_url):
+    from sqlalchemy import text
+
+    from dashboard.db import forecast_queries as fq
+    from dashboard.db import schema
+    from dashboard.db.engine import create_schema, make_engine
+    from models.run import write_run
+
+    engine = make_engine(any_db_url)
+    try:
+        create_schema(engine, drop_first=True)
+        with engine.begin() as connection:
+            connection.execute(text("DROP INDEX ix_forecast_scores_run_series"))
+            connection.execute(text("ALTER TABLE forecast_scores DROP COLUMN coverage_80_raw"))
+        with engine.connect() as connection:
+            assert schema.missing_columns(connection) == {"forecast_scores": ["coverage_80_raw"]}
+        assert "coverage_80_raw" in fq.series_scores(engine, "none").columns  # read as NULL, no error
+        days = _days(120)
+        history = pd.DataFrame({"ds": days, "y": 20.0 * WEEKLY[days.day_of_week]})
+        result = forecast_series(SeriesTask("feedback:city", history, Settings(models=("naive",))))
+        write_run(engine, "feedback", "feedback-1", Settings(), [result], pd.DataFrame())
+        with engine.connect() as connection:
+            assert schema.missing_columns(connection) == {}
+        stored = fq.series_scores(engine, "feedback-1")
+        assert stored[["model", "chosen"]].to_dict("records") == [{"model": "naive", "chosen": True}]
+        assert stored["coverage_80_raw"].notna().all()
+    finally:
+        create_schema(engine, drop_first=True)
+        engine.dispose()
