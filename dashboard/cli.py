@@ -426,11 +426,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_bench_parser(commands, _positive_float, _positive_int)
 
+    from dashboard.commands.directives import add_parser as add_directives_parser
+    from dashboard.commands.events import add_parser as add_events_parser
     from dashboard.commands.records import add_parser as add_records_parser
     from dashboard.commands.scorecard import add_parser as add_scorecard_parser
 
     add_records_parser(commands)
     add_scorecard_parser(commands)
+    add_events_parser(commands)
+    add_directives_parser(commands)
     return parser
 
 

@@ -40,5 +40,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("briefing", "briefing.py", "bao-cao-tuan", ":material/picture_as_pdf:"),
     PageSpec("quality", "quality.py", "chat-luong-du-lieu", ":material/fact_check:"),
     PageSpec("alerts", "alerts.py", "canh-bao", ":material/notifications:"),
+    PageSpec("directives", "directives.py", "chi-dao", ":material/gavel:"),
+    PageSpec("events", "events.py", "su-kien", ":material/event:"),
     PageSpec("data_import", "data_import.py", "nhap-du-lieu", ":material/upload:", admin=True),
 )

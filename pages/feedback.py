@@ -12,6 +12,7 @@ from dashboard.db import queries
 from dashboard.i18n import t
 from dashboard.metrics import kpis
 from dashboard.web import cache, drill, records_view, url_state, widgets
+from dashboard.web import events as events_web
 
 lang = url_state.lang()
 category_codes = cache.query(fq.distinct_values, "category")
@@ -82,7 +83,13 @@ grain = url_state.page_choice(
     key="feedback_grain",
 )
 st.plotly_chart(
-    charts.volume(cache.query(fq.volume, query, grain), grain, lang),
+    events_web.mark(
+        charts.volume(cache.query(fq.volume, query, grain), grain, lang),
+        selection.period.start,
+        selection.period.end,
+        selection.areas,
+        daily=grain == "day",
+    ),
     key="feedback_volume",
     on_select=drill.on_chart(
         "feedback_volume", "feedback.received", "category", day_field="x", grain=grain, filters_page=True

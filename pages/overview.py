@@ -13,6 +13,7 @@ from dashboard.i18n import t
 from dashboard.metrics import definitions, kpis
 from dashboard.periods import Period
 from dashboard.web import cache, drill, records_view, widgets
+from dashboard.web import events as events_web
 from dashboard.web.overview import MAP_METRICS, trend_window
 from dashboard.web.url_state import current as current_filters
 
@@ -79,13 +80,18 @@ with trend_column:
     )
     with tabs[0]:
         st.plotly_chart(
-            daily_trend(
-                cache.query(queries.feedback_daily, fetched, list(filters.areas) or None),
-                title=t("trend.feedback_received", lang),
-                lang=lang,
-                stack_column="category",
-                display_start=window.start,
-                label_prefix="category.",
+            events_web.mark(
+                daily_trend(
+                    cache.query(queries.feedback_daily, fetched, list(filters.areas) or None),
+                    title=t("trend.feedback_received", lang),
+                    lang=lang,
+                    stack_column="category",
+                    display_start=window.start,
+                    label_prefix="category.",
+                ),
+                window.start,
+                window.end,
+                filters.areas,
             ),
             key="trend_feedback",
             on_select=drill.on_chart("trend_feedback", "feedback.received", "category", day_field="x"),
@@ -93,13 +99,18 @@ with trend_column:
         )
     with tabs[1]:
         st.plotly_chart(
-            daily_trend(
-                cache.query(queries.dossier_daily, fetched, list(filters.areas) or None),
-                title=t("trend.dossiers_received", lang),
-                lang=lang,
-                stack_column="channel",
-                display_start=window.start,
-                label_prefix="channel.",
+            events_web.mark(
+                daily_trend(
+                    cache.query(queries.dossier_daily, fetched, list(filters.areas) or None),
+                    title=t("trend.dossiers_received", lang),
+                    lang=lang,
+                    stack_column="channel",
+                    display_start=window.start,
+                    label_prefix="channel.",
+                ),
+                window.start,
+                window.end,
+                filters.areas,
             ),
             key="trend_dossiers",
             on_select=drill.on_chart("trend_dossiers", "dossiers.received", "channel", day_field="x"),
@@ -109,12 +120,17 @@ with trend_column:
         vehicles = cache.query(queries.traffic_daily, fetched, list(filters.areas) or None)
         vehicles = vehicles.assign(vehicles=vehicles["vehicles"] / 1000.0)
         st.plotly_chart(
-            daily_trend(
-                vehicles,
-                title=t("trend.traffic_vehicles", lang),
-                lang=lang,
-                value_column="vehicles",
-                display_start=window.start,
+            events_web.mark(
+                daily_trend(
+                    vehicles,
+                    title=t("trend.traffic_vehicles", lang),
+                    lang=lang,
+                    value_column="vehicles",
+                    display_start=window.start,
+                ),
+                window.start,
+                window.end,
+                filters.areas,
             ),
             key="trend_traffic",
             on_select=drill.on_chart("trend_traffic", "traffic.vehicles", day_field="x"),

@@ -12,6 +12,7 @@ from dashboard.i18n import format_datetime, t
 from dashboard.metrics import kpis
 from dashboard.periods import local_now
 from dashboard.web import cache, drill, records_view, url_state, widgets
+from dashboard.web import events as events_web
 
 
 def column_config(table) -> dict:
@@ -65,8 +66,14 @@ share_column, sector_column = st.columns([3, 2])
 with share_column:
     grain = dq.channel_grain(selection.period)
     st.plotly_chart(
-        charts.channel_share(
-            cache.query(dq.channel_mix, query, grain), grain, lang, (selection.period.start, selection.period.end)
+        events_web.mark(
+            charts.channel_share(
+                cache.query(dq.channel_mix, query, grain), grain, lang, (selection.period.start, selection.period.end)
+            ),
+            selection.period.start,
+            selection.period.end,
+            selection.areas,
+            daily=grain == "day",
         ),
         key="procedures_channels",
         on_select=drill.on_chart(

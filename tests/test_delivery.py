@@ -305,7 +305,7 @@ def test_the_weekly_briefing_is_archived_and_mailed_to_the_leaders(
         row = connection.execute(select(briefings)).one()
     assert (row.week, row.lang, row.emailed, row.path) == ("2026-W46", "vi", True, str(archived))
     assert row.sha256 == __import__("hashlib").sha256(expected).hexdigest()
-    assert row.pages == outcome.details["pages"] == 9  # pdfinfo counts 9 as well (chapter 6, the league page, included)
+    assert row.pages == outcome.details["pages"] == 10  # pdfinfo counts 10 too (chapter 7: directives)
 
     again = run_briefing(ctx, folder=folder, recipients=recipients, smtp=settings)  # idempotent
     assert (again.details["rendered"], again.details["deliveries"]) == (False, {"sent": 0, "failed": 0})

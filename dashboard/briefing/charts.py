@@ -19,6 +19,7 @@ from plotly.colors import sample_colorscale
 from dashboard.boundaries import feature_collection
 from dashboard.briefing.content import Briefing
 from dashboard.charts import theme
+from dashboard.charts.events import add_event_markers
 from dashboard.i18n import format_number, t
 from dashboard.metrics import definitions
 from dashboard.metrics.format import separators
@@ -260,6 +261,10 @@ def forecast(briefing: Briefing) -> go.Figure:
             ),
         ]
     )
+    if not briefing.events.empty:
+        first = pd.Timestamp(history["ds"].min() if not history.empty else ahead["ds"].min()).date()
+        last = pd.Timestamp(ahead["ds"].max()).date()
+        add_event_markers(figure, briefing.events, first, last)
     return _layout(
         figure,
         "forecast",

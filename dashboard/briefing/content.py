@@ -14,7 +14,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from dashboard import config
-from dashboard.briefing import league, text
+from dashboard.briefing import directives, league, text
 from dashboard.briefing.tables import Table
 from dashboard.briefing.tables import table as _table
 from dashboard.briefing.weeks import BriefingInputError, as_week, week_code
@@ -70,6 +70,7 @@ class Briefing:
     hot_spots: pd.DataFrame = field(default_factory=pd.DataFrame)  # label, congestion_index_peak (top first)
     forecast_history: pd.DataFrame = field(default_factory=pd.DataFrame)  # ds, y
     forecast_next: pd.DataFrame = field(default_factory=pd.DataFrame)  # ds, yhat, yhat_lower, yhat_upper
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)  # events marked on the trend chart (briefing.directives)
     notes: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -603,6 +604,8 @@ def build_briefing(
     _traffic_sections(engine, briefing, query_filter)
     _outlook_sections(engine, briefing)
     league.league_sections(engine, briefing)
+    directives.directive_sections(engine, briefing)
+    briefing.events = directives.chart_events(engine, briefing)
     _appendix(engine, briefing, coverage)
     return briefing
 

@@ -14,6 +14,7 @@ from functools import lru_cache
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -115,7 +116,55 @@ pull_state = Table(
     UniqueConstraint("source", name="uq_pull_state_source"),
 )
 
-OPS_TABLES = (job_runs, alerts, deliveries, briefings, pull_state)
+# Events marked on every time chart: public holidays (loaded from the `holidays` package) and what operators add
+# (a storm, a flood, the Huế Festival, a road closure). One day: start_date = end_date.
+events = Table(
+    "events",
+    ops_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("kind", String(16), nullable=False),  # holiday, weather, festival, incident, policy
+    Column("title", String(255), nullable=False),
+    Column("description", Text),
+    Column("wards", Text),  # comma-separated area codes; empty or NULL: the whole city
+    Column("source", String(32), nullable=False),  # holidays (the package, country in `created_by`) or operator
+    Column("created_by", String(128)),
+    Column("created_at", DateTime, nullable=False),
+    Index("ix_events_dates", "start_date", "end_date"),
+)
+
+# Leader directives ("ý kiến chỉ đạo") about a figure, a ward, an agency or a case, followed until done.
+directives = Table(
+    "directives",
+    ops_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("text", Text, nullable=False),
+    Column("subject_kind", String(16), nullable=False),  # figure, ward, agency, case
+    Column("subject_key", String(255), nullable=False),  # KPI key, area code, agency name, source:source_id
+    Column("assignee", String(255)),  # the agency asked to act
+    Column("due_date", Date),
+    Column("status", String(16), nullable=False),  # new, in_progress, done (overdue is derived, never stored)
+    Column("created_by", String(128)),
+    Column("created_at", DateTime, nullable=False),
+    Column("closed_at", DateTime),  # when it became done
+    Index("ix_directives_status", "status", "due_date"),
+)
+
+# Every status change of a directive (the first row is its creation), with who and when.
+directive_history = Table(
+    "directive_history",
+    ops_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("directive_id", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("changed_by", String(128)),
+    Column("changed_at", DateTime, nullable=False),
+    Column("note", Text),
+    Index("ix_directive_history_directive", "directive_id", "changed_at"),
+)
+
+OPS_TABLES = (job_runs, alerts, deliveries, briefings, pull_state, events, directives, directive_history)
 
 
 def ops_url(url: str | None = None) -> str:

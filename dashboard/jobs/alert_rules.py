@@ -26,6 +26,7 @@ RULES: dict[str, tuple[str, dict[str, int | float]]] = {
     "source_late": ("critical", {}),
     "sensor_silent": ("warning", {"silent_minutes": 60}),
     "job_failing": ("critical", {"failures_in_a_row": 3}),
+    "directive_overdue": ("warning", {}),
 }
 WHOLE_NUMBERS = {"due_within_hours", "escalate_after_hours", "lookback_days", "silent_minutes", "failures_in_a_row"}
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from dashboard.db import alert_queries, forecast_queries, traffic_queries
+from dashboard.db import alert_queries, directive_queries, forecast_queries, traffic_queries
 from dashboard.db.engine import shared_engine, translating_errors
 from dashboard.db.ops import ops_engine
 from dashboard.db.predicates import QueryFilter
@@ -176,6 +176,27 @@ def job_failing(engine, ops, now: datetime, rule: Rule):
         )
 
 
+def directive_overdue(engine, ops, now: datetime, rule: Rule):
+    """A leader directive not done whose due date has passed (dashboard.db.directive_queries); to its assignee."""
+    for row in directive_queries.overdue(ops, now).itertuples(index=False):
+        text = str(row.text)
+        yield Condition(
+            rule.name,
+            f"directive:{int(row.id)}",
+            "directive",
+            rule.severity,
+            f"Directive #{int(row.id)} overdue",
+            _text(row.assignee),
+            str(row.subject_key) if row.subject_kind == "ward" else None,
+            {
+                "directive": int(row.id),
+                "text": text if len(text) <= 200 else text[:199] + "…",
+                "due_date": pd.Timestamp(row.due_date).date().isoformat(),
+                "subject": f"{row.subject_kind}:{row.subject_key}",
+            },
+        )
+
+
 EVALUATORS = {
     "feedback_due_soon": feedback_due_soon,
     "feedback_overdue": feedback_overdue,
@@ -184,6 +205,7 @@ EVALUATORS = {
     "source_late": source_late,
     "sensor_silent": sensor_silent,
     "job_failing": job_failing,
+    "directive_overdue": directive_overdue,
 }
 assert set(EVALUATORS) == set(RULES)
 

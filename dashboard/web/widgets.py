@@ -22,6 +22,7 @@ from dashboard.i18n import format_date, format_datetime, format_number, format_s
 from dashboard.metrics import definitions
 from dashboard.metrics.format import format_value, target_number
 from dashboard.web import cache
+from dashboard.web.directives import tile_popover
 from dashboard.web.url_state import Filters, lang
 
 STATUS_MARKDOWN_COLOUR = {"on_target": "green", "near_target": "orange", "off_target": "red"}
@@ -91,7 +92,7 @@ def kpi_grid(
     after_tile: Callable[[definitions.KpiDefinition], None] | None = None,
 ) -> None:
     """KPI tiles in rows of at most four, so labels stay readable; `after_tile` draws under each (the records
-    button of web/records_view.py)."""
+    button of web/records_view.py), then an administrator gets the "Ghi ý kiến chỉ đạo" popover (web/directives.py)."""
     for first in range(0, len(definitions), TILES_PER_ROW):
         row = definitions[first : first + TILES_PER_ROW]
         for column, definition in zip(st.columns(TILES_PER_ROW), row, strict=False):
@@ -99,6 +100,7 @@ def kpi_grid(
                 kpi_tile(definition, current, previous, comparison, language)
                 if after_tile is not None:
                     after_tile(definition)
+                tile_popover(definition, language)  # the leader's directive on this figure (administrator only)
 
 
 def database_error_page(error: DatabaseError) -> None:

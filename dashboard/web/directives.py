@@ -1,0 +1,70 @@
+"""Leader directives ("ý kiến chỉ đạo") on the pages: the small "Ghi ý kiến chỉ đạo" popover offered next to a
+figure (under every KPI tile, beside the records button) and the "Chỉ đạo" page's reads and writes. Directives live
+in the operational store (dashboard.db.ops), reached through the data URL; only an administrator writes (for now:
+roles arrive with the access issue)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+import streamlit as st
+
+from dashboard.db import directive_queries
+from dashboard.i18n import t
+from dashboard.periods import local_now
+from dashboard.web import admin, cache
+
+TTL_SECONDS = 15
+DEFAULT_DUE_DAYS = 7
+
+
+def directive_list(_engine, url: str, open_only: bool = False) -> pd.DataFrame:
+    return directive_queries.list_directives(url, local_now(), open_only=open_only)
+
+
+def directive_history(_engine, url: str) -> pd.DataFrame:
+    return directive_queries.history(url)
+
+
+def clear() -> None:
+    cache._cached(TTL_SECONDS).clear()
+
+
+def create(url: str, text: str, subject_kind: str, subject_key: str, assignee: str, due: date | None) -> int:
+    return directive_queries.add_directive(
+        url, text, subject_kind, subject_key, assignee=assignee, due_date=due, created_by="admin", now=local_now()
+    )
+
+
+def change_status(url: str, directive_id: int, status: str, note: str = "") -> bool:
+    return directive_queries.set_status(url, directive_id, status, "admin", local_now(), note)
+
+
+def popover(subject_kind: str, subject_key: str, language: str, key: str, subject_label: str | None = None) -> None:
+    """The "Ghi ý kiến chỉ đạo" popover for one subject (administrator only; nothing is drawn otherwise)."""
+    if not admin.is_admin():
+        return
+    with st.popover(t("directives.write", language), icon=":material/gavel:"):
+        st.caption(t("directives.about", language, subject=subject_label or subject_key))
+        with st.form(f"directive_{key}", clear_on_submit=True, border=False):
+            text = st.text_area(t("directives.column.text", language), key=f"directive_text_{key}")
+            assignee = st.text_input(t("directives.column.assignee", language), key=f"directive_assignee_{key}")
+            due = st.date_input(
+                t("directives.column.due_date", language),
+                value=local_now().date() + timedelta(days=DEFAULT_DUE_DAYS),
+                format="DD/MM/YYYY",
+                key=f"directive_due_{key}",
+            )
+            if st.form_submit_button(t("directives.save", language)):
+                if not text.strip():
+                    st.error(t("directives.empty", language))
+                else:
+                    new_id = create(cache.current_url(), text, subject_kind, subject_key, assignee, due)
+                    clear()
+                    st.success(t("directives.saved", language, id=new_id))
+
+
+def tile_popover(definition, language: str) -> None:
+    """What `widgets.kpi_grid` draws under each tile after the records button: the directive popover of the figure."""
+    popover("figure", definition.key, language, f"tile_{definition.key}", t(f"kpi.{definition.key}", language))
