@@ -27,7 +27,7 @@ MARKER_NAME = "event"  # every shape and annotation this module adds carries nam
 
 def _short(title: str) -> str:
     title = str(title)
-    return title if len(title) <= LABEL_CHARS else title[: LABEL_CHARS - 1] + "…"
+    return title if len(title) <= LABEL_CHARS else title[: LABEL_CHARS - 1].rstrip() + "…"
 
 
 def _span_text(start: date, end: date) -> str:

@@ -138,6 +138,9 @@ def _frame(frame: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=COLUMNS)
     for column in ("start_date", "end_date"):
         frame[column] = pd.to_datetime(frame[column]).dt.date
+    for column in ("description", "wards", "created_by"):
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    frame["id"] = frame["id"].astype(int)
     return frame[COLUMNS].reset_index(drop=True)
 
 
