@@ -61,18 +61,19 @@ def test_a_bad_rules_file_is_an_error_box_naming_the_line(monkeypatch, demo_db_u
     ]
 
 
-def test_a_database_older_than_the_columns_says_to_run_init_db(monkeypatch, demo_copy_url):
+def test_a_database_older_than_its_columns_says_to_run_init_db_instead_of_any_page(monkeypatch, demo_copy_url):
     from sqlalchemy import text
 
     from dashboard.db import schema
 
     engine = make_engine(demo_copy_url)
-    with engine.begin() as connection:  # a demo built before the optional dossier columns existed
+    with engine.begin() as connection:  # a database built before the newest optional columns existed
         for name in schema.ADDED_COLUMNS["dossiers"]:
             connection.execute(text(f'ALTER TABLE dossiers DROP COLUMN "{name}"'))
     engine.dispose()
-    app = run_app(monkeypatch, demo_copy_url, PARAMS, PAGE)
+    app = run_app(monkeypatch, demo_copy_url, {**PARAMS, "by": "area"})  # the router checks before any page runs
     assert not app.exception
     assert [e.body for e in app.error] == [t("error.outdated_title")]
-    assert t("error.run_init_db") in "\n".join(m.value for m in app.markdown)
-    assert t("error.run_demo") not in "\n".join(m.value for m in app.markdown)
+    markdown = "\n".join(m.value for m in app.markdown)
+    assert t("error.run_init_db") in markdown and t("error.run_demo") not in markdown
+    assert not app.metric and not app.dataframe  # no page ran

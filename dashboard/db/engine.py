@@ -36,7 +36,7 @@ from sqlalchemy.sql import Executable
 
 from dashboard import config
 from dashboard.db import duckdb_files, pg_swap
-from dashboard.db.schema import DATA_TABLES, metadata
+from dashboard.db.schema import DATA_TABLES, metadata, missing_columns
 
 # The client's own deadline comes this long after PostgreSQL's statement_timeout, so the server's cancel (a
 # clean error) normally wins and the client only cuts a server that stopped answering altogether.
@@ -315,7 +315,8 @@ def execute(engine: Engine, statement: Executable, params: Any = None) -> None:
 
 
 def check_ready(engine: Engine) -> None:
-    """Raise a DatabaseError unless the database is reachable and has every IOC table."""
+    """Raise a DatabaseError unless the database is reachable and has every IOC table and column (an older database
+    lacking a column added since: DatabaseOutdated, which `init-db` — run by `make run` — fixes)."""
     path = duckdb_file(engine.url.render_as_string(hide_password=False))
     if path is not None and not path.exists():
         raise DatabaseNotInitialised(
@@ -328,6 +329,13 @@ def check_ready(engine: Engine) -> None:
         raise DatabaseNotInitialised(
             f"The database at {redact_url(str(engine.url))} is missing tables: {', '.join(missing)}.",
             hint="make demo  (or: python -m dashboard init-db)",
+        )
+    outdated = run(engine, missing_columns)
+    if outdated:
+        names = ", ".join(f"{table}.{column}" for table, columns in outdated.items() for column in columns)
+        raise DatabaseOutdated(
+            f"The database at {redact_url(str(engine.url))} lacks the columns {names} (made before they existed).",
+            hint="python -m dashboard init-db",
         )
 
 
