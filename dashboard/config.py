@@ -366,6 +366,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "IOC_JOB_DEMO_FEED_CRON", "*/5 * * * *", "When the worker appends demo records (demo data only).", parse=cron
     ),
+    Setting("IOC_JOB_DUPLICATES_CRON", "*/10 * * * *", "When the worker flags likely duplicate reports.", parse=cron),
     # The Decision 766-style scorecard (dashboard/metrics/scorecard.py).
     Setting(
         "IOC_SCORECARD_FILE",
@@ -379,6 +380,40 @@ SETTINGS: tuple[Setting, ...] = (
         parse=whole_number,
         minimum=1,
         maximum=1_000_000,
+    ),
+    # Hotspots and likely duplicates of citizen reports (dashboard/metrics/hotspots.py).
+    Setting(
+        "IOC_HOTSPOT_RADIUS_M",
+        "50",
+        "Reports of the same category at most this many metres apart belong to one hotspot (and may be duplicates).",
+        parse=whole_number,
+        minimum=1,
+        maximum=5_000,
+    ),
+    Setting(
+        "IOC_HOTSPOT_DAYS",
+        "30",
+        "Days of reports a hotspot is looked for in (the last days of the page's period).",
+        parse=whole_number,
+        minimum=1,
+        maximum=366,
+    ),
+    Setting(
+        "IOC_HOTSPOT_MIN_REPORTS",
+        "2",
+        "Fewest reports a hotspot has.",
+        parse=whole_number,
+        minimum=2,
+        maximum=10_000,
+    ),
+    Setting(
+        "IOC_DUPLICATE_HOURS",
+        "48",
+        "A report of the same category within the hotspot radius and this many hours after an open one is flagged "
+        "as its likely duplicate.",
+        parse=whole_number,
+        minimum=1,
+        maximum=8_760,
     ),
 )
 

@@ -77,6 +77,9 @@ feedback = Table(
     # The source's own category or type text ("Rác thải sinh hoạt", "Noise - Residential"), beside our `category`
     # (one of the nine, from keywords); NULL = the source gave none, or the row predates the column (added column).
     Column("source_category", String(128)),
+    # Likely duplicate of this earlier, still-open report (same category, within IOC_HOTSPOT_RADIUS_M and
+    # IOC_DUPLICATE_HOURS; the worker's `duplicates` job): a candidate for a person to check, never merged. Added column.
+    Column("duplicate_of", Integer),
     UniqueConstraint("source", "source_id", name="uq_feedback_source"),
     CheckConstraint("status IN ('new', 'in_progress', 'resolved', 'rejected')", name="ck_feedback_status"),
     CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="ck_feedback_satisfaction"),
@@ -432,7 +435,7 @@ def _add_id_defaults(connection: Connection) -> None:
 ADDED_COLUMNS = {
     "dossiers": ("supplement_requests", "supplement_days", "complaint"),
     "forecast_scores": ("coverage_80_raw",),
-    "feedback": ("source_category",),
+    "feedback": ("source_category", "duplicate_of"),
     "import_log": ("sensors_added",),
 }
 
