@@ -428,11 +428,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from dashboard.commands.directives import add_parser as add_directives_parser
     from dashboard.commands.events import add_parser as add_events_parser
+    from dashboard.commands.hotspots import add_parser as add_hotspots_parser
     from dashboard.commands.records import add_parser as add_records_parser
     from dashboard.commands.scorecard import add_parser as add_scorecard_parser
 
     add_records_parser(commands)
     add_scorecard_parser(commands)
+    add_hotspots_parser(commands)
     add_events_parser(commands)
     add_directives_parser(commands)
     return parser

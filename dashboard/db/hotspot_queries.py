@@ -130,3 +130,20 @@ def reports_by_ids(engine: Engine, ids: list[int]) -> pd.DataFrame:
 def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """[start 00:00, end + 1 day 00:00)."""
     return datetime.combine(start, datetime.min.time()), datetime.combine(end + timedelta(days=1), datetime.min.time())
+
+
+def hotspots_for(engine: Engine, query_filter: QueryFilter, categories: tuple[str, ...] = (), rules=None):
+    """The hotspots of the reports received in the filter's period (dashboard.metrics.hotspots.hotspots)."""
+    from dashboard.metrics import hotspots as hs
+
+    rules = rules or hs.Rules.from_settings()
+    return hs.hotspots(located_reports(engine, query_filter, categories), rules)
+
+
+def stored_flags(engine: Engine, start: datetime, end_before: datetime) -> dict[int, int]:
+    """{id: duplicate_of} of the flagged reports received in [start, end_before)."""
+    statement = select(feedback.id, schema.feedback.c.duplicate_of).where(
+        within_instants(start, end_before), schema.feedback.c.duplicate_of.is_not(None)
+    )
+    frame = fetch_frame(engine, statement)
+    return {int(a): int(b) for a, b in zip(frame["id"], frame["duplicate_of"], strict=True)}

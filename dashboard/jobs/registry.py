@@ -46,6 +46,7 @@ JOB_MODULES = (
     "dashboard.jobs.open311",
     "dashboard.jobs.inbox",
     "dashboard.jobs.demo_feed",
+    "dashboard.jobs.hotspots",
 )
 
 
