@@ -13,6 +13,7 @@ from dashboard.i18n import t
 from dashboard.metrics import kpis
 from dashboard.web import cache, drill, records_view, url_state, widgets
 from dashboard.web import events as events_web
+from dashboard.web import hotspots as hotspots_web
 
 lang = url_state.lang()
 category_codes = cache.query(fq.distinct_values, "category")
@@ -166,18 +167,23 @@ with overdue_column:
     widgets.show_table(overdue)
     widgets.download_buttons(overdue, "feedback_overdue", lang)
 
-st.subheader(t("feedback.records_title", lang))
-records = cache.query(fq.records, query)
-st.caption(
-    t(
-        "feedback.records_note",
-        lang,
-        shown=widgets.format_count(len(records), lang),
-        total=widgets.format_count(current["feedback"]["received"], lang),
+# Repeat locations (issue 18): layer, top table with drill-down, and `hotspot=1` for their reports only
+hotspot_table = hotspots_web.section(selection, lang, "feedback_hotspots", area_names, with_map=True)
+if hotspots_web.only_in_hotspots(lang, "feedback_hotspot"):
+    hotspots_web.reports_in_hotspots(hotspot_table, lang)
+else:
+    st.subheader(t("feedback.records_title", lang))
+    records = cache.query(fq.records, query)
+    st.caption(
+        t(
+            "feedback.records_note",
+            lang,
+            shown=widgets.format_count(len(records), lang),
+            total=widgets.format_count(current["feedback"]["received"], lang),
+        )
     )
-)
-record_table = widgets.labelled_table(
-    records, lang, {"category": "category.", "status": "status.", "channel": "feedback_channel."}
-)
-widgets.show_table(record_table)
-widgets.download_buttons(record_table, "feedback_records", lang)
+    record_table = widgets.labelled_table(
+        records, lang, {"category": "category.", "status": "status.", "channel": "feedback_channel."}
+    )
+    widgets.show_table(record_table)
+    widgets.download_buttons(record_table, "feedback_records", lang)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.charts import hotspots as hotspot_charts
 from dashboard.charts import map_layers
 from dashboard.db import map_queries, queries
 from dashboard.i18n import format_number, t
 from dashboard.metrics import definitions, kpis
 from dashboard.web import cache, drill, records_view, url_state, widgets
+from dashboard.web import hotspots as hotspots_web
 
 COMPARED_WARDS = 3  # columns of the ward-vs-city table besides the city
 
@@ -37,6 +39,7 @@ with layer_column:
 with points_column:
     show_points = st.toggle(t("wardmap.points", lang), key="map_points", help=t("wardmap.points_help", lang))
 layer = map_layers.WARD_LAYER_BY_KEY[layer_key]
+show_hotspots = hotspots_web.only_in_hotspots(lang, "map_hotspot")  # `hotspot=1`: the repeat locations layer
 
 area_table = cache.query(kpis.compute_area_kpis, selection.period)
 geometry = cache.query(queries.area_list, with_geometry=True, ttl=cache.AREAS_TTL_SECONDS)
@@ -46,6 +49,8 @@ if map_layers.has_polygons(geometry):
     if show_points:
         feedback_layer = cache.query(map_queries.feedback_layer, query, map_queries.POINT_THRESHOLD)
         map_layers.add_feedback_layer(figure, feedback_layer, lang)
+    if show_hotspots:
+        hotspot_charts.add_hotspot_layer(figure, hotspots_web.table_for(selection)[0], lang)
     st.plotly_chart(
         figure,
         key="ward_map",
@@ -69,6 +74,9 @@ if feedback_layer is not None:
     notes.append(map_layers.feedback_layer_note(feedback_layer, lang))
 notes.append(t("drill.hint", lang))
 st.caption(" ".join(notes))
+
+if show_hotspots:
+    hotspots_web.section(selection, lang, "map_hotspots", area_names, with_map=False)
 
 compare_column, ranking_column = st.columns([3, 2])
 with compare_column:
