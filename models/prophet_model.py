@@ -36,7 +36,7 @@ def silence() -> None:
         logger.disabled = True
 
 
-def _model(history: pd.DataFrame, future_end: pd.Timestamp, level: float, country: str = DEFAULT_COUNTRY):
+def _model(history: pd.DataFrame, future_end: pd.Timestamp, level: float, country: str = DEFAULT_COUNTRY, events=()):
     silence()
     from prophet import Prophet
 
@@ -47,11 +47,23 @@ def _model(history: pd.DataFrame, future_end: pd.Timestamp, level: float, countr
         yearly_seasonality=YEARLY_FOURIER_TERMS if years >= 1.5 else False,
         daily_seasonality=False,
         seasonality_prior_scale=SEASONALITY_PRIOR_SCALE,
-        holidays=holiday_frame(history["ds"].min().year, future_end.year + 1, country),
+        holidays=_holidays(history["ds"].min().year, future_end.year + 1, country, events),
         interval_width=level,
         uncertainty_samples=UNCERTAINTY_SAMPLES,
     )
     return model
+
+
+def _holidays(first_year: int, last_year: int, country: str, events) -> pd.DataFrame:
+    """The country's holidays plus the operators' events (models.events) that fall inside the years."""
+    frame = holiday_frame(first_year, last_year, country)
+    if not events:
+        return frame
+    from models.events import holiday_rows
+
+    extra = holiday_rows(events)
+    extra = extra[(extra["ds"].dt.year >= first_year) & (extra["ds"].dt.year <= last_year)]
+    return pd.concat([frame, extra], ignore_index=True).sort_values("ds", ignore_index=True)
 
 
 def _training_frame(history: pd.DataFrame) -> pd.DataFrame:
@@ -71,6 +83,7 @@ def forecast(
     with_fitted: bool = False,
     seed: int = 0,
     country: str = DEFAULT_COUNTRY,
+    events=(),
 ) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """Fit on `history` (columns ds, y) and forecast the `future` days.
 
@@ -78,7 +91,7 @@ def forecast(
     fitted values (columns ds, yhat) of every history day. Nothing after `history` is used.
     """
     future = pd.DataFrame({"ds": pd.to_datetime(pd.Series(future)).reset_index(drop=True)})
-    model = _model(history, future["ds"].max(), level, country)
+    model = _model(history, future["ds"].max(), level, country, events)
     np.random.seed(seed)  # Prophet draws its interval samples from numpy's global generator
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

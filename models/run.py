@@ -41,7 +41,7 @@ from dashboard.db import schema
 from dashboard.db.engine import create_schema, execute, translating_errors
 from dashboard.db.load import bulk_load
 from dashboard.periods import local_now
-from models import anomalies, backtest, baseline, calibration, prophet_model, stats_models
+from models import anomalies, backtest, baseline, calibration, events, prophet_model, stats_models
 from models.calendar import DEFAULT_COUNTRY, country_of
 from models.series import load_series, split
 
@@ -66,6 +66,7 @@ class Settings:
     models: tuple[str, ...] = CANDIDATES
     country: str | None = None  # whose public holidays Prophet learns; None: the data's own or IOC_COUNTRY (resolved)
     prophet_everywhere: bool = False
+    events: tuple[tuple[str, str], ...] = ()  # operators' events as extra Prophet holidays (models.events)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,9 @@ class SeriesResult:
 
 def forecasters(settings: Settings) -> dict[str, backtest.Forecaster]:
     return {
-        prophet_model.MODEL_NAME: partial(prophet_model.forecast, country=settings.country or DEFAULT_COUNTRY),
+        prophet_model.MODEL_NAME: partial(
+            prophet_model.forecast, country=settings.country or DEFAULT_COUNTRY, events=settings.events
+        ),
         baseline.MODEL_NAME: baseline.forecast,
         stats_models.ETS: stats_models.ets,
         stats_models.MSTL: stats_models.mstl,
@@ -119,12 +122,13 @@ def _safe(name: str, notes: list[str], settings: Settings):
 
 
 def resolved(engine: Engine, settings: Settings) -> Settings:
-    """`settings` with its country filled in: the data's own (dataset_info `country`), else IOC_COUNTRY."""
-    if settings.country:
-        return settings
-    from dashboard.db import queries
+    """`settings` with its country filled in (the data's own, dataset_info `country`, else IOC_COUNTRY) and the
+    operators' recorded events (models.events) added."""
+    if not settings.country:
+        from dashboard.db import queries
 
-    return replace(settings, country=country_of(queries.dataset_info(engine)))
+        settings = replace(settings, country=country_of(queries.dataset_info(engine)))
+    return replace(settings, events=settings.events or events.operator_events(engine))
 
 
 def _future_days(history: pd.DataFrame, days: int) -> pd.Series:
@@ -179,7 +183,7 @@ def forecast_series(task: SeriesTask) -> SeriesResult:
     if chosen == prophet_model.MODEL_NAME and task.with_fitted:
         try:
             forecast, fitted = prophet_model.forecast(
-                series, future, with_fitted=True, country=settings.country or DEFAULT_COUNTRY
+                series, future, with_fitted=True, country=settings.country or DEFAULT_COUNTRY, events=settings.events
             )
         except Exception as error:
             notes.append(f"prophet failed on the full series ({error}); baseline used")

@@ -217,3 +217,32 @@ def test_an_older_scores_table_gains_the_raw_coverage_column(any_db_url):
     finally:
         create_schema(engine, drop_first=True)
         engine.dispose()
+
+
+def test_operators_events_become_prophet_holidays(tmp_path):
+    from dashboard.db import event_queries
+    from dashboard.db.engine import create_schema, make_engine
+    from models.events import operator_events
+    from models.run import resolved
+
+    url = f"duckdb:///{tmp_path / 'data.duckdb'}"
+    engine = make_engine(url)
+    try:
+        create_schema(engine)
+        assert operator_events(engine) == ()  # no operational store: no events, and none created to find that out
+        assert not (tmp_path / "data.ops.sqlite").exists()
+        event_queries.add_event(url, "weather", "Bão số 5", date(2025, 9, 28), date(2025, 9, 29))
+        event_queries.add_event(url, "policy", "Đường dây nóng mới", date(2025, 10, 1))  # a change of level, not a day
+        event_queries.add_event(url, "incident", "Sạt lở", date(2025, 10, 5), wards=["19753"])  # one ward only
+        event_queries.add_event(url, "holiday", "Tết Dương lịch", date(2026, 1, 1), source="holidays")  # in calendar
+        storm = (("event:weather:Bão số 5", "2025-09-28"), ("event:weather:Bão số 5", "2025-09-29"))
+        assert operator_events(engine) == storm
+        settings = resolved(engine, Settings(country="VN"))
+        assert settings.events == storm and settings.country == "VN"
+        history = pd.DataFrame({"ds": pd.date_range("2025-01-01", "2025-12-31"), "y": 1.0})
+        table = prophet_model._model(history, pd.Timestamp("2026-01-28"), 0.8, "VN", settings.events).holidays
+        marked = table[table["holiday"].str.startswith("event:")]
+        assert marked["ds"].tolist() == [pd.Timestamp("2025-09-28"), pd.Timestamp("2025-09-29")]
+        assert "tet" in set(table["holiday"])
+    finally:
+        engine.dispose()
