@@ -9,8 +9,10 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
+from dashboard.db import queries
 from dashboard.db.directive_queries import SHOWN_STATUSES, STATUSES, SUBJECT_KINDS, DirectiveError
-from dashboard.i18n import format_number, t
+from dashboard.i18n import format_date, format_number, t
+from dashboard.metrics.kpis import KPI_BY_KEY
 from dashboard.periods import local_now
 from dashboard.web import admin, cache, url_state, widgets
 from dashboard.web import directives as web_directives
@@ -39,13 +41,26 @@ if chosen_assignees:
     shown = shown[shown["assignee"].isin(chosen_assignees)]
 
 
+names = url_state.area_names(cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS))
+
+
+def subject_text(kind: str, key: str) -> str:
+    """What a directive is about, readable: the figure's label, the ward's name, the agency or the case."""
+    if kind == "figure" and key in KPI_BY_KEY:
+        shown = t(f"kpi.{key}", lang)
+    elif kind == "ward":
+        shown = names.get(key, key)
+    else:
+        shown = key
+    return f"{t(f'directives.subject.{kind}', lang)}: {shown}"
+
+
 def readable(frame: pd.DataFrame) -> pd.DataFrame:
     table = frame.assign(
         status=frame["shown_status"].map(lambda s: t(f"directives.status.{s}", lang)),
-        subject=[
-            f"{t(f'directives.subject.{k}', lang)}: {v}"
-            for k, v in zip(frame["subject_kind"], frame["subject_key"], strict=True)
-        ],
+        subject=[subject_text(k, v) for k, v in zip(frame["subject_kind"], frame["subject_key"], strict=True)],
+        due_date=frame["due_date"].map(lambda d: "—" if d is None or pd.isna(d) else format_date(d, lang)),
+        assignee=frame["assignee"].fillna("—"),
     )
     columns = ["id", "text", "subject", "assignee", "due_date", "status", "created_at", "closed_at"]
     return table[columns].rename(columns={c: t(f"directives.column.{c}", lang) for c in columns})

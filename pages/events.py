@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard.db.event_queries import KINDS, EventError
-from dashboard.i18n import t
+from dashboard.db import queries
+from dashboard.db.event_queries import KINDS, EventError, split_wards
+from dashboard.i18n import format_date, t
 from dashboard.web import admin, cache, url_state, widgets
 from dashboard.web import events as events_web
 
@@ -28,9 +29,15 @@ st.caption(f"{widgets.period_caption(selection)} · {t('events.caption', lang)}"
 if frame.empty:
     st.info(t("events.none", lang))
 else:
+    names = url_state.area_names(cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS))
     table = frame.assign(
+        start_date=frame["start_date"].map(lambda d: format_date(d, lang)),
+        end_date=frame["end_date"].map(lambda d: format_date(d, lang)),
         kind=frame["kind"].map(lambda k: t(f"events.kind.{k}", lang)),
-        wards=frame["wards"].fillna("").map(lambda w: w or t("events.city_wide", lang)),
+        description=frame["description"].fillna(""),
+        wards=frame["wards"].map(
+            lambda w: ", ".join(names.get(c, c) for c in split_wards(w)) or t("events.city_wide", lang)
+        ),
         source=frame["source"].map(lambda s: t(f"events.source.{s}", lang)),
     )
     columns = ["id", "start_date", "end_date", "kind", "title", "description", "wards", "source"]

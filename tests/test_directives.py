@@ -214,3 +214,23 @@ def test_the_administrator_writes_a_directive_and_closes_it_on_the_page(monkeypa
     app.run()
     metric = next(m for m in app.metric if m.label == t("directives.status.done"))
     assert metric.value == "1"
+
+
+def test_every_kpi_tile_offers_the_directive_to_the_administrator_only(monkeypatch, demo_db_url):
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.i18n import t
+    from dashboard.web import admin
+
+    monkeypatch.setenv("IOC_DATABASE_URL", demo_db_url)
+    monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", admin.hash_password("x", iterations=1000))
+    app = AppTest.from_file(str(APP), default_timeout=90)
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert not [b for b in app.button if b.label == t("directives.save")]
+    app.session_state[admin.SESSION_FLAG] = True
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    saves = [b for b in app.button if b.label == t("directives.save")]
+    records = [b for b in app.button if b.label == t("records.open")]
+    assert len(saves) == len(records) == 14  # every tile of the overview: its records and a directive about it

@@ -110,10 +110,13 @@ def test_markers_are_bands_lines_and_at_most_four_labels_in_the_figure_json():
     # the four longest (then earliest) get a short label; the others a hover-only mark
     assert labelled == {
         "event:1": "Tết Nguyên Đán",
-        "event:3": "Festival Huế 2026…",
+        "event:3": "Festival Huế 20…",
         "event:2": "Bão &lt;b&gt;số 1&lt;/b&gt;",
         "event:4": "Cấm đường Lê Lợi",
     }
+    # in time order the labels alternate between two rows under the top edge; the hover marks sit on the top edge
+    assert [notes[f"event:{i}"]["y"] for i in (2, 3, 4, 1)] == [1.0, 0.93, 1.0, 0.93]
+    assert notes["event:5"]["y"] == notes["event:6"]["y"] == 1.0
     assert notes["event:6"]["hovertext"] == "Mưa lớn · 24/02/2026"
     assert notes["event:1"]["hovertext"] == "Tết Nguyên Đán · 16/02–20/02/2026"
     assert len(event_marker_names(figure)) == 12

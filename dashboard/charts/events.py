@@ -14,7 +14,8 @@ import plotly.graph_objects as go
 from dashboard.safe_text import chart_text
 
 MAX_LABELS = 4
-LABEL_CHARS = 18
+LABEL_CHARS = 16
+LABEL_ROW = 0.07  # height of a label row, in parts of the plot
 KIND_COLOURS = {
     "holiday": "#b71c1c",
     "weather": "#1565c0",
@@ -62,6 +63,7 @@ def add_event_markers(
     frame = frame.assign(days=[(b - a).days + 1 for a, b in zip(frame["start_date"], frame["end_date"], strict=True)])
     labelled = set(frame.sort_values(["days", "start_date"], ascending=[False, True]).head(max_labels)["id"])
     half = timedelta(hours=12) if daily else timedelta(0)
+    shown = 0
     for row in frame.sort_values("start_date").itertuples(index=False):
         colour = KIND_COLOURS.get(row.kind, "#616161")
         name = f"{MARKER_NAME}:{row.id}"
@@ -98,16 +100,23 @@ def add_event_markers(
                 )
         hover = chart_text(f"{row.title} · {_span_text(row.start_date, row.end_date)}")
         middle = first + (pd.Timestamp(row.end_date) - first) / 2
+        if row.id in labelled:  # labels inside the plot's top edge, every other one a row lower so they never overlap
+            row_index = shown % 2
+            shown += 1
+            text, y = chart_text(_short(row.title)), round(1.0 - LABEL_ROW * row_index, 3)
+        else:
+            text, y = "◆", 1.0
         figure.add_annotation(
             x=middle,
             xref="x",
-            y=1.0,
+            y=y,
             yref="paper",
-            yanchor="bottom",
-            text=chart_text(_short(row.title)) if row.id in labelled else "◆",
+            yanchor="top",
+            text=text,
             hovertext=hover,
             showarrow=False,
             font={"size": 10, "color": colour},
+            bgcolor="rgba(255,255,255,0.85)",
             name=name,
         )
     return figure
