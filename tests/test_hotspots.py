@@ -264,6 +264,13 @@ def test_duplicate_flag_follows_the_48_hour_rule(any_db_url):
         assert counts == {"received": 9, "duplicates": 1}
         shown = hq.reports_by_ids(engine, [1, 2])
         assert shown["duplicate_of"].tolist()[1] == 1
+        # the records dialog shows the original's source_id beside the report ("Có thể trùng với")
+        from dashboard.db import records_queries as rq
+
+        november = QueryFilter.build(Period(date(2026, 11, 1), date(2026, 11, 30)), [], {})
+        records = rq.page(engine, "feedback.received", "numerator", november, 50, 0).set_index("source_id")
+        flagged = records["duplicate_of"].dropna().to_dict()
+        assert (len(records), flagged) == (9, {"E1": "E0"})
     finally:
         engine.dispose()
     # a second run with nothing new writes nothing

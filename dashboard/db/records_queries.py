@@ -214,6 +214,12 @@ def _lateness_hours(fact: Fact, end) -> ColumnElement:
     return queries.hours_between(table.due_at, until)
 
 
+def _duplicate_of() -> ColumnElement:
+    """The source_id of the report this one is flagged as a likely duplicate of (feedback.duplicate_of), or NULL."""
+    original = schema.feedback.alias("original")
+    return select(original.c.source_id).where(original.c.id == F.duplicate_of).scalar_subquery()
+
+
 def _columns(fact: Fact, end) -> list[ColumnElement]:
     if fact.name == "feedback":
         return [
@@ -233,6 +239,7 @@ def _columns(fact: Fact, end) -> list[ColumnElement]:
             _lateness_hours(fact, end).label("late_hours"),
             F.satisfaction,
             F.reopened,
+            _duplicate_of().label("duplicate_of"),  # likely duplicate of (the original's source_id; issue 18)
         ]
     if fact.name == "dossiers":
         return [

@@ -51,6 +51,7 @@ SHOWN = {  # the columns the dialog shows, in order (the CSV has every column of
         "reopened",
         "channel",
         "source_category",  # the source's own words for the category (issue 17)
+        "duplicate_of",  # "Có thể trùng với": the likely original's source_id (issue 18)
     ],
     "dossiers": [
         "source_id",
