@@ -11,6 +11,7 @@ from dashboard.db import quality_queries as qq
 from dashboard.i18n import format_datetime, format_number, t
 from dashboard.ingest.upload import reason_label
 from dashboard.jobs import status as job_status
+from dashboard.metrics import hotspots as hotspot_metrics
 from dashboard.metrics import quality
 from dashboard.periods import local_now
 from dashboard.safe_text import markdown_text
@@ -246,6 +247,24 @@ with st.expander(t("quality.complete.table", lang)):
 st.subheader(t("quality.clean.heading", lang))
 st.caption(t("quality.clean.duplicates_caption", lang))
 widgets.show_table(readable(duplicates, ["table", "groups", "extra_rows"]))
+flagged = cache.query(qq.flagged_duplicates)  # likely duplicates of open reports (issue 18; the duplicates job)
+st.markdown(f"**{t('quality.duplicates.heading', lang)}**")
+if flagged:
+    hotspot_rules = hotspot_metrics.Rules.from_settings()
+    share = quality.flagged_share(flagged)
+    st.caption(
+        t(
+            "quality.duplicates.text",
+            lang,
+            duplicates=format_number(flagged["flagged"], lang),
+            received=format_number(flagged["reports"], lang),
+            pct="—" if share is None else f"{format_number(share, lang, 1)} %",
+            radius=f"{hotspot_rules.radius_m:g}",
+            hours=hotspot_rules.duplicate_hours,
+        )
+    )
+else:
+    st.caption(t("quality.duplicates.missing", lang))
 st.markdown(f"**{t('quality.clean.rejects', lang, days=days)}**")
 if rejects.empty:
     st.caption(t("quality.clean.no_rejects", lang, days=days))

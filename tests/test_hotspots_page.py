@@ -67,3 +67,26 @@ def test_map_page_draws_the_layer_with_hotspot_1(monkeypatch, tmp_path):
     figure = _figure(app, "ward_map")
     names = [trace.get("name") for trace in figure["data"] if trace["type"] == "scattermap"]
     assert names == ["Roads, traffic", "Street lighting"]
+
+
+def test_quality_page_counts_the_flagged_duplicates(monkeypatch, tmp_path):
+    from datetime import datetime
+
+    from test_hotspots import DUPLICATE_ROWS
+
+    from dashboard.db.engine import create_schema, make_engine
+    from dashboard.jobs.hotspots import flag_duplicates
+    from dashboard.metrics import hotspots as hs
+
+    url = f"duckdb:///{tmp_path / 'duplicates.duckdb'}"
+    engine = make_engine(url)
+    create_schema(engine)
+    engine.dispose()
+    load(url, DUPLICATE_ROWS).dispose()
+    flag_duplicates(url, datetime(2026, 11, 1), datetime(2026, 12, 1), hs.Rules(50, 30, 2, 48))
+    app = page_support.run_page(monkeypatch, url, {"lang": "en"}, str(PAGES / "quality.py"))
+    captions = [caption.value for caption in app.caption]
+    assert any(
+        text.startswith("1 of the 9 reports in the database (11.1 %) are flagged as a likely duplicate")
+        for text in captions
+    ), captions

@@ -287,6 +287,18 @@ def likely_duplicates(engine: Engine) -> pd.DataFrame:
     return frame
 
 
+def flagged_duplicates(engine: Engine) -> dict[str, int]:
+    """Reports, and those flagged as a likely duplicate of an open one (feedback.duplicate_of, the worker's
+    `duplicates` job; issue 18): {"reports", "flagged"}; {} when the database has no such column yet."""
+    from dashboard.db.engine import run
+
+    if "duplicate_of" in run(engine, schema.missing_columns).get("feedback", []):
+        return {}
+    statement = select(func.count().label("reports"), func.count(feedback.duplicate_of).label("flagged"))
+    row = fetch_frame(engine, statement).iloc[0]
+    return {"reports": int(row["reports"]), "flagged": int(row["flagged"])}
+
+
 # ---------------------------------------------------------------- imports
 def _fetch_imports(engine: Engine, statement, columns: list[str]) -> pd.DataFrame:
     """Rows of an import-table query; an empty frame when the database predates the import tables."""

@@ -142,3 +142,10 @@ def worst_status(freshness: pd.DataFrame) -> str | None:
     """The worst freshness status on the page (stale, none, late, live), None without timed tables."""
     present = set(freshness["status"])
     return next((status for status in STATUS_ORDER if status in present), None)
+
+
+def flagged_share(counts: dict[str, int]) -> float | None:
+    """Percent of reports flagged as a likely duplicate (None without reports or without the flag column)."""
+    if not counts or not counts.get("reports"):
+        return None
+    return 100.0 * counts["flagged"] / counts["reports"]
