@@ -39,6 +39,8 @@ PAGE_PARAMS = {  # each page's own link parameters (README, "Pages")
     "briefing": (),
     "quality": (),
     "alerts": ("rule", "severity", "agency", "state"),
+    "directives": ("status", "assignee"),
+    "events": ("kind",),
     "wall": ("panels", "dwell"),
 }
 VALID = {  # values a page accepts, so the random links also mix good values with bad ones
@@ -60,6 +62,8 @@ VALID = {  # values a page accepts, so the random links also mix good values wit
     "severity": ["critical", "warning"],
     "state": ["open", "resolved", "all"],
     "by": ["agency", "area"],
+    "status": ["overdue", "done"],
+    "kind": ["holiday", "weather"],
 }
 JUNK = [
     "",
