@@ -234,3 +234,33 @@ def test_every_kpi_tile_offers_the_directive_to_the_administrator_only(monkeypat
     saves = [b for b in app.button if b.label == t("directives.save")]
     records = [b for b in app.button if b.label == t("records.open")]
     assert len(saves) == len(records) == 14  # every tile of the overview: its records and a directive about it
+
+
+def test_the_records_dialog_offers_a_directive_about_a_case(monkeypatch, demo_copy_url):
+    from streamlit.testing.v1 import AppTest
+
+    from dashboard.i18n import t
+    from dashboard.web import admin
+
+    clean_ops(demo_copy_url)
+    monkeypatch.setenv("IOC_DATABASE_URL", demo_copy_url)
+    monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", admin.hash_password("x", iterations=1000))
+    app = AppTest.from_file(str(APP), default_timeout=90)
+    app.query_params.update({"from": "2026-11-01", "to": "2026-11-20", "metric": "feedback.open_backlog"})
+    app.session_state[admin.SESSION_FLAG] = True
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    box = app.selectbox(key="directive_case_key")
+    case = box.options[0]
+    box.select(case)
+    app.text_area(key="directive_case_text").input("Xử lý dứt điểm trong 48 giờ")
+    next(b for b in app.button if b.label == t("directives.save") and "directive_case" in str(b.form_id)).click()
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    [stored] = dq.list_directives(demo_copy_url, DEMO_NOW).to_dict("records")
+    assert (stored["subject_kind"], stored["subject_key"], stored["text"]) == (
+        "case",
+        case,
+        "Xử lý dứt điểm trong 48 giờ",
+    )
+    assert stored["assignee"]  # the agency handling the case when none is typed

@@ -68,3 +68,36 @@ def popover(subject_kind: str, subject_key: str, language: str, key: str, subjec
 def tile_popover(definition, language: str) -> None:
     """What `widgets.kpi_grid` draws under each tile after the records button: the directive popover of the figure."""
     popover("figure", definition.key, language, f"tile_{definition.key}", t(f"kpi.{definition.key}", language))
+
+
+def case_popover(frame: pd.DataFrame, language: str) -> None:
+    """In the records dialog: the directive about one of the cases on the page (administrator only). `frame` is the
+    page of records (columns source, source_id, and agency when known, which is offered as the assignee)."""
+    if not admin.is_admin() or frame.empty or not {"source", "source_id"} <= set(frame.columns):
+        return
+    cases = [f"{source}:{source_id}" for source, source_id in zip(frame["source"], frame["source_id"], strict=True)]
+    agencies = dict(zip(cases, frame["agency"], strict=True)) if "agency" in frame else {}
+    with st.popover(t("directives.write_case", language), icon=":material/gavel:"):
+        with st.form("directive_case", clear_on_submit=True, border=False):
+            case = st.selectbox(t("directives.subject.case", language), cases, key="directive_case_key")
+            text = st.text_area(t("directives.column.text", language), key="directive_case_text")
+            assignee = st.text_input(
+                t("directives.column.assignee", language),
+                key="directive_case_assignee",
+                help=t("directives.assignee_help", language),
+            )
+            due = st.date_input(
+                t("directives.column.due_date", language),
+                value=local_now().date() + timedelta(days=DEFAULT_DUE_DAYS),
+                format="DD/MM/YYYY",
+                key="directive_case_due",
+            )
+            if st.form_submit_button(t("directives.save", language)):
+                if not text.strip():
+                    st.error(t("directives.empty", language))
+                else:
+                    chosen_agency = agencies.get(case)
+                    who = assignee.strip() or (None if pd.isna(chosen_agency) else chosen_agency)
+                    new_id = create(cache.current_url(), text, "case", case, who or "", due)
+                    clear()
+                    st.success(t("directives.saved", language, id=new_id))

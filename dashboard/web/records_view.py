@@ -24,6 +24,7 @@ from dashboard.metrics import definitions
 from dashboard.periods import Period, parse_date
 from dashboard.safe_text import markdown_text
 from dashboard.web import cache, url_state
+from dashboard.web.directives import case_popover
 from dashboard.web.url_state import RECORDS_METRIC_KEY, Filters
 
 PART_KEY = "records_part"
@@ -283,6 +284,7 @@ def _records_body(metric: str, filters: Filters) -> None:
     frame = cache.query(rq.page, metric, part, query_filter, rq.PAGE_SIZE, (int(page) - 1) * rq.PAGE_SIZE)
     table = readable(frame, rq.section_of(metric), language, SHOWN[rq.section_of(metric)])
     show_records(table)
+    case_popover(frame, language)  # the leader's directive about one of these cases (administrator only)
     first = (int(page) - 1) * rq.PAGE_SIZE + 1
     st.caption(
         t(
