@@ -45,7 +45,7 @@ def popover(subject_kind: str, subject_key: str, language: str, key: str, subjec
     """The "Ghi ý kiến chỉ đạo" popover for one subject (administrator only; nothing is drawn otherwise)."""
     if not admin.is_admin():
         return
-    with st.popover(t("directives.write", language), icon=":material/gavel:"):
+    with st.popover(t("directives.write", language), icon=":material/gavel:", type="tertiary"):
         st.caption(t("directives.about", language, subject=subject_label or subject_key))
         with st.form(f"directive_{key}", clear_on_submit=True, border=False):
             text = st.text_area(t("directives.column.text", language), key=f"directive_text_{key}")
