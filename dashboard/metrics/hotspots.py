@@ -230,14 +230,30 @@ def hotspots(reports: pd.DataFrame, rules: Rules = Rules()) -> pd.DataFrame:
     heads = grouped.head(1).set_index("group")
     areas = members.dropna(subset=["area_code"]).groupby(["group", "area_code"]).size().reset_index(name="n")
     areas = areas.sort_values(["group", "n", "area_code"], ascending=[True, False, True]).drop_duplicates("group")
-    agencies = members.dropna(subset=["agency"]).groupby("group")["agency"].agg(lambda v: sorted(set(map(str, v))))
+    # lists per hotspot by splitting the sorted columns at each group's first row (no Python function per group)
+    group_of = members["group"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, group_of[1:] != group_of[:-1]])
+    keys = group_of[starts]
+    source_ids = pd.Series([part.tolist() for part in np.split(members["source_id"].to_numpy(), starts[1:])], keys)
+    report_ids = pd.Series(
+        [part.tolist() for part in np.split(members["id"].to_numpy(dtype=np.int64), starts[1:])], keys
+    )
+    named = members[["group", "agency"]].dropna().astype({"agency": str}).drop_duplicates()
+    named = named.sort_values(["group", "agency"], kind="stable")
+    named_group = named["group"].to_numpy()
+    named_starts = np.flatnonzero(np.r_[True, named_group[1:] != named_group[:-1]]) if len(named) else np.array([], int)
+    agencies = pd.Series(
+        [part.tolist() for part in np.split(named["agency"].to_numpy(), named_starts[1:])] if len(named) else [],
+        named_group[named_starts] if len(named) else [],
+        dtype=object,
+    )
     result = pd.DataFrame(
         {
             "id": heads["category"].astype(str) + ":" + heads["source"].astype(str) + ":" + heads["source_id"],
             "category": heads["category"],
             "reports": grouped.size(),
-            "source_ids": grouped["source_id"].agg(list),
-            "report_ids": grouped["id"].agg(lambda v: [int(x) for x in v]),
+            "source_ids": source_ids,
+            "report_ids": report_ids,
             "lat": grouped["lat"].mean().round(6),
             "lon": grouped["lon"].mean().round(6),
             "area_code": areas.set_index("group")["area_code"],
