@@ -62,7 +62,7 @@ def assert_no_error_shown(page) -> None:
 # The wall has its own tests (tests/test_wall_browser.py); admin pages need a login (AppTest covers them).
 ANALYST_PAGES = [spec for spec in PAGES if not spec.kiosk and not spec.admin]
 # Pages made of tables only: the browser checks they render their heading without an error.
-TABLE_PAGES = {"alerts"}
+TABLE_PAGES = {"alerts", "directives", "events"}
 
 
 @pytest.mark.parametrize("spec", ANALYST_PAGES, ids=[spec.key for spec in ANALYST_PAGES])
