@@ -29,7 +29,13 @@ import numpy as np
 import pandas as pd
 
 from dashboard.bench import naive
-from dashboard.bench.queries import RECORDS_VIEWS, naive_records_count, records_view
+from dashboard.bench.queries import (
+    RECORDS_VIEWS,
+    hotspot_figures,
+    naive_hotspot_figures,
+    naive_records_count,
+    records_view,
+)
 from dashboard.config import PROJECT_ROOT
 from dashboard.db import dossier_queries as dq
 from dashboard.db import feedback_queries as fq
@@ -303,6 +309,12 @@ def cases(ctx: Context) -> list[Case]:
             lambda e: map_queries.feedback_layer(e, city),
             lambda layer: {"located": layer.total, "shown": len(layer.frame)},
             lambda e: naive.located_feedback(e, p, map_queries.GRID_DEGREES, map_queries.POINT_THRESHOLD),
+        ),
+        Case(  # issue 18: the hotspots of the period's last IOC_HOTSPOT_DAYS days, grouped in Python (h3)
+            "feedback.hotspots",
+            lambda e: hotspot_figures(e, city),
+            dict,
+            lambda e: naive_hotspot_figures(e, city),
         ),
         *[
             Case(

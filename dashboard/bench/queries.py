@@ -132,3 +132,46 @@ def naive_records_count(engine: Engine, period, metric: str, part: str, page_siz
         counts = {"vehicles": len(naive._observations(engine, period))}
     count = int(counts[metric.split(".", 1)[1]])
     return {"count": count, "page": min(count, page_size)}
+
+
+# ---------------------------------------------------------------- hotspots (`feedback.hotspots` bench case; issue 18)
+HOTSPOT_READ = (
+    "id", "source", "source_id", "category", "received_at", "resolved_at", "status", "reopened", "lat", "lon",
+    "area_code", "agency",
+)  # fmt: skip
+
+
+def _hotspot_figures(reports: pd.DataFrame, table: pd.DataFrame) -> dict[str, int]:
+    return {
+        "located": len(reports),
+        "hotspots": len(table),
+        "in_hotspots": int(table["reports"].sum()) if len(table) else 0,
+        "re_reported": int(table["reopened"].sum()) if len(table) else 0,
+    }
+
+
+def hotspot_figures(engine: Engine, query_filter) -> dict[str, int]:
+    """What the feedback page computes for its hotspot block: the hotspots of the last IOC_HOTSPOT_DAYS days of the
+    period (dashboard.db.hotspot_queries + dashboard.metrics.hotspots)."""
+    from dashboard.db import hotspot_queries as hq
+    from dashboard.metrics import hotspots as hs
+
+    rules = hs.Rules.from_settings()
+    reports = hq.located_reports(engine, hq.hotspot_period(query_filter, rules.days))
+    return _hotspot_figures(reports, hs.hotspots(reports, rules))
+
+
+def naive_hotspot_figures(engine: Engine, query_filter) -> dict[str, int]:
+    """The same figures from the whole feedback table read into pandas and filtered there (checks the window's SQL;
+    the grouping itself is checked against a brute-force pair search in tests/test_hotspots.py)."""
+    from dashboard.db import hotspot_queries as hq
+    from dashboard.metrics import hotspots as hs
+
+    rules = hs.Rules.from_settings()
+    window = hq.hotspot_period(query_filter, rules.days).period
+    frame = read_columns(engine, "feedback", list(HOTSPOT_READ))
+    received = pd.to_datetime(frame["received_at"])
+    keep = (received >= window.start_at) & (received < window.end_before) & frame["lat"].notna() & frame["lon"].notna()
+    reports = frame[keep].sort_values("id").reset_index(drop=True)
+    reports["lat"], reports["lon"] = reports["lat"].astype("float64"), reports["lon"].astype("float64")
+    return _hotspot_figures(reports, hs.hotspots(reports, rules))

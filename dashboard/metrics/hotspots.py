@@ -109,6 +109,46 @@ def rings_for(cells: np.ndarray, radius_m: float) -> int:
     return 1 + int(np.ceil((radius_m - edge) / (edge * np.sqrt(3) / 2)))
 
 
+def _ring_offsets(k: int) -> list[tuple[int, int]]:
+    """The (di, dj) steps of H3's local IJ coordinates to every cell at most `k` rings away (hexagonal distance:
+    max(|di|, |dj|) when the signs agree, |di| + |dj| otherwise)."""
+    return [
+        (di, dj)
+        for di in range(-k, k + 1)
+        for dj in range(-k, k + 1)
+        if (max(abs(di), abs(dj)) if di * dj >= 0 else abs(di) + abs(dj)) <= k
+    ]
+
+
+def _neighbour_cells(distinct: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cell index, neighbour cell index) of every pair of the sorted `distinct` cells at most `k` rings apart.
+    Through H3's local IJ coordinates around the first cell (one call per cell, then array arithmetic); where those
+    are undefined (a pentagon, or cells too far apart) through `grid_disk`, cell by cell."""
+    try:
+        origin = int(distinct[0])
+        ij = np.array([h3i.cell_to_local_ij(origin, value) for value in distinct.tolist()], dtype=np.int64)
+    except Exception:  # h3's errors for undefined local coordinates (H3FailedError and subclasses)
+        disks = [h3i.grid_disk(value, k) for value in distinct.tolist()]
+        sizes = np.fromiter(map(len, disks), dtype=np.int64, count=len(disks))
+        values = np.fromiter(itertools.chain.from_iterable(disks), dtype=np.uint64, count=int(sizes.sum()))
+        index = np.searchsorted(distinct, values)
+        present = distinct[np.minimum(index, len(distinct) - 1)] == values
+        return np.repeat(np.arange(len(distinct)), sizes)[present], index[present]
+    low = ij.min(axis=0) - k
+    width = int(ij[:, 1].max() - low[1] + k + 1)
+    key = (ij[:, 0] - low[0]) * width + (ij[:, 1] - low[1])
+    by_key = np.argsort(key, kind="stable")
+    sorted_key = key[by_key]
+    cells, nears = [], []
+    for di, dj in _ring_offsets(k):
+        wanted = key + di * width + dj
+        index = np.minimum(np.searchsorted(sorted_key, wanted), len(sorted_key) - 1)
+        found = sorted_key[index] == wanted
+        cells.append(np.flatnonzero(found))
+        nears.append(by_key[index[found]])
+    return np.concatenate(cells), np.concatenate(nears)
+
+
 def near_pairs(reports: pd.DataFrame, radius_m: float, max_gap: timedelta) -> pd.DataFrame:
     """Pairs (a, b) of row positions of `reports` (a received no later than b, a ≠ b, each pair once) of the same
     category within `radius_m` metres and `max_gap` of each other. Columns: a, b, metres, gap (b − a)."""
@@ -127,12 +167,7 @@ def near_pairs(reports: pd.DataFrame, radius_m: float, max_gap: timedelta) -> pd
     distinct, cell = np.unique(_cells(lat, lon, resolution), return_inverse=True)
     k = rings_for(distinct, radius_m)
     # (cell, neighbour cell) index pairs, each unordered pair of cells once (cell ≤ neighbour), present cells only
-    disks = [h3i.grid_disk(value, k) for value in distinct.tolist()]
-    sizes = np.fromiter(map(len, disks), dtype=np.int64, count=len(disks))
-    values = np.fromiter(itertools.chain.from_iterable(disks), dtype=np.uint64, count=int(sizes.sum()))
-    index = np.searchsorted(distinct, values)
-    present = distinct[np.minimum(index, len(distinct) - 1)] == values
-    ring_cell, ring_near = np.repeat(np.arange(len(distinct)), sizes)[present], index[present]
+    ring_cell, ring_near = _neighbour_cells(distinct, k)
     one_way = ring_cell <= ring_near
     ring_cell, ring_near = ring_cell[one_way], ring_near[one_way]
     order_ring = np.argsort(ring_cell, kind="stable")
