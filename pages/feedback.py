@@ -170,7 +170,7 @@ with overdue_column:
 # Repeat locations (issue 18): layer, top table with drill-down, and `hotspot=1` for their reports only
 hotspot_table = hotspots_web.section(selection, lang, "feedback_hotspots", area_names, with_map=True)
 if hotspots_web.only_in_hotspots(lang, "feedback_hotspot"):
-    hotspots_web.reports_in_hotspots(hotspot_table, lang)
+    hotspots_web.reports_in_hotspots(hotspot_table, lang, area_names)
 else:
     st.subheader(t("feedback.records_title", lang))
     records = cache.query(fq.records, query)

@@ -12,6 +12,7 @@ from dashboard.db import hotspot_queries as hq
 from dashboard.db import queries
 from dashboard.i18n import t
 from dashboard.metrics import hotspots as hs
+from dashboard.safe_text import markdown_text
 from dashboard.web import cache, url_state, widgets
 
 TOP_ROWS = 20
@@ -107,7 +108,7 @@ def section(selection, lang: str, key: str, area_names: dict[str, str], with_map
     return table
 
 
-def reports_table(ids: list[int], lang: str) -> pd.DataFrame:
+def reports_table(ids: list[int], lang: str, area_names: dict[str, str] | None = None) -> pd.DataFrame:
     """The reports with these ids as a person reads them, with "Có thể trùng với" (the original's source_id)."""
     frame = cache.query(hq.reports_by_ids, sorted(ids)[:REPORT_LIMIT])
     if "duplicate_of" in frame:
@@ -137,6 +138,11 @@ def reports_table(ids: list[int], lang: str) -> pd.DataFrame:
     shown = frame[columns].copy()
     shown["category"] = [t(f"category.{c}", lang) for c in shown["category"]]
     shown["status"] = [t(f"status.{s}", lang) for s in shown["status"]]
+    shown["area_code"] = [(area_names or {}).get(code, code) for code in shown["area_code"]]
+    for name in ("area_code", "agency", "duplicate_of"):  # blank, not "None"
+        if name in shown:
+            shown[name] = [value if isinstance(value, str) and value else "" for value in shown[name]]
+    shown = shown.rename(columns={"area_code": "area_name"})
     return shown.rename(columns=lambda name: t(f"records.column.{name}", lang))
 
 
@@ -148,21 +154,21 @@ def _reports_dialog(hotspot: dict, lang: str, area_names: dict[str, str]) -> Non
             "hotspots.dialog_caption",
             lang,
             category=t(f"category.{hotspot['category']}", lang),
-            area=area_names.get(hotspot["area_code"], hotspot["area_code"] or "—"),
+            area=markdown_text(area_names.get(hotspot["area_code"], hotspot["area_code"] or "—")),
             reports=int(hotspot["reports"]),
             reopened=int(hotspot["reopened"]),
         )
     )
-    table = reports_table(list(hotspot["report_ids"]), lang)
+    table = reports_table(list(hotspot["report_ids"]), lang, area_names)
     widgets.show_table(table)
     widgets.download_buttons(table, "hotspot_reports", lang)
 
 
-def reports_in_hotspots(table: pd.DataFrame, lang: str) -> None:
+def reports_in_hotspots(table: pd.DataFrame, lang: str, area_names: dict[str, str] | None = None) -> None:
     """The records list of `hotspot=1`: every report of the hotspots (at most REPORT_LIMIT rows)."""
     ids = sorted(hs.in_hotspots(table))
     st.subheader(t("hotspots.records_title", lang))
-    shown = reports_table(ids, lang) if ids else pd.DataFrame()
+    shown = reports_table(ids, lang, area_names) if ids else pd.DataFrame()
     st.caption(
         t(
             "hotspots.records_note",
