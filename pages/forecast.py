@@ -16,10 +16,10 @@ from dashboard.db import forecast_queries as fq
 from dashboard.db import queries
 from dashboard.i18n import format_date, format_datetime, format_number, t
 from dashboard.safe_text import chart_text
-from dashboard.web import cache, url_state, widgets
-from models.calendar import country_of, holiday_markers
+from dashboard.web import cache, events, url_state, widgets
 
 HISTORY_CHOICES = (90, 180, 365, 730)
+NO_MARKERS = pd.DataFrame(columns=["ds", "holiday"])
 ANOMALY_DAYS = 30
 ANOMALIES_SHOWN = 500
 
@@ -32,7 +32,6 @@ with badge_column:
     widgets.demo_badge(lang)
 
 runs = cache.query(fq.current_runs, ttl=0)  # never reused: a new run shows on the next rerun
-country = country_of(cache.query(queries.dataset_info, ttl=cache.STATUS_TTL_SECONDS))
 
 
 def run_line(run: pd.Series, series_count: int) -> str:
@@ -187,18 +186,16 @@ def series_section(metric: str, run: pd.Series) -> str:
     first_day = pd.Timestamp(forecast["ds"].min()).date()
     start = first_day - timedelta(days=days_back)
     actual = cache.query(fq.series_actuals, series_id, start, first_day - timedelta(days=1))
-    markers = holiday_markers(start, pd.Timestamp(forecast["ds"].max()).date(), country)
-    st.plotly_chart(
-        charts.forecast_chart(
-            actual,
-            forecast,
-            markers,
-            lang=lang,
-            unit=t(f"forecast.unit.{metric}", lang),
-            title=t("forecast.chart.title", lang, series=chart_text(options[series_id]), days=len(forecast)),
-        ),
-        key="forecast_chart",
+    end = pd.Timestamp(forecast["ds"].max()).date()
+    figure = charts.forecast_chart(
+        actual,
+        forecast,
+        NO_MARKERS,  # the events table holds the holidays and the operators' events: one set of markers
+        lang=lang,
+        unit=t(f"forecast.unit.{metric}", lang),
+        title=t("forecast.chart.title", lang, series=chart_text(options[series_id]), days=len(forecast)),
     )
+    st.plotly_chart(events.mark(figure, start, end, selection.areas), key="forecast_chart")
     row = rows.set_index("series_id").loc[series_id]
     st.markdown(coverage_sentence(row))
     st.caption(t("forecast.chart.caption_calibrated", lang))
@@ -219,17 +216,15 @@ def history_without_forecast() -> None:
     if actual.empty:  # e.g. a link to a period before the data
         st.info(t("forecast.history_none", lang, days=HISTORY_CHOICES[1], end=format_date(end)), icon=":material/info:")
         return
-    st.plotly_chart(
-        charts.forecast_chart(
-            actual,
-            pd.DataFrame(columns=["ds", "yhat", "yhat_lower", "yhat_upper"]),
-            holiday_markers(start, end, country),
-            lang=lang,
-            unit=t("forecast.unit.feedback", lang),
-            title=t("forecast.history_only", lang, days=HISTORY_CHOICES[1]),
-        ),
-        key="forecast_history_only",
+    figure = charts.forecast_chart(
+        actual,
+        pd.DataFrame(columns=["ds", "yhat", "yhat_lower", "yhat_upper"]),
+        NO_MARKERS,
+        lang=lang,
+        unit=t("forecast.unit.feedback", lang),
+        title=t("forecast.history_only", lang, days=HISTORY_CHOICES[1]),
     )
+    st.plotly_chart(events.mark(figure, start, end, selection.areas), key="forecast_history_only")
 
 
 if runs.empty:

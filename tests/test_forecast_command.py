@@ -177,9 +177,18 @@ def test_forecast_page_shows_the_stored_scores(monkeypatch, forecast_db):
     engine.dispose()
     city = scores[(scores["series_id"] == "feedback:city") & ~scores["is_holdout"]].set_index("model")
     chosen = scores[(scores["series_id"] == "feedback:city") & scores["chosen"]]["model"].iloc[0]
+    from dashboard.db import event_queries
+
+    first_day = fq.series_forecast(make_engine(url, read_only=True), run_id, "feedback:city")["ds"].min()
+    event_queries.add_event(url, "festival", "Hội chợ thử", pd.Timestamp(first_day).date())
     app = run_app(monkeypatch, url, page=FORECAST_PAGE)
     assert not app.exception, [e.message for e in app.exception]
     assert not app.error
+    figure = json.loads(app.get("plotly_chart")[0].proto.spec)  # the forecast chart, its markers from the events table
+    marked = [a.get("text", "") for a in figure["layout"].get("annotations", [])] + [
+        str(d.get("hovertext") or d.get("text") or "") for d in figure["data"]
+    ]
+    assert any("Hội chợ thử" in text for text in marked)
     tiles = {m.label: m.value for m in app.metric}
     assert tiles[t("forecast.tile.model")] == t(f"forecast.model.{chosen}")
     assert tiles[t("forecast.tile.mase")] == format_number(city.loc[chosen, "mase"], "vi", 2)

@@ -298,11 +298,17 @@ __all__ = [
 _LOADED: set[str] = set()
 
 
-def country() -> str:
-    """The country of the holidays loaded: IOC_COUNTRY (default VN)."""
+def country(data_engine: Engine | None = None) -> str:
+    """The country of the holidays loaded: the data's own (dataset_info `country`, written by `import --country`)
+    when `data_engine` has one, else IOC_COUNTRY (default VN) — the forecasts' rule (models.calendar.country_of)."""
     from dashboard import config
 
-    return (config.value("IOC_COUNTRY") or "VN").strip().upper()
+    declared = ""
+    if data_engine is not None:
+        from dashboard.db.queries import dataset_info
+
+        declared = dataset_info(data_engine).get("country", "")
+    return (declared or config.value("IOC_COUNTRY") or "VN").strip().upper()
 
 
 def chart_events(
@@ -312,6 +318,6 @@ def chart_events(
     asks for a database (idempotent, so the pages, the CLI and the briefing may all ask)."""
     key = str(url)
     if key not in _LOADED:
-        ensure_holidays(data_engine, url, country())
+        ensure_holidays(data_engine, url, country(data_engine))
         _LOADED.add(key)
     return events_between(url, start, end, areas)

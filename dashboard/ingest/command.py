@@ -101,6 +101,13 @@ def add_parser(commands: argparse._SubParsersAction, handler) -> None:
         metavar="FILE.csv",
         help="write every rejected row (row number, column, value, reason) here",
     )
+    parser.add_argument(
+        "--country",
+        default=None,
+        metavar="CODE",
+        help="the country of the data (ISO 3166, e.g. US): its public holidays are used by the forecasts "
+        "instead of IOC_COUNTRY's",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(handler=handler)
 
@@ -178,6 +185,14 @@ def run(args: argparse.Namespace, engine) -> int:
         print(f"{'Would replace' if args.dry_run else 'Replaced'} the areas with {len(areas)} from {args.file.name}.")
         return 0
     options = options_from(args)
+    if args.country is not None:
+        from models.calendar import normal_country
+
+        try:
+            args.country = normal_country(args.country)
+        except ValueError as error:
+            print(f"error: --country: {error}", file=sys.stderr)
+            return 2
     try:
         with _progress(args.quiet or not sys.stderr.isatty()) as progress:
             result = run_import(engine, options, progress=progress)
@@ -200,9 +215,25 @@ def run(args: argparse.Namespace, engine) -> int:
     except DatabaseError:
         raise
     print_summary(result)
+    if args.country and not args.dry_run:
+        set_country(engine, args.country)
+        print(f"The data's country is {args.country}: the forecasts use its public holidays.")
     if args.reject_report and result.rejected:
         print(f"Rejected rows written to {args.reject_report}")
     return 0
+
+
+def set_country(engine, country: str) -> None:
+    """Record the data's country in dataset_info (key `country`, read by models.calendar.country_of)."""
+    from sqlalchemy import delete, insert
+
+    from dashboard.db import schema
+    from dashboard.db.engine import translating_errors
+
+    info = schema.dataset_info
+    with translating_errors(engine), engine.begin() as connection:
+        connection.execute(delete(info).where(info.c.key == "country"))
+        connection.execute(insert(info).values(key="country", value=country))
 
 
 def _memory_mb() -> int:
