@@ -44,12 +44,18 @@ TARGETS = {
 }
 
 
+# Columns no file fills: computed after the import (feedback.duplicate_of: the worker's `duplicates` job, issue 18).
+# Left out of the stage, so new rows get NULL and a re-import never overwrites them.
+COMPUTED_COLUMNS = {"feedback": ("duplicate_of",)}
+
+
 def stage_table(target: Table, import_id: str) -> Table:
-    """A plain table shaped like `target` (no id, no constraints) plus the file's row number."""
+    """A plain table shaped like `target` (no id, no constraints, no COMPUTED_COLUMNS) plus the file's row number."""
+    computed = COMPUTED_COLUMNS.get(target.name, ())
     columns = [
         Column(c.name, c.type)
         for c in target.columns
-        if not (c.primary_key and c.name == "id" and isinstance(c.type, Integer))
+        if not (c.primary_key and c.name == "id" and isinstance(c.type, Integer)) and c.name not in computed
     ]
     name = f"import_stage_{target.name}_{import_id[-8:]}"
     return Table(name, MetaData(), *columns, Column("row_number", Integer, nullable=False))
