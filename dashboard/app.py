@@ -124,7 +124,7 @@ language = url_state.global_filters(
 ).lang
 
 try:
-    st.navigation(_pages(language), position="sidebar").run()
+    st.navigation(_pages(language), position="sidebar", expanded=True).run()  # every page listed, none behind "more"
 except DatabaseError as error:  # the database went away while the page ran
     widgets.database_error_page(error)
 except Exception:  # never show a leader a traceback; the log keeps the details
