@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import config
+from dashboard.commands import date_argument
 from dashboard.db.engine import (
     DatabaseError,
     check_ready,
@@ -31,14 +32,7 @@ from dashboard.db.engine import (
     redact_url,
     writing,
 )
-from dashboard.periods import Period, parse_date
-
-
-def _date_argument(value: str) -> date:
-    try:
-        return parse_date(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+from dashboard.periods import Period
 
 
 def _positive_float(value: str) -> float:
@@ -353,14 +347,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--scale", type=_positive_float, default=1.0, help="1.0 ≈ 200k reports, 150k dossiers, 60 sensors"
     )
     demo.add_argument(
-        "--start", type=_date_argument, default=None, help="first day (YYYY-MM-DD; default: 3 years before --end)"
+        "--start", type=date_argument, default=None, help="first day (YYYY-MM-DD; default: 3 years before --end)"
     )
-    demo.add_argument("--end", type=_date_argument, default=None, help="last day (YYYY-MM-DD; default: today)")
+    demo.add_argument("--end", type=date_argument, default=None, help="last day (YYYY-MM-DD; default: today)")
     demo.set_defaults(handler=command_demo)
 
     kpi = commands.add_parser("kpi", help="print every KPI for a period")
-    kpi.add_argument("--from", dest="date_from", type=_date_argument, required=True)
-    kpi.add_argument("--to", dest="date_to", type=_date_argument, required=True)
+    kpi.add_argument("--from", dest="date_from", type=date_argument, required=True)
+    kpi.add_argument("--to", dest="date_to", type=date_argument, required=True)
     kpi.add_argument("--area", action="append", help="area code (repeat for several); default: whole city")
     kpi.add_argument("--agency", action="append", help="agency name (repeat for several); feedback and dossiers only")
     kpi.add_argument("--json", action="store_true")

@@ -13,17 +13,10 @@ import argparse
 import json
 import sys
 
-from dashboard.periods import parse_date
+from dashboard.commands import date_argument
 
 KINDS = ("holiday", "weather", "festival", "incident", "policy")
 JSON_KEYS = ("id", "start_date", "end_date", "kind", "title", "description", "wards", "source", "created_by")
-
-
-def _date(value: str):
-    try:
-        return parse_date(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -32,14 +25,14 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     add = actions.add_parser("add", help="add an event (one day, or --from … --to …)")
     add.add_argument("--kind", choices=KINDS, required=True)
     add.add_argument("--title", required=True)
-    add.add_argument("--from", dest="date_from", type=_date, required=True, metavar="DATE")
-    add.add_argument("--to", dest="date_to", type=_date, default=None, metavar="DATE")
+    add.add_argument("--from", dest="date_from", type=date_argument, required=True, metavar="DATE")
+    add.add_argument("--to", dest="date_to", type=date_argument, default=None, metavar="DATE")
     add.add_argument("--ward", action="append", default=[], metavar="CODE", help="area code (repeat; none: city-wide)")
     add.add_argument("--description", default=None)
     add.set_defaults(handler=command_events)
     listing = actions.add_parser("list", help="list the events (oldest first)")
-    listing.add_argument("--from", dest="date_from", type=_date, default=None, metavar="DATE")
-    listing.add_argument("--to", dest="date_to", type=_date, default=None, metavar="DATE")
+    listing.add_argument("--from", dest="date_from", type=date_argument, default=None, metavar="DATE")
+    listing.add_argument("--to", dest="date_to", type=date_argument, default=None, metavar="DATE")
     listing.add_argument("--kind", action="append", choices=KINDS, default=[])
     listing.add_argument("--json", action="store_true", help="print a JSON list, one object per event")
     listing.set_defaults(handler=command_events)

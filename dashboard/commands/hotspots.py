@@ -15,16 +15,10 @@ import argparse
 import json
 import sys
 
-from dashboard.periods import Period, parse_date
+from dashboard.commands import date_argument
+from dashboard.periods import Period
 
 PREVIEW_ROWS = 20
-
-
-def _date(value: str):
-    try:
-        return parse_date(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -33,8 +27,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="repeat locations: reports of the same category close together in a period",
         description="Hotspots of citizen reports (IOC_HOTSPOT_RADIUS_M, IOC_HOTSPOT_DAYS, IOC_HOTSPOT_MIN_REPORTS).",
     )
-    parser.add_argument("--from", dest="date_from", type=_date, required=True, metavar="DATE")
-    parser.add_argument("--to", dest="date_to", type=_date, required=True, metavar="DATE")
+    parser.add_argument("--from", dest="date_from", type=date_argument, required=True, metavar="DATE")
+    parser.add_argument("--to", dest="date_to", type=date_argument, required=True, metavar="DATE")
     parser.add_argument("--category", action="append", default=[], help="a category (repeat for several)")
     parser.add_argument("--area", action="append", default=[], help="area code (repeat for several)")
     parser.add_argument("--json", action="store_true", help="print a JSON list, one object per hotspot")

@@ -18,16 +18,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard.periods import Period, parse_date
+from dashboard.commands import date_argument
+from dashboard.periods import Period
 
 PREVIEW_ROWS = 20
-
-
-def _date(value: str):
-    try:
-        return parse_date(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _whole(value: str) -> int:
@@ -47,8 +41,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         description="The records behind one KPI of `kpi --json`, with the same period and filters.",
     )
     parser.add_argument("--metric", required=True, metavar="KEY", help="a KPI key such as feedback.resolved")
-    parser.add_argument("--from", dest="date_from", type=_date, required=True)
-    parser.add_argument("--to", dest="date_to", type=_date, required=True)
+    parser.add_argument("--from", dest="date_from", type=date_argument, required=True)
+    parser.add_argument("--to", dest="date_to", type=date_argument, required=True)
     parser.add_argument("--area", action="append", default=[], help="area code (repeat for several)")
     parser.add_argument("--agency", action="append", default=[], help="agency name (repeat for several)")
     parser.add_argument(

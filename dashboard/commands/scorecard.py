@@ -15,16 +15,10 @@ import argparse
 import json
 import sys
 
-from dashboard.periods import Period, parse_date
+from dashboard.commands import date_argument
+from dashboard.periods import Period
 
 JSON_KEYS = ("unit", "unit_name", "rank", "points", "max_points", "cityscore", "cases", "change", "indicators")
-
-
-def _date(value: str):
-    try:
-        return parse_date(value)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -33,8 +27,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         help="league table of agencies or wards by the Decision 766-style scorecard (data/scorecard.yaml)",
         description="Points per unit for a period, ranked; units below IOC_SCORECARD_MIN_CASES are listed apart.",
     )
-    parser.add_argument("--from", dest="date_from", type=_date, required=True, metavar="DATE")
-    parser.add_argument("--to", dest="date_to", type=_date, required=True, metavar="DATE")
+    parser.add_argument("--from", dest="date_from", type=date_argument, required=True, metavar="DATE")
+    parser.add_argument("--to", dest="date_to", type=date_argument, required=True, metavar="DATE")
     parser.add_argument("--by", choices=("agency", "area"), required=True, help="rank agencies or wards")
     parser.add_argument("--json", action="store_true", help="print a JSON list, one object per unit")
     parser.set_defaults(handler=command_scorecard)
