@@ -75,67 +75,27 @@ with trend_column:
     st.subheader(t("trend.heading", lang))
     window = trend_window(filters.period)
     fetched = Period(window.start - timedelta(days=ROLLING_DAYS - 1), window.end)  # full 7-day means from day one
-    tabs = st.tabs(
-        [t("trend.feedback_received", lang), t("trend.dossiers_received", lang), t("trend.traffic_vehicles", lang)]
-    )
-    with tabs[0]:
-        st.plotly_chart(
-            events_web.mark(
-                daily_trend(
-                    cache.query(queries.feedback_daily, fetched, list(filters.areas) or None),
-                    title=t("trend.feedback_received", lang),
-                    lang=lang,
-                    stack_column="category",
-                    display_start=window.start,
-                    label_prefix="category.",
-                ),
-                window.start,
-                window.end,
-                filters.areas,
-            ),
-            key="trend_feedback",
-            on_select=drill.on_chart("trend_feedback", "feedback.received", "category", day_field="x"),
-            selection_mode="points",
-        )
-    with tabs[1]:
-        st.plotly_chart(
-            events_web.mark(
-                daily_trend(
-                    cache.query(queries.dossier_daily, fetched, list(filters.areas) or None),
-                    title=t("trend.dossiers_received", lang),
-                    lang=lang,
-                    stack_column="channel",
-                    display_start=window.start,
-                    label_prefix="channel.",
-                ),
-                window.start,
-                window.end,
-                filters.areas,
-            ),
-            key="trend_dossiers",
-            on_select=drill.on_chart("trend_dossiers", "dossiers.received", "channel", day_field="x"),
-            selection_mode="points",
-        )
-    with tabs[2]:
-        vehicles = cache.query(queries.traffic_daily, fetched, list(filters.areas) or None)
-        vehicles = vehicles.assign(vehicles=vehicles["vehicles"] / 1000.0)
-        st.plotly_chart(
-            events_web.mark(
-                daily_trend(
-                    vehicles,
-                    title=t("trend.traffic_vehicles", lang),
-                    lang=lang,
-                    value_column="vehicles",
-                    display_start=window.start,
-                ),
-                window.start,
-                window.end,
-                filters.areas,
-            ),
-            key="trend_traffic",
-            on_select=drill.on_chart("trend_traffic", "traffic.vehicles", day_field="x"),
-            selection_mode="points",
-        )
+    titles = [t("trend.feedback_received", lang), t("trend.dossiers_received", lang), t("trend.traffic_vehicles", lang)]
+    tabs = st.tabs(titles)
+    areas = list(filters.areas) or None
+    vehicles = cache.query(queries.traffic_daily, fetched, areas)
+    trends = (  # chart key, the KPI a click opens the records of, the day frame, daily_trend's options
+        ("trend_feedback", "feedback.received", cache.query(queries.feedback_daily, fetched, areas),
+         {"stack_column": "category", "label_prefix": "category."}),
+        ("trend_dossiers", "dossiers.received", cache.query(queries.dossier_daily, fetched, areas),
+         {"stack_column": "channel", "label_prefix": "channel."}),
+        ("trend_traffic", "traffic.vehicles", vehicles.assign(vehicles=vehicles["vehicles"] / 1000.0),
+         {"value_column": "vehicles"}),
+    )  # fmt: skip
+    for tab, title, (key, metric, frame, options) in zip(tabs, titles, trends, strict=True):
+        figure = daily_trend(frame, title=title, lang=lang, display_start=window.start, **options)
+        with tab:
+            st.plotly_chart(
+                events_web.mark(figure, window.start, window.end, filters.areas),
+                key=key,
+                on_select=drill.on_chart(key, metric, options.get("stack_column"), day_field="x"),
+                selection_mode="points",
+            )
 
 # Recent anomalies (written by `python -m dashboard forecast`; see pages/forecast.py).
 st.subheader(t("forecast.overview.heading", lang))
