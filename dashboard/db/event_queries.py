@@ -70,6 +70,21 @@ def check_event(kind: str, title: str, start: date, end: date | None) -> tuple[s
     return title, start, end
 
 
+def _checked(
+    kind: str, title: str, start: date, end: date | None, description: str | None, wards: Iterable[str] | None
+) -> dict:
+    """The columns an operator writes, checked (check_event) and normalised, for a new or a changed event."""
+    title, start, end = check_event(kind, title, start, end)
+    return {
+        "kind": kind,
+        "title": title,
+        "start_date": start,
+        "end_date": end,
+        "description": (description or "").strip() or None,
+        "wards": join_wards(wards),
+    }
+
+
 def add_event(
     engine_or_url: Engine | str | None,
     kind: str,
@@ -84,15 +99,9 @@ def add_event(
     now: datetime | None = None,
 ) -> int:
     """Store one event; its id."""
-    title, start, end = check_event(kind, title, start, end)
     engine = _ops(engine_or_url)
     row = {
-        "start_date": start,
-        "end_date": end,
-        "kind": kind,
-        "title": title,
-        "description": (description or "").strip() or None,
-        "wards": join_wards(wards),
+        **_checked(kind, title, start, end, description, wards),
         "source": source,
         "created_by": created_by,
         "created_at": now or datetime.now().replace(microsecond=0),
@@ -113,16 +122,8 @@ def update_event(
     wards: Iterable[str] | None = None,
 ) -> bool:
     """Change an event; False when there is no such event."""
-    title, start, end = check_event(kind, title, start, end)
     engine = _ops(engine_or_url)
-    values = {
-        "kind": kind,
-        "title": title,
-        "start_date": start,
-        "end_date": end,
-        "description": (description or "").strip() or None,
-        "wards": join_wards(wards),
-    }
+    values = _checked(kind, title, start, end, description, wards)
     with translating_errors(engine), engine.begin() as connection:
         return connection.execute(update(ops.events).where(E.id == event_id).values(**values)).rowcount == 1
 
