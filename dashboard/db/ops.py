@@ -194,9 +194,16 @@ def make_ops_engine(url: str | None = None) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
     else:
         engine = make_engine(target)
+    _register_tables()
     with translating_errors(engine):
         ops_metadata.create_all(engine)
     return engine
+
+
+def _register_tables() -> None:
+    """Load the modules that put tables of their own on `ops_metadata` (they import this module, so they are
+    imported here, when a store is opened, not at the top)."""
+    import dashboard.db.audit  # noqa: F401 — the access log (audit_log)
 
 
 _OPENING = threading.Lock()
