@@ -267,7 +267,39 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "IOC_ADMIN_PASSWORD_HASH",
         "",
-        "PBKDF2 hash of the administrator password (python -m dashboard hash-password); empty: no admin pages.",
+        "Before accounts: PBKDF2 hash of the one administrator password (python -m dashboard hash-password). While no "
+        "account 'admin' exists, the name admin with this password signs in and the account is created from it; "
+        "afterwards the setting is not read (remove it; change the password with `users set-password admin`).",
+    ),
+    Setting(
+        "IOC_VISITOR_ACCESS",
+        "login",
+        "What a visitor without an account sees: login (only the sign-in page) or public (the city figures: overview, "
+        "traffic, map, forecast; no records, no agency ranking).",
+        parse=choice("login", "public"),
+    ),
+    Setting(
+        "IOC_SESSION_IDLE_MINUTES",
+        "60",
+        "A signed-in session ends after this many minutes without activity.",
+        parse=whole_number,
+        minimum=1,
+        maximum=43_200,
+    ),
+    Setting(
+        "IOC_LOGIN_LOCK_AFTER",
+        "5",
+        "After this many wrong passwords in a row for a name, further tries wait 30 s, then twice as long after each "
+        "new failure (at most an hour).",
+        parse=whole_number,
+        minimum=1,
+        maximum=100,
+    ),
+    Setting(
+        "IOC_OIDC_ROLE_CLAIM",
+        "",
+        "With Streamlit's OIDC sign-in ([auth] in .streamlit/secrets.toml): the claim of the identity token holding "
+        "the role (viewer, agency_officer, analyst, operator, admin); empty: OIDC sign-in is not used. See README.",
     ),
     # Import limits: a file beyond one is refused with a one-line message naming the limit and where it was hit.
     Setting("IOC_IMPORT_MAX_COLUMNS", "500", "Most columns an imported file may have.", parse=whole_number, minimum=1),
