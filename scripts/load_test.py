@@ -2,6 +2,14 @@
 
     .venv/bin/python scripts/load_test.py --database-url duckdb:////work/main/data/bench-1.duckdb
     .venv/bin/python scripts/load_test.py --sessions 20 --minutes 2 --ttl 300 --json
+    .venv/bin/python scripts/load_test.py --protocol --url http://127.0.0.1:8501 --users 20 --think 5 --duration 120 --json
+
+--protocol: no browser. Virtual users speak Streamlit's WebSocket protocol (scripts/streamlit_protocol.py): each
+opens a page, then thinks (--think s ± 20 %) and opens the next page or, every third step, changes the period or the
+area filter. Every step is timed from the request to the script's `script_finished` message. --url is a running app
+(one process or HAProxy in front of several); without it the app is started as below. --cookie NAME=VALUE or
+--as-role ROLE (a test user made by dashboard.testing.accounts.login_token) logs the users in. With --json it prints
+{"users", "page_changes", "errors", "p50_ms", "p95_ms", "throughput_per_s", ...}; exit code 1 on any error.
 
 Starts `streamlit run dashboard/app.py` on a free local port against the database (dashboard/browser.py),
 opens one system Chromium (never Playwright's download) with one context per session, and lets every
@@ -112,6 +120,16 @@ def _stats(times: list[float]) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default=None, help="default: IOC_DATABASE_URL / the configured database")
+    protocol = parser.add_argument_group("protocol mode (no browser)")
+    protocol.add_argument("--protocol", action="store_true", help="virtual users over the WebSocket protocol")
+    protocol.add_argument("--url", default=None, help="a running app (default: start one on --database-url)")
+    protocol.add_argument("--users", type=int, default=20)
+    protocol.add_argument("--think", type=float, default=5.0, help="seconds between a user's steps (± 20 %%)")
+    protocol.add_argument("--duration", type=float, default=120.0, help="seconds the users run")
+    protocol.add_argument("--ramp-up", type=float, default=5.0, help="seconds over which the users connect")
+    protocol.add_argument("--seed", type=int, default=0)
+    protocol.add_argument("--cookie", default=None, help="cookie every user sends, e.g. ioc_session=TOKEN")
+    protocol.add_argument("--as-role", default=None, help="log every user in as a test user of this role")
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--page-timeout", type=float, default=120.0, help="seconds before a page counts as failed")
@@ -128,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     extra = {"IOC_QUERY_TTL_SECONDS": str(args.ttl)} if args.ttl is not None else {}
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     log_path = OUT_DIR / "streamlit.log"
+    if args.protocol:
+        return protocol_main(args, url, extra, log_path)
     log(
         f"{args.sessions} sessions for {args.minutes:g} min against {url}; pages: {', '.join(s.key for s in ANALYST_PAGES)}"
     )
@@ -165,6 +185,86 @@ def main(argv: list[str] | None = None) -> int:
                     f"  {key:<12} n={stats['loads']:<4} p50 {stats['p50_ms']:>6} ms  p95 {stats['p95_ms']:>6} ms  max {stats['max_ms']:>6} ms"
                 )
     return 1 if errors else 0
+
+
+# ---------------------------------------------------------------- protocol mode
+def _cookie(args, db_url: str) -> str | None:
+    if args.cookie:
+        return args.cookie
+    if not args.as_role:
+        return None
+    try:
+        from dashboard.testing.accounts import login_token
+    except ImportError:
+        raise SystemExit(
+            "error: --as-role needs dashboard.testing.accounts (accounts, issue 19), not present"
+        ) from None
+    return f"ioc_session={login_token(db_url, args.as_role)}"
+
+
+def protocol_summary(shared, elapsed: float, users: int) -> dict:
+    """The JSON the issue asks for (users, page_changes, errors, p50_ms, p95_ms, throughput_per_s) and the detail."""
+    steps = [r for r in shared.records if r.action in ("page", "filter") and r.ok]
+    first = [r.ms for r in shared.records if r.action == "first_load" and r.ok]
+    times = [r.ms for r in steps]
+
+    def percentile(values: list[float], q: int) -> float | None:
+        return round(float(np.percentile(values, q))) if values else None
+
+    return {
+        "users": users,
+        "page_changes": len(steps),
+        "errors": len(shared.errors),
+        "p50_ms": percentile(times, 50),
+        "p95_ms": percentile(times, 95),
+        "throughput_per_s": round(len(steps) / elapsed, 2) if elapsed else 0.0,
+        "max_ms": round(max(times)) if times else None,
+        "elapsed_s": round(elapsed, 1),
+        "by_action": {
+            action: {"n": len(t), "p50_ms": percentile(t, 50), "p95_ms": percentile(t, 95)}
+            for action in ("page", "filter")
+            if (t := [r.ms for r in steps if r.action == action])
+        },
+        "first_load": {"n": len(first), "p50_ms": percentile(first, 50), "p95_ms": percentile(first, 95)},
+        "error_samples": shared.errors[:10],
+    }
+
+
+def protocol_main(args, db_url: str, extra: dict, log_path: Path) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import streamlit_protocol
+
+    pages = [spec.url_path for spec in ANALYST_PAGES]
+    cookie = _cookie(args, db_url)
+    options = {
+        "users": args.users,
+        "think": args.think,
+        "duration": args.duration,
+        "cookie": cookie,
+        "page_timeout": args.page_timeout,
+        "seed": args.seed,
+        "ramp_up": min(args.ramp_up, args.duration / 2),
+    }
+    log(f"{args.users} virtual users, think {args.think:g} s, {args.duration:g} s; pages: {', '.join(pages)}")
+    if args.url:
+        shared, elapsed = streamlit_protocol.run_users(args.url, pages, **options)
+    else:
+        with browser.running_app(db_url, extra_env=extra, log_path=log_path, timeout=120) as base_url:
+            shared, elapsed = streamlit_protocol.run_users(base_url, pages, **options)
+    summary = protocol_summary(shared, elapsed, args.users)
+    summary["url"] = args.url or db_url
+    Path(OUT_DIR / "protocol_summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False))
+    else:
+        print(
+            f"{args.users} users, {summary['elapsed_s']} s: {summary['page_changes']} page changes "
+            f"({summary['throughput_per_s']}/s), p50 {summary['p50_ms']} ms, p95 {summary['p95_ms']} ms, "
+            f"{summary['errors']} errors"
+        )
+        for sample in summary["error_samples"]:
+            print(f"  error: {sample}")
+    return 1 if summary["errors"] else 0
 
 
 if __name__ == "__main__":
