@@ -106,6 +106,17 @@ def country(raw: str) -> str:
 country.allowed_key = "settings.allowed.country"
 
 
+def role_names(raw: str) -> tuple[str, ...]:
+    """A comma-separated list of account roles (viewer, agency_officer, analyst, operator, admin); may be empty."""
+    from dashboard.access.roles import parse_role
+
+    names = [part.strip() for part in raw.split(",") if part.strip()]
+    return tuple(sorted({str(parse_role(name)) for name in names}))  # ValueError on an unknown role
+
+
+role_names.allowed_key = "settings.allowed.role_names"
+
+
 def cron(raw: str) -> str:
     """A five-field cron expression (minute hour day month weekday), as the worker's scheduler reads it."""
     from dashboard.jobs.schedule import cron_trigger
@@ -447,6 +458,23 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=1,
         maximum=8_760,
     ),
+    # Citizens' personal details and the access log (issue 19: dashboard/access/pii.py, dashboard/db/audit.py).
+    Setting(
+        "IOC_PII_ROLES",
+        "admin",
+        "Roles that see citizens' personal details (name, phone, e-mail, exact address) unmasked: comma-separated "
+        "(viewer, agency_officer, analyst, operator, admin); empty: nobody.",
+        parse=role_names,
+    ),
+    Setting(
+        "IOC_AUDIT_RETENTION_DAYS",
+        "365",
+        "Days the access log keeps its rows; older ones are deleted by the worker's audit_retention job.",
+        parse=whole_number,
+        minimum=1,
+        maximum=36_500,
+    ),
+    Setting("IOC_JOB_AUDIT_RETENTION_CRON", "30 2 * * *", "When the worker purges the old access log.", parse=cron),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
@@ -574,3 +602,12 @@ def connect_timeout_seconds() -> int:
 
 def write_lock_timeout_seconds() -> float:
     return value("IOC_WRITE_LOCK_TIMEOUT_SECONDS")
+
+
+def pii_roles() -> frozenset[str]:
+    """The roles that see citizens' personal details unmasked (IOC_PII_ROLES)."""
+    return frozenset(value("IOC_PII_ROLES"))
+
+
+def audit_retention_days() -> int:
+    return value("IOC_AUDIT_RETENTION_DAYS")

@@ -19,7 +19,7 @@ from dashboard.i18n import format_datetime, t
 from dashboard.jobs.briefing import archived_briefings
 from dashboard.periods import local_now
 from dashboard.safe_text import markdown_text
-from dashboard.web import cache, url_state, widgets
+from dashboard.web import audit, cache, url_state, widgets
 
 STATUS_COLOUR = {"on_target": "green", "near_target": "orange", "off_target": "red"}
 
@@ -72,7 +72,9 @@ with button_column:
     st.download_button(
         t("briefing.page.download", lang),
         key="briefing_download",
-        data=lambda: cache.query(render_briefing, week, area, lang, now),
+        data=audit.download(
+            "pdf_download", week, lambda: cache.query(render_briefing, week, area, lang, now), area=area, lang=lang
+        ),
         file_name=f"bao-cao-tuan-{week}{'-' + area if area else ''}-{lang}.pdf",
         mime="application/pdf",
         icon=":material/picture_as_pdf:",
@@ -104,7 +106,9 @@ with st.expander(t("briefing.archive.heading", lang), expanded=False):
             download_column.download_button(
                 t("briefing.archive.download", lang),
                 key=f"briefing_archive_{number}",
-                data=entry["file"].read_bytes,
+                data=audit.download(
+                    "pdf_download", entry["week"], entry["file"].read_bytes, lang=entry["lang"], archived=True
+                ),
                 file_name=f"bao-cao-tuan-{entry['week']}-{entry['lang']}.pdf",
                 mime="application/pdf",
                 icon=":material/download:",

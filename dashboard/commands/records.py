@@ -136,7 +136,9 @@ def command_records(args: argparse.Namespace) -> int:
         if args.csv:
             return _write_csv(engine, args, query_filter)
         total = rq.count(engine, args.metric, args.part, query_filter)
-        rows = rq.page(engine, args.metric, args.part, query_filter, max(args.limit, 1), args.offset)
+        rows = rq.page(
+            engine, args.metric, args.part, query_filter, max(args.limit, 1), args.offset, sees_pii=_sees_pii(args)
+        )
     finally:
         engine.dispose()
     _print_table(args, period, total, readable(rows.head(args.limit)))
@@ -147,7 +149,7 @@ def _write_csv(engine, args: argparse.Namespace, query_filter) -> int:
     from dashboard.db import records_queries as rq
     from dashboard.exports import csv_bytes
 
-    frame = readable(rq.all_records(engine, args.metric, args.part, query_filter))
+    frame = readable(rq.all_records(engine, args.metric, args.part, query_filter, sees_pii=_sees_pii(args)))
     if args.header != "machine":
         frame = frame.rename(columns=lambda name: column_label(name, args.header))
     path = Path(args.csv).expanduser()
@@ -157,7 +159,36 @@ def _write_csv(engine, args: argparse.Namespace, query_filter) -> int:
     except OSError as error:
         return _fail(f"cannot write {path}: {error.strerror or error}")
     print(f"{len(frame):,} records of {args.metric} ({args.part}) written to {path}", file=sys.stderr)
+    _audit_export(args, query_filter, len(frame), path)
     return 0
+
+
+def _sees_pii(args: argparse.Namespace) -> bool:
+    """Citizens' personal details only for a `--as` user whose role is in IOC_PII_ROLES (`args.user`, a
+    dashboard.access User); masked otherwise, also for a command run without `--as`."""
+    return bool(getattr(getattr(args, "user", None), "sees_pii", False))
+
+
+def _audit_export(args: argparse.Namespace, query_filter, rows: int, path: Path) -> None:
+    """The access log's row for a CSV written by `records --csv` (actor cli:<os user>, or the `--as` user)."""
+    from dashboard.db import audit
+
+    user = getattr(args, "user", None)
+    actor = audit.cli_actor() + (f" as {user.name}" if getattr(user, "name", "") else "")
+    period = query_filter.period
+    audit.record_for(
+        args.database_url,
+        actor=actor,
+        role=str(getattr(user, "role", "cli")),
+        action="export",
+        target=args.metric,
+        part=args.part,
+        format="csv",
+        rows=rows,
+        file=str(path),
+        **{"from": str(period.start), "to": str(period.end), "area": list(query_filter.areas)},
+        **{name: list(values) for name, values in query_filter.dimensions},
+    )
 
 
 ROUNDED = {"late_hours": 1, "late_days": 1, "mean_speed_kmh": 1, "travel_time_ratio": 2}

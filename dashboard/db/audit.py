@@ -180,6 +180,29 @@ def record(
         log.warning("access log: could not record %s by %r: %s", action, actor, error)
 
 
+def cli_actor() -> str:
+    """The actor of a command run from a shell: "cli:<operating-system user>"."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # noqa: BLE001 — no user name in this environment
+        return "cli:?"
+
+
+def record_for(url: str | None, *, actor: str, role: str, action: str, target: str = "", **details) -> None:
+    """`record` in the operational store of the data database `url` (commands and the worker). Never raises."""
+    try:
+        from dashboard.db.ops import ops_engine
+
+        engine = ops_engine(url)
+    except Exception as error:  # noqa: BLE001
+        log.warning("access log: no store to record %s by %r: %s", action, actor, error)
+        return
+    clean = {key: value for key, value in details.items() if value not in (None, "", (), [], {})}
+    record(engine, actor=actor, role=role, action=action, target=target, details=clean)
+
+
 def read_log(
     ops_engine: Engine,
     *,

@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from dashboard.access.pii import PII_COLUMNS
+
 metadata = MetaData()
 
 # New feedback and dossier rows take their ids from these sequences (the column default, and the importer's
@@ -80,6 +82,12 @@ feedback = Table(
     # Likely duplicate of this earlier, still-open report (same category, within IOC_HOTSPOT_RADIUS_M and
     # IOC_DUPLICATE_HOURS; the worker's `duplicates` job): a candidate for a person to check, never merged. Added column.
     Column("duplicate_of", Integer),
+    # Citizen's personal details when the source gives them (issue 19): shown unmasked only to the roles of
+    # IOC_PII_ROLES (dashboard/access/pii.py masks them where records leave the query layer). Added columns.
+    Column("citizen_name", String(255)),
+    Column("citizen_phone", String(64)),
+    Column("citizen_email", String(255)),
+    Column("citizen_address", String(512)),
     UniqueConstraint("source", "source_id", name="uq_feedback_source"),
     CheckConstraint("status IN ('new', 'in_progress', 'resolved', 'rejected')", name="ck_feedback_status"),
     CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="ck_feedback_satisfaction"),
@@ -105,6 +113,12 @@ dossiers = Table(
     Column("supplement_requests", Integer),  # times the citizen was asked for more papers
     Column("supplement_days", Float),  # days spent waiting for the citizen's papers (not counted against the deadline)
     Column("complaint", Boolean),  # the dossier drew a complaint or petition
+    # Citizen's personal details when the source gives them (issue 19): shown unmasked only to the roles of
+    # IOC_PII_ROLES (dashboard/access/pii.py masks them where records leave the query layer). Added columns.
+    Column("citizen_name", String(255)),
+    Column("citizen_phone", String(64)),
+    Column("citizen_email", String(255)),
+    Column("citizen_address", String(512)),
     UniqueConstraint("source", "source_id", name="uq_dossiers_source"),
     CheckConstraint("channel IN ('online', 'counter', 'postal')", name="ck_dossiers_channel"),
 )
@@ -433,9 +447,9 @@ def _add_id_defaults(connection: Connection) -> None:
 # Nullable columns added to a table after databases were made with it: `create_all` never changes an existing
 # table, so these are added with ALTER TABLE … ADD COLUMN (NULL = unknown) when missing.
 ADDED_COLUMNS = {
-    "dossiers": ("supplement_requests", "supplement_days", "complaint"),
+    "dossiers": ("supplement_requests", "supplement_days", "complaint", *PII_COLUMNS),
     "forecast_scores": ("coverage_80_raw",),
-    "feedback": ("source_category", "duplicate_of"),
+    "feedback": ("source_category", "duplicate_of", *PII_COLUMNS),
     "import_log": ("sensors_added",),
 }
 

@@ -1,36 +1,129 @@
-"""The pages' way to the access log (dashboard.db.audit): `log(action, target, **details)` records what the signed-in
-user of this browser session did. It never raises: a log that cannot be written is a warning in the server's log,
-never an error on the page."""
+"""The pages' way to the access log (dashboard.db.audit) and to the user's view of personal details.
+
+* `log(action, target, **details)` records what the user of this browser session did (one row).
+* `log_once(...)` the same, at most once per browser session for the same action, target and details: a page view
+  or a record view is one row however often Streamlit reruns the page for a widget.
+* `download(action, target, produce, **details)` wraps the `data` callable of an `st.download_button`: the user is
+  taken NOW (while the page runs; the callable runs later in a thread without the session) and the row is written
+  when the file is actually made for the browser, with its size.
+* `sees_pii()` / `exact_locations()`: whether this user sees citizens' personal details (IOC_PII_ROLES) and exact
+  report coordinates (not `viewer`/`public`), for the query calls that mask them (dashboard/access/pii.py).
+
+Nothing here raises: a log that cannot be written is a warning in the server's log, never an error on the page.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
+from typing import Any
 
+import streamlit as st
+
+from dashboard.access.identity import User
+from dashboard.access.roles import Can
 from dashboard.db import audit
 from dashboard.db.ops import ops_engine
 from dashboard.web import cache
 
 _log = logging.getLogger(__name__)
+_LOGGED_KEY = "_ioc_audit_logged"
+_LOGGED_MAX = 500  # keys remembered per session (oldest forgotten first)
 
 
-def _who() -> tuple[str, str]:
-    """(actor, role) of this session: the signed-in user, the kiosk, or a visitor ("", "public")."""
+def user() -> User:
+    """This session's user; a visitor when the session machinery does not answer."""
     try:
-        from dashboard.web import auth  # S19a's module; imported here so the log works before and without it
+        from dashboard.web import auth
 
-        user = auth.current_user()
-        return user.name, str(user.role)
-    except Exception:  # noqa: BLE001 — no session machinery (yet): a visitor
-        return "", "public"
+        return auth.current_user()
+    except Exception:  # noqa: BLE001 — never take a page down for the log
+        return User.visitor()
 
 
-def log(action: str, target: str = "", **details) -> None:
+def sees_pii() -> bool:
+    return bool(user().sees_pii)
+
+
+def exact_locations() -> bool:
+    return user().can(Can.EXACT_LOCATIONS)
+
+
+def _clean(details: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in details.items() if value not in (None, "", (), [], {})}
+
+
+def filter_details(query_filter: Any) -> dict[str, Any]:
+    """A QueryFilter (or anything with period/areas/dimensions/scope) as the JSON-able filters of a log row."""
+    details: dict[str, Any] = {}
+    period = getattr(query_filter, "period", None)
+    if period is not None:
+        details["from"], details["to"] = str(period.start), str(period.end)
+    if areas := getattr(query_filter, "areas", ()):
+        details["area"] = list(areas)
+    for name, values in getattr(query_filter, "dimensions", ()) or ():
+        details[name] = list(values)
+    scope = getattr(query_filter, "scope", None)
+    if scope is not None and getattr(scope, "restricted", False):
+        details["scope"] = scope.describe()
+    return details
+
+
+def _page_filters() -> dict[str, str]:
+    """The page's filters as its address holds them (every filter is in the URL: url_state.sync_url)."""
+    try:
+        return {key: value for key, value in st.query_params.to_dict().items() if key != "token"}
+    except Exception:  # noqa: BLE001
+        return {}
+
+
+def _write(url: str, who: User, action: str, target: str, details: dict[str, Any]) -> None:
+    try:
+        engine = ops_engine(url)
+    except Exception as error:  # noqa: BLE001
+        _log.warning("access log: no store for %s: %s", action, error)
+        return
+    audit.record(engine, actor=who.name, role=str(who.role), action=action, target=target, details=_clean(details))
+
+
+def log(action: str, target: str = "", **details: Any) -> None:
     """Append `action` on `target` with `details` (filters, rows, format …) for the current user. Never raises."""
     try:
-        actor, role = _who()
-        clean = {key: value for key, value in details.items() if value not in (None, "", (), [])}
-        audit.record(
-            ops_engine(cache.current_url()), actor=actor, role=role, action=action, target=target, details=clean
-        )
+        _write(cache.current_url(), user(), action, target, details)
     except Exception as error:  # noqa: BLE001
         _log.warning("access log: could not record %s: %s", action, error)
+
+
+def log_once(action: str, target: str = "", **details: Any) -> None:
+    """`log`, unless this session already logged the same action, target and details."""
+    try:
+        key = json.dumps([action, target, _clean(details)], sort_keys=True, default=str)
+        logged = st.session_state.setdefault(_LOGGED_KEY, [])
+        if key in logged:
+            return
+        logged.append(key)
+        del logged[:-_LOGGED_MAX]
+    except Exception:  # noqa: BLE001 — no session (a bare script): log every time
+        pass
+    log(action, target, **details)
+
+
+def download(action: str, target: str, produce: Callable[[], Any], **details: Any) -> Callable[[], Any]:
+    """The `data=` callable of a download button: makes the file with `produce()` and records `action` (export,
+    pdf_download, audit_export) on `target` with `details` and the file's size, for the user of the page run that
+    drew the button."""
+    who, url = user(), cache.current_url()
+    if "from" not in details:  # a table of the page: its filters are the page's, all in its address
+        details = {**details, "filters": _page_filters()}
+
+    def make() -> Any:
+        data = produce()
+        size = len(data) if isinstance(data, bytes | str) else None
+        try:
+            _write(url, who, action, target, {**details, "bytes": size})
+        except Exception as error:  # noqa: BLE001
+            _log.warning("access log: could not record %s: %s", action, error)
+        return data
+
+    return make

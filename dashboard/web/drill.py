@@ -23,7 +23,7 @@ from dashboard import exports
 from dashboard.db import records_queries as rq
 from dashboard.i18n import format_datetime, format_number, t
 from dashboard.safe_text import chart_value
-from dashboard.web import cache, records_view, url_state
+from dashboard.web import audit, cache, records_view, url_state
 
 GRAINS = ("day", "week", "month")
 # The ward layers' and the overview map's figures → the KPI whose records lie behind them (a density per 10 000
@@ -227,9 +227,12 @@ def points_lost(card, rows: Sequence[Mapping], language: str) -> None:
     page = records_view.page_number(total, LOST_PAGE_KEY, language)
     section = "dossiers" if kind.startswith("dossiers") else "feedback"
     args = (card.period, card.as_of, card.by, unit, kind)
-    frame = cache.query(rq.points_lost, *args, rq.PAGE_SIZE, (int(page) - 1) * rq.PAGE_SIZE)
+    sees_pii = audit.sees_pii()
+    frame = cache.query(rq.points_lost, *args, rq.PAGE_SIZE, (int(page) - 1) * rq.PAGE_SIZE, sees_pii=sees_pii)
     table = records_view.readable(frame, section, language, records_view.SHOWN[section])
     records_view.show_records(table)
+    what = {"by": card.by, "unit": unit, "kind": kind, "from": str(card.period.start), "to": str(card.period.end)}
+    audit.log_once("record_view", "points_lost", page=int(page), **what)
     first = (int(page) - 1) * rq.PAGE_SIZE + 1
     st.caption(
         t(
@@ -242,11 +245,19 @@ def points_lost(card, rows: Sequence[Mapping], language: str) -> None:
     )
     st.download_button(
         t("download.csv", language),
-        data=lambda: exports.table_bytes(
-            records_view.readable(
-                cache.query(rq.points_lost, *args, records_view.EXPORT_LIMIT, 0, ttl=0), section, language
+        data=audit.download(
+            "export",
+            "points_lost",
+            lambda: exports.table_bytes(
+                records_view.readable(
+                    cache.query(rq.points_lost, *args, records_view.EXPORT_LIMIT, 0, ttl=0, sees_pii=sees_pii),
+                    section,
+                    language,
+                ),
+                "csv",
             ),
-            "csv",
+            format="csv",
+            **what,
         ),
         file_name=f"diem-bi-tru-{kind}-{card.period.start}-{card.period.end}.csv",
         mime="text/csv",

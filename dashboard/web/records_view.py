@@ -17,13 +17,14 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import exports
+from dashboard.access.pii import PII_COLUMNS
 from dashboard.db import queries
 from dashboard.db import records_queries as rq
 from dashboard.i18n import VI, format_date, format_number, t
 from dashboard.metrics import definitions
 from dashboard.periods import Period, parse_date
 from dashboard.safe_text import markdown_text
-from dashboard.web import cache, url_state
+from dashboard.web import audit, cache, url_state
 from dashboard.web.directives import case_popover
 from dashboard.web.url_state import RECORDS_METRIC_KEY, Filters
 
@@ -53,6 +54,7 @@ SHOWN = {  # the columns the dialog shows, in order (the CSV has every column of
         "channel",
         "source_category",  # the source's own words for the category (issue 17)
         "duplicate_of",  # "Có thể trùng với": the likely original's source_id (issue 18)
+        *PII_COLUMNS,  # masked unless IOC_PII_ROLES lets the user see them; shown only when the data has them
     ],
     "dossiers": [
         "source_id",
@@ -66,6 +68,7 @@ SHOWN = {  # the columns the dialog shows, in order (the CSV has every column of
         "completed_at",
         "late_days",
         "channel",
+        *PII_COLUMNS,
     ],
     "traffic": [
         "sensor_name",
@@ -237,6 +240,8 @@ def _label(name: str, value: str, language: str) -> str:
 def readable(frame: pd.DataFrame, section: str, language: str, columns: list[str] | None = None) -> pd.DataFrame:
     """The records as a person reads them: `columns` only (default: all), codes as labels, computed columns
     rounded, headers in the language."""
+    if columns is not None:  # personal details only when the data has some (most sources carry none)
+        columns = [c for c in columns if c not in PII_COLUMNS or (c in frame and frame[c].notna().any())]
     table = frame[columns].copy() if columns is not None else frame.copy()
     for column, prefix in CODED[section].items():
         if column in table:
@@ -281,9 +286,12 @@ def _records_body(metric: str, filters: Filters) -> None:
         st.info(t("records.none", language), icon=":material/inbox:")
         return
     page = page_number(total, PAGE_KEY, language)
-    frame = cache.query(rq.page, metric, part, query_filter, rq.PAGE_SIZE, (int(page) - 1) * rq.PAGE_SIZE)
+    sees_pii = audit.sees_pii()
+    offset = (int(page) - 1) * rq.PAGE_SIZE
+    frame = cache.query(rq.page, metric, part, query_filter, rq.PAGE_SIZE, offset, sees_pii=sees_pii)
     table = readable(frame, rq.section_of(metric), language, SHOWN[rq.section_of(metric)])
     show_records(table)
+    audit.log_once("record_view", metric, part=part, page=int(page), **audit.filter_details(query_filter))
     case_popover(frame, language)  # the leader's directive about one of these cases (administrator only)
     first = (int(page) - 1) * rq.PAGE_SIZE + 1
     st.caption(
@@ -299,7 +307,14 @@ def _records_body(metric: str, filters: Filters) -> None:
         st.caption(t("records.export_limit", language, limit=format_number(EXPORT_LIMIT, language)))
     st.download_button(
         t("download.csv", language),
-        data=lambda: exports.table_bytes(_export(metric, part, query_filter, language), "csv"),
+        data=audit.download(
+            "export",
+            metric,
+            lambda: exports.table_bytes(_export(metric, part, query_filter, language, sees_pii), "csv"),
+            part=part,
+            format="csv",
+            **audit.filter_details(query_filter),
+        ),
         file_name=f"{metric.replace('.', '-')}-{part}-{filters.period.start}-{filters.period.end}.csv",
         mime="text/csv",
         key="records_download_csv",
@@ -324,8 +339,8 @@ def _period_words(period: Period) -> str:
     return f"{format_date(period.start)} – {format_date(period.end)}"
 
 
-def _export(metric: str, part: str, query_filter, language: str) -> pd.DataFrame:
-    frame = cache.query(rq.page, metric, part, query_filter, EXPORT_LIMIT, 0, ttl=0)
+def _export(metric: str, part: str, query_filter, language: str, sees_pii: bool) -> pd.DataFrame:
+    frame = cache.query(rq.page, metric, part, query_filter, EXPORT_LIMIT, 0, ttl=0, sees_pii=sees_pii)
     return readable(frame, rq.section_of(metric), language)
 
 

@@ -21,7 +21,7 @@ from dashboard.db.engine import (
 from dashboard.i18n import format_date, format_datetime, format_number, format_signed, t
 from dashboard.metrics import definitions
 from dashboard.metrics.format import format_value, target_number
-from dashboard.web import cache
+from dashboard.web import audit, cache
 from dashboard.web.directives import tile_popover
 from dashboard.web.url_state import Filters, lang
 
@@ -175,7 +175,7 @@ def download_buttons(frame: pd.DataFrame, name: str, language: str) -> None:
     with st.container(horizontal=True, gap="small"):
         st.download_button(
             t("download.csv", language),
-            data=lambda: table_bytes(frame, "csv"),
+            data=audit.download("export", name, lambda: table_bytes(frame, "csv"), format="csv", rows=len(frame)),
             file_name=f"{name}.csv",
             mime="text/csv",
             key=f"download_csv_{name}",
@@ -184,7 +184,7 @@ def download_buttons(frame: pd.DataFrame, name: str, language: str) -> None:
         )
         st.download_button(
             t("download.excel", language),
-            data=lambda: table_bytes(frame, "xlsx"),
+            data=audit.download("export", name, lambda: table_bytes(frame, "xlsx"), format="xlsx", rows=len(frame)),
             file_name=f"{name}.xlsx",
             mime=exports.XLSX_MIME,
             key=f"download_xlsx_{name}",
