@@ -24,6 +24,7 @@ from sqlalchemy import BigInteger, Date, DateTime, Double, and_, cast, func, lit
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql.elements import ColumnElement
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import predicates, rollups, schema
 from dashboard.db.engine import fetch_frame
 from dashboard.db.predicates import QueryFilter, restrict, within
@@ -219,15 +220,18 @@ def compile(  # noqa: A001 - the word for what it does
     areas: Sequence[str] | None = None,
     dimensions: Mapping[str, Sequence[str]] | None = None,
     at: Sequence[datetime] = (),
+    scope: Scope = WHOLE_CITY,
 ) -> Aggregation:
-    """The aggregation of `fact` for one query: over the rollup when `usable`, else over the base rows."""
+    """The aggregation of `fact` for one query: over the rollup when `usable`, else over the base rows; only the
+    rows `scope` allows (both tables keep the agency and the area)."""
     dimensions = dict(dimensions or {})
     rolled = usable(engine, fact, period, at, dimensions)
-    return Aggregation(engine, fact, period, tuple(areas or ()), dimensions, rolled)
+    return Aggregation(engine, fact, period, tuple(areas or ()), dimensions, rolled, scope)
 
 
 def for_filter(engine: Engine, fact: Fact, query_filter: QueryFilter, at: Sequence[datetime] = ()) -> Aggregation:
-    return compile(engine, fact, query_filter.period, query_filter.areas, dict(query_filter.dimensions), at)
+    filters = (query_filter.period, query_filter.areas, dict(query_filter.dimensions), at, query_filter.scope)
+    return compile(engine, fact, *filters)
 
 
 _UNITS = {unit: literal_column(f"'{unit}'") for unit in ("hour", "day", "week", "month")}  # fixed names, not input
@@ -247,6 +251,7 @@ class Aggregation:
     areas: tuple[str, ...]
     dimensions: dict
     rolled: bool
+    access: Scope = WHOLE_CITY  # the rows the user may see (predicates.in_scope)
     _time: ColumnElement = field(init=False)
 
     def __post_init__(self):
@@ -262,9 +267,9 @@ class Aggregation:
         return self.fact.columns[name][1 if self.rolled else 0]
 
     def scope(self) -> ColumnElement:
-        """The filter's areas and dimensions."""
+        """The filter's areas, dimensions and scope."""
         columns = {name: self.column(name) for name in self.fact.dimensions}
-        return restrict(self.column("area"), self.areas, self.dimensions, columns)
+        return restrict(self.column("area"), self.areas, self.dimensions, columns, self.access)
 
     def _instant(self, moment):
         return moment.date() if self.fact.unit == "day" and isinstance(moment, datetime) else moment
@@ -355,7 +360,7 @@ class Aggregation:
     def base_scope(self) -> ColumnElement:
         """`scope` on the base table (for the figures that never come from the rollup)."""
         columns = {name: self.fact.columns[name][0] for name in self.fact.dimensions}
-        return restrict(self.fact.columns["area"][0], self.areas, self.dimensions, columns)
+        return restrict(self.fact.columns["area"][0], self.areas, self.dimensions, columns, self.access)
 
     # ---- statements
     def flows(self, *flows: Flow, by: Sequence = (), where: Sequence = (), extra: Sequence = (), nonzero: bool = True):

@@ -16,10 +16,11 @@ import pandas as pd
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.engine import Engine
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import ops, schema
 from dashboard.db.engine import fetch_frame, translating_errors
 from dashboard.db.forecast_queries import anomalies, anomaly_rows
-from dashboard.db.predicates import FEEDBACK_OUT_OF_BACKLOG, dossier_past_due_at
+from dashboard.db.predicates import FEEDBACK_OUT_OF_BACKLOG, dossier_past_due_at, in_scope
 
 F = schema.feedback.c
 D = schema.dossiers.c
@@ -151,9 +152,11 @@ def list_alerts(
     opened_from: datetime | None = None,
     opened_before: datetime | None = None,
     limit: int = 5000,
+    scope: Scope = WHOLE_CITY,
 ) -> pd.DataFrame:
-    """Alerts (newest first) with ALERT_COLUMNS; `open_only` for those not resolved."""
-    conditions = []
+    """Alerts (newest first) with ALERT_COLUMNS; `open_only` for those not resolved. A restricted `scope` keeps the
+    alerts of its agencies and areas (the city-wide ones — sources, sensors, jobs — are not an officer's)."""
+    conditions = [in_scope(scope, A.agency, A.area_code)]
     if open_only:
         conditions.append(A.resolved_at.is_(None))
     if rules:
@@ -171,10 +174,11 @@ def list_alerts(
     return frame.reindex(columns=ALERT_COLUMNS)
 
 
-def open_alert_rows(ops_engine: Engine, limit_per_rule: int = 200) -> dict[str, Any]:
+def open_alert_rows(ops_engine: Engine, limit_per_rule: int = 200, *, scope: Scope = WHOLE_CITY) -> dict[str, Any]:
     """What the wall's ticker reads: the open alerts of each rule (most serious and oldest first, at most
     `limit_per_rule` rows each, with rule, subject, agency, area_code, severity, params, opened_at, escalated_at,
     acknowledged_at), their full count per rule, and per rule and agency for the case rules."""
+    allowed = in_scope(scope, A.agency, A.area_code)
     counts = fetch_frame(
         ops_engine,
         select(
@@ -183,7 +187,7 @@ def open_alert_rows(ops_engine: Engine, limit_per_rule: int = 200) -> dict[str, 
             func.count().label("alerts"),
             func.count(A.escalated_at).label("escalated"),
         )
-        .where(A.resolved_at.is_(None))
+        .where(A.resolved_at.is_(None), allowed)
         .group_by(A.rule, A.agency),
     )
     rows = {}
@@ -201,7 +205,7 @@ def open_alert_rows(ops_engine: Engine, limit_per_rule: int = 200) -> dict[str, 
                 A.escalated_at,
                 A.acknowledged_at,
             )
-            .where(A.resolved_at.is_(None), A.rule == rule)
+            .where(A.resolved_at.is_(None), A.rule == rule, allowed)
             .order_by(A.escalated_at.is_(None), A.opened_at, A.id)
             .limit(limit_per_rule),
         )

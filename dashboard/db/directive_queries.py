@@ -11,9 +11,10 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.engine import Engine
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import ops
 from dashboard.db.engine import fetch_frame, translating_errors
 
@@ -132,6 +133,17 @@ def shown_status(status: str, due_date, today: date) -> str:
     return status
 
 
+def _in_scope(scope: Scope):
+    """Directives of a restricted scope: assigned to one of its agencies, or about one of its agencies or wards."""
+    clauses = []
+    if scope.agencies:
+        agencies = list(scope.agencies)
+        clauses += [D.assignee.in_(agencies), and_(D.subject_kind == "agency", D.subject_key.in_(agencies))]
+    if scope.areas:
+        clauses.append(and_(D.subject_kind == "ward", D.subject_key.in_(list(scope.areas))))
+    return or_(*clauses)
+
+
 def list_directives(
     engine_or_url: Engine | str | None,
     now: datetime,
@@ -143,10 +155,12 @@ def list_directives(
     created_to: date | None = None,
     closed_from: date | None = None,
     closed_to: date | None = None,
+    scope: Scope = WHOLE_CITY,
 ) -> pd.DataFrame:
     """Directives, newest first, with `shown_status` (new / in_progress / overdue / done at `now`). `statuses` filters
-    on the shown status; created_/closed_ bounds are whole days."""
-    conditions = []
+    on the shown status; created_/closed_ bounds are whole days. A restricted `scope` keeps the directives assigned
+    to one of its agencies or about one of its agencies or wards."""
+    conditions = [] if not scope.restricted else [_in_scope(scope)]
     if open_only:
         conditions.append(D.status != "done")
     if assignees:
@@ -179,10 +193,17 @@ def history(engine_or_url: Engine | str | None, directive_id: int | None = None)
     return fetch_frame(_ops(engine_or_url), statement)
 
 
-def for_briefing(engine_or_url: Engine | str | None, week_start: date, week_end: date, now: datetime) -> pd.DataFrame:
+def for_briefing(
+    engine_or_url: Engine | str | None,
+    week_start: date,
+    week_end: date,
+    now: datetime,
+    *,
+    scope: Scope = WHOLE_CITY,
+) -> pd.DataFrame:
     """What the weekly briefing lists: every directive open at `now` (created by the end of the week) and those
-    closed during the week (Monday to Sunday). Oldest first."""
-    frame = list_directives(engine_or_url, now, created_to=week_end)
+    closed during the week (Monday to Sunday), within `scope`. Oldest first."""
+    frame = list_directives(engine_or_url, now, created_to=week_end, scope=scope)
     if frame.empty:
         return frame
     closed = pd.to_datetime(frame["closed_at"])

@@ -17,9 +17,10 @@ import pandas as pd
 from sqlalchemy import DateTime, func, literal, select
 from sqlalchemy.engine import Engine
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import aggregates, schema
 from dashboard.db.engine import fetch_frame, fetch_one
-from dashboard.db.predicates import QueryFilter, dossier_past_due_at, scope, within
+from dashboard.db.predicates import QueryFilter, dossier_past_due_at, in_scope, scope, within
 from dashboard.db.queries import DOSSIER_DIMENSIONS, hours_between
 from dashboard.metrics import definitions
 from dashboard.periods import Period
@@ -57,17 +58,20 @@ def channel_grain(period: Period) -> str:
 
 
 # ---------------------------------------------------------------- filter options
-def filter_options(engine: Engine) -> dict[str, dict[str, str]]:
-    """Distinct values of each page dimension: {dimension: {value: display name}} (names for procedures)."""
+def filter_options(engine: Engine, *, scope: Scope = WHOLE_CITY) -> dict[str, dict[str, str]]:
+    """Distinct values of each page dimension among the dossiers `scope` allows: {dimension: {value: display name}}
+    (names for procedures)."""
     options: dict[str, dict[str, str]] = {}
+    allowed = in_scope(scope, dossiers.agency, dossiers.area_code)
     for name in ("sector", "agency", "channel"):
         column = DOSSIER_DIMENSIONS[name]
         frame = fetch_frame(
-            engine, select(column.label("value")).where(column.is_not(None)).distinct().order_by(column)
+            engine, select(column.label("value")).where(column.is_not(None), allowed).distinct().order_by(column)
         )
         options[name] = {str(v): str(v) for v in frame["value"]}
     statement = (
         select(dossiers.procedure_code, func.min(dossiers.procedure_name).label("procedure_name"))
+        .where(allowed)
         .group_by(dossiers.procedure_code)
         .order_by(dossiers.procedure_code)
     )

@@ -6,6 +6,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import aggregates, schema
 from dashboard.db.engine import fetch_frame
 from dashboard.db.predicates import (
@@ -13,6 +14,7 @@ from dashboard.db.predicates import (
     feedback_on_time,
     feedback_open_at,
     feedback_overdue_at,
+    in_scope,
     scope,
     within,
 )
@@ -128,7 +130,13 @@ def overdue_count(engine: Engine, query_filter: QueryFilter) -> int:
     """Reports open at the end of the period and past their due time then."""
     end = query_filter.period.end_before
     aggregation = aggregates.compile(
-        engine, aggregates.FEEDBACK, None, query_filter.areas, dict(query_filter.dimensions), at=[end]
+        engine,
+        aggregates.FEEDBACK,
+        None,
+        query_filter.areas,
+        dict(query_filter.dimensions),
+        at=[end],
+        scope=query_filter.scope,
     )
     return int(fetch_frame(engine, aggregation.state(end, aggregates.OVERDUE_FEEDBACK)).iloc[0, 0])
 
@@ -165,10 +173,12 @@ def records(engine: Engine, query_filter: QueryFilter, limit: int = RECORD_LIMIT
     return fetch_frame(engine, statement)
 
 
-def distinct_values(engine: Engine, column_name: str) -> list[str]:
-    """Values of a feedback dimension column (category, agency, channel, source_category), for filter options."""
+def distinct_values(engine: Engine, column_name: str, *, scope: Scope = WHOLE_CITY) -> list[str]:
+    """Values of a feedback dimension column (category, agency, channel, source_category), for filter options: those
+    of the reports `scope` allows."""
     if column_name not in FEEDBACK_DIMENSIONS:
         raise ValueError(f"not a feedback dimension: {column_name!r}")
     column = FEEDBACK_DIMENSIONS[column_name]
-    frame = fetch_frame(engine, select(column).where(column.is_not(None)).distinct().order_by(column))
+    allowed = in_scope(scope, feedback.agency, feedback.area_code)
+    frame = fetch_frame(engine, select(column).where(column.is_not(None), allowed).distinct().order_by(column))
     return [str(v) for v in frame.iloc[:, 0]]

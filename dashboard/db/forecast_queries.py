@@ -5,6 +5,10 @@ A series is named `metric:level[:key]`, e.g. `feedback:city`, `feedback:category
 `feedback:area:19753`, `dossiers:sector:land`, `traffic:sensor:S01`. Counting happens in SQL,
 one row per (series key, local day); `models.series` turns that into complete daily series.
 Pages read forecasts only from the run of each metric whose status is `current`.
+
+Scope (issue 19): forecasts, scores and anomalies are city figures — the models learn from every report, and a
+series is a count per day, not a list of cases — so every signed-in role sees the same series. The one table
+about agencies, `agency_outlook`, lists only the agencies of an officer's scope (none for a ward-only scope).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import pandas as pd
 from sqlalchemy import and_, func, inspect, literal, select
 from sqlalchemy.engine import Engine
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import schema
 from dashboard.db.engine import fetch_frame, fetch_one
 from dashboard.db.queries import day_bucket
@@ -359,12 +364,13 @@ SHARE_DAYS = 90
 CAPACITY_WEEKS = 8
 
 
-def agency_outlook(engine: Engine, run_id: str) -> pd.DataFrame:
+def agency_outlook(engine: Engine, run_id: str, *, scope: Scope = WHOLE_CITY) -> pd.DataFrame:
     """Next four weeks of feedback per agency against what it resolved per week over the last eight.
 
     The per-category forecasts of a feedback run are split between agencies by each agency's
     share of the category's reports over the last 90 days. Columns agency, forecast_per_week,
     resolved_per_week, load_pct (forecast ÷ resolved × 100; None without resolved reports), largest load first.
+    A restricted `scope` keeps the rows of its agencies (the split itself is the city's).
     """
     columns = ["agency", "forecast_per_week", "resolved_per_week", "load_pct"]
     first = first_forecast_day(engine, run_id)
@@ -382,6 +388,8 @@ def agency_outlook(engine: Engine, run_id: str) -> pd.DataFrame:
     resolved = outlook["resolved_per_week"].astype(float)
     outlook["load_pct"] = (100 * outlook["forecast_per_week"] / resolved).where(resolved > 0)
     outlook = outlook.sort_values(["load_pct", "forecast_per_week"], ascending=False, na_position="first")
+    if scope.restricted:
+        outlook = outlook[outlook["agency"].isin(list(scope.agencies))]
     return outlook[columns].reset_index(drop=True)
 
 

@@ -9,9 +9,10 @@ import pandas as pd
 from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import schema
 from dashboard.db.engine import fetch_frame, run
-from dashboard.db.predicates import QueryFilter, scope, within
+from dashboard.db.predicates import QueryFilter, in_scope, scope, within
 from dashboard.db.queries import FEEDBACK_DIMENSIONS
 
 feedback = schema.feedback.c
@@ -134,8 +135,9 @@ def duplicate_counts(engine: Engine, query_filter: QueryFilter) -> dict[str, int
     return {"received": int(row["received"]), "duplicates": int(row["duplicates"])}
 
 
-def reports_by_ids(engine: Engine, ids: list[int]) -> pd.DataFrame:
-    """The reports with these ids (a hotspot's drill-down), earliest first; duplicate_of when the column exists."""
+def reports_by_ids(engine: Engine, ids: list[int], *, scope: Scope = WHOLE_CITY) -> pd.DataFrame:
+    """The reports with these ids (a hotspot's drill-down) that `scope` allows, earliest first; duplicate_of when the
+    column exists."""
     if not ids:
         return pd.DataFrame(columns=[column.name for column in REPORT_COLUMNS])
     columns = list(REPORT_COLUMNS)
@@ -143,7 +145,7 @@ def reports_by_ids(engine: Engine, ids: list[int]) -> pd.DataFrame:
         columns.append(schema.feedback.c.duplicate_of)
     statement = (
         select(*columns)
-        .where(feedback.id.in_(bindparam("ids", expanding=True)))
+        .where(feedback.id.in_(bindparam("ids", expanding=True)), in_scope(scope, feedback.agency, feedback.area_code))
         .order_by(feedback.received_at, feedback.id)
     )
     return fetch_frame(engine, statement, {"ids": [int(value) for value in ids]})

@@ -1,14 +1,23 @@
-"""The filter every page query takes (a period, areas and page dimensions, as plain hashable values) and the
-row rules every query shares: within a period, feedback open at an instant, dossiers past due, on time."""
+"""The filter every page query takes (a period, areas, page dimensions and the user's scope, as plain hashable
+values) and the row rules every query shares: within a period, feedback open at an instant, dossiers past due, on
+time.
+
+Row-level scope (issue 19) is applied HERE, in one place: `restrict` (and `scope`, its QueryFilter form) adds
+`in_scope(...)` for every table that has an agency column (feedback, dossiers and their rollups), so every query
+built on them — the aggregates, the records, the page queries — only counts the rows the user may see. A
+`QueryFilter` carries its `scope` through `build`, `with_period` and `without` (`without("agency")` never drops
+it). Tables without an agency column (traffic) are city figures, the same for every signed-in role.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import and_, or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import schema
 from dashboard.periods import Period
 
@@ -18,25 +27,44 @@ class QueryFilter:
     period: Period
     areas: tuple[str, ...] = ()
     dimensions: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    scope: Scope = WHOLE_CITY  # the rows the user may see; part of every cache key
 
     @classmethod
     def build(
-        cls, period: Period, areas: Sequence[str] = (), dimensions: Mapping[str, Sequence[str]] | None = None
+        cls,
+        period: Period,
+        areas: Sequence[str] = (),
+        dimensions: Mapping[str, Sequence[str]] | None = None,
+        scope: Scope = WHOLE_CITY,
     ) -> QueryFilter:
         pairs = tuple(sorted((name, tuple(values)) for name, values in (dimensions or {}).items() if values))
-        return cls(period, tuple(areas), pairs)
+        return cls(period, tuple(areas), pairs, scope)
 
     def values(self, name: str) -> tuple[str, ...]:
         return dict(self.dimensions).get(name, ())
 
     def with_period(self, period: Period) -> QueryFilter:
-        return QueryFilter(period, self.areas, self.dimensions)
+        return replace(self, period=period)
 
     def without(self, name: str) -> QueryFilter:
-        """The same filter minus one dimension (`area` for the areas), e.g. for the chart that sets it."""
+        """The same filter minus one dimension (`area` for the areas), e.g. for the chart that sets it. The scope
+        always stays: a chart that lists every agency still lists only the ones the user may see."""
         if name == "area":
-            return QueryFilter(self.period, (), self.dimensions)
-        return QueryFilter(self.period, self.areas, tuple(p for p in self.dimensions if p[0] != name))
+            return replace(self, areas=())
+        return replace(self, dimensions=tuple(p for p in self.dimensions if p[0] != name))
+
+
+def in_scope(scope: Scope, agency_column, area_column) -> ColumnElement:
+    """The rows `scope` allows: true() for the whole city, else `agency IN (…) OR area_code IN (…)` (bound
+    parameters; the same rule as `Scope.allows`)."""
+    if not scope.restricted:
+        return true()
+    clauses = []
+    if scope.agencies:
+        clauses.append(agency_column.in_(list(scope.agencies)))
+    if scope.areas:
+        clauses.append(area_column.in_(list(scope.areas)))
+    return or_(*clauses)
 
 
 def matches(column, values: Sequence[str]) -> ColumnElement:
@@ -49,21 +77,28 @@ def restrict(
     areas: Sequence[str] | None,
     dimensions: Mapping[str, Sequence[str]] | None,
     dimension_columns: Mapping[str, object],
+    access: Scope = WHOLE_CITY,
 ) -> ColumnElement:
-    """Area and dimension restrictions for one table's columns (the period is handled by each query).
+    """Area, dimension and scope restrictions for one table's columns (the period is handled by each query).
 
-    Dimensions the table has no column for are ignored, so one filter serves several tables.
+    Dimensions the table has no column for are ignored, so one filter serves several tables. The scope `access`
+    applies to the tables of cases, the ones with an "agency" column among `dimension_columns`; the others
+    (traffic) are city figures.
     """
     clauses = [matches(area_column, areas or ())]
     for name, values in (dimensions or {}).items():
         if name in dimension_columns:
             clauses.append(matches(dimension_columns[name], values))
+    if access.restricted and dimension_columns.get("agency") is not None:
+        clauses.append(in_scope(access, dimension_columns["agency"], area_column))
     return and_(*clauses)
 
 
 def scope(query_filter: QueryFilter, area_column, dimension_columns: Mapping[str, object]) -> ColumnElement:
-    """`restrict` for a QueryFilter."""
-    return restrict(area_column, query_filter.areas, dict(query_filter.dimensions), dimension_columns)
+    """`restrict` for a QueryFilter (its areas, dimensions and scope)."""
+    return restrict(
+        area_column, query_filter.areas, dict(query_filter.dimensions), dimension_columns, query_filter.scope
+    )
 
 
 # ---------------------------------------------------------------- row rules shared by every query and the rollups

@@ -7,6 +7,9 @@ computed once from the areas' GeoJSON in Python and passed to SQL as four bound 
 
 The import tables (`import_log`, `import_rejects`) are missing on a database created before the importer existed;
 the import queries then return empty frames.
+
+Scope (issue 19): the counts over feedback and dossiers (per source, completeness, likely duplicates) are of the
+cases the user's `scope` allows; traffic, sensors, areas and the import log are about the feeds, the same for all.
 """
 
 from __future__ import annotations
@@ -19,8 +22,10 @@ import pandas as pd
 from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.engine import Engine
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import schema
 from dashboard.db.engine import DatabaseError, DatabaseNotInitialised, fetch_frame
+from dashboard.db.predicates import in_scope
 
 feedback = schema.feedback.c
 dossiers = schema.dossiers.c
@@ -133,7 +138,13 @@ def _count_where(condition):
 
 
 # ---------------------------------------------------------------- per table and source
-def source_summary(engine: Engine, bbox: BBox | None) -> pd.DataFrame:
+def _allowed(scope: Scope, table: str):
+    """The rows of a case table (feedback, dossiers) that `scope` allows; None for the other tables."""
+    columns = {"feedback": feedback, "dossiers": dossiers}.get(table)
+    return None if columns is None else in_scope(scope, columns.agency, columns.area_code)
+
+
+def source_summary(engine: Engine, bbox: BBox | None, *, scope: Scope = WHOLE_CITY) -> pd.DataFrame:
     """One row per (table, source): rows, first/last record time, rows without an area, points outside the city.
 
     Feedback and dossiers by their `source`; traffic observations (no source column) count as unknown area when their
@@ -150,7 +161,9 @@ def source_summary(engine: Engine, bbox: BBox | None) -> pd.DataFrame:
                 func.max(feedback.received_at).label("last_at"),
                 _count_where(feedback.area_code.is_(None)).label("unknown_area"),
                 _count_where(_outside(feedback.lat, feedback.lon, feedback.area_code, bbox)).label("outside_city"),
-            ).group_by(feedback.source),
+            )
+            .where(_allowed(scope, "feedback"))
+            .group_by(feedback.source),
         ),
         fetch_frame(
             engine,
@@ -161,7 +174,9 @@ def source_summary(engine: Engine, bbox: BBox | None) -> pd.DataFrame:
                 func.min(dossiers.received_at).label("first_at"),
                 func.max(dossiers.received_at).label("last_at"),
                 _count_where(dossiers.area_code.is_(None)).label("unknown_area"),
-            ).group_by(dossiers.source),
+            )
+            .where(_allowed(scope, "dossiers"))
+            .group_by(dossiers.source),
         ),
         fetch_frame(
             engine,
@@ -201,7 +216,7 @@ def source_summary(engine: Engine, bbox: BBox | None) -> pd.DataFrame:
     return frame
 
 
-def completeness(engine: Engine) -> pd.DataFrame:
+def completeness(engine: Engine, *, scope: Scope = WHOLE_CITY) -> pd.DataFrame:
     """Share of filled values per column: table, source, column, filled, expected, filled_pct (long form).
 
     `expected` is the number of rows where the column should hold a value (all rows, or those meeting its condition).
@@ -234,6 +249,8 @@ def completeness(engine: Engine) -> pd.DataFrame:
         statement = (
             select(source.label("source"), *selected).group_by(source) if source is not None else select(*selected)
         )
+        if (allowed := _allowed(scope, name)) is not None:
+            statement = statement.where(allowed)
         for record in fetch_frame(engine, statement).to_dict("records"):
             for column_name, _ in columns:
                 rows.append(
@@ -264,7 +281,7 @@ def _duplicate_groups(table, keys: list, condition=None):
     )
 
 
-def likely_duplicates(engine: Engine) -> pd.DataFrame:
+def likely_duplicates(engine: Engine, *, scope: Scope = WHOLE_CITY) -> pd.DataFrame:
     """Groups of rows that are probably one record entered twice: table, groups, rows (in those groups), extra_rows.
 
     Feedback: same received time, category and coordinates (located reports only: without coordinates two reports
@@ -275,9 +292,13 @@ def likely_duplicates(engine: Engine) -> pd.DataFrame:
         _duplicate_groups(
             schema.feedback,
             [feedback.received_at, feedback.category, feedback.lat, feedback.lon],
-            and_(feedback.lat.is_not(None), feedback.lon.is_not(None)),
+            and_(feedback.lat.is_not(None), feedback.lon.is_not(None), _allowed(scope, "feedback")),
         ),
-        _duplicate_groups(schema.dossiers, [dossiers.received_at, dossiers.procedure_code, dossiers.area_code]),
+        _duplicate_groups(
+            schema.dossiers,
+            [dossiers.received_at, dossiers.procedure_code, dossiers.area_code],
+            _allowed(scope, "dossiers"),
+        ),
         _duplicate_groups(schema.traffic_observations, [observations.sensor_id, observations.observed_at]),
     ]
     frame = pd.concat([fetch_frame(engine, statement) for statement in statements], ignore_index=True)
@@ -287,14 +308,16 @@ def likely_duplicates(engine: Engine) -> pd.DataFrame:
     return frame
 
 
-def flagged_duplicates(engine: Engine) -> dict[str, int]:
+def flagged_duplicates(engine: Engine, *, scope: Scope = WHOLE_CITY) -> dict[str, int]:
     """Reports, and those flagged as a likely duplicate of an open one (feedback.duplicate_of, the worker's
     `duplicates` job; issue 18): {"reports", "flagged"}; {} when the database has no such column yet."""
     from dashboard.db.engine import run
 
     if "duplicate_of" in run(engine, schema.missing_columns).get("feedback", []):
         return {}
-    statement = select(func.count().label("reports"), func.count(feedback.duplicate_of).label("flagged"))
+    statement = select(func.count().label("reports"), func.count(feedback.duplicate_of).label("flagged")).where(
+        _allowed(scope, "feedback")
+    )
     row = fetch_frame(engine, statement).iloc[0]
     return {"reports": int(row["reports"]), "flagged": int(row["flagged"])}
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import aggregates, schema
 from dashboard.db.engine import fetch_frame
 from dashboard.db.predicates import within
@@ -81,11 +82,13 @@ def feedback_counts(
     area_codes: Sequence[str] | None = None,
     by_area: bool = False,
     dimensions: Mapping[str, Sequence[str]] | None = None,
+    *,
+    scope: Scope = WHOLE_CITY,
 ) -> pd.DataFrame:
     """Counts behind the feedback KPIs for one period (one row, or one row per area with a report received
     before the end): flows over reports received before the end, the backlog open at the end, and the median
-    resolution time (always from the reports: a median does not add up)."""
-    aggregation = aggregates.compile(engine, aggregates.FEEDBACK, period, area_codes, dimensions)
+    resolution time (always from the reports: a median does not add up). Only the reports `scope` allows."""
+    aggregation = aggregates.compile(engine, aggregates.FEEDBACK, period, area_codes, dimensions, scope=scope)
     resolved = and_(within(feedback.resolved_at, period), feedback.received_at < period.end_before)
     median = _median(hours_between(feedback.received_at, feedback.resolved_at), resolved)
     frame = aggregation.frame(
@@ -98,9 +101,11 @@ def feedback_counts(
     return frame[(["area_code"] if by_area else []) + FEEDBACK_COUNT_COLUMNS]
 
 
-def feedback_daily(engine: Engine, period: Period, area_codes: Sequence[str] | None = None) -> pd.DataFrame:
+def feedback_daily(
+    engine: Engine, period: Period, area_codes: Sequence[str] | None = None, *, scope: Scope = WHOLE_CITY
+) -> pd.DataFrame:
     """Feedback received per local day, by category: columns day, category, received."""
-    aggregation = aggregates.compile(engine, aggregates.FEEDBACK, period, area_codes)
+    aggregation = aggregates.compile(engine, aggregates.FEEDBACK, period, area_codes, scope=scope)
     by = [aggregation.moment(aggregates.RECEIVED, "date").label("day"), aggregation.column("category")]
     return fetch_frame(engine, aggregation.flows(aggregates.RECEIVED, by=by).order_by(*by))
 
@@ -129,10 +134,12 @@ def dossier_counts(
     area_codes: Sequence[str] | None = None,
     by_area: bool = False,
     dimensions: Mapping[str, Sequence[str]] | None = None,
+    *,
+    scope: Scope = WHOLE_CITY,
 ) -> pd.DataFrame:
     """Counts behind the dossier KPIs for one period (one row, or one row per area with a dossier received or
-    completed in the period); the median lead time from the dossiers themselves."""
-    aggregation = aggregates.compile(engine, aggregates.DOSSIERS, period, area_codes, dimensions)
+    completed in the period); the median lead time from the dossiers themselves. Only the dossiers `scope` allows."""
+    aggregation = aggregates.compile(engine, aggregates.DOSSIERS, period, area_codes, dimensions, scope=scope)
     completed = within(dossiers.completed_at, period)
     median = _median(hours_between(dossiers.received_at, dossiers.completed_at) / 24.0, completed)
     frame = aggregation.frame(
@@ -144,9 +151,11 @@ def dossier_counts(
     return frame[(["area_code"] if by_area else []) + DOSSIER_COUNT_COLUMNS]
 
 
-def dossier_daily(engine: Engine, period: Period, area_codes: Sequence[str] | None = None) -> pd.DataFrame:
+def dossier_daily(
+    engine: Engine, period: Period, area_codes: Sequence[str] | None = None, *, scope: Scope = WHOLE_CITY
+) -> pd.DataFrame:
     """Dossiers received per local day and channel: columns day, channel, received."""
-    aggregation = aggregates.compile(engine, aggregates.DOSSIERS, period, area_codes)
+    aggregation = aggregates.compile(engine, aggregates.DOSSIERS, period, area_codes, scope=scope)
     received = aggregates.DOSSIERS_RECEIVED
     by = [aggregation.moment(received, "date").label("day"), aggregation.column("channel")]
     return fetch_frame(engine, aggregation.flows(received, by=by).order_by(*by))

@@ -43,10 +43,19 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
+from dashboard.access.pii import PII_COLUMNS, mask_records
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import aggregates, queries, schema
 from dashboard.db.aggregates import Fact, Flow, Stock
 from dashboard.db.engine import fetch_frame, fetch_one
-from dashboard.db.predicates import CLOSED_WITHOUT_RESULT, FEEDBACK_OUT_OF_BACKLOG, QueryFilter, restrict, within
+from dashboard.db.predicates import (
+    CLOSED_WITHOUT_RESULT,
+    FEEDBACK_OUT_OF_BACKLOG,
+    QueryFilter,
+    in_scope,
+    restrict,
+    within,
+)
 from dashboard.metrics.definitions import congestion_index
 from dashboard.periods import local_now
 
@@ -202,7 +211,8 @@ def condition(engine: Engine, metric: str, part: str, query_filter: QueryFilter)
 
 
 def _scope(fact: Fact, query_filter: QueryFilter) -> ColumnElement:
-    return restrict(fact.columns["area"][0], query_filter.areas, dict(query_filter.dimensions), fact.base_dimensions())
+    dimensions = dict(query_filter.dimensions)
+    return restrict(fact.columns["area"][0], query_filter.areas, dimensions, fact.base_dimensions(), query_filter.scope)
 
 
 # ---------------------------------------------------------------- columns and order
@@ -240,6 +250,7 @@ def _columns(fact: Fact, end) -> list[ColumnElement]:
             F.satisfaction,
             F.reopened,
             _duplicate_of().label("duplicate_of"),  # likely duplicate of (the original's source_id; issue 18)
+            *(F[name] for name in PII_COLUMNS),  # masked by `_released` unless the user sees them (issue 19)
         ]
     if fact.name == "dossiers":
         return [
@@ -258,6 +269,7 @@ def _columns(fact: Fact, end) -> list[ColumnElement]:
             D.due_at,
             D.completed_at,
             (_lateness_hours(fact, end) / 24.0).label("late_days"),
+            *(D[name] for name in PII_COLUMNS),
         ]
     return [
         O.sensor_id,
@@ -310,18 +322,33 @@ def records_select(engine: Engine, metric: str, part: str, query_filter: QueryFi
     return select(*_columns(fact, end)).select_from(_source(fact)).where(where).order_by(*_order(fact, end))
 
 
+def _released(frame: pd.DataFrame, sees_pii: bool) -> pd.DataFrame:
+    """The records as they leave the query layer: citizens' personal details masked unless `sees_pii` (the user's
+    role is in IOC_PII_ROLES; dashboard/access/pii.py). Records carry no coordinates, so nothing is rounded."""
+    return mask_records(frame, sees_pii=sees_pii, exact_locations=True)
+
+
 def page(
-    engine: Engine, metric: str, part: str, query_filter: QueryFilter, limit: int = PAGE_SIZE, offset: int = 0
+    engine: Engine,
+    metric: str,
+    part: str,
+    query_filter: QueryFilter,
+    limit: int = PAGE_SIZE,
+    offset: int = 0,
+    *,
+    sees_pii: bool = False,
 ) -> pd.DataFrame:
     """One page of the records (server-side LIMIT/OFFSET on the stable most-urgent-first order)."""
     if limit < 1 or offset < 0:
         raise RecordsError(f"a page needs limit ≥ 1 and offset ≥ 0 (got limit {limit}, offset {offset})")
     statement = records_select(engine, metric, part, query_filter).limit(limit).offset(offset)
-    return fetch_frame(engine, statement)
+    return _released(fetch_frame(engine, statement), sees_pii)
 
 
-def all_records(engine: Engine, metric: str, part: str, query_filter: QueryFilter) -> pd.DataFrame:
-    return fetch_frame(engine, records_select(engine, metric, part, query_filter))
+def all_records(
+    engine: Engine, metric: str, part: str, query_filter: QueryFilter, *, sees_pii: bool = False
+) -> pd.DataFrame:
+    return _released(fetch_frame(engine, records_select(engine, metric, part, query_filter)), sees_pii)
 
 
 def count(engine: Engine, metric: str, part: str, query_filter: QueryFilter) -> int:
@@ -385,7 +412,9 @@ POINTS_LOST = ("dossiers_late", "dossiers_complaint", "feedback_late", "feedback
 SCORECARD_UNITS = {"agency": (D.agency, F.agency), "area": (D.area_code, F.area_code)}
 
 
-def _points_lost_where(kind: str, period, as_of: datetime, by: str, unit: str) -> tuple[Fact, ColumnElement]:
+def _points_lost_where(
+    kind: str, period, as_of: datetime, by: str, unit: str, scope: Scope = WHOLE_CITY
+) -> tuple[Fact, ColumnElement]:
     if kind not in POINTS_LOST:
         raise RecordsError(f"unknown kind {kind!r}; the kinds are {', '.join(POINTS_LOST)}")
     if by not in SCORECARD_UNITS:
@@ -398,7 +427,7 @@ def _points_lost_where(kind: str, period, as_of: datetime, by: str, unit: str) -
             D.received_at < end,
             or_(D.received_at >= start, D.completed_at.is_(None), D.completed_at >= start),
         )
-        scope = and_(SCORECARD_UNITS[by][0] == unit, in_set)
+        scope = and_(SCORECARD_UNITS[by][0] == unit, in_set, in_scope(scope, D.agency, D.area_code))
         if kind == "dossiers_complaint":
             return aggregates.DOSSIERS, and_(scope, D.complaint.is_(True))
         allowance = func.coalesce(D.supplement_days, 0.0) * 24.0
@@ -412,7 +441,7 @@ def _points_lost_where(kind: str, period, as_of: datetime, by: str, unit: str) -
         )
         return aggregates.DOSSIERS, and_(scope, case((on_time, 0), else_=1) == 1)
     kept = F.status != FEEDBACK_OUT_OF_BACKLOG
-    scope = and_(SCORECARD_UNITS[by][1] == unit, kept)
+    scope = and_(SCORECARD_UNITS[by][1] == unit, kept, in_scope(scope, F.agency, F.area_code))
     if kind == "feedback_late":
         due = and_(F.due_at >= start, F.due_at < end)
         return aggregates.FEEDBACK, and_(scope, due, or_(F.resolved_at.is_(None), F.resolved_at > F.due_at))
@@ -421,19 +450,34 @@ def _points_lost_where(kind: str, period, as_of: datetime, by: str, unit: str) -
     return aggregates.FEEDBACK, and_(scope, total, or_(F.satisfaction <= 2, F.reopened.is_(True), overdue))
 
 
-def points_lost_count(engine: Engine, period, as_of: datetime, by: str, unit: str, kind: str) -> int:
-    """How many dossiers or reports of `kind` cost `unit` points in `period` (scorecard's `as_of`: its end or now)."""
-    fact, where = _points_lost_where(kind, period, as_of, by, unit)
+def points_lost_count(
+    engine: Engine, period, as_of: datetime, by: str, unit: str, kind: str, *, scope: Scope = WHOLE_CITY
+) -> int:
+    """How many dossiers or reports of `kind` cost `unit` points in `period` (scorecard's `as_of`: its end or now),
+    among the rows `scope` allows."""
+    fact, where = _points_lost_where(kind, period, as_of, by, unit, scope)
     row = fetch_one(engine, select(func.count().label("n")).select_from(fact.source).where(where))
     return int(row.get("n") or 0)
 
 
 def points_lost(
-    engine: Engine, period, as_of: datetime, by: str, unit: str, kind: str, limit: int = PAGE_SIZE, offset: int = 0
+    engine: Engine,
+    period,
+    as_of: datetime,
+    by: str,
+    unit: str,
+    kind: str,
+    limit: int = PAGE_SIZE,
+    offset: int = 0,
+    *,
+    scope: Scope = WHOLE_CITY,
+    sees_pii: bool = False,
 ) -> pd.DataFrame:
     """One page of them, most urgent first (latest past the due time at `as_of`), with the records' columns."""
     if limit < 1 or offset < 0:
         raise RecordsError(f"a page needs limit ≥ 1 and offset ≥ 0 (got limit {limit}, offset {offset})")
-    fact, where = _points_lost_where(kind, period, as_of, by, unit)
+    fact, where = _points_lost_where(kind, period, as_of, by, unit, scope)
     statement = select(*_columns(fact, as_of)).select_from(_source(fact)).where(where)
-    return fetch_frame(engine, statement.order_by(*_order(fact, as_of)).limit(limit).offset(offset))
+    return _released(
+        fetch_frame(engine, statement.order_by(*_order(fact, as_of)).limit(limit).offset(offset)), sees_pii
+    )

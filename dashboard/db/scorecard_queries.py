@@ -1,6 +1,7 @@
 """SQL of the scorecard: one grouped query per source (dossiers, feedback), counting per unit (agency or area) what
 the indicators of `metrics.scorecard` divide. Base tables (the rollups keep no supplement or complaint field);
-values are bound parameters, both engines. The rules in words: data/scorecard.yaml.
+values are bound parameters, both engines. The rules in words: data/scorecard.yaml. With a restricted scope an
+officer's scorecard counts only the cases of the scope (their own units, ranked among themselves).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import pandas as pd
 from sqlalchemy import DateTime, and_, func, literal, or_, select
 from sqlalchemy.engine import Engine
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import schema
 from dashboard.db.engine import DatabaseOutdated, fetch_frame, redact_url, run
-from dashboard.db.predicates import CLOSED_WITHOUT_RESULT, FEEDBACK_OUT_OF_BACKLOG
+from dashboard.db.predicates import CLOSED_WITHOUT_RESULT, FEEDBACK_OUT_OF_BACKLOG, in_scope
 from dashboard.db.queries import hours_between
 from dashboard.periods import Period
 
@@ -41,7 +43,9 @@ def check_columns(engine: Engine) -> None:
         )
 
 
-def dossier_counts(engine: Engine, period: Period, as_of: datetime, by: str) -> pd.DataFrame:
+def dossier_counts(
+    engine: Engine, period: Period, as_of: datetime, by: str, *, scope: Scope = WHOLE_CITY
+) -> pd.DataFrame:
     """Per unit: the on-time set and its on-time dossiers, complaints, dossiers with the complaint field filled,
     dossiers received in the period and those filed online. `as_of` = the period end (or now, if earlier)."""
     unit = _unit(by, "dossiers")
@@ -73,13 +77,20 @@ def dossier_counts(engine: Engine, period: Period, as_of: datetime, by: str) -> 
             func.count().filter(received).label("received"),
             func.count().filter(and_(received, D.channel == "online")).label("online"),
         )
-        .where(unit.is_not(None), D.received_at < end, or_(D.completed_at.is_(None), D.completed_at >= start))
+        .where(
+            unit.is_not(None),
+            D.received_at < end,
+            or_(D.completed_at.is_(None), D.completed_at >= start),
+            in_scope(scope, D.agency, D.area_code),
+        )
         .group_by(unit)
     )
     return fetch_frame(engine, statement)
 
 
-def feedback_counts(engine: Engine, period: Period, as_of: datetime, by: str) -> pd.DataFrame:
+def feedback_counts(
+    engine: Engine, period: Period, as_of: datetime, by: str, *, scope: Scope = WHOLE_CITY
+) -> pd.DataFrame:
     """Per unit: reports due in the period (before `as_of`) and those resolved by their due time; reports received in
     the period and those rated dissatisfied (≤ 2), reopened or overdue (due before `as_of`, not resolved by due_at)."""
     unit = _unit(by, "feedback")
@@ -97,7 +108,13 @@ def feedback_counts(engine: Engine, period: Period, as_of: datetime, by: str) ->
             func.count().filter(total).label("total"),
             func.count().filter(bad).label("bad"),
         )
-        .where(unit.is_not(None), kept, F.received_at < end, or_(F.received_at >= start, F.due_at >= start))
+        .where(
+            unit.is_not(None),
+            kept,
+            F.received_at < end,
+            or_(F.received_at >= start, F.due_at >= start),
+            in_scope(scope, F.agency, F.area_code),
+        )
         .group_by(unit)
     )
     return fetch_frame(engine, statement)

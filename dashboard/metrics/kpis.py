@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import queries
 from dashboard.metrics.definitions import (
     CITYSCORE_CAP,
@@ -62,12 +63,17 @@ def section_kpis(
     period: Period,
     area_codes: Sequence[str] | None = None,
     dimensions: Mapping[str, Sequence[str]] | None = None,
+    *,
+    scope: Scope = WHOLE_CITY,
 ) -> dict[str, Any]:
-    """The KPIs of one section (feedback, dossiers or traffic), optionally narrowed by the page's dimensions."""
+    """The KPIs of one section (feedback, dossiers or traffic), optionally narrowed by the page's dimensions, over
+    the cases `scope` allows (traffic is a city figure: the same for every scope)."""
     if section == "feedback":
-        return feedback_kpis(_first_row(queries.feedback_counts(engine, period, area_codes, dimensions=dimensions)))
+        counts = queries.feedback_counts(engine, period, area_codes, dimensions=dimensions, scope=scope)
+        return feedback_kpis(_first_row(counts))
     if section == "dossiers":
-        return dossier_kpis(_first_row(queries.dossier_counts(engine, period, area_codes, dimensions=dimensions)))
+        counts = queries.dossier_counts(engine, period, area_codes, dimensions=dimensions, scope=scope)
+        return dossier_kpis(_first_row(counts))
     if section == "traffic":
         return traffic_kpis(queries.traffic_hourly(engine, period, area_codes, dimensions=dimensions))
     raise ValueError(f"unknown KPI section {section!r}")
@@ -79,12 +85,17 @@ def compute_kpis(
     area_codes: Sequence[str] | None = None,
     dimensions: Mapping[str, Sequence[str]] | None = None,
     sections: Sequence[str] = ("feedback", "dossiers", "traffic"),
+    *,
+    scope: Scope = WHOLE_CITY,
 ) -> dict[str, Any]:
-    """Every KPI for one period and (optionally) a set of areas and page dimensions (e.g. {"agency": [...]}): the
-    structure `kpi --json` prints."""
+    """Every KPI for one period and (optionally) a set of areas and page dimensions (e.g. {"agency": [...]}), over
+    the cases `scope` allows: the structure `kpi --json` prints."""
     return {
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
-        **{section: section_kpis(engine, section, period, area_codes, dimensions) for section in sections},
+        **{
+            section: section_kpis(engine, section, period, area_codes, dimensions, scope=scope)
+            for section in sections
+        },
     }
 
 
@@ -93,6 +104,8 @@ def kpi_parts(
     period: Period,
     area_codes: Sequence[str] | None = None,
     dimensions: Mapping[str, Sequence[str]] | None = None,
+    *,
+    scope: Scope = WHOLE_CITY,
 ) -> dict[str, dict[str, int | None]]:
     """The counts behind each KPI, from the same queries as `compute_kpis`: {key: {"numerator", "denominator"}}.
 
@@ -100,8 +113,8 @@ def kpi_parts(
     mean: numerator = the rows the statistic is computed over; traffic.vehicles: the vehicles; the congestion
     peak: the vehicles (with a speed) of the peak hour, the index's weight. `db.records_queries` lists the rows
     behind each of these figures (a test checks they are equal)."""
-    feedback = _first_row(queries.feedback_counts(engine, period, area_codes, dimensions=dimensions))
-    dossiers = _first_row(queries.dossier_counts(engine, period, area_codes, dimensions=dimensions))
+    feedback = _first_row(queries.feedback_counts(engine, period, area_codes, dimensions=dimensions, scope=scope))
+    dossiers = _first_row(queries.dossier_counts(engine, period, area_codes, dimensions=dimensions, scope=scope))
     hourly = queries.traffic_hourly(engine, period, area_codes, dimensions=dimensions)
     n = {f"feedback.{k}": _whole(v) for k, v in feedback.items()} | {
         f"dossiers.{k}": _whole(v) for k, v in dossiers.items()
@@ -153,18 +166,20 @@ def compute_area_kpis(
     period: Period,
     dimensions: Mapping[str, Sequence[str]] | None = None,
     sections: Sequence[str] = ("feedback", "dossiers", "traffic"),
+    *,
+    scope: Scope = WHOLE_CITY,
 ) -> pd.DataFrame:
     """One row per area with the KPIs of `sections` (columns `section.name`), plus rates per 10,000 residents
     and per km². `dimensions` narrow each section's rows by the columns it has (see queries.*_DIMENSIONS)."""
     table = queries.area_list(engine)[["code", "name", "kind", "area_km2", "population", "population_is_estimate"]]
     table = table.set_index("code")
     if "feedback" in sections:
-        frame = queries.feedback_counts(engine, period, by_area=True, dimensions=dimensions)
+        frame = queries.feedback_counts(engine, period, by_area=True, dimensions=dimensions, scope=scope)
         table = table.join(
             _section_frame("feedback", {r["area_code"]: feedback_kpis(r) for r in frame.to_dict("records")})
         )
     if "dossiers" in sections:
-        frame = queries.dossier_counts(engine, period, by_area=True, dimensions=dimensions)
+        frame = queries.dossier_counts(engine, period, by_area=True, dimensions=dimensions, scope=scope)
         table = table.join(
             _section_frame("dossiers", {r["area_code"]: dossier_kpis(r) for r in frame.to_dict("records")})
         )
