@@ -7,6 +7,8 @@ with bounded memory and time, never in the page's server thread.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import config
@@ -15,7 +17,7 @@ from dashboard.db.engine import DatabaseError
 from dashboard.i18n import format_date, format_number, t
 from dashboard.ingest import dates, messages, readers, upload
 from dashboard.ingest.importer import ImportAborted
-from dashboard.web import admin, cache, url_state, widgets
+from dashboard.web import admin, audit, cache, url_state, widgets
 
 UPLOADED = "ingest_upload"  # {"path", "name", "sha256"} of the saved upload
 DETECTED = "ingest_detection"  # (path, kind, Detection)
@@ -193,9 +195,19 @@ def attempt(path: str, settings: upload.RunSettings, *, dry_run: bool, sensors: 
         outcome.error = t("ingest.error.database", lang, message=error)
     finally:
         bar.empty()
+    if not dry_run:
+        audit.log(
+            "import", Path(path).name, kind=settings.kind, source=settings.source, ok=outcome.ok, **_counts(outcome)
+        )
     if not dry_run and outcome.ok:
         st.cache_data.clear()  # every page reads the new rows on its next run
     return outcome
+
+
+def _counts(outcome: upload.Outcome) -> dict:
+    result = outcome.result
+    names = ("inserted", "updated", "rejected", "import_id")
+    return {name: getattr(result, name) for name in names} if result is not None else {"error": outcome.error}
 
 
 def show_outcome(outcome: upload.Outcome) -> None:

@@ -70,6 +70,21 @@ def command_events(args: argparse.Namespace) -> int:
                 created_by="cli",
             )
             print(f"event {new_id} added")
+            from dashboard.db import audit
+
+            audit.record_for(
+                url,
+                actor=audit.cli_actor(),
+                role="cli",
+                action="event_change",
+                target=str(new_id),
+                change="add",
+                kind=args.kind,
+                title=args.title,
+                start=str(args.date_from),
+                end=str(args.date_to or args.date_from),
+                wards=list(args.ward or ()),
+            )
             return 0
         country = (getattr(args, "country", None) or event_queries.country()).upper()
         with _engine(args, read_only=True) as engine:

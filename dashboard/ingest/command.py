@@ -215,12 +215,33 @@ def run(args: argparse.Namespace, engine) -> int:
     except DatabaseError:
         raise
     print_summary(result)
+    if not args.dry_run:
+        _audit_import(args, result)
     if args.country and not args.dry_run:
         set_country(engine, args.country)
         print(f"The data's country is {args.country}: the forecasts use its public holidays.")
     if args.reject_report and result.rejected:
         print(f"Rejected rows written to {args.reject_report}")
     return 0
+
+
+def _audit_import(args: argparse.Namespace, result: ImportResult) -> None:
+    """The access log's row for an import run from a shell (actor cli:<os user>)."""
+    from dashboard.db import audit
+
+    audit.record_for(
+        getattr(args, "database_url", None),
+        actor=audit.cli_actor(),
+        role="cli",
+        action="import",
+        target=result.file_name,
+        kind=result.kind,
+        source=result.source,
+        inserted=result.inserted,
+        updated=result.updated,
+        rejected=result.rejected,
+        import_id=result.import_id,
+    )
 
 
 def set_country(engine, country: str) -> None:

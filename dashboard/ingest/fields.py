@@ -67,6 +67,53 @@ _AGENCY = _f(
     "co_quan",
 )
 
+# The citizen's personal details, when a file carries them (issue 19): stored, and shown unmasked only to the roles
+# of IOC_PII_ROLES. Open311 GeoReport v2 and 311 exports give first_name/last_name (joined into one name), phone,
+# email and the address of the request; Vietnamese exports "Họ tên", "Số điện thoại", "Địa chỉ".
+_CITIZEN = (
+    _f(
+        "citizen_name",
+        "text",
+        "họ tên",
+        "họ và tên",
+        "ho_ten_nguoi_phan_anh",
+        "người phản ánh",
+        "người nộp",
+        "chủ hồ sơ",
+        "full_name",
+        "citizen_name",
+        "reporter_name",
+        "requester_name",
+        "applicant_name",
+        "contact_name",
+    ),
+    _f("citizen_first_name", "text", "first_name", "firstname", "given_name"),
+    _f("citizen_last_name", "text", "last_name", "lastname", "surname", "family_name"),
+    _f(
+        "citizen_phone",
+        "text",
+        "số điện thoại",
+        "điện thoại",
+        "sđt",
+        "phone",
+        "phone_number",
+        "telephone",
+        "contact_phone",
+        "citizen_phone",
+    ),
+    _f("citizen_email", "text", "email", "e_mail", "thư điện tử", "email_address", "contact_email", "citizen_email"),
+    _f(
+        "citizen_address",
+        "text",
+        "địa chỉ",
+        "địa chỉ liên hệ",
+        "address",
+        "incident_address",
+        "street_address",
+        "citizen_address",
+    ),
+)
+
 FIELDS: dict[str, tuple[Field, ...]] = {
     "feedback": (
         _f(
@@ -132,6 +179,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
         _LAT,
         _LON,
         _f("satisfaction", "integer", "mức độ hài lòng", "danh_gia", "rating"),
+        *_CITIZEN,
     ),
     "dossiers": (
         _f(
@@ -223,6 +271,7 @@ FIELDS: dict[str, tuple[Field, ...]] = {
             "supplement_waiting_days",
         ),
         _f("complaint", "text", "khiếu nại", "có khiếu nại", "phản ánh kiến nghị", "has_complaint", "complained"),
+        *_CITIZEN,
     ),
     "traffic": (
         _f(

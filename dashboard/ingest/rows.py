@@ -28,6 +28,10 @@ MAX_TEXT = {
     "name": 128,
     "road": 128,
     "source_category": 128,
+    "citizen_name": 255,
+    "citizen_phone": 64,
+    "citizen_email": 255,
+    "citizen_address": 512,
 }
 
 
@@ -176,6 +180,21 @@ def _source_text(values: pd.Series | None, name: str, index: pd.Index) -> pd.Ser
     return _clip(stripped.where(stripped.map(bool), None).astype(object), name, index)
 
 
+def _citizen(chunk: pd.DataFrame, plan: Plan, index: pd.Index) -> dict[str, pd.Series]:
+    """The citizen's name, phone, e-mail and address as given (first and last name joined when the file splits
+    them); NULL where the file has none. Masked for most roles when read (dashboard/access/pii.py)."""
+    name = _text(chunk, plan, "citizen_name")
+    if name is None:
+        parts = [_text(chunk, plan, f"citizen_{p}_name") for p in ("first", "last")]
+        parts = [p.astype(object).where(p.notna(), "").map(lambda v: str(v).strip()) for p in parts if p is not None]
+        if parts:
+            name = parts[0] if len(parts) == 1 else (parts[0] + " " + parts[1]).str.strip()
+    columns = {"citizen_name": name}
+    for part in ("phone", "email", "address"):
+        columns[f"citizen_{part}"] = _text(chunk, plan, f"citizen_{part}")
+    return {column: _source_text(values, column, index) for column, values in columns.items()}
+
+
 def prepare_feedback(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> tuple[pd.DataFrame, Rejects]:
     index, rejects = chunk.index, Rejects(chunk.index)
     source_id = _required_id(chunk, plan, "source_id", rejects)
@@ -233,6 +252,7 @@ def prepare_feedback(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> t
             "satisfaction": satisfaction.where(satisfaction.between(1, 5)).round().astype("Int64"),
             "reopened": False,
             "source_category": _source_text(source_category, "source_category", index),
+            **_citizen(chunk, plan, index),
         },
         index=index,
     )
@@ -327,6 +347,7 @@ def prepare_dossiers(chunk: pd.DataFrame, plan: Plan, matcher: AreaMatcher) -> t
             "supplement_requests": supplement_requests.round().astype("Int64"),
             "supplement_days": supplement_days,
             "complaint": complaint,
+            **_citizen(chunk, plan, index),
         },
         index=index,
     )

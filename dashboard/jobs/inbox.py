@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dashboard import config
+from dashboard.db import audit
 from dashboard.db.engine import DatabaseError
 from dashboard.ingest.importer import ImportOptions
 from dashboard.jobs.importing import import_file
@@ -103,6 +104,7 @@ def import_one(url: str, kind: str, path: Path, now: datetime) -> dict[str, Any]
     if error_text is not None:
         target.with_name(target.name + ".error.txt").write_text(error_text + "\n", encoding="utf-8")
     summary["moved_to"] = str(target.relative_to(path.parent.parent))
+    audit.record_for(url, actor="worker", role="worker", action="import", target=path.name, **summary)
     return summary
 
 

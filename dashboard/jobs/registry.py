@@ -47,6 +47,7 @@ JOB_MODULES = (
     "dashboard.jobs.inbox",
     "dashboard.jobs.demo_feed",
     "dashboard.jobs.hotspots",
+    "dashboard.jobs.audit_retention",
 )
 
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from dashboard.db import alert_queries
 from dashboard.db.ops import ops_engine
+from dashboard.web import audit
 
 
 def alert_list(_engine, url: str, open_only: bool, start_at=None, end_before=None) -> pd.DataFrame:
@@ -21,4 +22,7 @@ def alert_list(_engine, url: str, open_only: bool, start_at=None, end_before=Non
 
 def acknowledge(url: str, alert_id: int, who: str, note: str, now: datetime) -> bool:
     """Acknowledge one open alert; the page clears its cached reads afterwards."""
-    return alert_queries.acknowledge(ops_engine(url), alert_id, who, note, now)
+    done = alert_queries.acknowledge(ops_engine(url), alert_id, who, note, now)
+    if done:
+        audit.log("alert_ack", str(alert_id), note=note)
+    return done

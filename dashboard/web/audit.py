@@ -127,3 +127,42 @@ def download(action: str, target: str, produce: Callable[[], Any], **details: An
         return data
 
     return make
+
+
+# ---------------------------------------------------------------- the "Nhật ký truy cập" page (admin only)
+ACTION_PREFIX = "audit.action."
+LOG_COLUMNS = ["at", "actor", "role", "action", "target", "details"]
+PAGE_ROWS = 1000  # rows the page shows (the CSV holds every row of the filters, up to EXPORT_ROWS)
+EXPORT_ROWS = 200_000
+
+
+def log_rows(_engine, url: str, start, end_before, actors: tuple, actions: tuple, text: str, limit: int):
+    """Rows of the access log of `url`'s store (for `cache.query`, which passes the data engine first)."""
+    return audit.read_log(
+        ops_engine(url), start=start, end_before=end_before, actors=actors, actions=actions, text_=text, limit=limit
+    )
+
+
+def action_counts(_engine, url: str, start, end_before):
+    return audit.count_by_action(ops_engine(url), start=start, end_before=end_before)
+
+
+def actor_names(_engine, url: str) -> list[str]:
+    return audit.actors(ops_engine(url))
+
+
+def action_label(action: str, language: str) -> str:
+    from dashboard.i18n import VI, t
+
+    return t(ACTION_PREFIX + action, language) if ACTION_PREFIX + action in VI else action
+
+
+def readable_log(frame, language: str):
+    """The log as a person reads it: actions as words, visitors named, headers in the language."""
+    from dashboard.i18n import t
+
+    table = frame[LOG_COLUMNS].copy()
+    table["actor"] = [name or t("audit.visitor", language) for name in table["actor"]]
+    table["action"] = [action_label(a, language) for a in table["action"]]
+    table["details"] = table["details"].fillna("")
+    return table.rename(columns={c: t(f"audit.column.{c}", language) for c in LOG_COLUMNS})

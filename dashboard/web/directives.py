@@ -13,7 +13,7 @@ import streamlit as st
 from dashboard.db import directive_queries
 from dashboard.i18n import t
 from dashboard.periods import local_now
-from dashboard.web import admin, cache
+from dashboard.web import admin, audit, cache
 
 TTL_SECONDS = 15
 DEFAULT_DUE_DAYS = 7
@@ -32,13 +32,18 @@ def clear() -> None:
 
 
 def create(url: str, text: str, subject_kind: str, subject_key: str, assignee: str, due: date | None) -> int:
-    return directive_queries.add_directive(
+    new_id = directive_queries.add_directive(
         url, text, subject_kind, subject_key, assignee=assignee, due_date=due, created_by="admin", now=local_now()
     )
+    audit.log("directive_change", str(new_id), change="add", subject=f"{subject_kind}:{subject_key}", assignee=assignee)
+    return new_id
 
 
 def change_status(url: str, directive_id: int, status: str, note: str = "") -> bool:
-    return directive_queries.set_status(url, directive_id, status, "admin", local_now(), note)
+    changed = directive_queries.set_status(url, directive_id, status, "admin", local_now(), note)
+    if changed:
+        audit.log("directive_change", str(directive_id), change="status", status=status, note=note)
+    return changed
 
 
 def popover(subject_kind: str, subject_key: str, language: str, key: str, subject_label: str | None = None) -> None:

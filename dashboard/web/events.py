@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 
 from dashboard.charts.events import add_event_markers
 from dashboard.db import event_queries
-from dashboard.web import cache
+from dashboard.web import audit, cache
 
 TTL_SECONDS = 30
 
@@ -38,12 +38,20 @@ def clear() -> None:
 
 
 def add(url: str, **fields) -> int:
-    return event_queries.add_event(url, created_by="admin", now=datetime.now().replace(microsecond=0), **fields)
+    new_id = event_queries.add_event(url, created_by="admin", now=datetime.now().replace(microsecond=0), **fields)
+    audit.log("event_change", str(new_id), change="add", **fields)
+    return new_id
 
 
 def update(url: str, event_id: int, **fields) -> bool:
-    return event_queries.update_event(url, event_id, **fields)
+    changed = event_queries.update_event(url, event_id, **fields)
+    if changed:
+        audit.log("event_change", str(event_id), change="update", **fields)
+    return changed
 
 
 def delete(url: str, event_id: int) -> bool:
-    return event_queries.delete_event(url, event_id)
+    deleted = event_queries.delete_event(url, event_id)
+    if deleted:
+        audit.log("event_change", str(event_id), change="delete")
+    return deleted
