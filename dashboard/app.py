@@ -2,6 +2,11 @@
 
 Builds the navigation from `dashboard.navigation.PAGES`, the shared filters (mirrored in the
 URL), the language toggle and the theme. Pages only lay out what `dashboard` computes.
+
+Who may open what is the roles table (`dashboard.access.roles.PAGES`): only the pages of the session's role are
+registered, so another page's URL leads nowhere (to the default page). A visitor without an account gets the sign-in
+page only (IOC_VISITOR_ACCESS=login) or the public city pages and the sign-in page (=public). The wall (/wall) opens
+with a kiosk token in its URL (`?token=…`) or for anyone signed in.
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from dashboard import config
+from dashboard.access.roles import Role
 from dashboard.charts import theme
 from dashboard.db import queries
 from dashboard.db.engine import DatabaseError
 from dashboard.i18n import LANGUAGES, t
-from dashboard.navigation import PAGES
-from dashboard.web import admin, cache, url_state, widgets
+from dashboard.navigation import LOGIN, PAGES, PageSpec
+from dashboard.web import admin, auth, cache, url_state, widgets
 
 st.set_page_config(page_title="IOC Huế", page_icon="🏙️", layout="wide")
 theme.register_template()
@@ -57,21 +63,30 @@ if settings_problem is not None:
     st.stop()
 
 
-def _pages(language: str) -> list:
-    # Kiosk pages (the wall) are reachable by their URL only: opening them from the sidebar would keep the sidebar.
-    # Admin pages are not even registered before the administrator logged in, so their URL leads nowhere.
-    return [
-        st.Page(
-            spec.path,
-            title=t(f"page.{spec.key}", language),
-            icon=spec.icon,
-            url_path=spec.url_path or None,
-            default=not spec.url_path,
-            visibility="hidden" if spec.kiosk else "visible",
-        )
+def _page(spec: PageSpec, language: str, *, default: bool = False) -> st.Page:
+    return st.Page(
+        spec.path,
+        title=t(f"page.{spec.key}", language),
+        icon=spec.icon,
+        url_path=None if default or not spec.url_path else spec.url_path,
+        default=default,
+        visibility="hidden" if spec.kiosk else "visible",
+    )
+
+
+def _pages(language: str, user) -> list:
+    """The pages this session may open (the roles table), the sign-in page for a visitor of a public screen.
+
+    Kiosk pages (the wall) are reachable by their URL only: opening them from the sidebar would keep the sidebar.
+    A page whose file is missing (being written) is left out rather than breaking the navigation."""
+    pages = [
+        _page(spec, language, default=not spec.url_path)
         for spec in PAGES
-        if not spec.admin or admin.is_admin()
+        if user.may_open(spec.key) and spec.path.exists()
     ]
+    if not user.signed_in:
+        pages.append(_page(LOGIN, language))
+    return pages
 
 
 def _kiosk_requested() -> bool:
@@ -80,17 +95,35 @@ def _kiosk_requested() -> bool:
     return any(spec.kiosk and path.endswith("/" + spec.url_path) for spec in PAGES)
 
 
+def _login_only(language: str) -> None:
+    """A visitor when IOC_VISITOR_ACCESS=login: the sign-in page whatever the address asked for."""
+    st.navigation([_page(LOGIN, language, default=True)], position="hidden").run()
+    auth.render_cookie_script()
+    st.stop()
+
+
 if _kiosk_requested():
     # The wall: no navigation, sidebar or filters. It keeps its last figures through database outages
     # itself, so the database check below (which would replace it by an error page) is skipped.
     requested_language = st.query_params.get("lang", config.default_language())
     kiosk_language = requested_language if requested_language in LANGUAGES else config.default_language()
-    try:
-        st.navigation(_pages(kiosk_language), position="hidden").run()
-    except Exception:  # never a traceback on the wall; the log keeps the details
-        logging.getLogger("dashboard").exception("kiosk page failed")
-        widgets.unexpected_error_page()
-    st.stop()
+    wall_token = st.query_params.get("token", "")
+    wall_user = auth.resolve(kiosk=True, kiosk_token=wall_token)
+    if wall_user.role is not Role.PUBLIC:
+        wall = next(spec for spec in PAGES if spec.kiosk)
+        try:
+            st.navigation([_page(wall, kiosk_language)], position="hidden").run()
+        except Exception:  # never a traceback on the wall; the log keeps the details
+            logging.getLogger("dashboard").exception("kiosk page failed")
+            widgets.unexpected_error_page()
+        st.stop()
+    if wall_token or st.session_state.get(auth.KIOSK_KEY):
+        st.navigation(
+            [st.Page(lambda: admin.kiosk_refused_page(kiosk_language), title=t("app.title", kiosk_language))],
+            position="hidden",
+        ).run()
+        st.stop()
+    # No token and nobody signed in: the sign-in page (or the public pages) below.
 
 
 def _database_problem() -> DatabaseError | None:
@@ -118,18 +151,23 @@ if problem is not None:
     ).run()
     st.stop()
 
+user = auth.resolve()
+if not user.signed_in and auth.visitor_access() == "login":
+    _login_only(admin.language_toggle())
+
 area_names = url_state.area_names(cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS))
 language = url_state.global_filters(
     area_names, url_state.data_start(cache.query(queries.table_coverage, ttl=cache.STATUS_TTL_SECONDS))
 ).lang
 
 try:
-    st.navigation(_pages(language), position="sidebar", expanded=True).run()  # every page listed, none behind "more"
+    st.navigation(_pages(language, user), position="sidebar", expanded=True).run()  # every page listed
 except DatabaseError as error:  # the database went away while the page ran
     widgets.database_error_page(error)
 except Exception:  # never show a leader a traceback; the log keeps the details
     logging.getLogger("dashboard").exception("page failed")
     widgets.unexpected_error_page()
 url_state.sidebar_footer()
-admin.sidebar_entry(language)
+admin.sidebar_account(language)
+auth.render_cookie_script()
 url_state.sync_url()

@@ -1,7 +1,8 @@
 """The registry of pages the app lists. Only pages that work are registered.
 
 The router (dashboard/app.py), the AppTest smoke test and the browser tests all read
-this one list, so a new page is tested the moment it is registered.
+this one list, so a new page is tested the moment it is registered. Which pages a session gets is the roles table
+(`dashboard.access.roles.PAGES`): the router registers only those, so another page's URL leads nowhere.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from dashboard.access.roles import PAGES as ROLE_PAGES
+from dashboard.access.roles import Role
 from dashboard.config import PROJECT_ROOT
 
 PAGES_DIR = PROJECT_ROOT / "pages"
@@ -21,11 +24,15 @@ class PageSpec:
     url_path: str  # "" for the default page
     icon: str
     kiosk: bool = False  # a screen for a wall: no navigation, sidebar or filters; only reached by its URL
-    admin: bool = False  # listed (and reachable) only after the administrator logged in (dashboard.admin)
 
     @property
     def path(self) -> Path:
         return PAGES_DIR / self.file
+
+    @property
+    def admin(self) -> bool:
+        """Opened by the admin role only (users, imports, the access log), from the roles table."""
+        return not self.kiosk and self.key not in ROLE_PAGES[Role.OPERATOR]
 
 
 PAGES: tuple[PageSpec, ...] = (
@@ -42,5 +49,12 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("alerts", "alerts.py", "canh-bao", ":material/notifications:"),
     PageSpec("directives", "directives.py", "chi-dao", ":material/gavel:"),
     PageSpec("events", "events.py", "su-kien", ":material/event:"),
-    PageSpec("data_import", "data_import.py", "nhap-du-lieu", ":material/upload:", admin=True),
+    PageSpec("data_import", "data_import.py", "nhap-du-lieu", ":material/upload:"),
+    PageSpec("users", "users.py", "tai-khoan", ":material/manage_accounts:"),
+    PageSpec("audit", "audit.py", "nhat-ky-truy-cap", ":material/policy:"),
 )
+
+# The sign-in page: not in the roles table; registered for a visitor (the only page when IOC_VISITOR_ACCESS=login).
+LOGIN = PageSpec("login", "login.py", "dang-nhap", ":material/login:")
+
+PAGES_BY_KEY = {spec.key: spec for spec in (*PAGES, LOGIN)}

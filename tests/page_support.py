@@ -1,4 +1,4 @@
-"""Helpers shared by the AppTest page tests: open a page with link parameters, read a KPI tile."""
+"""Helpers shared by the AppTest page tests: open a page with link parameters signed in as a role, read a KPI tile."""
 
 from __future__ import annotations
 
@@ -9,12 +9,33 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
 
-def run_app(
-    monkeypatch, url: str, params: dict[str, str] | None = None, page: str | None = None, timeout: int = 90
-) -> AppTest:
-    """The router against `url`, opened with `params` in the address, then switched to `page` (a pages/ file)."""
+def sign_in(app: AppTest, url: str, role: str | None = "admin", **scope) -> AppTest:
+    """Sign `app` in with a fresh session of the test user of `role` in the database `url` (None: a visitor)."""
+    if role is not None:
+        from dashboard.testing.accounts import SESSION_KEY, login_token
+
+        app.session_state[SESSION_KEY] = login_token(url, role, **scope)
+    return app
+
+
+def new_app(monkeypatch, url: str, *, role: str | None = "admin", timeout: int = 90, **scope) -> AppTest:
+    """The router against `url`, signed in as `role` (not run yet)."""
     monkeypatch.setenv("IOC_DATABASE_URL", url)
-    app = AppTest.from_file(APP, default_timeout=timeout)
+    return sign_in(AppTest.from_file(APP, default_timeout=timeout), url, role, **scope)
+
+
+def run_app(
+    monkeypatch,
+    url: str,
+    params: dict[str, str] | None = None,
+    page: str | None = None,
+    timeout: int = 90,
+    *,
+    role: str | None = "admin",
+) -> AppTest:
+    """The router against `url` signed in as `role` (None: a visitor), opened with `params` in the address, then
+    switched to `page` (a pages/ file)."""
+    app = new_app(monkeypatch, url, role=role, timeout=timeout)
     for key, value in (params or {}).items():
         app.query_params[key] = value
     app.run()

@@ -172,7 +172,9 @@ def check_name(name: str) -> str:
     return name
 
 
-def _scope_of(role: Role, agencies: Iterable[str], areas: Iterable[str]) -> Scope:
+def scope_for(role: str | Role, agencies: Iterable[str], areas: Iterable[str]) -> Scope:
+    """The scope of an account of `role`: an officer's agencies/areas (at least one), the whole city otherwise."""
+    role = parse_role(str(role))
     agencies, areas = tuple(agencies), tuple(areas)
     if role is Role.AGENCY_OFFICER:
         try:
@@ -200,7 +202,7 @@ def add_user(
     role = parse_role(str(role)) if not isinstance(role, Role) else role
     if role not in ACCOUNT_ROLES:
         raise AccountError(f"role {role} is not an account role; expected one of: {', '.join(ACCOUNT_ROLES)}")
-    scope = _scope_of(role, agencies, areas)
+    scope = scope_for(role, agencies, areas)
     stored = password if password.startswith(("$argon2", "pbkdf2_sha256$")) else hash_password(password)
     now = now or datetime.now()
     with engine.begin() as connection:
@@ -274,6 +276,12 @@ def list_users(engine: Engine) -> list[Account]:
             )
             for row in rows
         ]
+
+
+def account_exists(engine: Engine, name: str) -> bool:
+    """Whether an account (enabled or not) is called `name`."""
+    with engine.connect() as connection:
+        return connection.execute(select(users.c.name).where(users.c.name == normalise_name(name))).first() is not None
 
 
 def count_users(engine: Engine) -> int:
@@ -469,62 +477,6 @@ def _failed(engine: Engine, key: str, failure, lock_after: int, now: datetime) -
                 .values(failures=failures, last_failed_at=now, locked_until=locked_until)
             )
     return LoginResult("wrong", key, wait_seconds=wait, failures=failures, locked_now=bool(wait))
-
-
-# ---------------------------------------------------------------- kiosk tokens
-def add_kiosk_token(engine: Engine, label: str, *, created_by: str = "", now: datetime | None = None) -> str:
-    """A new wall token under `label`; returns the token (shown once: only its SHA-256 is stored)."""
-    label = check_name(label)
-    token = new_token()
-    with engine.begin() as connection:
-        connection.execute(  # a revoked token's label can be given again
-            delete(kiosk_tokens).where(kiosk_tokens.c.label == label, kiosk_tokens.c.revoked_at.is_not(None))
-        )
-        if connection.execute(select(kiosk_tokens.c.label).where(kiosk_tokens.c.label == label)).first():
-            raise AccountError(f"kiosk token {label!r} already exists (revoke it first, or choose another label)")
-        connection.execute(
-            insert(kiosk_tokens).values(
-                label=label,
-                token_sha256=token_digest(token),
-                created_by=created_by or None,
-                created_at=now or datetime.now(),
-            )
-        )
-    return token
-
-
-def list_kiosk_tokens(engine: Engine) -> list[dict]:
-    with engine.connect() as connection:
-        rows = connection.execute(select(kiosk_tokens).order_by(kiosk_tokens.c.label)).mappings().all()
-    return [{k: v for k, v in row.items() if k != "token_sha256"} for row in rows]
-
-
-def revoke_kiosk_token(engine: Engine, label: str, *, now: datetime | None = None) -> None:
-    """Revoke the token at once (kept in the list as revoked). AccountError when there is no live one."""
-    with engine.begin() as connection:
-        result = connection.execute(
-            update(kiosk_tokens)
-            .where(kiosk_tokens.c.label == normalise_name(label), kiosk_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=now or datetime.now())
-        )
-        if not result.rowcount:
-            raise AccountError(f"no live kiosk token labelled {normalise_name(label)!r}")
-
-
-def kiosk_user(engine: Engine, token: str, *, now: datetime | None = None) -> User | None:
-    """The wall user of a valid kiosk token (None: unknown or revoked)."""
-    if not token:
-        return None
-    digest = token_digest(token)
-    now = now or datetime.now()
-    with engine.connect() as connection:
-        row = connection.execute(select(kiosk_tokens).where(kiosk_tokens.c.token_sha256 == digest)).first()
-    if row is None or row.revoked_at is not None:
-        return None
-    if row.last_used_at is None or now - row.last_used_at >= SEEN_EVERY:
-        with engine.begin() as connection:
-            connection.execute(update(kiosk_tokens).where(kiosk_tokens.c.label == row.label).values(last_used_at=now))
-    return User.kiosk(row.label)
 
 
 # ---------------------------------------------------------------- audit (S19c's log; never raises)

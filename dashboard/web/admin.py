@@ -1,84 +1,133 @@
-"""Administrator login: PBKDF2 password hashes and the Streamlit session flag that unlocks admin pages.
+"""The sign-in form, the sidebar's account box and the rights pages ask for (`is_admin()`, `may(Can.X)`).
 
-The hash of the one admin password is the setting IOC_ADMIN_PASSWORD_HASH (empty: nobody is admin and admin
-pages stay hidden). Stored form: `pbkdf2_sha256$<iterations>$<salt_hex>$<hash_hex>`; make one with
-`python -m dashboard hash-password`.
+Accounts replaced the one administrator password (IOC_ADMIN_PASSWORD_HASH): see dashboard/db/accounts.py for the
+migration and dashboard/web/auth.py for sessions. `hash_password`/`verify_password` stay for `hash-password`.
 """
 
 from __future__ import annotations
 
-import time
-
 import streamlit as st
 
 from dashboard import config
-from dashboard.i18n import t
+from dashboard.access.roles import Can, Role
+from dashboard.db import accounts
+from dashboard.db.engine import DatabaseError
+from dashboard.i18n import LANGUAGES, format_number, language_name, t
 from dashboard.passwords import hash_password, verify_password
+from dashboard.web import auth
 
-__all__ = ["admin_configured", "hash_password", "is_admin", "sidebar_entry", "verify_password"]
-
-FAILURE_DELAY_SECONDS = 1.0  # sleep after a wrong password: naive brute force through the form gets slow
-SESSION_FLAG = "_is_admin"
+__all__ = ["hash_password", "is_admin", "login_form", "may", "sidebar_account", "verify_password"]
 
 
-def configured_hash() -> str:
-    return config.get("IOC_ADMIN_PASSWORD_HASH").strip()
-
-
-def admin_configured() -> bool:
-    """Whether an admin password hash is set (env or .streamlit/secrets.toml)."""
-    return bool(configured_hash())
-
-
-# ---------------------------------------------------------------- Streamlit
 def is_admin() -> bool:
-    """Whether this browser session logged in as administrator (and an admin hash is still configured)."""
-    return admin_configured() and bool(st.session_state.get(SESSION_FLAG, False))
+    """Whether this session is signed in with the admin role."""
+    return auth.current_user().role is Role.ADMIN
 
 
-def try_login(password: str) -> bool:
-    """Check `password` against the configured hash and set the session flag; sleeps after a failure."""
-    stored = configured_hash()
-    if stored and verify_password(password, stored):
-        st.session_state[SESSION_FLAG] = True
-        return True
-    time.sleep(FAILURE_DELAY_SECONDS)
-    return False
+def may(right: Can) -> bool:
+    """Whether this session's role has `right` (acknowledge alerts, manage events, see records…)."""
+    return auth.current_user().can(right)
 
 
-def logout() -> None:
-    st.session_state.pop(SESSION_FLAG, None)
+def wait_text(seconds: int, lang: str) -> str:
+    if seconds < 120:
+        return t("auth.wait_seconds", lang, n=format_number(seconds, lang))
+    return t("auth.wait_minutes", lang, n=format_number((seconds + 59) // 60, lang))
 
 
-def login_form(lang: str) -> bool:
-    """A small password form; True once the session is admin. Shows a clear error on a wrong password."""
-    if is_admin():
-        return True
-    if not admin_configured():
-        st.info(t("admin.not_configured", lang), icon=":material/lock:")
+def _no_account_yet() -> bool:
+    try:
+        return accounts.count_users(auth.store()) == 0 and not config.get("IOC_ADMIN_PASSWORD_HASH").strip()
+    except DatabaseError:
         return False
-    with st.form("admin_login", clear_on_submit=True, border=False):
-        password = st.text_input(t("admin.password", lang), type="password", key="admin_password")
-        submitted = st.form_submit_button(t("admin.login", lang), icon=":material/login:")
-    if submitted:
-        if try_login(password):
-            st.rerun()
-        st.error(t("admin.wrong_password", lang), icon=":material/error:")
-    return False
 
 
-def logout_button(lang: str) -> None:
-    st.button(t("admin.logout", lang), key="admin_logout", icon=":material/logout:", on_click=logout, type="tertiary")
+def language_toggle() -> str:
+    """The language toggle alone (the sign-in page of a visitor, who has no filters); the URL keeps `lang`."""
+    if st.session_state.get("lang") not in LANGUAGES:
+        asked = st.query_params.get("lang", "")
+        st.session_state["lang"] = asked if asked in LANGUAGES else config.default_language()
+    with st.sidebar:
+        st.segmented_control(
+            t("app.language", st.session_state["lang"]),
+            options=list(LANGUAGES),
+            key="lang",
+            format_func=language_name,
+            selection_mode="single",
+            required=True,
+        )
+    language = st.session_state.get("lang") if st.session_state.get("lang") in LANGUAGES else "vi"
+    if st.query_params.get("lang") != language:
+        st.query_params["lang"] = language
+    return language
 
 
-def sidebar_entry(lang: str) -> None:
-    """The sidebar's "Đăng nhập quản trị" entry (only when an admin hash is configured), or the logout button."""
-    if not admin_configured():
+def login_form(lang: str) -> None:
+    """Name and password; on success the session is signed in and the app runs again with the user's pages."""
+    st.title(t("auth.heading", lang))
+    st.caption(t("auth.intro", lang))
+    if _no_account_yet():
+        st.info(t("auth.no_account", lang), icon=":material/person_add:")
+    if config.get("IOC_OIDC_ROLE_CLAIM").strip():  # the city's identity provider (st.login, [auth] in secrets)
+        if getattr(st.user, "is_logged_in", False):
+            st.warning(t("auth.oidc_no_role", lang, claim=config.get("IOC_OIDC_ROLE_CLAIM")), icon=":material/badge:")
+        else:
+            st.button(t("auth.oidc", lang), key="login_oidc", icon=":material/badge:", on_click=st.login)
+    with st.form("login", clear_on_submit=False, border=True, width=420):
+        name = st.text_input(t("auth.name", lang), key="login_name", autocomplete="username")
+        password = st.text_input(t("auth.password", lang), type="password", key="login_password")
+        submitted = st.form_submit_button(t("auth.submit", lang), icon=":material/login:", type="primary")
+    if not submitted:
+        return
+    if not name.strip() or not password:
+        st.error(t("auth.missing", lang), icon=":material/error:")
+        return
+    try:
+        result = auth.sign_in(name, password)
+    except DatabaseError:
+        st.error(t("auth.store_down", lang), icon=":material/cloud_off:")
+        return
+    if result.ok:
+        st.session_state.pop("login_password", None)
+        st.rerun()
+    if result.outcome == "locked" or result.locked_now:
+        st.error(t("auth.locked", lang, wait=wait_text(result.wait_seconds, lang)), icon=":material/lock_clock:")
+    else:
+        st.error(t("auth.wrong", lang), icon=":material/error:")
+
+
+def scope_text(lang: str) -> str:
+    scope = auth.current_user().scope
+    if scope.whole_city:
+        return t("auth.scope_whole", lang)
+    return "; ".join(filter(None, (", ".join(scope.agencies), ", ".join(scope.areas))))
+
+
+def sidebar_account(lang: str) -> None:
+    """Who is signed in, the role and scope, and the two log-out buttons (or nothing for a visitor)."""
+    user = auth.current_user()
+    if not user.signed_in:
         return
     with st.sidebar:
-        if is_admin():
-            st.caption(t("admin.logged_in", lang))
-            logout_button(lang)
-        else:
-            with st.expander(t("admin.entry", lang), icon=":material/admin_panel_settings:"):
-                login_form(lang)
+        st.divider()
+        st.caption(
+            t("auth.signed_in_as", lang, name=user.display_name or user.name, role=t(f"role.{user.role}", lang))
+            + "  \n"
+            + t("auth.scope", lang, scope=scope_text(lang))
+        )
+        left, right = st.columns(2)
+        left.button(t("auth.logout", lang), key="auth_logout", icon=":material/logout:", on_click=auth.sign_out)
+        right.button(
+            t("auth.logout_all", lang),
+            key="auth_logout_all",
+            icon=":material/devices_off:",
+            on_click=auth.sign_out,
+            kwargs={"everywhere": True},
+            help=t("auth.logout_all_help", lang),
+        )
+
+
+def kiosk_refused_page(lang: str) -> None:
+    """A wall opened with an unknown or revoked token: a clear page, never the token."""
+    st.error(t("auth.kiosk_invalid", lang), icon=":material/tv_off:")
+    st.markdown(t("auth.kiosk_invalid_hint", lang))

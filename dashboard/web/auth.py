@@ -20,7 +20,7 @@ import streamlit as st
 from dashboard import config
 from dashboard.access.identity import User
 from dashboard.access.roles import Role
-from dashboard.db import accounts
+from dashboard.db import accounts, kiosk_tokens
 from dashboard.db.engine import DatabaseError
 from dashboard.db.ops import ops_engine
 from dashboard.web import cache
@@ -30,6 +30,7 @@ KIOSK_KEY = "_ioc_kiosk_token"
 USER_KEY = "_ioc_user"
 COOKIE = "ioc_session"
 _COOKIE_SCRIPT_KEY = "_ioc_cookie_script"
+_DEAD_COOKIE_KEY = "_ioc_dead_cookie"
 
 log = logging.getLogger("dashboard.auth")
 
@@ -67,8 +68,11 @@ def _session_user(token: str) -> User | None:
     )
 
 
-def resolve(*, kiosk_token: str = "") -> User:
-    """Find this run's user (one or two small reads of the store) and keep it for `current_user()`."""
+def resolve(*, kiosk: bool = False, kiosk_token: str = "") -> User:
+    """Find this run's user (one or two small reads of the store) and keep it for `current_user()`.
+
+    `kiosk`: the run is a wall page, where a kiosk token (`kiosk_token`, or the one this session opened with) counts
+    when nobody is signed in; elsewhere a kiosk token opens nothing."""
     user = None
     try:
         token = st.session_state.get(SESSION_KEY) or ""
@@ -76,16 +80,16 @@ def resolve(*, kiosk_token: str = "") -> User:
             user = _session_user(token)
             if user is None:
                 st.session_state.pop(SESSION_KEY, None)
-        if user is None and (cookie := _cookie_token()) and cookie != st.session_state.get("_ioc_dead_cookie"):
+        if user is None and (cookie := _cookie_token()) and cookie != st.session_state.get(_DEAD_COOKIE_KEY):
             user = _session_user(cookie)
             if user is not None:
                 st.session_state[SESSION_KEY] = cookie
             else:
-                st.session_state["_ioc_dead_cookie"] = cookie  # ended or expired: not asked again this session
-        if user is None and (kiosk := kiosk_token or st.session_state.get(KIOSK_KEY, "")):
-            user = accounts.kiosk_user(store(), kiosk)
+                st.session_state[_DEAD_COOKIE_KEY] = cookie  # ended or expired: not asked again this session
+        if user is None and kiosk and (wall_token := kiosk_token or st.session_state.get(KIOSK_KEY, "")):
+            user = kiosk_tokens.kiosk_user(store(), wall_token)
             if user is not None:
-                st.session_state[KIOSK_KEY] = kiosk
+                st.session_state[KIOSK_KEY] = wall_token
             else:
                 st.session_state.pop(KIOSK_KEY, None)
         if user is None:
@@ -168,7 +172,7 @@ def sign_in(name: str, password: str) -> accounts.LoginResult:
     )
     if result.ok:
         st.session_state[SESSION_KEY] = result.token
-        st.session_state.pop("_ioc_dead_cookie", None)
+        st.session_state.pop(_DEAD_COOKIE_KEY, None)
         _set_cookie(result.token)
         user = resolve()
         accounts.audit(engine, actor=user.name, role=str(user.role), action="login")
@@ -190,7 +194,7 @@ def sign_out(*, everywhere: bool = False) -> None:
             accounts.end_all_sessions(engine, user.name)
         else:
             accounts.end_session(engine, token)
-        st.session_state["_ioc_dead_cookie"] = token
+        st.session_state[_DEAD_COOKIE_KEY] = token
     if user.signed_in:
         accounts.audit(engine, actor=user.name, role=str(user.role), action="logout_all" if everywhere else "logout")
     _set_cookie("", clear=True)
