@@ -203,6 +203,7 @@ def make_ops_engine(url: str | None = None) -> Engine:
 def _register_tables() -> None:
     """Load the modules that put tables of their own on `ops_metadata` (they import this module, so they are
     imported here, when a store is opened, not at the top)."""
+    import dashboard.db.accounts  # noqa: F401 — users, sessions, kiosk tokens, login failures
     import dashboard.db.audit  # noqa: F401 — the access log (audit_log)
 
 
