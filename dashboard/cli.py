@@ -426,6 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
     from dashboard.commands.hotspots import add_parser as add_hotspots_parser
     from dashboard.commands.records import add_parser as add_records_parser
     from dashboard.commands.scorecard import add_parser as add_scorecard_parser
+    from dashboard.commands.serve import add_parser as add_serve_parser
     from dashboard.commands.users import add_parser as add_users_parser
 
     add_records_parser(commands)
@@ -433,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_hotspots_parser(commands)
     add_events_parser(commands)
     add_directives_parser(commands)
+    add_serve_parser(commands)
     add_users_parser(commands)
     return parser
 
