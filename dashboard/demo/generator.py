@@ -36,6 +36,7 @@ from dashboard.demo.chunks import (
     load_frame,
     load_observations,
 )
+from dashboard.demo.citizens import citizen_details
 from dashboard.demo.source_labels import source_categories
 from dashboard.demo.supplements import supplements_and_complaints
 from dashboard.demo.traffic import SLOTS_PER_DAY, sensor_count, sensor_frame
@@ -412,6 +413,7 @@ def feedback_frame(
             "satisfaction": pd.Series(score).where(rated).astype("Int64").array,
             "reopened": is_resolved & (rng.random(n) < reopen_p),
             "source_category": source_categories(categories, ids),  # no draw: the seeded values above stay
+            **citizen_details(ids),  # fake contacts of a share of reports (from the id: no draw either)
         }
     )
 
@@ -520,6 +522,7 @@ def dossier_frame(
             "supplement_requests": supplement_requests,
             "supplement_days": supplement_days,
             "complaint": complaint,
+            **citizen_details(ids),
         }
     )
 
