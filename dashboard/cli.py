@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dashboard import config
 from dashboard.commands import date_argument
+from dashboard.commands.acting import add_as_option
 from dashboard.db.engine import (
     DatabaseError,
     check_ready,
@@ -127,14 +128,34 @@ def command_kpi(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    from dashboard.commands.acting import resolve
+
+    if problem := resolve(args):  # --as NAME: the figures of their scope
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     with _engine(args, read_only=True) as engine:
         return _print_kpis(engine, period, args)
 
 
+def _narrow_to_user(args: argparse.Namespace) -> None:
+    """`--agency`/`--area` of a `--as` officer kept inside their scope (a request narrows a scope, never widens it)."""
+    user = getattr(args, "user", None)
+    if user is None:
+        return
+    for option, narrow in (("agency", user.scope.narrow_agencies), ("area", user.scope.narrow_areas)):
+        kept, dropped = narrow(getattr(args, option) or [])
+        if dropped:
+            left_out = ", ".join(v for v in getattr(args, option) if v not in kept)
+            print(f"note: --{option} {left_out} is outside the scope of {user.name}; left out", file=sys.stderr)
+            setattr(args, option, list(kept))
+
+
 def _print_kpis(engine: Engine, period: Period, args: argparse.Namespace) -> int:
+    from dashboard.commands.acting import scope_of
     from dashboard.metrics.kpis import compute_kpis
 
     check_ready(engine)
+    _narrow_to_user(args)
     if args.area:
         from dashboard.db import queries
 
@@ -152,7 +173,7 @@ def _print_kpis(engine: Engine, period: Period, args: argparse.Namespace) -> int
     if dimensions:  # traffic has no agency: its figures would be the whole city's, so they are left out
         sections = sections[:2]
         print("note: traffic has no agency; its KPIs are left out with --agency", file=sys.stderr)
-    result = compute_kpis(engine, period, args.area or None, dimensions, sections)
+    result = compute_kpis(engine, period, args.area or None, dimensions, sections, scope=scope_of(args))
     if args.json:
         print(json.dumps(result, ensure_ascii=False, default=_json_default))
     else:
@@ -261,6 +282,7 @@ def command_brief(args: argparse.Namespace) -> int:
     import time
     from pathlib import Path
 
+    from dashboard.access.roles import Can
     from dashboard.briefing.charts import ChartExportError
     from dashboard.briefing.render import FontsMissing, render_briefing
     from dashboard.briefing.weeks import (
@@ -269,14 +291,19 @@ def command_brief(args: argparse.Namespace) -> int:
         parse_week,
         week_code,
     )
+    from dashboard.commands.acting import resolve, scope_of
     from dashboard.periods import local_now
 
+    if problem := resolve(args, Can.DOWNLOAD):  # --as NAME: the briefing of their scope, named on the cover
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    viewer = args.user.name if args.user is not None else ""
     started = time.perf_counter()
     try:
         week = parse_week(args.week) if args.week else last_complete_week(local_now().date())
         with _engine(args, read_only=True) as engine:
             check_ready(engine)
-            pdf = render_briefing(engine, week, area=args.area, lang=args.lang)
+            pdf = render_briefing(engine, week, area=args.area, lang=args.lang, scope=scope_of(args), viewer=viewer)
     except (BriefingInputError, FontsMissing, ChartExportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -357,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     kpi.add_argument("--to", dest="date_to", type=date_argument, required=True)
     kpi.add_argument("--area", action="append", help="area code (repeat for several); default: whole city")
     kpi.add_argument("--agency", action="append", help="agency name (repeat for several); feedback and dossiers only")
+    add_as_option(kpi)
     kpi.add_argument("--json", action="store_true")
     kpi.set_defaults(handler=command_kpi)
 
@@ -402,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE.pdf",
         help="output file (default: briefing-<week>[-<area>]-<lang>.pdf in the current directory)",
     )
+    add_as_option(brief)
     brief.set_defaults(handler=command_brief)
 
     from dashboard.ingest.command import add_parser as add_import_parser

@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from dashboard import config
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.briefing import directives, league, text
 from dashboard.briefing.tables import Table
 from dashboard.briefing.tables import table as _table
@@ -72,6 +73,7 @@ class Briefing:
     forecast_next: pd.DataFrame = field(default_factory=pd.DataFrame)  # ds, yhat, yhat_lower, yhat_upper
     events: pd.DataFrame = field(default_factory=pd.DataFrame)  # events marked on the trend chart (briefing.directives)
     notes: dict[str, str] = field(default_factory=dict)
+    access: Scope = WHOLE_CITY  # the cases the reader may see (issue 19): every case figure is counted within it
 
     @property
     def next_week(self) -> Period:
@@ -248,7 +250,7 @@ def _feedback_sections(engine: Engine, briefing: Briefing, query_filter: QueryFi
 def _ward_sections(engine: Engine, briefing: Briefing) -> None:
     """The ward map and the ten wards with most reports per 10,000 residents (always city-wide, for context)."""
     lang = briefing.lang
-    area_kpis = kpis.compute_area_kpis(engine, briefing.week, sections=("feedback",))
+    area_kpis = kpis.compute_area_kpis(engine, briefing.week, sections=("feedback",), scope=briefing.access)
     briefing.areas = queries.area_list(engine, with_geometry=True)[["code", "name", "geometry_geojson"]]
     briefing.ward_on_time = area_kpis.set_index("code")["feedback.resolved_on_time_pct"]
     top = area_kpis.dropna(subset=["feedback.received_per_10k"])
@@ -537,18 +539,38 @@ def check_request(
     return period, area_code, area_name, coverage
 
 
+def scope_text(engine: Engine, scope: Scope, lang: str, viewer: str = "") -> str:
+    """The cover's words for a restricted scope: "Đơn vị: A, B; Phường/xã: X (viewer)"."""
+    parts = []
+    if scope.agencies:
+        parts.append(t("briefing.scope.agencies", lang, names=", ".join(scope.agencies)))
+    if scope.areas:
+        names = dict(zip(*[queries.area_list(engine)[c].astype(str) for c in ("code", "name")], strict=True))
+        parts.append(t("briefing.scope.areas", lang, names=", ".join(names.get(a, a) for a in scope.areas)))
+    words = "; ".join(parts)
+    return t("briefing.scope.of_user", lang, scope=words, user=viewer) if viewer else words
+
+
 def build_briefing(
-    engine: Engine, week: str | Period, area: str | None = None, lang: str = "vi", now: datetime | None = None
+    engine: Engine,
+    week: str | Period,
+    area: str | None = None,
+    lang: str = "vi",
+    now: datetime | None = None,
+    *,
+    scope: Scope = WHOLE_CITY,
+    viewer: str = "",
 ) -> Briefing:
-    """Every figure, table and sentence of one week's briefing (for the whole city or one ward/commune).
+    """Every figure, table and sentence of one week's briefing (for the whole city or one ward/commune), counting
+    only the cases `scope` allows; a restricted scope is named on the cover (with `viewer`, the user's name).
 
     Raises BriefingInputError for a malformed week, an unknown area or a week without any data.
     """
     period, area_code, area_name, coverage = check_request(engine, week, area, lang)
     now = (now or local_now()).replace(second=0, microsecond=0)
     areas = [area_code] if area_code else None
-    current = kpis.compute_kpis(engine, period, areas)
-    previous = kpis.compute_kpis(engine, period.previous(), areas)
+    current = kpis.compute_kpis(engine, period, areas, scope=scope)
+    previous = kpis.compute_kpis(engine, period.previous(), areas, scope=scope)
     lines = text.kpi_lines(current, previous, lang)
     by_key = {line.key: line for line in lines}
     dataset = queries.dataset_info(engine)
@@ -560,6 +582,7 @@ def build_briefing(
         city=t("app.city", lang),
         area_code=area_code,
         scope=area_name or t("briefing.scope_city", lang),
+        access=scope,
         generated_at=now,
         is_demo=dataset.get("kind") == "demo",
         dataset=dataset,
@@ -597,7 +620,9 @@ def build_briefing(
         near=statuses.count("near_target"),
         off=statuses.count("off_target"),
     )
-    query_filter = QueryFilter.build(period, areas or ())
+    if scope.restricted:
+        briefing.scope = (f"{area_name} — " if area_name else "") + scope_text(engine, scope, lang, viewer)
+    query_filter = QueryFilter.build(period, areas or (), scope=scope)
     _feedback_sections(engine, briefing, query_filter)
     _ward_sections(engine, briefing)
     _dossier_sections(engine, briefing, query_filter)

@@ -37,7 +37,8 @@ def directive_sections(engine: Engine, briefing: Briefing) -> None:
     """Fill the table `directives` and the notes `directives` (counts) and `directives_none` of the briefing."""
     lang = briefing.lang
     url = data_url(engine)
-    frame = directive_queries.for_briefing(url, briefing.week.start, briefing.week.end, briefing.generated_at)
+    week = briefing.week
+    frame = directive_queries.for_briefing(url, week.start, week.end, briefing.generated_at, scope=briefing.access)
     if briefing.area_code and not frame.empty:  # a ward's briefing: the directives about this ward
         frame = frame[(frame["subject_kind"] != "ward") | (frame["subject_key"] == briefing.area_code)]
     open_rows = frame[frame["status"] != "done"] if not frame.empty else frame

@@ -107,7 +107,9 @@ def league_sections(engine: Engine, briefing: Briefing) -> None:
         (t("briefing.league.costliest", lang), False),
     ]
     for by in UNITS:
-        card = compute_scorecard(engine, briefing.week, by, now=briefing.generated_at, rules=rules)
+        card = compute_scorecard(
+            engine, briefing.week, by, now=briefing.generated_at, rules=rules, scope=briefing.access
+        )
         columns[1] = (t(f"ranking.col.unit_{by}", lang), False)
         ranked = card.ranked
         briefing.notes[f"league_{by}"] = t(

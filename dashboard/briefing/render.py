@@ -16,6 +16,7 @@ import jinja2
 import markupsafe
 from sqlalchemy.engine import Engine
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.briefing import charts
 from dashboard.briefing.content import Briefing, build_briefing, check_request
 from dashboard.charts import theme
@@ -150,15 +151,23 @@ def briefing_pdf(briefing: Briefing) -> bytes:
 
 
 def render_briefing(
-    engine: Engine, week: str | Period, area: str | None = None, lang: str = "vi", now: datetime | None = None
+    engine: Engine,
+    week: str | Period,
+    area: str | None = None,
+    lang: str = "vi",
+    now: datetime | None = None,
+    *,
+    scope: Scope = WHOLE_CITY,
+    viewer: str = "",
 ) -> bytes:
-    """The weekly briefing PDF for an ISO week ("2026-W47" or its Period), the whole city or one area code.
+    """The weekly briefing PDF for an ISO week ("2026-W47" or its Period), the whole city or one area code, over the
+    cases `scope` allows (named on the cover when restricted, with `viewer`).
 
     Raises BriefingInputError (bad week or area, no data), FontsMissing or ChartExportError.
     """
     fonts = find_fonts()
     check_request(engine, week, area, lang)  # refuse bad input before Chromium starts
     with charts.png_export() as export:  # Chromium starts while the queries run
-        briefing = build_briefing(engine, week, area, lang, now)
+        briefing = build_briefing(engine, week, area, lang, now, scope=scope, viewer=viewer)
         images = export(charts.figures(briefing))
     return html_to_pdf(render_html(briefing, images, fonts))

@@ -2,12 +2,14 @@
 
     python -m dashboard records --metric feedback.resolved_on_time_pct --from 2026-11-01 --to 2026-11-30 \\
         [--area CODE]... [--agency NAME]... [--filter NAME=VALUE]... [--part numerator|denominator] \\
-        [--count | --csv FILE [--header machine|vi|en]] [--limit N] [--offset N]
+        [--count | --csv FILE [--header machine|vi|en]] [--limit N] [--offset N] [--as NAME]
 
 `--count` prints the bare number of records and nothing else (for traffic: observations; `traffic.vehicles` is
 their vehicle count). Without `--count`/`--csv`: the first rows, most urgent first, and the total. `--csv` writes
 every record through `dashboard.exports` (formula-safe, UTF-8 with BOM); its header is the machine column names,
 or their labels with `--header vi|en`. Which rows each KPI has behind it: `dashboard/db/records_queries.py`.
+`--as NAME` lists only the records of that user's scope (an agency officer: their own cases), refuses a role without
+the right to see records, and masks citizens' details unless the role is in IOC_PII_ROLES (dashboard/commands/acting.py).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from dashboard.access.roles import Can
 from dashboard.commands import date_argument
+from dashboard.commands.acting import add_as_option, resolve, scope_of
 from dashboard.periods import Period
 
 PREVIEW_ROWS = 20
@@ -62,6 +66,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--limit", type=_whole, default=PREVIEW_ROWS, help=f"rows shown (default {PREVIEW_ROWS})")
     parser.add_argument("--offset", type=_whole, default=0, help="rows skipped before those shown")
+    add_as_option(parser)
     parser.set_defaults(handler=command_records)
 
 
@@ -124,12 +129,14 @@ def command_records(args: argparse.Namespace) -> int:
     dimensions = _dimensions(args, args.metric)
     if isinstance(dimensions, str):
         return _fail(dimensions)
+    if problem := resolve(args, Can.RECORDS):  # --as NAME: their scope, their right to see records
+        return _fail(problem)
     engine = make_engine(args.database_url, read_only=True)
     try:
         check_ready(engine)
         if args.area and (problem := _check_areas(engine, args.area)):
             return _fail(problem)
-        query_filter = QueryFilter.build(period, args.area, dimensions)
+        query_filter = QueryFilter.build(period, args.area, dimensions, scope_of(args))
         if args.count:
             print(rq.count(engine, args.metric, args.part, query_filter))
             return 0

@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy.engine import Engine
 
 from dashboard import config
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import scorecard_queries as q
 from dashboard.metrics.scorecard import Rules, indicator_counts, league_table, parse_rules
 from dashboard.periods import Period, local_now
@@ -62,9 +63,9 @@ def _records(frame: pd.DataFrame, names: tuple[str, ...]) -> dict[str, dict[str,
     return {str(row["unit"]): {n: int(row[n]) for n in names} for row in frame.to_dict("records")}
 
 
-def _units(engine: Engine, period: Period, as_of: datetime, by: str) -> list[dict[str, Any]]:
-    dossiers = _records(q.dossier_counts(engine, period, as_of, by), q.DOSSIER_COUNTS)
-    feedback = _records(q.feedback_counts(engine, period, as_of, by), q.FEEDBACK_COUNTS)
+def _units(engine: Engine, period: Period, as_of: datetime, by: str, scope: Scope = WHOLE_CITY) -> list[dict[str, Any]]:
+    dossiers = _records(q.dossier_counts(engine, period, as_of, by, scope=scope), q.DOSSIER_COUNTS)
+    feedback = _records(q.feedback_counts(engine, period, as_of, by, scope=scope), q.FEEDBACK_COUNTS)
     names = q.area_names(engine) if by == "area" else {}
     units = []
     for unit in sorted(set(dossiers) | set(feedback)):
@@ -88,9 +89,11 @@ def compute_scorecard(
     now: datetime | None = None,
     rules: Rules | None = None,
     min_cases: int | None = None,
+    scope: Scope = WHOLE_CITY,
 ) -> Scorecard:
     """The league table of `by` (agency or area) for `period`, with each unit's change of points against the period
-    of equal length just before. `now` (naive local time; default: the city's clock) ends a period not over yet."""
+    of equal length just before. `now` (naive local time; default: the city's clock) ends a period not over yet.
+    A restricted `scope` counts only its cases (an officer's own units, ranked among themselves)."""
     if by not in UNITS:
         raise ValueError(f"unknown unit {by!r}; expected agency or area")
     q.check_columns(engine)
@@ -99,8 +102,8 @@ def compute_scorecard(
     min_cases = config.value("IOC_SCORECARD_MIN_CASES") if min_cases is None else min_cases
     as_of = min(period.end_before, now)
     previous = period.previous()
-    before = league_table(_units(engine, previous, min(previous.end_before, now), by), rules, min_cases)
+    before = league_table(_units(engine, previous, min(previous.end_before, now), by, scope), rules, min_cases)
     rows = league_table(
-        _units(engine, period, as_of, by), rules, min_cases, previous={r["unit"]: r["points"] for r in before}
+        _units(engine, period, as_of, by, scope), rules, min_cases, previous={r["unit"]: r["points"] for r in before}
     )
     return Scorecard(period, previous, by, as_of, min_cases, rules, rows)

@@ -3,7 +3,9 @@ page queries (the wall shows the same numbers as the pages and `kpi`), adding on
 page needs: the newest record of each source and the feedback overdue by more than N days.
 
 Every function takes the engine first and plain values after it, so `cache.query` can cache it, and
-returns small aggregated frames or dicts (the map's points are capped at `MAX_MAP_POINTS`).
+returns small aggregated frames or dicts (the map's points are capped at `MAX_MAP_POINTS`). The functions reading
+cases take the viewer's `scope` keyword (a kiosk and the city's roles: the whole city; `cache.query` passes the
+signed-in user's); traffic, freshness and forecasts are city figures.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import (
     alert_queries,
     dossier_queries,
@@ -25,7 +28,7 @@ from dashboard.db import (
 )
 from dashboard.db.engine import fetch_frame, fetch_one
 from dashboard.db.ops import ops_engine
-from dashboard.db.predicates import QueryFilter, feedback_overdue_at
+from dashboard.db.predicates import QueryFilter, feedback_overdue_at, in_scope
 from dashboard.metrics import kpis
 from dashboard.periods import Period
 from dashboard.wall import rules as wall
@@ -40,12 +43,12 @@ FORECAST_DAYS = 7
 ANOMALY_DAYS = 3  # the ticker mentions anomalies of the last three scanned days
 
 
-def _whole_day(moment: datetime) -> QueryFilter:
-    return QueryFilter(Period(moment.date(), moment.date()))
+def _whole_day(moment: datetime, scope: Scope = WHOLE_CITY) -> QueryFilter:
+    return QueryFilter(Period(moment.date(), moment.date()), scope=scope)
 
 
-def _window(window: wall.TimeWindow) -> QueryFilter:
-    return QueryFilter(window)  # a TimeWindow reads like a Period to every query (start_at / end_before)
+def _window(window: wall.TimeWindow, scope: Scope = WHOLE_CITY) -> QueryFilter:
+    return QueryFilter(window, scope=scope)  # a TimeWindow reads like a Period to every query (start_at / end_before)
 
 
 # ---------------------------------------------------------------- freshness
@@ -64,24 +67,26 @@ def newest_records(engine: Engine) -> dict[str, datetime | None]:
 
 
 # ---------------------------------------------------------------- today against a typical day
-def window_kpis(engine: Engine, window: wall.TimeWindow) -> dict[str, dict[str, Any]]:
+def window_kpis(engine: Engine, window: wall.TimeWindow, *, scope: Scope = WHOLE_CITY) -> dict[str, dict[str, Any]]:
     """Every KPI section over one window, by the formulas of `dashboard.metrics`."""
-    return {section: kpis.section_kpis(engine, section, window) for section in wall.SECTIONS}
+    return {section: kpis.section_kpis(engine, section, window, scope=scope) for section in wall.SECTIONS}
 
 
-def today_so_far(engine: Engine, as_of: datetime) -> dict[str, Any]:
+def today_so_far(engine: Engine, as_of: datetime, *, scope: Scope = WHOLE_CITY) -> dict[str, Any]:
     """Today's KPIs from midnight to `as_of`, and traffic in the last complete clock hour ("now")."""
     hour = wall.last_full_hour(as_of)
     return {
-        "kpis": window_kpis(engine, wall.day_so_far(as_of)),
+        "kpis": window_kpis(engine, wall.day_so_far(as_of), scope=scope),
         "traffic_hour": kpis.section_kpis(engine, "traffic", hour),
         "hour_start": hour.start_at,
     }
 
 
-def typical_day(engine: Engine, as_of: datetime, weeks: int = wall.TYPICAL_WEEKS) -> dict[str, Any]:
+def typical_day(
+    engine: Engine, as_of: datetime, weeks: int = wall.TYPICAL_WEEKS, *, scope: Scope = WHOLE_CITY
+) -> dict[str, Any]:
     """The typical-day medians for the same part of the day and the same last clock hour (see dashboard.wall.rules)."""
-    days = [window_kpis(engine, window) for window in wall.typical_windows(as_of, weeks)]
+    days = [window_kpis(engine, window, scope=scope) for window in wall.typical_windows(as_of, weeks)]
     medians, counted = wall.typical_kpis(days)
     hour = wall.last_full_hour(as_of)
     hours = [
@@ -104,12 +109,12 @@ def typical_day(engine: Engine, as_of: datetime, weeks: int = wall.TYPICAL_WEEKS
 
 
 # ---------------------------------------------------------------- map
-def map_layers(engine: Engine, as_of: datetime) -> dict[str, pd.DataFrame]:
+def map_layers(engine: Engine, as_of: datetime, *, scope: Scope = WHOLE_CITY) -> dict[str, pd.DataFrame]:
     """Feedback received in the 24 hours before `as_of` (newest first, at most MAX_MAP_POINTS) and each
     sensor's congestion in the last complete clock hour."""
     window = wall.TimeWindow(as_of - timedelta(hours=wall.FEED_WINDOW_HOURS), as_of)
-    points = map_queries.feedback_points(engine, _window(window), limit=MAX_MAP_POINTS)
-    located = map_queries.located_feedback_count(engine, _window(window))
+    points = map_queries.feedback_points(engine, _window(window, scope), limit=MAX_MAP_POINTS)
+    located = map_queries.located_feedback_count(engine, _window(window, scope))
     sensors = traffic_queries.congestion_ranking(engine, _window(wall.last_full_hour(as_of)), group="sensor")
     return {"points": points, "located": located, "sensors": sensors}
 
@@ -136,10 +141,10 @@ def traffic_now(engine: Engine, as_of: datetime) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- procedures
-def procedures_today(engine: Engine, as_of: datetime) -> dict[str, Any]:
+def procedures_today(engine: Engine, as_of: datetime, *, scope: Scope = WHOLE_CITY) -> dict[str, Any]:
     """Per sector: dossiers received and completed today (to `as_of`) with the on-time %, and how many are
     open and past due at `as_of`."""
-    today = _window(wall.day_so_far(as_of))
+    today = _window(wall.day_so_far(as_of), scope)
     sectors = dossier_queries.sector_stats(engine, today)
     extra = dossier_queries.extra_counts(engine, today, as_of)
     return {"sectors": sectors, "past_due_open": extra["past_due_open"], "late": extra["late"]}
@@ -168,14 +173,17 @@ def forecast_outlook(engine: Engine, as_of: datetime) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- the ticker
-def overdue_feedback(engine: Engine, as_of: datetime, days: int) -> pd.DataFrame:
+def overdue_feedback(engine: Engine, as_of: datetime, days: int, *, scope: Scope = WHOLE_CITY) -> pd.DataFrame:
     """Reports open at `as_of` whose due time passed more than `days` days before it, per agency.
 
     Open: received before `as_of`, not rejected, not resolved by then. Columns agency, reports (most first).
     """
     statement = (
         select(feedback.agency, func.count().label("reports"))
-        .where(feedback_overdue_at(as_of, due_before=as_of - timedelta(days=days)))
+        .where(
+            feedback_overdue_at(as_of, due_before=as_of - timedelta(days=days)),
+            in_scope(scope, feedback.agency, feedback.area_code),
+        )
         .group_by(feedback.agency)
     )
     frame = fetch_frame(engine, statement)
@@ -184,18 +192,18 @@ def overdue_feedback(engine: Engine, as_of: datetime, days: int) -> pd.DataFrame
     return frame.sort_values(["reports", "agency"], ascending=[False, True]).reset_index(drop=True)
 
 
-def alert_table(engine: Engine, url: str) -> dict[str, Any]:
+def alert_table(engine: Engine, url: str, *, scope: Scope = WHOLE_CITY) -> dict[str, Any]:
     """The worker's open alerts for the ticker (alert_queries.open_alert_rows), when its alerts job last finished
     (`last_run`) and the number of sensors."""
     ops = ops_engine(url)
     return {
-        **alert_queries.open_alert_rows(ops),
+        **alert_queries.open_alert_rows(ops, scope=scope),
         "last_run": alert_queries.last_done_run(ops, "alerts"),
         "sensor_total": forecast_queries.sensor_count(engine),
     }
 
 
-def ticker_inputs(engine: Engine, as_of: datetime, days: int) -> dict[str, Any]:
+def ticker_inputs(engine: Engine, as_of: datetime, days: int, *, scope: Scope = WHOLE_CITY) -> dict[str, Any]:
     """Silent sensors, overdue feedback and recent anomalies (empty before any forecast run)."""
     scan_end = forecast_queries.anomaly_scan_end(engine)
     anomalies = (
@@ -208,6 +216,6 @@ def ticker_inputs(engine: Engine, as_of: datetime, days: int) -> dict[str, Any]:
     return {
         "silent": traffic_queries.silent_sensors(engine, _whole_day(as_of), as_of),
         "sensor_total": forecast_queries.sensor_count(engine),
-        "overdue": overdue_feedback(engine, as_of, days),
+        "overdue": overdue_feedback(engine, as_of, days, scope=scope),
         "anomalies": anomalies,
     }

@@ -8,15 +8,19 @@ from datetime import datetime
 
 import pandas as pd
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import alert_queries
 from dashboard.db.ops import ops_engine
 from dashboard.web import audit
 
 
-def alert_list(_engine, url: str, open_only: bool, start_at=None, end_before=None) -> pd.DataFrame:
-    """Alerts of the ops store of `url` (open ones, or those opened in [start_at, end_before))."""
+def alert_list(
+    _engine, url: str, open_only: bool, start_at=None, end_before=None, *, scope: Scope = WHOLE_CITY
+) -> pd.DataFrame:
+    """Alerts of the ops store of `url` (open ones, or those opened in [start_at, end_before)) within the user's
+    `scope` (given by cache.query)."""
     return alert_queries.list_alerts(
-        ops_engine(url), open_only=open_only, opened_from=start_at, opened_before=end_before
+        ops_engine(url), open_only=open_only, opened_from=start_at, opened_before=end_before, scope=scope
     )
 
 

@@ -16,6 +16,7 @@ themselves; one that changes the database does it inside `writable_engine()`.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
@@ -52,11 +53,28 @@ def query(function: Callable[..., Any], *args: Any, ttl: int | None = None, **kw
 
     Results are shared by every session of the process; each call gets its own copy (Streamlit pickles them)."""
     seconds = config.query_ttl_seconds() if ttl is None else int(ttl)
+    kwargs = _with_scope(function, kwargs)
     if seconds <= 0:
         return function(engine_for(current_url()), *args, **kwargs)
     name = f"{function.__module__}.{function.__qualname__}"
     _FUNCTIONS[name] = function
     return _cached(seconds)(current_url(), name, args, tuple(sorted(kwargs.items())))
+
+
+@cache
+def _parameters(function: Callable[..., Any]) -> frozenset[str]:
+    return frozenset(inspect.signature(function).parameters)
+
+
+def _with_scope(function: Callable[..., Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A function taking a `scope` keyword (the rows a user may see, issue 19) gets the signed-in user's, unless the
+    call names one: so every page query is scoped, and the scope is part of the cache key (two users with different
+    scopes never share a result). Functions taking a QueryFilter carry the scope inside it (url_state)."""
+    if "scope" in kwargs or "scope" not in _parameters(function):
+        return kwargs
+    from dashboard.web import auth  # auth reads the account store through this module
+
+    return {**kwargs, "scope": auth.current_user().scope}
 
 
 @cache

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import directive_queries
 from dashboard.i18n import t
 from dashboard.periods import local_now
@@ -19,8 +20,9 @@ TTL_SECONDS = 15
 DEFAULT_DUE_DAYS = 7
 
 
-def directive_list(_engine, url: str, open_only: bool = False) -> pd.DataFrame:
-    return directive_queries.list_directives(url, local_now(), open_only=open_only)
+def directive_list(_engine, url: str, open_only: bool = False, *, scope: Scope = WHOLE_CITY) -> pd.DataFrame:
+    """The directives within the user's `scope` (given by cache.query)."""
+    return directive_queries.list_directives(url, local_now(), open_only=open_only, scope=scope)
 
 
 def directive_history(_engine, url: str) -> pd.DataFrame:

@@ -6,6 +6,11 @@ comma-separated. The router calls `global_filters()` before the page and `sync_u
 a page declares its own dimensions with `dimension_filter()`.
 Chart clicks add values with `add_value()` from an `on_select` callback (callbacks run before
 the widgets exist, which is the only time Streamlit lets code change a widget's value).
+
+Scope (issue 19): the filters carry the signed-in user's scope (`dashboard.web.auth.current_user().scope`) into
+every QueryFilter. A link or a click can only narrow it: an agency or area outside an officer's scope is dropped
+(`Scope.narrow_agencies` / `narrow_areas`), the sidebar says so and the access log gets `scope_narrowed`; the
+sidebar's area and agency choices list only values inside the scope.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import config
+from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db.predicates import QueryFilter
 from dashboard.i18n import LANGUAGES, format_date, format_number, language_name, t
 from dashboard.periods import (
@@ -29,6 +35,9 @@ from dashboard.periods import (
     preset_period,
 )
 from dashboard.safe_text import chart_value, markdown_text, shorten
+from dashboard.web import scope_notice
+from dashboard.web.scope_notice import narrowed as _narrowed
+from dashboard.web.scope_notice import user_scope
 
 DEFAULT_PRESET = "last_30_days"
 DEFAULT_COMPARISON = "previous_period"
@@ -51,14 +60,15 @@ class Filters:
     comparison: str
     areas: tuple[str, ...]
     dimensions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    scope: Scope = WHOLE_CITY  # the signed-in user's: every query counts only these rows
 
     @property
     def compared_period(self) -> Period:
         return self.period.compared(self.comparison)
 
     def query(self, period: Period | None = None) -> QueryFilter:
-        """The plain, hashable filter the query functions take."""
-        return QueryFilter.build(period or self.period, self.areas, self.dimensions)
+        """The plain, hashable filter the query functions take (with the user's scope)."""
+        return QueryFilter.build(period or self.period, self.areas, self.dimensions, self.scope)
 
 
 def lang() -> str:
@@ -203,7 +213,7 @@ def _global_state_from_url(known_areas: set[str]) -> None:
     requested = _split(params.get("area"))
     if unknown := [code for code in requested if code not in known_areas]:
         _note_problem("filter.problem.unknown", param="area", values=unknown)
-    st.session_state[AREA_KEY] = [code for code in requested if code in known_areas]
+    st.session_state[AREA_KEY] = _narrowed("area", [code for code in requested if code in known_areas])
 
 
 def _on_preset_change() -> None:
@@ -253,6 +263,9 @@ def global_filters(area_names: Mapping[str, str], data_start: date | None = None
     st.session_state["_declared_choices"] = []
     if st.session_state.get("lang") not in LANGUAGES:  # never draw the toggle with no language selected
         st.session_state["lang"] = lang()
+    choices = _narrowed("area", list(area_names), notice=False)  # an area officer chooses among their wards
+    if any(code not in choices for code in st.session_state.get(AREA_KEY, [])):  # e.g. a ward clicked on the map
+        st.session_state[AREA_KEY] = [code for code in _narrowed("area", st.session_state[AREA_KEY]) if code in choices]
     with st.sidebar:
         st.segmented_control(
             t("app.language", lang()),
@@ -284,7 +297,7 @@ def global_filters(area_names: Mapping[str, str], data_start: date | None = None
         )
         st.multiselect(
             t("filter.area", language),
-            list(area_names),
+            choices,
             key=AREA_KEY,
             format_func=area_names.get,
             placeholder=t("filter.area_placeholder", language),
@@ -304,6 +317,7 @@ def current() -> Filters:
         st.session_state.get("compare", DEFAULT_COMPARISON),
         tuple(st.session_state.get(AREA_KEY, [])),
         {k: v for k, v in dimensions.items() if v},
+        user_scope(),
     )
 
 
@@ -315,12 +329,18 @@ def _link_value(param: str) -> str | None:
 def dimension_filter(name: str, options: Mapping[str, str], label: str) -> tuple[str, ...]:
     """A page's own multi-select filter (URL parameter `name`), shown in the sidebar under the global ones."""
     key = DIMENSION_PREFIX + name
+    if name == "agency":  # an agency officer chooses among their agencies; a link or a click cannot widen that
+        options = {value: options[value] for value in _narrowed(name, list(options), notice=False)}
     if key not in st.session_state:
         requested = _split(_link_value(name))
+        if name == "agency":
+            requested = _narrowed(name, requested)
         if unknown := [value for value in requested if value not in options]:
             _note_problem("filter.problem.unknown", param=name, values=unknown)
         st.session_state[key] = [value for value in requested if value in options]
     else:  # values clicked on a chart may not be among the options any more
+        if name == "agency":
+            st.session_state[key] = _narrowed(name, st.session_state[key])
         st.session_state[key] = [value for value in st.session_state[key] if value in options]
     st.session_state["_declared_dimensions"].append(name)
     with st.sidebar:
@@ -453,6 +473,9 @@ def sidebar_footer() -> None:
         if problems := st.session_state.pop("_url_problems", None):
             details = "; ".join(problem_text(key, values, lang()) for key, values in problems)
             st.warning(t("filter.bad_url", lang(), details=details), icon=":material/link_off:")
+        if narrowed := st.session_state.pop(scope_notice.NOTICE_KEY, None):
+            details = "; ".join(f"{param}: {_problem_values(values, lang())}" for param, values in narrowed)
+            st.warning(t("filter.scope_narrowed", lang(), details=details), icon=":material/lock:")
 
 
 def data_start(coverage: pd.DataFrame) -> date | None:
