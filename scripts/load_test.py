@@ -188,18 +188,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ---------------------------------------------------------------- protocol mode
-def _cookie(args, db_url: str) -> str | None:
-    if args.cookie:
-        return args.cookie
-    if not args.as_role:
-        return None
+def _cookies(args, db_url: str) -> list[str | None]:
+    """The cookie each user sends: --cookie for all, or with --as-role a session of its own per user (the test user
+    of that role is made in the operational store of --database-url, which must be the database the app serves)."""
+    if args.cookie or not args.as_role:
+        return [args.cookie]
     try:
-        from dashboard.testing.accounts import login_token
+        from dashboard.testing.accounts import COOKIE, login_token
     except ImportError:
         raise SystemExit(
             "error: --as-role needs dashboard.testing.accounts (accounts, issue 19), not present"
         ) from None
-    return f"ioc_session={login_token(db_url, args.as_role)}"
+    return [f"{COOKIE}={login_token(db_url, args.as_role)}" for _ in range(args.users)]
 
 
 def protocol_summary(shared, elapsed: float, users: int) -> dict:
@@ -235,12 +235,12 @@ def protocol_main(args, db_url: str, extra: dict, log_path: Path) -> int:
     import streamlit_protocol
 
     pages = [spec.url_path for spec in ANALYST_PAGES]
-    cookie = _cookie(args, db_url)
+    cookies = _cookies(args, db_url)
     options = {
         "users": args.users,
         "think": args.think,
         "duration": args.duration,
-        "cookie": cookie,
+        "cookies": cookies,
         "page_timeout": args.page_timeout,
         "seed": args.seed,
         "ramp_up": min(args.ramp_up, args.duration / 2),

@@ -17,6 +17,7 @@ the page timeout, and a closed connection.
 from __future__ import annotations
 
 import random
+import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -80,6 +81,8 @@ class Session:
         self._ws: websocket.WebSocket | None = None
 
     def open(self) -> None:
+        """Connect: a new server session, so nothing of an earlier connection's widgets is sent again."""
+        self.widgets, self.values, self.pages = {}, {}, {}
         parts = urlsplit(self.base_url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         try:
@@ -120,6 +123,13 @@ class Session:
             state.string_value = str(value)
         self.values[widget.id] = state
         return self._rerun("")
+
+    def clear_caches(self) -> None:
+        """Empty the app's caches (st.cache_data and st.cache_resource, for every session) and this session's state,
+        as Streamlit's "Clear cache" does; the next run is a fresh visitor's on a cold app."""
+        assert self._ws is not None
+        self._ws.send_binary(BackMsg(clear_cache=True).SerializeToString())
+        self.widgets, self.values = {}, {}
 
     def idle(self, seconds: float) -> None:
         """Think: keep reading (answering the server's pings) for `seconds`; a closed connection raises."""
@@ -277,7 +287,10 @@ def virtual_user(
                     run = session.set_filter(target, _filter_value(session, target, rng))
                 else:
                     run = session.open_page(target)
-                shared.add(Record(index, action, target, run.ms, not run.errors), run.errors)
+                problems = list(run.errors)
+                if action == "first_load" and not run.errors and "preset" not in session.widgets:
+                    problems.append("no sidebar filters on the first page: not signed in? (--cookie or --as-role)")
+                shared.add(Record(index, action, target, run.ms, not problems), problems)
             except ProtocolError as error:
                 shared.add(Record(index, action, target, 0.0, False), [str(error)])
                 session.close()
@@ -316,13 +329,13 @@ def run_users(
     users: int,
     think: float,
     duration: float,
-    cookie: str | None = None,
+    cookies: Sequence[str | None] = (None,),
     page_timeout: float = 60,
     seed: int = 0,
     ramp_up: float = 0.0,
 ) -> tuple[Shared, float]:
-    """`users` virtual users for `duration` seconds (started `ramp_up` seconds apart in total); their records and
-    the elapsed seconds (until the last user ended)."""
+    """`users` virtual users for `duration` seconds (started over `ramp_up` seconds; user i sends cookies[i mod n]);
+    their records and the elapsed seconds (until the last user ended)."""
     shared = Shared()
     began = time.monotonic()
     deadline = began + duration
@@ -335,7 +348,7 @@ def run_users(
                 "deadline": deadline,
                 "think": think,
                 "shared": shared,
-                "cookie": cookie,
+                "cookie": cookies[index % len(cookies)],
                 "page_timeout": page_timeout,
                 "seed": seed,
             },
@@ -349,3 +362,61 @@ def run_users(
     for thread in threads:
         thread.join(timeout=duration + page_timeout + 30)
     return shared, time.monotonic() - began
+
+
+# ---------------------------------------------------------------- page timings (`python -m dashboard bench`)
+def time_pages(base_url: str, pages: Sequence[tuple[str, str]], runs: int, cookie: str | None = None) -> list[dict]:
+    """Each (name, url path) page: `cold_ms`, its first run after the app's caches were cleared (a `clear_cache`
+    message empties st.cache_data and st.cache_resource, so the queries and the engine start afresh), then `runs`
+    warm runs (the same page again, query results cached): their p50 and p95. One session, one page at a time, so
+    the times are the app's own (on localhost the WebSocket adds about a millisecond)."""
+    import numpy as np
+
+    rows = []
+    session = Session(base_url, cookie=cookie, timeout=600)
+    session.open()
+    try:
+        for name, url_path in pages:
+            session.clear_caches()
+            cold = session.open_page(url_path)
+            warm = [session.open_page(url_path) for _ in range(runs)]
+            problems = sorted({problem for run in (cold, *warm) for problem in run.errors})
+            times = [run.ms for run in warm]
+            rows.append(
+                {
+                    "name": name,
+                    "path": "/" + url_path,
+                    "cold_ms": round(cold.ms, 1),
+                    "p50_ms": round(float(np.percentile(times, 50)), 1) if times else None,
+                    "p95_ms": round(float(np.percentile(times, 95)), 1) if times else None,
+                    "runs": len(times),
+                    "errors": problems,
+                }
+            )
+    finally:
+        session.close()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description="Time every page of a running app (used by `dashboard bench`).")
+    parser.add_argument("--url", required=True, help="the running app, http://host:port")
+    parser.add_argument("--page", action="append", default=[], metavar="NAME=PATH", help="a page to time (repeat)")
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--cookie", default=None)
+    args = parser.parse_args(argv)
+    pages = [tuple(item.split("=", 1)) for item in args.page]
+    try:
+        rows = time_pages(args.url, pages, args.runs, args.cookie)
+    except ProtocolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(rows, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

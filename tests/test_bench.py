@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from dashboard.bench import bench
+from dashboard.bench import bench, naive
+from dashboard.bench import pages as bench_pages
 from dashboard.cli import main
 from dashboard.db.engine import make_engine
 from dashboard.demo import generator as demo
@@ -20,9 +21,15 @@ SCALE = 0.002
 
 
 @pytest.fixture(scope="module")
-def bench_run(tmp_path_factory):
-    """Run the command twice on one file: the first run builds it, the second reuses it."""
-    url = f"duckdb:///{tmp_path_factory.mktemp('bench') / 'bench.duckdb'}"
+def bench_db(tmp_path_factory) -> str:
+    return f"duckdb:///{tmp_path_factory.mktemp('bench') / 'bench.duckdb'}"
+
+
+@pytest.fixture(scope="module")
+def bench_run(bench_db):
+    """Run the command twice on one file: the first run builds it, the second reuses it and times the pages (one
+    warm run each: the test checks that every page is run and reported, not how fast)."""
+    url = bench_db
     argv = [
         "bench",
         "--scale",
@@ -38,10 +45,10 @@ def bench_run(tmp_path_factory):
         "--json",
     ]
     outputs = []
-    for _ in range(2):
+    for pages in (["--no-pages"], ["--pages", "--page-runs", "1"]):
         stdout = io.StringIO()
         with contextlib.redirect_stdout(stdout):
-            assert main(argv) == 0
+            assert main(argv + pages) == 0
         outputs.append(json.loads(stdout.getvalue()))  # stdout holds the JSON object and nothing else
     return outputs
 
@@ -71,6 +78,35 @@ def test_every_page_query_timed_and_equal_to_naive(bench_run):
         assert 0 < q["p50_ms"] <= q["p95_ms"] < 10_000
         assert q["cold_ms"] > 0 and q["naive_p50_ms"] > 0
         assert q["naive_matches"] is True, q["name"]
+
+
+def test_every_page_timed_on_the_server(bench_run):
+    """`pages`: every registered page (the wall last, by its address), cold and warm, none showing an error; the
+    run without pages has no such key."""
+    first, second = bench_run
+    assert "pages" not in first
+    pages = second["pages"]
+    assert [p["name"] for p in pages] == [name for name, _path in bench_pages.timed_pages()]
+    assert [p["name"] for p in pages][-1] == "wall" and {p["path"] for p in pages} >= {"/", "/wall", "/nhap-du-lieu"}
+    for page in pages:
+        assert page["errors"] == [], page
+        assert page["runs"] == 1
+        assert 0 < page["p50_ms"] <= page["p95_ms"] < 60_000 and page["cold_ms"] > 0
+
+
+def test_different_figures_exit_non_zero(bench_db, bench_run, monkeypatch, capsys):
+    """A naive computation that disagrees with its page query (here the overdue count's, off by one) makes the
+    command name the query and exit with EXIT_DIFFERENT_FIGURES; the other queries still match."""
+    real = naive.overdue_count
+    monkeypatch.setattr(naive, "overdue_count", lambda engine, period: {"overdue": real(engine, period)["overdue"] + 1})
+    argv = ["bench", "--scale", str(SCALE), "--db", bench_db, "--runs", "5", "--naive-runs", "1"]
+    code = main(argv + ["--skip-pdf", "--skip-forecast", "--no-pages", "--json"])
+    out, err = capsys.readouterr()
+    assert code == bench.EXIT_DIFFERENT_FIGURES == 1
+    assert "1 page query gave figures different from the naive computation: feedback.overdue_count" in err
+    matches = {q["name"]: q["naive_matches"] for q in json.loads(out)["queries"]}
+    assert matches.pop("feedback.overdue_count") is False
+    assert all(matches.values())
 
 
 def test_sizes_at_scale_one():

@@ -6,8 +6,10 @@ data/bench-<scale>.duckdb or `--db URL`; a database already built at that scale 
 Then, in one run: each query behind the overview, feedback, procedures, traffic and map pages
 cold (first call on a fresh engine) and warm (p50/p95 of repeated calls, no TTL cache), the
 same figures the naive way (`dashboard.bench.naive`, checked equal), the weekly PDF, the
-forecast of the default series and the peak RSS. Progress goes to stderr; `--json` prints
-only the result object on stdout. Exit code 1 when any query's figures differ from the naive path's.
+forecast of the default series and the peak RSS; last, every registered page run by a real
+Streamlit server (`dashboard.bench.pages`: cold, then p50/p95 warm; `--no-pages` skips it).
+Progress goes to stderr; `--json` prints only the result object on stdout. Exit code 1 when
+any query's figures differ from the naive path's.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from dashboard.bench import naive
+from dashboard.bench import pages as page_timing
 from dashboard.bench.queries import (
     RECORDS_VIEWS,
     hotspot_figures,
@@ -513,6 +516,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not args.skip_naive:
         time_naive(url, ctx, args.naive_runs, result["queries"], figures)
         result["naive_peak_rss_mb"] = peak_rss_mb()
+    if args.pages:  # last: the server is a child process, so RUSAGE_CHILDREN above must not count it
+        result["pages"] = page_timing.time_pages(url, args.page_runs, log)
     return result
 
 
@@ -529,6 +534,13 @@ def _print_table(result: dict[str, Any]) -> None:
         print(
             f"{q['name']:<30} {q['cold_ms']:>9.1f} {q['p50_ms']:>8.1f} {q['p95_ms']:>8.1f} {naive_ms:>10} {speedup:>8}  {same_figures}"
         )
+    if result.get("pages"):
+        print(f"{'page (server-side run)':<30} {'cold ms':>9} {'p50 ms':>8} {'p95 ms':>8}  errors")
+        for page in result["pages"]:
+            print(
+                f"{page['name']:<30} {page['cold_ms']:>9.1f} {page['p50_ms']:>8.1f} {page['p95_ms']:>8.1f}  "
+                f"{'; '.join(page['errors'])[:120]}"
+            )
     print(
         f"weekly PDF {result['pdf_s']} s; forecast {result['forecast_s']} s ({result['forecast_series']} series, "
         f"CPU {result['forecast_cpu_s']} s, peak RSS {result['forecast_peak_rss_mb']} MB); "
@@ -583,6 +595,13 @@ def add_parser(commands: Any, positive_float: Callable[[str], float], positive_i
     bench.add_argument("--skip-naive", action="store_true")
     bench.add_argument("--skip-pdf", action="store_true")
     bench.add_argument("--skip-forecast", action="store_true")
+    bench.add_argument(
+        "--pages",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="time every page on a streamlit server (default: yes)",
+    )
+    bench.add_argument("--page-runs", type=positive_int, default=10, help="warm runs per page (default 10)")
     bench.add_argument("--json", action="store_true", help="print only the result as JSON on stdout")
     bench.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     bench.set_defaults(handler=command_bench)
