@@ -23,7 +23,7 @@ from dashboard.db import queries
 from dashboard.db.engine import DatabaseError
 from dashboard.i18n import LANGUAGES, t
 from dashboard.navigation import LOGIN, PAGES, PageSpec
-from dashboard.web import admin, auth, cache, url_state, widgets
+from dashboard.web import admin, audit, auth, cache, url_state, widgets
 
 st.set_page_config(page_title="IOC Huế", page_icon="🏙️", layout="wide")
 theme.register_template()
@@ -171,3 +171,4 @@ url_state.sidebar_footer()
 admin.sidebar_account(language)
 auth.render_cookie_script()
 url_state.sync_url()
+audit.page_view()  # one access-log row per page and filters per session (after sync_url: the address is final)

@@ -54,8 +54,8 @@ else:
                 audit.readable_log(audit.log_rows(None, *args, audit.EXPORT_ROWS), lang), "csv"
             ),
             format="csv",
-            user=list(actors),
-            action=list(actions),
+            users=list(actors),
+            actions=list(actions),
             text=text.strip(),
             **{"from": str(selection.period.start), "to": str(selection.period.end)},
         ),

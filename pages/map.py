@@ -10,7 +10,7 @@ from dashboard.charts import map_layers
 from dashboard.db import map_queries, queries
 from dashboard.i18n import format_number, t
 from dashboard.metrics import definitions, kpis
-from dashboard.web import cache, drill, records_view, url_state, widgets
+from dashboard.web import audit, cache, drill, records_view, url_state, widgets
 from dashboard.web import hotspots as hotspots_web
 
 COMPARED_WARDS = 3  # columns of the ward-vs-city table besides the city
@@ -47,7 +47,7 @@ feedback_layer = None
 if map_layers.has_polygons(geometry):
     figure = map_layers.ward_layer_map(geometry, area_table, layer, lang, selected=selection.areas)
     if show_points:
-        feedback_layer = cache.query(map_queries.feedback_layer, query, map_queries.POINT_THRESHOLD)
+        feedback_layer = audit.for_viewer(cache.query(map_queries.feedback_layer, query, map_queries.POINT_THRESHOLD))
         map_layers.add_feedback_layer(figure, feedback_layer, lang)
     if show_hotspots:
         hotspot_charts.add_hotspot_layer(figure, hotspots_web.table_for(selection)[0], lang)

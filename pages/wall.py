@@ -31,7 +31,7 @@ from dashboard.wall import data as wall_queries
 from dashboard.wall import panels as wall_panels
 from dashboard.wall import render as draw
 from dashboard.wall import rules as wall
-from dashboard.web import cache
+from dashboard.web import audit, cache
 
 log = logging.getLogger("dashboard.wall")
 TYPICAL_TTL_SECONDS = 3600
@@ -190,7 +190,7 @@ def overview() -> None:
 
 
 def live_map() -> None:
-    loaded = load("map", lambda as_of: cache.query(wall_queries.map_layers, as_of))
+    loaded = load("map", lambda as_of: audit.for_viewer(cache.query(wall_queries.map_layers, as_of)))
     geometry = memory.load(
         "areas",
         lambda: cache.query(queries.area_list, with_geometry=True, ttl=cache.AREAS_TTL_SECONDS),

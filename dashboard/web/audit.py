@@ -14,14 +14,17 @@ Nothing here raises: a log that cannot be written is a warning in the server's l
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from dashboard.access.identity import User
+from dashboard.access.pii import mask_records
 from dashboard.access.roles import Can
 from dashboard.db import audit
 from dashboard.db.ops import ops_engine
@@ -48,6 +51,21 @@ def sees_pii() -> bool:
 
 def exact_locations() -> bool:
     return user().can(Can.EXACT_LOCATIONS)
+
+
+def for_viewer(value: Any) -> Any:
+    """Report coordinates as this user may see them: rounded to 2 decimals (about 1 km) unless the role has exact
+    locations (not `viewer`, `public`, a kiosk). Takes a frame with lat/lon, a layer with a `.frame` or a dict of
+    frames (the wall's map layers)."""
+    if exact_locations():
+        return value
+    if isinstance(value, pd.DataFrame):
+        return mask_records(value, sees_pii=True, exact_locations=False)
+    if isinstance(value, dict):
+        return {key: for_viewer(item) if isinstance(item, pd.DataFrame) else item for key, item in value.items()}
+    if dataclasses.is_dataclass(value) and isinstance(getattr(value, "frame", None), pd.DataFrame):
+        return dataclasses.replace(value, frame=for_viewer(value.frame))
+    return value
 
 
 def _clean(details: dict[str, Any]) -> dict[str, Any]:
@@ -87,7 +105,7 @@ def _write(url: str, who: User, action: str, target: str, details: dict[str, Any
     audit.record(engine, actor=who.name, role=str(who.role), action=action, target=target, details=_clean(details))
 
 
-def log(action: str, target: str = "", **details: Any) -> None:
+def log(action: str, target: str = "", /, **details: Any) -> None:
     """Append `action` on `target` with `details` (filters, rows, format …) for the current user. Never raises."""
     try:
         _write(cache.current_url(), user(), action, target, details)
@@ -95,7 +113,7 @@ def log(action: str, target: str = "", **details: Any) -> None:
         _log.warning("access log: could not record %s: %s", action, error)
 
 
-def log_once(action: str, target: str = "", **details: Any) -> None:
+def log_once(action: str, target: str = "", /, **details: Any) -> None:
     """`log`, unless this session already logged the same action, target and details."""
     try:
         key = json.dumps([action, target, _clean(details)], sort_keys=True, default=str)
@@ -109,7 +127,32 @@ def log_once(action: str, target: str = "", **details: Any) -> None:
     log(action, target, **details)
 
 
-def download(action: str, target: str, produce: Callable[[], Any], **details: Any) -> Callable[[], Any]:
+def _current_page() -> str:
+    """The url path of the page this run showed ("" for the default page), from Streamlit's page registry."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None:
+        return ""
+    manager = ctx.pages_manager
+    info = manager.get_pages().get(manager.current_page_script_hash) or {}
+    return str(info.get("url_pathname", info.get("page_name", "")) or "")
+
+
+def page_view() -> None:
+    """One row per page and filters per session (run by the router after the page and `sync_url`): which page the
+    user opened with which filters (the address's parameters: every filter is in it)."""
+    try:
+        from dashboard.navigation import PAGES
+
+        path = _current_page()
+        key = next((spec.key for spec in PAGES if spec.url_path == path), path or "overview")
+        log_once("page_view", key, **_page_filters())
+    except Exception as error:  # noqa: BLE001
+        _log.warning("access log: could not record a page view: %s", error)
+
+
+def download(action: str, target: str, produce: Callable[[], Any], /, **details: Any) -> Callable[[], Any]:
     """The `data=` callable of a download button: makes the file with `produce()` and records `action` (export,
     pdf_download, audit_export) on `target` with `details` and the file's size, for the user of the page run that
     drew the button."""
@@ -158,11 +201,18 @@ def action_label(action: str, language: str) -> str:
 
 
 def readable_log(frame, language: str):
-    """The log as a person reads it: actions as words, visitors named, headers in the language."""
-    from dashboard.i18n import t
+    """The log as a person reads it: actions and pages as words, visitors named, headers in the language."""
+    from dashboard.i18n import VI, t
 
     table = frame[LOG_COLUMNS].copy()
     table["actor"] = [name or t("audit.visitor", language) for name in table["actor"]]
+    from dashboard.navigation import PAGES_BY_KEY
+
+    pages = {key: t(f"page.{key}", language) for key in PAGES_BY_KEY if f"page.{key}" in VI}
+    table["target"] = [
+        pages.get(target, target) if action == "page_view" else target
+        for action, target in zip(frame["action"], frame["target"], strict=True)
+    ]
     table["action"] = [action_label(a, language) for a in table["action"]]
     table["details"] = table["details"].fillna("")
     return table.rename(columns={c: t(f"audit.column.{c}", language) for c in LOG_COLUMNS})
