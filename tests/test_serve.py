@@ -276,3 +276,49 @@ def test_the_proxy_passes_every_cookie_but_its_own_to_the_process(tmp_path: Path
         proxy.wait(timeout=10)
         for server in servers:
             server.shutdown()
+
+
+# ---------------------------------------------------------------- without starting anything
+def test_postgresql_gets_one_worker_and_every_process_the_same_cookie_secret(tmp_path: Path) -> None:
+    from dashboard.commands.serve import database_note
+    from dashboard.serving.supervisor import Plan, Supervisor
+
+    url = "postgresql+psycopg://ioc:secret@db.example:5432/ioc"
+    assert database_note(url)[0] is True
+    assert database_note(f"duckdb:///{tmp_path / 'ioc.duckdb'}")[0] is False
+    plan = Plan("127.0.0.1", 8501, 3, url, tmp_path, start_worker=True, haproxy_binary="/usr/sbin/haproxy")
+    supervisor = Supervisor(plan)
+    assert [child.name for child in supervisor.children] == ["haproxy", "app1", "app2", "app3", "worker"]
+    assert supervisor.worker.command[1:] == ["-m", "dashboard", "worker"]
+    assert {child.env["IOC_DATABASE_URL"] for child in supervisor.children} == {url}
+    assert len({child.env["STREAMLIT_SERVER_COOKIE_SECRET"] for child in supervisor.apps}) == 1
+    assert [child.env["IOC_NODE_NAME"] for child in supervisor.apps] == ["app1", "app2", "app3"]
+    assert len({node.port for node in supervisor.layout.nodes} | {supervisor.layout.stats_port}) == 4
+
+
+def test_bad_input_is_refused_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import socket
+
+    from dashboard.cli import main
+
+    assert main(["--database-url", "duckdb:///:memory:", "serve"]) == 2
+    assert capsys.readouterr().err == (
+        "error: duckdb:///:memory: is an in-memory database: each process would have its own; serve a DuckDB file\n"
+    )
+    with pytest.raises(SystemExit) as raised:
+        main(["serve", "--workers", "0"])
+    assert raised.value.code == 2
+    assert "argument --workers: '0' must be from 1 to 64" in capsys.readouterr().err
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        url = f"duckdb:///{tmp_path / 'ioc.duckdb'}"
+        assert main(["--database-url", url, "serve", "--host", "127.0.0.1", "--port", str(port)]) == 2
+    expected = (
+        f"error: port {port} on 127.0.0.1 is already in use; choose another with --port (PORT= in make)\n"
+        if HAPROXY
+        else "error: HAProxy is not installed (looked for IOC_HAPROXY, /usr/sbin/haproxy and `haproxy` on the PATH); "
+        "on Debian: apt-get install haproxy\n"
+    )
+    assert capsys.readouterr().err == expected
