@@ -106,6 +106,37 @@ def country(raw: str) -> str:
 country.allowed_key = "settings.allowed.country"
 
 
+def postgresql_url(raw: str) -> str:
+    """Empty, or the URL of a PostgreSQL database (postgresql+psycopg://user:pass@host:5432/db): a host and a
+    database name. (Read without SQLAlchemy: this module is imported by code that must not load it.)"""
+    from urllib.parse import urlsplit
+
+    value = raw.strip()
+    if not value:
+        return ""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018  (ValueError on a port that is not a number)
+    except ValueError:
+        raise ValueError(raw) from None
+    scheme, _, driver = parts.scheme.partition("+")
+    if scheme != "postgresql" or not parts.hostname or not parts.path.strip("/"):
+        raise ValueError(raw)
+    if driver and driver not in ("psycopg", "psycopg2", "pg8000", "asyncpg", "psycopg2cffi"):
+        raise ValueError(raw)
+    return value
+
+
+postgresql_url.allowed_key = "settings.allowed.postgresql_url"
+
+
+def _hide_password(url: str) -> str:
+    """A URL's password as *** (a setting's value is shown on the error page and in the CLI's message)."""
+    import re
+
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
 def role_names(raw: str) -> tuple[str, ...]:
     """A comma-separated list of account roles (viewer, agency_officer, analyst, operator, admin); may be empty."""
     from dashboard.access.roles import parse_role
@@ -177,6 +208,14 @@ SETTINGS: tuple[Setting, ...] = (
         "duckdb:///data/ioc.duckdb",
         "SQLAlchemy URL of the database. Relative DuckDB paths are resolved from the project root. "
         "PostgreSQL: postgresql+psycopg://user:pass@host/db",
+    ),
+    Setting(
+        "IOC_DATABASE_READ_URL",
+        "",
+        "PostgreSQL URL of a streaming replica of IOC_DATABASE_URL that the pages read from; imports, the worker and "
+        "every other write go to IOC_DATABASE_URL. Empty: pages read IOC_DATABASE_URL too. A replica that does not "
+        "answer is left aside (pages read the primary) and asked again 30 s later.",
+        parse=postgresql_url,
     ),
     Setting("IOC_CITY", "hue", "City whose boundaries and names the app uses (see data/boundaries/)."),
     Setting(
@@ -487,15 +526,17 @@ class Problem:
     setting: Setting
     value: str
     source: str  # "environment" or "secrets"
+    allowed_key: str = ""  # what the value must be instead, when another setting rules it out (catalogue key)
 
     def text(self, lang: str = "en") -> str:
+        shown = _hide_password(self.value) if self.setting.parse is postgresql_url else self.value
         return t(
             "settings.problem",
             lang,
             name=self.setting.name,
-            value=repr(self.value),
+            value=repr(shown),
             source=t(f"settings.source.{self.source}", lang),
-            allowed=self.setting.allowed(lang),
+            allowed=t(self.allowed_key, lang) if self.allowed_key else self.setting.allowed(lang),
         )
 
 
@@ -556,7 +597,17 @@ def problems() -> list[Problem]:
             setting.read(raw)
         except ValueError:
             found.append(Problem(setting, raw, source))
+    if (problem := _read_url_problem(secrets)) is not None and not any(p.setting is problem.setting for p in found):
+        found.append(problem)
     return found
+
+
+def _read_url_problem(secrets: dict | None = None) -> Problem | None:
+    """A read replica set while the primary database is not PostgreSQL (DuckDB has no replicas)."""
+    raw, source = _raw("IOC_DATABASE_READ_URL", secrets)
+    if not raw.strip() or _raw("IOC_DATABASE_URL", secrets)[0].strip().startswith("postgresql"):
+        return None
+    return Problem(SETTINGS_BY_NAME["IOC_DATABASE_READ_URL"], raw, source, "settings.allowed.read_url_needs_postgresql")
 
 
 def check() -> None:
@@ -574,6 +625,17 @@ def database_url() -> str:
         if path and path != ":memory:" and not path.startswith("/"):
             return prefix + str(PROJECT_ROOT / path)
     return url
+
+
+def database_read_url() -> str:
+    """The URL the pages read from: IOC_DATABASE_READ_URL (a PostgreSQL replica), or the database URL when it is
+    empty. SettingError when it is set beside a primary that is not PostgreSQL."""
+    read = value("IOC_DATABASE_READ_URL")
+    if not read:
+        return database_url()
+    if (problem := _read_url_problem()) is not None:
+        raise SettingError([problem])
+    return read
 
 
 def timezone() -> str:

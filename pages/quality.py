@@ -16,7 +16,7 @@ from dashboard.metrics import quality
 from dashboard.periods import local_now
 from dashboard.safe_text import markdown_text
 from dashboard.wall import rules as wall
-from dashboard.web import cache, url_state, widgets
+from dashboard.web import cache, replica_status, url_state, widgets
 
 STATUS_COLOUR = {"live": "green", "late": "orange", "stale": "red", "none": "gray"}
 STATUS_ICON = {
@@ -143,6 +143,11 @@ tiles[4].metric(
 # ---------------------------------------------------------------- sống (live)
 st.subheader(t("quality.live.heading", lang))
 st.caption(t("quality.live.caption", lang, factor=wall.STALE_AFTER_CADENCES))
+replica_kind, replica_line = replica_status.line(lang)  # the read replica's lag (IOC_DATABASE_READ_URL; issue 20)
+if replica_kind == "warning":
+    st.warning(replica_line, icon=":material/sync_problem:")
+else:
+    st.caption(replica_line)
 for first in range(0, len(freshness), widgets.TILES_PER_ROW):
     row = freshness.iloc[first : first + widgets.TILES_PER_ROW].to_dict("records")
     for column, item in zip(st.columns(widgets.TILES_PER_ROW), row, strict=False):

@@ -11,6 +11,11 @@ must show a change at once (a new forecast run).
 The engine is one read-only engine per database URL per process (`engine.shared_engine`), kept outside
 Streamlit's caches so that clearing them costs a re-query, never the connections. Pages never take an engine
 themselves; one that changes the database does it inside `writable_engine()`.
+
+Reads and writes go to different URLs when a read replica is set (IOC_DATABASE_READ_URL, `dashboard.db.replica`):
+`query` and `ensure_ready` read `read_url()` — the replica, or the primary while the replica is set aside after it
+failed to answer (the query is then run again on the primary) — while `current_url()` stays the primary's, the URL
+every write and every read of the operational store (alerts, events, directives, job runs) is given.
 """
 
 from __future__ import annotations
@@ -25,9 +30,11 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from dashboard import config
-from dashboard.db.engine import check_ready, shared_engine, writing
+from dashboard.db import replica
+from dashboard.db.engine import DatabaseError, check_ready, shared_engine, writing
 
 MAX_ENTRIES = 1024  # per TTL: results of about a hundred views of every page
+REPLICA_LAG_TTL_SECONDS = 10  # a lag measurement (at most about a second) is reused this long
 AREAS_TTL_SECONDS = 3600  # the areas (names, boundaries) change only with an import of boundary files
 STATUS_TTL_SECONDS = 60  # what the data covers and which dataset it is: shown beside every page's figures
 
@@ -40,12 +47,46 @@ def engine_for(url: str) -> Engine:
 
 
 def current_url() -> str:
+    """The primary database's URL: the one to write to (and to read the operational store from)."""
     return config.database_url()
+
+
+def read_url() -> str:
+    """The URL page queries read now: the read replica (IOC_DATABASE_READ_URL) unless it is unset or set aside."""
+    return replica.pages_url(current_url(), config.database_read_url())
+
+
+def _reading(work: Callable[[str], Any]) -> Any:
+    """`work(url)` on the read URL; run again on the primary when the replica does not answer (which sets it aside)."""
+    url, primary = read_url(), current_url()
+    if url == primary:
+        return work(url)
+    try:
+        result = work(url)
+    except DatabaseError as error:
+        if not replica.should_fall_back(error):
+            raise
+        replica.set_aside(url, error)
+        return work(primary)
+    replica.answered(url)
+    return result
+
+
+def replica_lag() -> replica.Lag | None:
+    """The read replica's measured lag behind the primary (`dashboard.db.replica.measure`), reused for
+    REPLICA_LAG_TTL_SECONDS; None when no replica is set. DatabaseError when either server does not answer."""
+    primary, read = current_url(), config.database_read_url()
+    return None if read == primary else _replica_lag(primary, read)
+
+
+@st.cache_data(ttl=REPLICA_LAG_TTL_SECONDS, show_spinner=False)
+def _replica_lag(primary: str, read: str) -> replica.Lag:
+    return replica.measure(engine_for(primary), engine_for(read))
 
 
 def ensure_ready() -> None:
     """Raise a DatabaseError (with a hint for people) unless the database can serve the app."""
-    check_ready(engine_for(current_url()))
+    _reading(lambda url: check_ready(engine_for(url)))
 
 
 def query(function: Callable[..., Any], *args: Any, ttl: int | None = None, **kwargs: Any) -> Any:
@@ -55,10 +96,10 @@ def query(function: Callable[..., Any], *args: Any, ttl: int | None = None, **kw
     seconds = config.query_ttl_seconds() if ttl is None else int(ttl)
     kwargs = _with_scope(function, kwargs)
     if seconds <= 0:
-        return function(engine_for(current_url()), *args, **kwargs)
+        return _reading(lambda url: function(engine_for(url), *args, **kwargs))
     name = f"{function.__module__}.{function.__qualname__}"
     _FUNCTIONS[name] = function
-    return _cached(seconds)(current_url(), name, args, tuple(sorted(kwargs.items())))
+    return _reading(lambda url: _cached(seconds)(url, name, args, tuple(sorted(kwargs.items()))))
 
 
 @cache
