@@ -1,6 +1,8 @@
 # Everyday commands of the IOC dashboard.
 #
 #   make run          install (first time only), build the demo database if needed, start the app and the worker
+#   make serve        the same database, served by WORKERS app processes behind HAProxy on PORT (README: Serving
+#                     several processes); the worker too on PostgreSQL, none on DuckDB
 #   make demo         rebuild the demo database from scratch (python -m dashboard demo)
 #   make lint         ruff check, ruff format --check and the import-linter layer contracts
 #   make test         lint, then the whole test suite (browser and PostgreSQL tests included when possible)
@@ -22,6 +24,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PORT ?= 8501
+# App processes of `make serve` (behind HAProxy, which listens on PORT).
+WORKERS ?= 2
 PYTEST_ARGS ?=
 SCREENSHOT_ARGS ?=
 BENCH_ARGS ?= --scale 1.0
@@ -31,7 +35,7 @@ RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
 DEMO_DB := data/ioc.duckdb
 
-.PHONY: venv dev demo db run lint test screenshots bench clean distclean
+.PHONY: venv dev demo db run serve lint test screenshots bench clean distclean
 
 venv: $(RUNTIME_STAMP)
 
@@ -76,6 +80,11 @@ run: venv db
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \
 	$(VENV)/bin/streamlit run dashboard/app.py --server.port $(PORT)
+
+# Several app processes behind HAProxy (Debian package haproxy), sticky sessions, WebSockets; on PostgreSQL one
+# worker beside them. Ctrl-C stops every process. Production: scripts/serve_production.sh.
+serve: venv db
+	$(PY) -m dashboard serve --workers $(WORKERS) --port $(PORT)
 
 # Style and layers first (seconds), then the suite. pytest exits with 5 when it collected no tests; that is a
 # failure here, said plainly.
