@@ -82,7 +82,8 @@ def mask_records(frame: pd.DataFrame, *, sees_pii: bool, exact_locations: bool) 
         return frame
     out = frame.copy()
     for column in masked:
-        out[column] = out[column].map(_MASKS[column]).astype(object)
+        mask = _MASKS[column]
+        out[column] = pd.Series([mask(value) for value in out[column]], index=out.index, dtype=object)
     for column in rounded:
         out[column] = pd.to_numeric(out[column], errors="coerce").astype(float).round(LOCATION_DECIMALS)
     return out
