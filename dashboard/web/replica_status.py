@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from dashboard import config
 from dashboard.db import replica
 from dashboard.db.engine import DatabaseError, redact_url
@@ -20,25 +22,40 @@ def _seconds(value: float, lang: str) -> str:
     return format_number(value, lang, 1)
 
 
+def server_name(url: str) -> str:
+    """host:port/database of a URL — no user or password (the page is read by every role)."""
+    parts = urlsplit(url)
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.hostname or ''}{port}/{parts.path.strip('/')}".replace("`", "")
+
+
+def _without_url(reason: str, url: str) -> str:
+    """The driver's words of an error whose message starts with "… at <url>: " (the URL is shown beside it)."""
+    marker = f"{redact_url(url)}: "
+    return reason.split(marker, 1)[1] if marker in reason else reason
+
+
 def line(lang: str) -> tuple[str, str]:
     """("caption" | "warning", the sentence) for the replica: not set ("chưa đo"), set aside, not measurable, not
     a replica, current, or behind."""
     primary, read = cache.current_url(), config.database_read_url()
     if read == primary:
         return "caption", t("quality.replica.none", lang)
-    where = f"`{redact_url(read).replace('`', '')}`"  # a code span: the URL reads as typed, never as a link
+    where = f"`{server_name(read)}`"  # a code span: read as typed, never as a link
     if (reason := replica.set_aside_reason(read)) is not None:
         return "warning", t(
             "quality.replica.set_aside",
             lang,
             url=where,
             seconds=f"{replica.SET_ASIDE_SECONDS:.0f}",
-            reason=markdown_text(reason),
+            reason=markdown_text(_without_url(reason, read)),
         )
     try:
         lag = cache.replica_lag()
     except DatabaseError as error:
-        return "warning", t("quality.replica.unmeasured", lang, url=where, reason=markdown_text(str(error)))
+        return "warning", t(
+            "quality.replica.unmeasured", lang, url=where, reason=markdown_text(_without_url(str(error), read))
+        )
     if not lag.in_recovery:
         return "warning", t("quality.replica.not_replica", lang, url=where)
     if lag.caught_up:
