@@ -11,7 +11,7 @@
 #
 # Settings (environment, or the file named by IOC_ENV_FILE, default /etc/default/ioc-dashboard when it exists):
 #   IOC_DATABASE_URL   the database, e.g. postgresql+psycopg://ioc:…@localhost/ioc (and every other IOC_ setting)
-#   SERVE_WORKERS      app processes (default: the number of CPU cores; each holds about 400 MB)
+#   SERVE_WORKERS      app processes (default: the number of CPU cores; each holds about 300 MB once it has drawn a page)
 #   SERVE_PORT         port HAProxy listens on (default 8501)
 #   SERVE_HOST         address HAProxy listens on (default 0.0.0.0: all)
 #   SERVE_RUN_DIR      haproxy.cfg and the processes' logs (default: systemd's $RUNTIME_DIRECTORY, else a new

@@ -59,7 +59,8 @@ class Layout:
 
     @property
     def bind(self) -> str:
-        return f"{self.host}:{self.port}"
+        host = self.host.strip("[]")
+        return f"[{host}]:{self.port}" if ":" in host else f"{host}:{self.port}"
 
 
 def node_health_path(name: str) -> str:

@@ -35,6 +35,7 @@ STABLE_SECONDS = 30.0  # a child that ran this long before dying is restarted at
 MAX_BACKOFF_SECONDS = 30.0
 POLL_SECONDS = 0.25
 _PR_SET_PDEATHSIG = 1
+WILDCARDS = ("", "*", "0.0.0.0", "::")
 
 
 class ServeError(RuntimeError):
@@ -49,7 +50,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def port_in_use(host: str, port: int) -> bool:
     """Whether something already listens on host:port (the proxy's public port is checked before anything starts)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host if host not in ("", "*") else "0.0.0.0", port))
@@ -180,7 +183,7 @@ class Supervisor:
             [plan.haproxy_binary, "-db", "-f", str(self.config_path)],
             dict(base_env),
             plan.run_dir / "haproxy.log",
-            health_url=self.public_url("127.0.0.1") + haproxy.HEALTH_PATH,
+            health_url=self.public_url() + haproxy.HEALTH_PATH,
             restartable=False,
         )
 
@@ -211,11 +214,12 @@ class Supervisor:
             health_url=f"http://{node.address}{haproxy.APP_HEALTH_PATH}",
         )
 
-    def public_url(self, host: str | None = None) -> str:
-        host = host or self.plan.host
-        if host in ("", "*", "0.0.0.0"):
-            host = "127.0.0.1"
-        return f"http://{host}:{self.plan.port}"
+    def public_url(self) -> str:
+        """The proxy's address as this machine reaches it (a wildcard address: through the loopback)."""
+        host = self.plan.host.strip("[]")
+        if host in WILDCARDS:
+            host = "::1" if ":" in host else "127.0.0.1"
+        return f"http://[{host}]:{self.plan.port}" if ":" in host else f"http://{host}:{self.plan.port}"
 
     @property
     def children(self) -> list[Child]:
