@@ -37,6 +37,7 @@ SET_ASIDE_SECONDS = 30.0
 MEASURE_SECONDS = 1.0
 POLL_SECONDS = 0.05
 RECOVERY_CONFLICT = "40001"  # "canceling statement due to conflict with recovery" on a hot standby
+STATEMENT_TIMEOUT = "57014"  # the server cancelled the query at IOC_STATEMENT_TIMEOUT_SECONDS
 
 _set_aside: dict[str, tuple[float, str]] = {}  # replica URL -> (monotonic time, why)
 _lock = threading.Lock()
@@ -52,19 +53,20 @@ def pages_url(primary: str, read: str) -> str:
 
 
 def should_fall_back(error: BaseException) -> bool:
-    """Whether a failed page query on the replica is run again on the primary: the replica did not answer, or it
-    cancelled the query for a conflict with recovery. Other errors (a missing table, a bad query) would fail on the
-    primary alike and are shown as they are."""
-    if isinstance(error, DatabaseUnavailable):
-        return True
-    cause = error
+    """Whether a failed page query on the replica is run again on the primary: the replica did not answer (down,
+    refused, frozen past the client's deadline), or it cancelled the query for a conflict with recovery. Other errors
+    — a missing table, a bad query, the server's own statement timeout — would fail on the primary alike (a second
+    wait as long as the first, for a timeout) and are shown as they are."""
+    states = set()
+    cause: BaseException | None = error
     while cause is not None:
-        if getattr(getattr(cause, "orig", None), "sqlstate", None) == RECOVERY_CONFLICT:
-            return True
-        if getattr(cause, "sqlstate", None) == RECOVERY_CONFLICT:
-            return True
+        states |= {getattr(getattr(cause, "orig", None), "sqlstate", None), getattr(cause, "sqlstate", None)}
         cause = cause.__cause__
-    return "conflict with recovery" in str(error)
+    if STATEMENT_TIMEOUT in states:
+        return False  # the replica answered: the query is slow, and would be as slow on the primary
+    return (
+        RECOVERY_CONFLICT in states or isinstance(error, DatabaseUnavailable) or "conflict with recovery" in str(error)
+    )
 
 
 def set_aside(read: str, error: BaseException) -> None:
