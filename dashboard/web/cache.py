@@ -51,9 +51,15 @@ def current_url() -> str:
     return config.database_url()
 
 
+def replica_url() -> str:
+    """The read replica's URL (IOC_DATABASE_READ_URL); "" when none is set and the pages read the primary."""
+    read = config.database_read_url()
+    return "" if read == config.database_url() else read
+
+
 def read_url() -> str:
     """The URL page queries read now: the read replica (IOC_DATABASE_READ_URL) unless it is unset or set aside."""
-    return replica.pages_url(current_url(), config.database_read_url())
+    return replica.pages_url(current_url(), replica_url())
 
 
 def _reading(work: Callable[[str], Any]) -> Any:
@@ -75,8 +81,8 @@ def _reading(work: Callable[[str], Any]) -> Any:
 def replica_lag() -> replica.Lag | None:
     """The read replica's measured lag behind the primary (`dashboard.db.replica.measure`), reused for
     REPLICA_LAG_TTL_SECONDS; None when no replica is set. DatabaseError when either server does not answer."""
-    primary, read = current_url(), config.database_read_url()
-    return None if read == primary else _replica_lag(primary, read)
+    read = replica_url()
+    return _replica_lag(current_url(), read) if read else None
 
 
 @st.cache_data(ttl=REPLICA_LAG_TTL_SECONDS, show_spinner=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from dashboard import config
 from dashboard.db import replica
 from dashboard.db.engine import DatabaseError, redact_url
 from dashboard.i18n import format_number, t
@@ -38,8 +37,8 @@ def _without_url(reason: str, url: str) -> str:
 def line(lang: str) -> tuple[str, str]:
     """("caption" | "warning", the sentence) for the replica: not set ("chưa đo"), set aside, not measurable, not
     a replica, current, or behind."""
-    primary, read = cache.current_url(), config.database_read_url()
-    if read == primary:
+    read = cache.replica_url()
+    if not read:
         return "caption", t("quality.replica.none", lang)
     where = f"`{server_name(read)}`"  # a code span: read as typed, never as a link
     if (reason := replica.set_aside_reason(read)) is not None:
