@@ -178,6 +178,8 @@ def test_the_quality_line_without_a_replica_says_not_measured(monkeypatch, tmp_p
 def _cluster_problem() -> str | None:
     """Why the cluster tests cannot run here (None: they can). Missing packages skip them everywhere."""
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if not list(Path("/usr/lib/postgresql").glob("*/bin/postgres")):
+        missing.append("the server (/usr/lib/postgresql/*/bin/postgres)")
     if missing:
         return f"the postgresql packages are not installed (missing {', '.join(missing)})"
     if os.geteuid() != 0:
@@ -186,9 +188,7 @@ def _cluster_problem() -> str | None:
 
 
 def _version() -> str:
-    versions = sorted(
-        (p.parent.parent.name for p in Path("/usr/lib/postgresql").glob("*/bin/pg_basebackup")), key=float
-    )
+    versions = sorted((p.parent.parent.name for p in Path("/usr/lib/postgresql").glob("*/bin/postgres")), key=float)
     return versions[-1]
 
 
