@@ -135,6 +135,20 @@ def areas_engine(any_db_url: str):
     engine.dispose()
 
 
+# ---------------------------------------------------------------- accounts (issue 19)
+@pytest.fixture(autouse=True)
+def fast_password_hashes(monkeypatch):
+    """argon2id with the smallest cost in tests (the library's default costs ~0.1 s and 64 MiB per hash; a sign-in test
+    hashes a dozen times). The form and the checks are the same; only the cost parameters differ."""
+    from argon2 import PasswordHasher
+
+    from dashboard.db import accounts
+
+    fast = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(accounts, "_HASHER", fast)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", fast.hash("not a password"))
+
+
 # ---------------------------------------------------------------- real browser (Playwright on system Chromium)
 def _browser_module():
     """dashboard.browser, or skip (fail on CI) when Playwright or Chromium is missing."""

@@ -1,78 +1,38 @@
-"""Administrator login: password hashes, the setting, and admin pages hidden until login (AppTest)."""
+"""Signing in (AppTest): the form, wrong passwords and the lockout message, log-out and log-out everywhere, the old
+IOC_ADMIN_PASSWORD_HASH migrated to the account `admin`, and the PBKDF2 hashes `hash-password` still makes."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from page_support import APP
+from page_support import new_app
 from streamlit.testing.v1 import AppTest
 
-from dashboard import config, navigation
+from dashboard import config, passwords
+from dashboard.db import accounts
+from dashboard.db.ops import ops_engine
 from dashboard.i18n import t
-from dashboard.web import admin
+from dashboard.testing.accounts import SESSION_KEY
 
-FAST = 1_000  # iterations for tests; the default (390k) takes ~0.3 s per hash
+FAST = 1_000  # PBKDF2 iterations for tests; the default (390k) takes ~0.3 s per hash
 
 
-def test_hash_and_verify_round_trip():
-    stored = admin.hash_password("mật khẩu đúng", iterations=FAST, salt=bytes(range(16)))
+# ---------------------------------------------------------------- PBKDF2 (hash-password, the old setting)
+def test_pbkdf2_round_trip_and_malformed_values():
+    stored = passwords.hash_password("mật khẩu đúng", iterations=FAST, salt=bytes(range(16)))
     algorithm, iterations, salt_hex, hash_hex = stored.split("$")
-    assert (algorithm, iterations, salt_hex) == ("pbkdf2_sha256", "1000", bytes(range(16)).hex())
-    assert len(hash_hex) == 64
-    assert admin.verify_password("mật khẩu đúng", stored)
-    assert not admin.verify_password("mật khẩu sai", stored)
-    assert not admin.verify_password("", stored)
-
-
-def test_default_hash_is_salted_and_slow_enough():
-    first, second = admin.hash_password("x"), admin.hash_password("x")
-    assert first != second  # random salt
-    assert int(first.split("$")[1]) >= 200_000
-    assert admin.verify_password("x", first) and admin.verify_password("x", second)
-
-
-@pytest.mark.parametrize(
-    "stored",
-    [
-        "",
-        "garbage",
-        "pbkdf2_sha256$1000$00$",
-        "pbkdf2_sha256$abc$0011$0011",
-        "md5$1000$0011$" + "00" * 32,
-        "pbkdf2_sha256$1000$zz$" + "00" * 32,
-        "pbkdf2_sha256$10$0011$" + "00" * 32,
-        "pbkdf2_sha256$99999999999$0011$" + "00" * 32,
-        "pbkdf2_sha256$1000$0011$" + "00" * 32 + "$extra",
-        None,
-        42,
-    ],
-)
-def test_malformed_stored_values_are_refused_without_raising(stored):
-    assert admin.verify_password("x", stored) is False
-
-
-def test_empty_password_cannot_be_hashed():
+    assert (algorithm, iterations, salt_hex, len(hash_hex)) == ("pbkdf2_sha256", "1000", bytes(range(16)).hex(), 64)
+    assert passwords.verify_password("mật khẩu đúng", stored) and not passwords.verify_password("sai", stored)
+    for bad in ("", "garbage", "pbkdf2_sha256$10$0011$" + "00" * 32, "md5$1000$0011$" + "00" * 32, None, 42):
+        assert passwords.verify_password("x", bad) is False
+        assert accounts.verify_password("x", bad) is False
     with pytest.raises(ValueError):
-        admin.hash_password("")
+        passwords.hash_password("")
 
 
-def test_setting_from_secrets_file_then_environment(monkeypatch, tmp_path):
-    monkeypatch.delenv("IOC_ADMIN_PASSWORD_HASH", raising=False)
-    monkeypatch.setattr(config, "PROJECT_ROOT", tmp_path)
-    assert not admin.admin_configured()
-    stored = admin.hash_password("s3cret", iterations=FAST)
-    (tmp_path / ".streamlit").mkdir()
-    (tmp_path / ".streamlit" / "secrets.toml").write_text(f'IOC_ADMIN_PASSWORD_HASH = "{stored}"\n', encoding="utf-8")
-    assert admin.admin_configured() and admin.configured_hash() == stored
-    other = admin.hash_password("other", iterations=FAST)
-    monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", other)
-    assert admin.configured_hash() == other
-
-
-def test_cli_prints_a_verifiable_hash_line_from_stdin():
+def test_cli_hash_password_still_prints_a_verifiable_line():
     result = subprocess.run(
         [sys.executable, "-m", "dashboard", "hash-password"],
         input="hunter2 mạnh\n",
@@ -83,84 +43,105 @@ def test_cli_prints_a_verifiable_hash_line_from_stdin():
     )
     line = result.stdout.strip()
     assert line.startswith('IOC_ADMIN_PASSWORD_HASH = "pbkdf2_sha256$') and line.endswith('"')
-    assert admin.verify_password("hunter2 mạnh", line.split('"')[1])
-    empty = subprocess.run(
-        [sys.executable, "-m", "dashboard", "hash-password"],
-        input="\n",
-        capture_output=True,
-        text=True,
-        cwd=config.PROJECT_ROOT,
-    )
-    assert empty.returncode == 2 and "empty" in empty.stderr
+    assert accounts.verify_password("hunter2 mạnh", line.split('"')[1])
 
 
-# ---------------------------------------------------------------- admin pages in the router
-PROBE_TEXT = "admin probe page"
-
-
-@pytest.fixture
-def admin_app(monkeypatch, tmp_path, demo_db_url):
-    """The router with one extra admin-only page (a probe file in tmp_path) and a configured admin password."""
-    probe = tmp_path / "admin_probe.py"
-    probe.write_text(f"import streamlit as st\nst.markdown({PROBE_TEXT!r})\n", encoding="utf-8")
-    spec = navigation.PageSpec("quality", str(probe), "admin-probe", ":material/lock:", admin=True)
-    monkeypatch.setattr(navigation, "PAGES", (*navigation.PAGES, spec))
-    monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", admin.hash_password("đúng rồi", iterations=FAST))
-    monkeypatch.setenv("IOC_DATABASE_URL", demo_db_url)
-    monkeypatch.setattr(admin, "FAILURE_DELAY_SECONDS", 0)
-    app = AppTest.from_file(APP, default_timeout=90)
-    app.run()
-    assert not app.exception, [e.message for e in app.exception]
-    return app, str(probe)
-
-
-def _login(app: AppTest, password: str) -> AppTest:
-    app.sidebar.text_input(key="admin_password").input(password)
-    next(b for b in app.sidebar.button if b.label == t("admin.login")).click()
+# ---------------------------------------------------------------- the sign-in page
+def _sign_in(app: AppTest, name: str, password: str) -> AppTest:
+    app.text_input(key="login_name").input(name)
+    app.text_input(key="login_password").input(password)
+    next(b for b in app.button if b.label == t("auth.submit")).click()
     return app.run()
 
 
-def _probe_shown(app: AppTest, probe: str) -> bool:
-    """Whether the router registered the probe page and it shows; AppTest refuses to switch to an unregistered page."""
-    try:
-        app.switch_page(probe)
-    except ValueError as error:
-        assert "Could not find a navigation page" in str(error)
-        return False
+@pytest.fixture
+def store_url(tmp_path, demo_db_url):
+    """A copy of the demo database whose ops store starts empty (the sign-in tests add their own accounts)."""
+    import shutil
+
+    from dashboard.db.engine import duckdb_file
+
+    copy = tmp_path / "login.duckdb"
+    shutil.copy(duckdb_file(demo_db_url), copy)
+    return f"duckdb:///{copy}"
+
+
+def test_a_visitor_sees_only_the_sign_in_page_and_how_to_make_the_first_admin(monkeypatch, store_url):
+    monkeypatch.delenv("IOC_ADMIN_PASSWORD_HASH", raising=False)
+    app = new_app(monkeypatch, store_url, role=None)
+    app.query_params["lang"] = "en"
     app.run()
-    return any(m.value == PROBE_TEXT for m in app.markdown)
+    assert not app.exception, [e.message for e in app.exception]
+    assert [m.value for m in app.title] == [t("auth.heading", "en")]
+    assert [i.body for i in app.info] == [t("auth.no_account", "en")]
+    assert "users add NAME --role admin" in app.info[0].body
+    app.sidebar.segmented_control(key="lang").set_value("vi").run()  # the language toggle works on the page
+    assert [m.value for m in app.title] == [t("auth.heading", "vi")]
 
 
-def test_admin_page_hidden_until_login(admin_app):
-    app, probe = admin_app
-    assert admin.SESSION_FLAG not in app.session_state
-    assert any(e.label == t("admin.entry") for e in app.sidebar.expander)
-    assert not _probe_shown(app, probe)
-
-
-def test_wrong_password_shows_an_error_and_keeps_the_page_hidden(admin_app):
-    app, probe = admin_app
-    _login(app, "sai")
-    assert [e.body for e in app.error] == [t("admin.wrong_password")]
-    assert not _probe_shown(app, probe)
-
-
-def test_admin_page_visible_after_login_and_hidden_after_logout(admin_app):
-    app, probe = admin_app
-    _login(app, "đúng rồi")
+def test_sign_in_wrong_then_right_then_out(monkeypatch, store_url):
+    engine = ops_engine(store_url)
+    accounts.add_user(engine, "lan", "analyst", "mật khẩu đúng", display_name="Nguyễn Lan")
+    app = new_app(monkeypatch, store_url, role=None)
+    app.run()
+    assert not [i for i in app.info if i.body == t("auth.no_account")]  # an account exists
+    _sign_in(app, "lan", "sai")
+    assert [e.body for e in app.error] == [t("auth.wrong")]
+    _sign_in(app, "LAN", "mật khẩu đúng")
     assert not app.exception and not app.error
-    assert app.session_state[admin.SESSION_FLAG] is True
-    assert _probe_shown(app, probe)
-    next(b for b in app.sidebar.button if b.label == t("admin.logout")).click()
+    assert app.session_state[SESSION_KEY]
+    caption = " ".join(c.value for c in app.sidebar.caption)
+    assert "Nguyễn Lan" in caption and t("role.analyst") in caption and t("auth.scope_whole") in caption
+    assert [m.value for m in app.title] != [t("auth.heading")]  # the overview, not the sign-in page
+    token = app.session_state[SESSION_KEY]
+    assert accounts.session_user(engine, token).name == "lan"
+    next(b for b in app.sidebar.button if b.label == t("auth.logout")).click().run()
+    assert [m.value for m in app.title] == [t("auth.heading")]
+    assert accounts.session_user(engine, token) is None  # the session ended in the store, not only here
+
+
+def test_five_wrong_passwords_lock_the_name_and_the_page_says_for_how_long(monkeypatch, store_url):
+    accounts.add_user(ops_engine(store_url), "minh", "viewer", "đúng")
+    app = new_app(monkeypatch, store_url, role=None)
     app.run()
-    assert admin.SESSION_FLAG not in app.session_state
-    assert not _probe_shown(app, probe)
+    for _ in range(4):
+        _sign_in(app, "minh", "sai")
+        assert [e.body for e in app.error] == [t("auth.wrong")]
+    _sign_in(app, "minh", "sai")
+    assert [e.body for e in app.error] == [t("auth.locked", wait=t("auth.wait_seconds", n="30"))]
+    _sign_in(app, "minh", "đúng")  # refused while locked, without checking the password
+    assert app.error[0].body.startswith(t("auth.locked", wait="\x00").split("\x00")[0])
+    assert SESSION_KEY not in app.session_state or not app.session_state[SESSION_KEY]
 
 
-def test_no_login_entry_without_a_configured_hash(monkeypatch, demo_db_url):
-    monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", "")
-    monkeypatch.setattr(config, "PROJECT_ROOT", Path("/nonexistent"))
-    monkeypatch.setenv("IOC_DATABASE_URL", demo_db_url)
-    app = AppTest.from_file(APP, default_timeout=90).run()
-    assert not app.exception
-    assert not any(e.label == t("admin.entry") for e in app.sidebar.expander)
+def test_log_out_everywhere_ends_the_other_sessions(monkeypatch, store_url):
+    engine = ops_engine(store_url)
+    accounts.add_user(engine, "hoa", "operator", "pw")
+    other = accounts.create_session(engine, "hoa")
+    app = new_app(monkeypatch, store_url, role=None)
+    app.session_state[SESSION_KEY] = accounts.create_session(engine, "hoa")
+    app.run()
+    assert accounts.session_user(engine, other).name == "hoa"
+    next(b for b in app.sidebar.button if b.label == t("auth.logout_all")).click().run()
+    assert [m.value for m in app.title] == [t("auth.heading")]
+    assert accounts.session_user(engine, other) is None
+
+
+def test_the_old_admin_password_setting_becomes_the_admin_account(monkeypatch, store_url):
+    monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", passwords.hash_password("cũ", iterations=FAST))
+    engine = ops_engine(store_url)
+    assert not accounts.account_exists(engine, "admin")
+    app = new_app(monkeypatch, store_url, role=None)
+    app.run()
+    assert not app.info  # no "make the first admin" hint while the old setting can sign in
+    _sign_in(app, "admin", "cũ")
+    assert not app.error, [e.body for e in app.error]
+    assert any(t("role.admin") in c.value for c in app.sidebar.caption)
+    migrated = next(a for a in accounts.list_users(engine) if a.name == "admin")
+    assert migrated.role == "admin"
+    with engine.connect() as connection:
+        stored = connection.execute(accounts.users.select().where(accounts.users.c.name == "admin")).first()
+    assert stored.password_hash.startswith("$argon2id$")  # rehashed at the first sign-in
+    monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", passwords.hash_password("khác", iterations=FAST))
+    assert not accounts.authenticate(engine, "admin", "khác", legacy_admin_hash="").ok  # the setting is not read
+    assert accounts.authenticate(engine, "admin", "cũ").ok

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from page_support import sign_in
 from sqlalchemy import delete, insert, select, text, update
 
 from dashboard.db import ops, schema
@@ -201,7 +202,7 @@ def test_the_page_lists_open_alerts_and_the_administrator_acknowledges_one(monke
     monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", admin.hash_password("x", iterations=1000))
     app = AppTest.from_file(str(APP), default_timeout=90)
     app.query_params["rule"] = "feedback_due_soon"
-    app.session_state[admin.SESSION_FLAG] = True
+    sign_in(app, demo_copy_url)
     app.run()
     app.switch_page(str(PAGE))
     app.run()

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import demo_sql
 import pytest
-from page_support import APP, metric_value, run_app
+from page_support import APP, metric_value, run_app, sign_in
 from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import format_number, t
@@ -20,7 +20,7 @@ def _as_admin(monkeypatch, url: str, page: str) -> AppTest:
     monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", admin.hash_password("test", iterations=1_000))
     monkeypatch.setenv("IOC_DATABASE_URL", url)
     app = AppTest.from_file(APP, default_timeout=90)
-    app.session_state[admin.SESSION_FLAG] = True
+    sign_in(app, url)
     app.run()
     app.switch_page(page)
     return app.run()
@@ -107,7 +107,7 @@ def test_missing_database_shows_what_to_run(monkeypatch, tmp_path):
 
 
 def test_unreachable_server_names_the_setting(monkeypatch):
-    app = run_app(monkeypatch, "postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
+    app = run_app(monkeypatch, "postgresql+psycopg://nobody:secret@127.0.0.1:1/none", role=None)
     assert not app.exception
     assert app.error[0].body == t("error.unavailable_title")
     text = " ".join(m.value for m in app.markdown)
@@ -118,7 +118,7 @@ def test_unreachable_server_names_the_setting(monkeypatch):
 def test_a_session_whose_language_went_missing_falls_back_to_the_default(monkeypatch, demo_db_url, page):
     # The 20-session load test saw `lang` = None in session state on these pages ("unknown language None").
     monkeypatch.setenv("IOC_DATABASE_URL", demo_db_url)
-    app = AppTest.from_file(APP, default_timeout=90)
+    app = sign_in(AppTest.from_file(APP, default_timeout=90), demo_db_url)
     app.run()
     app.session_state["lang"] = None
     app.switch_page(str(PAGES[0].path.parent / page))

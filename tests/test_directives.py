@@ -10,6 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from page_support import sign_in
 from sqlalchemy import select
 from test_events import clean_ops
 
@@ -183,8 +184,7 @@ def test_the_administrator_writes_a_directive_and_closes_it_on_the_page(monkeypa
     clean_ops(demo_copy_url)
     monkeypatch.setenv("IOC_DATABASE_URL", demo_copy_url)
     monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", admin.hash_password("x", iterations=1000))
-    app = AppTest.from_file(str(APP), default_timeout=90)
-    app.session_state[admin.SESSION_FLAG] = True
+    app = sign_in(AppTest.from_file(str(APP), default_timeout=90), demo_copy_url)
     app.run()
     app.switch_page(str(PAGE))
     app.run()
@@ -224,11 +224,11 @@ def test_every_kpi_tile_offers_the_directive_to_the_administrator_only(monkeypat
 
     monkeypatch.setenv("IOC_DATABASE_URL", demo_db_url)
     monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", admin.hash_password("x", iterations=1000))
-    app = AppTest.from_file(str(APP), default_timeout=90)
+    app = sign_in(AppTest.from_file(str(APP), default_timeout=90), demo_db_url, "analyst")
     app.run()
     assert not app.exception, [e.message for e in app.exception]
     assert not [b for b in app.button if b.label == t("directives.save")]
-    app.session_state[admin.SESSION_FLAG] = True
+    sign_in(app, demo_db_url, "admin")
     app.run()
     assert not app.exception, [e.message for e in app.exception]
     saves = [b for b in app.button if b.label == t("directives.save")]
@@ -247,7 +247,7 @@ def test_the_records_dialog_offers_a_directive_about_a_case(monkeypatch, demo_co
     monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", admin.hash_password("x", iterations=1000))
     app = AppTest.from_file(str(APP), default_timeout=90)
     app.query_params.update({"from": "2026-11-01", "to": "2026-11-20", "metric": "feedback.open_backlog"})
-    app.session_state[admin.SESSION_FLAG] = True
+    sign_in(app, demo_copy_url)
     app.run()
     assert not app.exception, [e.message for e in app.exception]
     box = app.selectbox(key="directive_case_key")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from page_support import sign_in
 from sqlalchemy import delete
 
 from dashboard.charts import daily_trend
@@ -225,7 +226,7 @@ def test_the_administrator_adds_an_event_on_the_page(monkeypatch, demo_copy_url)
     app = AppTest.from_file(str(APP), default_timeout=90)
     app.query_params["from"] = "2026-11-01"
     app.query_params["to"] = "2026-11-20"
-    app.session_state[admin.SESSION_FLAG] = True
+    sign_in(app, demo_copy_url)
     app.run()
     app.switch_page(str(PAGE))
     app.run()

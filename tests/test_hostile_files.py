@@ -338,7 +338,7 @@ def test_upload_folders_go_with_the_session_and_stale_ones_are_swept(tmp_path):
 
 def test_the_upload_page_shows_the_million_columns_as_one_error(monkeypatch, demo_db_url, files):
     """Detection runs in the page's server thread: bounded, one error, no exception (before: 7+ min at 4.5 GB)."""
-    from page_support import APP
+    from page_support import APP, sign_in
     from streamlit.testing.v1 import AppTest
 
     from dashboard.i18n import t
@@ -348,7 +348,7 @@ def test_the_upload_page_shows_the_million_columns_as_one_error(monkeypatch, dem
     monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", admin.hash_password("test", iterations=1_000))
     monkeypatch.setenv("IOC_DATABASE_URL", demo_db_url)
     app = AppTest.from_file(APP, default_timeout=60)
-    app.session_state[admin.SESSION_FLAG] = True
+    sign_in(app, demo_db_url)
     app.session_state["ingest_upload"] = {"path": str(files["columns"]), "name": "cot.csv", "sha256": "0" * 64}
     app.run()
     app.switch_page(str(next(spec for spec in PAGES if spec.key == "data_import").path))

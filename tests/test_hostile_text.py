@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from page_support import APP
+from page_support import APP, sign_in
 from streamlit.testing.v1 import AppTest
 
 from dashboard.charts import dossiers, feedback, forecast, quality, traffic
@@ -281,7 +281,7 @@ def _first_name(url: str, sql: str) -> str:
 
 def _open(monkeypatch, url: str, params: dict[str, str], page: str) -> tuple[AppTest, list[str]]:
     monkeypatch.setenv("IOC_DATABASE_URL", url)
-    app = AppTest.from_file(APP, default_timeout=90)
+    app = sign_in(AppTest.from_file(APP, default_timeout=90), url)
     for key, value in params.items():
         app.query_params[key] = value
     app.run()

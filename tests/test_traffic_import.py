@@ -193,7 +193,7 @@ def test_pages_show_the_sensors_without_a_place(monkeypatch, demo_copy_url, demo
 def test_upload_page_registers_by_default_and_rejects_with_known_sensors_only(monkeypatch, demo_copy_url, tmp_path):
     """The upload page: a wide file of two new sensors registers them (tile "Cảm biến mới" 2); with "Chỉ nhận cảm
     biến đã có" checked the new dry run rejects every count as an unknown sensor."""
-    from page_support import APP
+    from page_support import APP, sign_in
     from streamlit.testing.v1 import AppTest
 
     from dashboard.i18n import t
@@ -209,7 +209,7 @@ def test_upload_page_registers_by_default_and_rejects_with_known_sensors_only(mo
     monkeypatch.setenv("IOC_DATABASE_URL", demo_copy_url)
     monkeypatch.setattr(importer, "local_now", lambda: NOW)
     app = AppTest.from_file(APP, default_timeout=90)
-    app.session_state[admin.SESSION_FLAG] = True
+    sign_in(app, demo_copy_url)
     app.session_state["ingest_upload"] = {"path": str(saved), "name": path.name, "sha256": readers.file_hash(saved)}
     app.run()
     app.switch_page(next(spec for spec in PAGES if spec.key == "data_import").path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import messy_files as messy
 import pytest
-from page_support import APP
+from page_support import APP, sign_in
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 from upload_support import DETECTED, NOW
@@ -30,8 +30,7 @@ def _open(monkeypatch, url: str, *, upload_path: Path | None = None, logged_in: 
     monkeypatch.setenv("IOC_DATABASE_URL", url)
     monkeypatch.setattr(importer, "local_now", lambda: NOW)
     app = AppTest.from_file(APP, default_timeout=90)
-    if logged_in:
-        app.session_state[admin.SESSION_FLAG] = True
+    sign_in(app, url, "admin" if logged_in else "operator")
     if upload_path is not None:
         saved = upload.save_upload(upload_path.read_bytes(), upload_path.name, folder=upload_path.parent)
         app.session_state["ingest_upload"] = {

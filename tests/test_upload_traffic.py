@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from page_support import APP
+from page_support import APP, sign_in
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
@@ -148,7 +148,7 @@ def _open(monkeypatch, url: str, counts, sensors=None) -> AppTest:
     monkeypatch.setenv("IOC_DATABASE_URL", url)
     monkeypatch.setattr(importer, "local_now", lambda: NOW)
     app = AppTest.from_file(APP, default_timeout=90)
-    app.session_state[admin.SESSION_FLAG] = True
+    sign_in(app, url)
     app.session_state["ingest_upload"] = _stored(counts)
     if sensors is not None:
         app.session_state["ingest_sensors"] = _stored(sensors)

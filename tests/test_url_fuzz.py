@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import pytest
 from conftest import DEMO_DAYS, DEMO_NOW
-from page_support import APP
+from page_support import APP, sign_in
 from streamlit.testing.v1 import AppTest
 
 from dashboard.i18n import format_date, t
@@ -142,7 +142,7 @@ def open_link(monkeypatch, url: str, link: dict[str, str], page: str | None) -> 
     """The router opened with `link` (first run: the default page), then switched to `page`; both runs checked.
     Returns the app and the notices of the first run (the global parameters are read there)."""
     monkeypatch.setenv("IOC_DATABASE_URL", url)
-    app = AppTest.from_file(APP, default_timeout=90)
+    app = sign_in(AppTest.from_file(APP, default_timeout=90), url)
     for key, value in link.items():
         app.query_params[key] = value
     app.run()

@@ -131,7 +131,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password: str, stored: str) -> bool:
     """argon2id or the older PBKDF2 form; False for a wrong password or a malformed hash (never raises)."""
-    stored = (stored or "").strip()
+    if not isinstance(stored, str) or not isinstance(password, str):
+        return False
+    stored = stored.strip()
     if stored.startswith("$argon2"):
         try:
             return _HASHER.verify(stored, password)
