@@ -76,6 +76,7 @@ db: venv
 # The app and the worker (python -m dashboard worker) in one command: the worker runs in the background and is
 # stopped (SIGTERM: it lets a running job finish) when the app exits, on Ctrl-C too.
 run: venv db
+	@$(PY) -m dashboard users first-admin
 	@$(PY) -m dashboard worker & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	trap 'exit 130' INT TERM; \

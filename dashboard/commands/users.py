@@ -6,6 +6,7 @@
     python -m dashboard users set-password NAME
     python -m dashboard users logout-all NAME
     python -m dashboard users kiosk-token add LABEL | list | revoke LABEL
+    python -m dashboard users first-admin      # `make run`: on demo data with no account, admin + a random password
 
 Passwords are read from standard input (typed twice at a terminal, or one line piped in); never from the command line,
 where other users of the machine could see them. A kiosk token is printed once (only its SHA-256 is kept). Every
@@ -39,6 +40,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         ("logout-all", "end every session of the user (log out everywhere)"),
     ):
         actions.add_parser(action, help=text).add_argument("name")
+    actions.add_parser(
+        "first-admin", help="on a demo database without accounts: create `admin` with a random password (make run)"
+    )
     kiosk = actions.add_parser("kiosk-token", help="tokens that open the wall (/wall?token=…) without a password")
     token_actions = kiosk.add_subparsers(dest="token_action", required=True, metavar="{add,list,revoke}")
     token_actions.add_parser("add", help="make a token (printed once)").add_argument("label")
@@ -146,6 +150,8 @@ def command_users(args: argparse.Namespace) -> int:
             ended = accounts.set_password(engine, args.name, read_password("New password: "))
             audit("user_change", accounts.normalise_name(args.name), change="password")
             print(f"password of {accounts.normalise_name(args.name)} changed; {ended} sessions ended")
+        elif action == "first-admin":
+            return _first_admin(args.database_url, engine, audit)
         elif action == "logout-all":
             ended = accounts.end_all_sessions(engine, args.name)
             audit("logout_all", accounts.normalise_name(args.name), sessions=ended)
@@ -155,6 +161,39 @@ def command_users(args: argparse.Namespace) -> int:
     except ValueError as error:  # AccountError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _first_admin(url: str, engine, audit) -> int:
+    """What `make run` calls: nothing when an account exists; on demo data, the account `admin` with a random
+    password printed once; on real data, how to create the first administrator."""
+    import secrets
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dashboard import config
+    from dashboard.cli import _engine
+    from dashboard.db import accounts, queries
+    from dashboard.db.engine import DatabaseError
+
+    if accounts.count_users(engine) or config.get("IOC_ADMIN_PASSWORD_HASH").strip():
+        return 0
+    try:
+        with _engine(argparse.Namespace(database_url=url), read_only=True) as data:
+            demo = queries.dataset_info(data).get("kind") == "demo"
+    except (DatabaseError, SQLAlchemyError):
+        demo = False
+    if not demo:
+        print("No account yet: create the first administrator with `python -m dashboard users add NAME --role admin`")
+        return 0
+    password = secrets.token_urlsafe(12)
+    accounts.add_user(engine, "admin", "admin", password, display_name="Admin (demo)")
+    audit("user_change", "admin", change="add", role="admin", scope="whole city", first_admin=True)
+    print(
+        "No account yet on this demo database: created the administrator account (shown only now)\n"
+        f"    name: admin\n    password: {password}\n"
+        "Change it with `python -m dashboard users set-password admin`; add others with `users add`."
+    )
     return 0
 
 

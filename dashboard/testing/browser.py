@@ -105,12 +105,16 @@ def running_app(
     timeout: float = 60,
     log_path: Path | None = None,
     script: Path = APP_SCRIPT,
+    role: str | None = "admin",
 ) -> Iterator[str]:
     """Run `streamlit run dashboard/app.py` against `db_url`; yield its base URL.
 
     The server runs in its own process group from the project root (so .streamlit/config.toml
     applies) and is stopped when the block ends, also on errors. Its output goes to
     `log_path` (default: a temporary file), whose tail is shown if it fails to start.
+
+    `role`: the pages opened with `new_page` are signed in as a test user of that role (a session made in the
+    database's ops store, sent as the `ioc_session` cookie); None: they are visitors.
     """
     port = port or free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -165,9 +169,31 @@ def running_app(
                     f"--- {log_path} ---\n{_tail(log_path)}"
                 )
             time.sleep(0.25)
+        _SESSIONS[base_url] = _session_token(db_url, role)
         yield base_url
     finally:
+        _SESSIONS.pop(base_url, None)
         _stop(process)
+
+
+# base URL of each running app -> the session token its pages are opened with ("" for visitors)
+_SESSIONS: dict[str, str] = {}
+
+
+def _session_token(db_url: str, role: str | None) -> str:
+    if role is None:
+        return ""
+    from dashboard.testing.accounts import login_token
+
+    return login_token(db_url, role)
+
+
+def session_cookie(base_url: str, token: str | None = None) -> list[dict]:
+    """The `ioc_session` cookie for the app at `base_url` (its `running_app` session, or `token`); [] for a visitor."""
+    from dashboard.testing.accounts import cookie_for
+
+    token = _SESSIONS.get(base_url, "") if token is None else token
+    return [cookie_for(token, base_url)] if token else []
 
 
 def _is_local(url: str) -> bool:
@@ -190,13 +216,27 @@ def browser() -> Iterator[Any]:
             instance.close()
 
 
-def new_page(instance: Any, *, blocked: list[str] | None = None, viewport: dict | None = None) -> Any:
+def new_page(
+    instance: Any,
+    *,
+    blocked: list[str] | None = None,
+    viewport: dict | None = None,
+    base_url: str | None = None,
+    token: str | None = None,
+) -> Any:
     """A page in a fresh context that may talk to the local app only.
 
     Requests to any other host are aborted; their URLs are appended to `blocked`
     when a list is given, so callers can report what the app tried to fetch.
+
+    Signed in: with the `ioc_session` cookie of `base_url`'s `running_app` (default: every running app's, which
+    is the one app of almost every caller), or of `token` ("" for a visitor).
     """
     context = instance.new_context(viewport=viewport or VIEWPORT, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
+    targets = [base_url] if base_url else list(_SESSIONS)
+    cookies = [cookie for url in targets for cookie in session_cookie(url, token)]
+    if cookies:
+        context.add_cookies(cookies)
 
     def guard(route: Any) -> None:
         url = route.request.url

@@ -143,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--since", type=float, default=None, help="epoch seconds `make run` started at")
     parser.add_argument("--timeout", type=float, default=1800)
     parser.add_argument("--screenshot", type=Path, default=None, help="PNG of the forecast page once it is ready")
+    parser.add_argument(
+        "--role", default="analyst", help="pages are opened signed in as a test user of this role (IOC_DATABASE_URL)"
+    )
     args = parser.parse_args(argv)
     since = time.time() if args.since is None else args.since
     from dashboard.testing import browser as web
@@ -151,8 +154,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no app at {args.url} within {args.timeout:.0f} s", file=sys.stderr)
         return 1
     served = round(time.time() - since, 1)
+    from dashboard import config
+    from dashboard.testing.accounts import login_token
+
+    token = login_token(config.database_url(), args.role)  # the app asks for a sign-in since issue 19
     with web.browser() as instance:
-        page = web.new_page(instance)
+        page = web.new_page(instance, base_url=args.url, token=token)
         seconds, look = wait_for_forecast(web, page, args.url, since, args.timeout)
         if args.screenshot and seconds is not None:
             web.full_page_screenshot(page, args.screenshot)
