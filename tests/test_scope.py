@@ -17,6 +17,7 @@ import math
 import secrets
 import shutil
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -39,7 +40,8 @@ from dashboard.db import (
     scorecard_queries,
     traffic_queries,
 )
-from dashboard.db.engine import create_schema, duckdb_file, make_engine
+from dashboard.db.engine import create_schema, duckdb_file, make_engine, writing
+from dashboard.db.ops import ops_engine
 from dashboard.db.predicates import QueryFilter
 from dashboard.metrics import kpis, scorecard_table
 from dashboard.periods import Period
@@ -224,6 +226,103 @@ def test_records_as_an_officer_lists_only_their_cases(capsys, db_url, units, tmp
     assert code == 2 and "the role viewer may not see records" in err
 
 
+# ---------------------------------------------------------------- links: narrow, never widen
+def _page(monkeypatch, url: str, page: str, params: dict[str, str], **scope):
+    import page_support
+
+    app = page_support.new_app(monkeypatch, url, role="agency_officer", **scope)
+    for key, value in {"from": PERIOD.start.isoformat(), "to": PERIOD.end.isoformat(), **params}.items():
+        app.query_params[key] = value
+    app.run()
+    notices = [w.body for w in app.sidebar.warning]  # a link's notice shows on the page it opens
+    app.switch_page(str(Path(__file__).resolve().parent.parent / page))
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app, notices + [w.body for w in app.sidebar.warning]
+
+
+def _received(app) -> int:
+    import page_support
+
+    from dashboard.i18n import t
+
+    return int(page_support.metric_value(app, t("kpi.feedback.received")).replace(".", ""))
+
+
+def test_a_link_to_another_agency_or_ward_shows_the_officers_own_figures(monkeypatch, db_url, units):
+    from dashboard.db import audit
+
+    agency, area = units["agency"], units["area"]
+    engine = make_engine(db_url, read_only=True)
+    try:
+        own = kpis.compute_kpis(engine, PERIOD, None, {"agency": [agency]}, ("feedback",))["feedback"]["received"]
+        ward = kpis.compute_kpis(engine, PERIOD, [area], None, ("feedback",))["feedback"]["received"]
+        city = kpis.compute_kpis(engine, PERIOD, sections=("feedback",))["feedback"]["received"]
+    finally:
+        engine.dispose()
+    assert own < city and ward < city
+
+    tampered, notices = _page(
+        monkeypatch, db_url, "pages/feedback.py", {"agency": units["other_agency"]}, agencies=(agency,)
+    )
+    assert _received(tampered) == own
+    assert tampered.session_state["dim_agency"] == []
+    assert any("bộ lọc đã được thu hẹp" in text and units["other_agency"] in text for text in notices), notices
+    assert [agency] == [o for o in tampered.sidebar.multiselect if o.key == "dim_agency"][0].options
+
+    tampered, notices = _page(monkeypatch, db_url, "pages/overview.py", {"area": units["other_area"]}, areas=(area,))
+    assert _received(tampered) == ward
+    assert tampered.session_state["areas"] == []
+    assert any("bộ lọc đã được thu hẹp" in text for text in notices), notices
+    assert len([o for o in tampered.sidebar.multiselect if o.key == "areas"][0].options) == 1
+
+    logged = audit.read_log(ops_engine(db_url), actions=["scope_narrowed"])
+    targets = sorted(set(logged["target"]))
+    assert targets == ["agency", "area"], targets
+    assert units["other_agency"] in " ".join(logged["details"])
+
+
+# ---------------------------------------------------------------- the scorecard and the briefing
+def test_an_officers_scorecard_and_briefing_hold_only_their_cases(capsys, db_url, units, tmp_path):
+    from dashboard.briefing.content import build_briefing
+
+    agency = units["agency"]
+    scope = Scope.of(agencies=[agency])
+    engine = make_engine(db_url, read_only=True)
+    try:
+        card = scorecard_table.compute_scorecard(engine, PERIOD, "agency", now=DEMO_NOW, scope=scope, min_cases=1)
+        assert [row["unit"] for row in card.rows] == [agency]
+        city = scorecard_table.compute_scorecard(engine, PERIOD, "agency", now=DEMO_NOW, min_cases=1)
+        mine = [row for row in city.rows if row["unit"] == agency][0]
+        assert (mine["cases"], mine["points"]) == (card.rows[0]["cases"], card.rows[0]["points"])
+        briefing = build_briefing(engine, "2026-W46", lang="vi", now=DEMO_NOW, scope=scope, viewer="officer-a")
+    finally:
+        engine.dispose()
+    assert briefing.scope == f"Đơn vị: {agency} (phạm vi của officer-a)"
+    assert briefing.current["feedback"]["received"] < briefing.current["traffic"]["vehicles"]  # traffic: the city's
+    code, _, err = run(capsys, "--database-url", db_url, "brief", "--week", "2026-W46", "--as", "nobody-x")
+    assert code == 2 and "no active user of that name" in err
+
+
+def test_brief_as_an_officer_names_the_scope_on_the_cover(capsys, demo_db_url, tmp_path):
+    """One PDF (DuckDB; the briefing's figures are checked on both engines above): the cover says whose scope."""
+    import subprocess
+
+    engine = make_engine(demo_db_url, read_only=True)
+    try:
+        agency = _busiest(engine, schema.feedback.c.agency, rank=1)
+    finally:
+        engine.dispose()
+    name = _officer(demo_db_url, agencies=(agency,))
+    out = tmp_path / "officer.pdf"
+    code, _, err = run(
+        capsys, "--database-url", demo_db_url, "brief", "--week", "2026-W46", "--as", name, "--out", str(out)
+    )
+    assert code == 0, err
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True, check=True).stdout
+    assert f"Đơn vị: {agency} (phạm vi của {name})" in " ".join(text.replace("\u00a0", " ").split())
+
+
 # ---------------------------------------------------------------- every query equals a database of only the scope
 def _arguments(name: str, parameters, scope: Scope, url: str, ids: list[int], units: dict) -> list[dict]:
     """Every call to make of one function: its keyword arguments (several calls for a few functions)."""
@@ -315,9 +414,8 @@ def _run_all(url: str, scope: Scope, ids: list[int], units: dict) -> dict[str, o
 def _keep_only(url: str, scope: Scope) -> dict[str, int]:
     """Delete the cases outside `scope` (decided in Python by Scope.allows, not by the SQL under test) and rebuild
     the rollups; returns the rows kept per table."""
-    engine = make_engine(url)
     kept = {}
-    try:
+    with writing(url) as engine:  # a DuckDB file the app's engine holds open: the writers' copy-and-rename
         for table in (schema.feedback, schema.dossiers):
             with engine.connect() as connection:
                 rows = connection.execute(select(table.c.id, table.c.agency, table.c.area_code)).all()
@@ -327,8 +425,6 @@ def _keep_only(url: str, scope: Scope) -> dict[str, int]:
                     connection.execute(delete(table).where(table.c.id.in_(drop[first : first + 5000])))
             kept[table.name] = len(rows) - len(drop)
         rollups.refresh_rollups(engine)
-    finally:
-        engine.dispose()
     return kept
 
 
