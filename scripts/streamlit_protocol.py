@@ -78,6 +78,7 @@ class Session:
         self.values: dict[str, WidgetState] = {}  # by widget id: what this tab has set, sent with every rerun
         self.pages: dict[str, str] = {}  # url path → page script hash, from the navigation message
         self.page = ""  # url path of the page shown
+        self.query_string = ""  # the address's query as the app last set it (the filters are mirrored there)
         self._ws: websocket.WebSocket | None = None
 
     def open(self) -> None:
@@ -186,6 +187,8 @@ class Session:
             if kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
                 self._element(forward.delta.new_element, widgets, errors)
                 self._track(forward.delta.new_element)
+            elif kind == "page_info_changed":
+                self.query_string = forward.page_info_changed.query_string
             elif kind == "navigation":
                 self.pages = {page.url_pathname: page.page_script_hash for page in forward.navigation.app_pages}
             elif kind == "script_finished":

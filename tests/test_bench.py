@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from dashboard.bench import bench, naive
+from dashboard.bench import bench
 from dashboard.bench import pages as bench_pages
 from dashboard.cli import main
 from dashboard.db.engine import make_engine
@@ -21,15 +21,10 @@ SCALE = 0.002
 
 
 @pytest.fixture(scope="module")
-def bench_db(tmp_path_factory) -> str:
-    return f"duckdb:///{tmp_path_factory.mktemp('bench') / 'bench.duckdb'}"
-
-
-@pytest.fixture(scope="module")
-def bench_run(bench_db):
+def bench_run(tmp_path_factory):
     """Run the command twice on one file: the first run builds it, the second reuses it and times the pages (one
     warm run each: the test checks that every page is run and reported, not how fast)."""
-    url = bench_db
+    url = f"duckdb:///{tmp_path_factory.mktemp('bench') / 'bench.duckdb'}"
     argv = [
         "bench",
         "--scale",
@@ -92,21 +87,6 @@ def test_every_page_timed_on_the_server(bench_run):
         assert page["errors"] == [], page
         assert page["runs"] == 1
         assert 0 < page["p50_ms"] <= page["p95_ms"] < 60_000 and page["cold_ms"] > 0
-
-
-def test_different_figures_exit_non_zero(bench_db, bench_run, monkeypatch, capsys):
-    """A naive computation that disagrees with its page query (here the overdue count's, off by one) makes the
-    command name the query and exit with EXIT_DIFFERENT_FIGURES; the other queries still match."""
-    real = naive.overdue_count
-    monkeypatch.setattr(naive, "overdue_count", lambda engine, period: {"overdue": real(engine, period)["overdue"] + 1})
-    argv = ["bench", "--scale", str(SCALE), "--db", bench_db, "--runs", "5", "--naive-runs", "1"]
-    code = main(argv + ["--skip-pdf", "--skip-forecast", "--no-pages", "--json"])
-    out, err = capsys.readouterr()
-    assert code == bench.EXIT_DIFFERENT_FIGURES == 1
-    assert "1 page query gave figures different from the naive computation: feedback.overdue_count" in err
-    matches = {q["name"]: q["naive_matches"] for q in json.loads(out)["queries"]}
-    assert matches.pop("feedback.overdue_count") is False
-    assert all(matches.values())
 
 
 def test_sizes_at_scale_one():
@@ -192,7 +172,7 @@ def test_exit_code_one_when_a_query_differs_from_naive(bench_run, tmp_path, caps
         engine.dispose()
     capsys.readouterr()
     argv = ["bench", "--scale", str(SCALE), "--db", url, "--runs", "5", "--naive-runs", "1", "--skip-pdf"]
-    assert main([*argv, "--skip-forecast", "--json"]) == bench.EXIT_DIFFERENT_FIGURES == 1
+    assert main([*argv, "--skip-forecast", "--no-pages", "--json"]) == bench.EXIT_DIFFERENT_FIGURES == 1
     out, err = capsys.readouterr()
     result = json.loads(out)
     different = [q["name"] for q in result["queries"] if q["naive_matches"] is False]
