@@ -96,8 +96,16 @@ def _kiosk_requested() -> bool:
 
 
 def _login_only(language: str) -> None:
-    """A visitor when IOC_VISITOR_ACCESS=login: the sign-in page whatever the address asked for."""
-    st.navigation([_page(LOGIN, language, default=True)], position="hidden").run()
+    """A visitor when IOC_VISITOR_ACCESS=login: the sign-in page whatever the address asked for. Every page's address
+    shows the form (instead of Streamlit's "page not found"), so a deep link opens its page right after signing in
+    (if the role may open it; otherwise it leads to the default page)."""
+    form = _page(LOGIN, language, default=True)
+    stand_ins = [
+        st.Page(lambda: admin.login_form(url_state.lang()), title=form.title, url_path=spec.url_path)
+        for spec in PAGES
+        if spec.url_path
+    ]
+    st.navigation([form, *stand_ins], position="hidden").run()
     auth.render_cookie_script()
     st.stop()
 

@@ -115,9 +115,8 @@ def sidebar_account(lang: str) -> None:
             + "  \n"
             + t("auth.scope", lang, scope=scope_text(lang))
         )
-        left, right = st.columns(2)
-        left.button(t("auth.logout", lang), key="auth_logout", icon=":material/logout:", on_click=auth.sign_out)
-        right.button(
+        st.button(t("auth.logout", lang), key="auth_logout", icon=":material/logout:", on_click=auth.sign_out)
+        st.button(
             t("auth.logout_all", lang),
             key="auth_logout_all",
             icon=":material/devices_off:",
