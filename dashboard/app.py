@@ -63,6 +63,9 @@ if settings_problem is not None:
     st.stop()
 
 
+PAGE_KEYS = "_ioc_page_keys"
+
+
 def _page(spec: PageSpec, language: str, *, default: bool = False) -> st.Page:
     return st.Page(
         spec.path,
@@ -79,14 +82,10 @@ def _pages(language: str, user) -> list:
 
     Kiosk pages (the wall) are reachable by their URL only: opening them from the sidebar would keep the sidebar.
     A page whose file is missing (being written) is left out rather than breaking the navigation."""
-    pages = [
-        _page(spec, language, default=not spec.url_path)
-        for spec in PAGES
-        if user.may_open(spec.key) and spec.path.exists()
-    ]
-    if not user.signed_in:
-        pages.append(_page(LOGIN, language))
-    return pages
+    specs = [spec for spec in PAGES if user.may_open(spec.key) and spec.path.exists()]
+    specs += [] if user.signed_in else [LOGIN]
+    st.session_state[PAGE_KEYS] = tuple(spec.key for spec in specs)  # what this session may open (tests read it)
+    return [_page(spec, language, default=not spec.url_path and spec is not LOGIN) for spec in specs]
 
 
 def _kiosk_requested() -> bool:
@@ -100,6 +99,7 @@ def _login_only(language: str) -> None:
     shows the form (instead of Streamlit's "page not found"), so a deep link opens its page right after signing in
     (if the role may open it; otherwise it leads to the default page)."""
     form = _page(LOGIN, language, default=True)
+    st.session_state[PAGE_KEYS] = (LOGIN.key,)
     stand_ins = [
         st.Page(lambda: admin.login_form(url_state.lang()), title=form.title, url_path=spec.url_path)
         for spec in PAGES
@@ -119,6 +119,7 @@ if _kiosk_requested():
     wall_user = auth.resolve(kiosk=True, kiosk_token=wall_token)
     if wall_user.role is not Role.PUBLIC:
         wall = next(spec for spec in PAGES if spec.kiosk)
+        st.session_state[PAGE_KEYS] = (wall.key,)
         try:
             st.navigation([_page(wall, kiosk_language)], position="hidden").run()
         except Exception:  # never a traceback on the wall; the log keeps the details
