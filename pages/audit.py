@@ -8,7 +8,7 @@ import streamlit as st
 
 from dashboard import config, exports
 from dashboard.db.audit import ACTIONS
-from dashboard.i18n import t
+from dashboard.i18n import format_date, t
 from dashboard.web import audit, cache, url_state, widgets
 
 lang = url_state.lang()
@@ -24,14 +24,14 @@ selection = url_state.current()
 start, end_before = selection.period.start_at, selection.period.end_before
 
 st.title(t("page.audit", lang))
+period_words = f"{format_date(selection.period.start)} – {format_date(selection.period.end)}"
 st.caption(
-    f"{widgets.period_caption(selection)} · "
-    + t("audit.caption", lang, days=widgets.format_count(config.audit_retention_days(), lang))
+    f"{period_words} · " + t("audit.caption", lang, days=widgets.format_count(config.audit_retention_days(), lang))
 )
 text = st.text_input(t("audit.filter.text", lang), key="audit_text", placeholder=t("audit.filter.text_hint", lang))
 args = (url, start, end_before, actors, actions, text.strip())
 frame = cache.query(audit.log_rows, *args, audit.PAGE_ROWS, ttl=0)
-counts = cache.query(audit.action_counts, url, start, end_before, ttl=0)
+counts = cache.query(audit.action_counts, url, start, end_before, actors, ttl=0)  # every action: the tiles
 
 total, exports_n = int(counts["rows"].sum()), int(counts.loc[counts["action"] == "export", "rows"].sum())
 failed = int(counts.loc[counts["action"].isin(["login_failed", "login_locked"]), "rows"].sum())
@@ -44,7 +44,7 @@ if frame.empty:
     st.info(t("audit.none", lang), icon=":material/inbox:")
 else:
     st.caption(t("audit.shown", lang, shown=widgets.format_count(len(frame), lang)))
-    widgets.show_table(audit.readable_log(frame, lang), height=560)
+    widgets.show_table(audit.readable_log(frame, lang), height=min(560, 35 * (len(frame) + 1) + 3))
     st.download_button(
         t("download.csv", lang),
         data=audit.download(

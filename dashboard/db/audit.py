@@ -245,11 +245,17 @@ def read_log(
 
 
 def count_by_action(
-    ops_engine: Engine, *, start: datetime | None = None, end_before: datetime | None = None
+    ops_engine: Engine,
+    *,
+    start: datetime | None = None,
+    end_before: datetime | None = None,
+    actors: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Rows per action in [start, end_before): columns action, rows (most first)."""
+    """Rows per action in [start, end_before) (of `actors` only, when given): columns action, rows (most first)."""
     a = audit_log.c
     query = select(a.action, func.count().label("rows")).group_by(a.action)
+    if actors:
+        query = query.where(a.actor.in_(list(actors)))
     if start is not None:
         query = query.where(a.at >= start)
     if end_before is not None:

@@ -186,8 +186,8 @@ def log_rows(_engine, url: str, start, end_before, actors: tuple, actions: tuple
     )
 
 
-def action_counts(_engine, url: str, start, end_before):
-    return audit.count_by_action(ops_engine(url), start=start, end_before=end_before)
+def action_counts(_engine, url: str, start, end_before, actors: tuple = ()):
+    return audit.count_by_action(ops_engine(url), start=start, end_before=end_before, actors=actors)
 
 
 def actor_names(_engine, url: str) -> list[str]:
