@@ -88,16 +88,25 @@ def test_importer_maps_the_311_details_and_records_mask_them(pii_url, areas_engi
 
 def test_cli_records_csv_is_masked_and_logged(pii_url, tmp_path, capsys):
     out = tmp_path / "records.csv"
-    code = cli.main(
-        ["--database-url", pii_url, "records", "--metric", "feedback.received"]
-        + ["--from", str(PERIOD.start), "--to", str(PERIOD.end), "--csv", str(out)]
-    )
+    argv = ["--database-url", pii_url, "records", "--metric", "feedback.received"]
+    argv += ["--from", str(PERIOD.start), "--to", str(PERIOD.end), "--csv", str(out)]
+    code = cli.main(argv)
     assert code == 0, capsys.readouterr().err
     written = pd.read_csv(out, encoding="utf-8-sig", dtype=str).set_index("source_id")
     assert written.loc["R1", PII].tolist() == ["V. A. N.", "•••••••123", "a•••@example.com", "•••"]
     rows = audit.read_log(ops_engine(pii_url), actions=["export"], text_=str(out))
     assert len(rows) == 1 and rows["actor"][0].startswith("cli:") and rows["target"][0] == "feedback.received"
     details = json.loads(rows["details"][0])
+    from dashboard.testing.accounts import login_token
+
+    login_token(pii_url, "admin")  # the user test-admin; `--as` an admin: the details as stored
+    shown = tmp_path / "as_admin.csv"
+    assert cli.main(["--database-url", pii_url, "records", "--as", "test-admin", *argv[3:-1], str(shown)]) == 0
+    written = pd.read_csv(shown, encoding="utf-8-sig", dtype=str).set_index("source_id")
+    assert written.loc["R1", PII].tolist() == ["Văn An Nguyễn", "0900 555 123", "an.nguyen@example.com", "12 Lê Lợi"]
+    assert audit.read_log(ops_engine(pii_url), actions=["export"], text_=str(shown))["actor"][0].endswith(
+        " as test-admin"
+    )
     assert {k: details[k] for k in ("from", "to", "part", "rows")} == {
         "from": "2026-11-01",
         "to": "2026-11-05",
