@@ -117,18 +117,26 @@ if _kiosk_requested():
     kiosk_language = requested_language if requested_language in LANGUAGES else config.default_language()
     wall_token = st.query_params.get("token", "")
     wall_user = auth.resolve(kiosk=True, kiosk_token=wall_token)
+    wall = next(spec for spec in PAGES if spec.kiosk)
+    # The wall is registered at its own address with a stand-in default page (a lone page would become the default,
+    # whose address is "/", and /wall would get Streamlit's "page not found").
+    refused = lambda: admin.kiosk_refused_page(kiosk_language)  # noqa: E731
     if wall_user.role is not Role.PUBLIC:
-        wall = next(spec for spec in PAGES if spec.kiosk)
         st.session_state[PAGE_KEYS] = (wall.key,)
         try:
-            st.navigation([_page(wall, kiosk_language)], position="hidden").run()
+            st.navigation(
+                [st.Page(refused, title=t("app.title", kiosk_language), default=True), _page(wall, kiosk_language)],
+                position="hidden",
+            ).run()
         except Exception:  # never a traceback on the wall; the log keeps the details
             logging.getLogger("dashboard").exception("kiosk page failed")
             widgets.unexpected_error_page()
         st.stop()
     if wall_token or st.session_state.get(auth.KIOSK_KEY):
+        st.session_state[PAGE_KEYS] = ()
+        title = t("app.title", kiosk_language)
         st.navigation(
-            [st.Page(lambda: admin.kiosk_refused_page(kiosk_language), title=t("app.title", kiosk_language))],
+            [st.Page(refused, title=title, default=True), st.Page(refused, title=title, url_path=wall.url_path)],
             position="hidden",
         ).run()
         st.stop()
