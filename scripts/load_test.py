@@ -53,6 +53,7 @@ async def _settled(page, started: float, stable_ms: int, timeout_s: float) -> fl
 
 async def session(instance, base_url: str, index: int, deadline: float, args, records: list, errors: list) -> None:
     context = await instance.new_context(viewport=browser.VIEWPORT, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
+    await context.add_cookies(browser.session_cookie(base_url))  # signed in as running_app's test admin (issue 19)
     await context.route(
         "**/*", lambda route: route.continue_() if browser._is_local(route.request.url) else route.abort()
     )

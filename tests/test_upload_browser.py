@@ -9,7 +9,6 @@ from upload_support import feedback_count as _feedback_count
 
 from dashboard.db.engine import make_engine
 from dashboard.i18n import t
-from dashboard.web import admin
 
 pytestmark = pytest.mark.browser
 
@@ -26,15 +25,10 @@ def test_upload_dry_run_and_import_in_chromium(web, chromium, demo_copy_url, tmp
         f"W-3,{day} 11:00,Graffiti,open\n",
         encoding="utf-8",
     )
-    env = {"IOC_ADMIN_PASSWORD_HASH": admin.hash_password("trình duyệt", iterations=1_000)}
-    with web.running_app(demo_copy_url, extra_env=env) as base:
+    with web.running_app(demo_copy_url, role="admin") as base:  # pages signed in as the test admin
         page = web.new_page(chromium)
         try:
             page.goto(base)
-            web.wait_for_app(page)
-            page.get_by_test_id("stSidebar").get_by_text(t("admin.entry")).click()
-            page.get_by_label(t("admin.password")).fill("trình duyệt")
-            page.get_by_role("button", name=t("admin.login")).click()
             web.wait_for_app(page)
             page.get_by_test_id("stSidebarNav").get_by_text(t("page.data_import")).click()
             web.wait_for_app(page)
