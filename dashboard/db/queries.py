@@ -5,7 +5,8 @@ forecast, quality, briefing, import); the wall's are in `dashboard.wall.data`.
 
 Queries return *counts and aggregates*; the KPI formulas that turn them into
 percentages live in `dashboard.metrics`. Each KPI query can be grouped by area so the
-city figure and the per-ward map use the same SQL.
+city figure and the per-ward map use the same SQL. The feedback and dossier queries count only the cases of their
+`scope` keyword (issue 19; `predicates.in_scope`); traffic is a city figure, the same for every role.
 """
 
 from __future__ import annotations
