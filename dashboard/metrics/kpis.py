@@ -92,10 +92,7 @@ def compute_kpis(
     the cases `scope` allows: the structure `kpi --json` prints."""
     return {
         "period": {"from": period.start.isoformat(), "to": period.end.isoformat()},
-        **{
-            section: section_kpis(engine, section, period, area_codes, dimensions, scope=scope)
-            for section in sections
-        },
+        **{section: section_kpis(engine, section, period, area_codes, dimensions, scope=scope) for section in sections},
     }
 
 
