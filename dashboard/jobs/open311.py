@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from dashboard import config
-from dashboard.db import ops
+from dashboard.db import audit, ops
 from dashboard.ingest.importer import ImportOptions
 from dashboard.jobs.importing import import_file
 from dashboard.jobs.registry import JobContext, JobOutcome, job
@@ -186,6 +186,7 @@ def pull_endpoint(url: str, source: str, endpoint: str, now: datetime) -> dict[s
             rejected=result.rejected,
             import_id=result.import_id,
         )
+        audit.record_for(url, actor="worker", role="worker", action="import", target=source, **summary)
     still_open = {**{i: "" for i in details.get("open_ids", [])}}
     for key, row in pull.rows.items():
         if key.startswith(NO_ID):
