@@ -1,7 +1,7 @@
 """Command line: `python -m dashboard <command>`.
 
 Commands: init-db, demo, kpi, info, forecast, brief, import, hash-password, worker, jobs, bench, records, scorecard,
-events, directives.
+events, directives, hotspots, users, serve.
 Every command reads IOC_DATABASE_URL (or --database-url)
 and prints a one-line, actionable message on bad input, a setting that cannot be used or a database problem (exit code 2).
 """
