@@ -145,3 +145,31 @@ def test_the_old_admin_password_setting_becomes_the_admin_account(monkeypatch, s
     monkeypatch.setenv("IOC_ADMIN_PASSWORD_HASH", passwords.hash_password("khác", iterations=FAST))
     assert not accounts.authenticate(engine, "admin", "khác", legacy_admin_hash="").ok  # the setting is not read
     assert accounts.authenticate(engine, "admin", "cũ").ok
+
+
+def test_the_accounts_page_adds_an_officer_and_makes_a_kiosk_token_shown_once(monkeypatch, store_url):
+    from dashboard.db import kiosk_tokens
+    from dashboard.navigation import PAGES_BY_KEY
+
+    app = new_app(monkeypatch, store_url, role="admin")
+    app.run()
+    app.switch_page(str(PAGES_BY_KEY["users"].path)).run()
+    assert not app.exception and not app.error, [e.body for e in app.error]
+    app.text_input(key="users_add_name").input("Lan")
+    app.selectbox(key="users_add_role").set_value("agency_officer")
+    app.text_input(key="users_add_password").input("mật khẩu")
+    agency = app.multiselect(key="users_add_agencies").options[0]
+    app.multiselect(key="users_add_agencies").select(agency)
+    next(b for b in app.button if b.label == t("users.add.submit")).click().run()
+    assert [s.body for s in app.success] == [t("users.added", name="lan")]
+    user = accounts.load_user(ops_engine(store_url), "lan")
+    assert user.role == "agency_officer" and user.scope.agencies == (agency,)
+
+    app.text_input(key="kiosk_label").input("tuong-2")
+    next(b for b in app.button if b.label == t("users.kiosk.add")).click().run()
+    shown = [c.value for c in app.code]
+    assert len(shown) == 1 and shown[0].startswith("/wall?token=")
+    token = shown[0].removeprefix("/wall?token=")
+    assert kiosk_tokens.kiosk_user(ops_engine(store_url), token).name == "kiosk:tuong-2"
+    app.run()
+    assert not [c.value for c in app.code]  # shown once only
