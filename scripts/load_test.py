@@ -27,6 +27,7 @@ import asyncio
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -227,6 +228,7 @@ def protocol_summary(shared, elapsed: float, users: int) -> dict:
             if (t := [r.ms for r in steps if r.action == action])
         },
         "first_load": {"n": len(first), "p50_ms": percentile(first, 50), "p95_ms": percentile(first, 95)},
+        "errors_by_page": dict(Counter("/" + error["page"] for error in shared.errors).most_common()),
         "error_samples": shared.errors[:10],
     }
 

@@ -241,6 +241,7 @@ class Record:
     user: int
     action: str  # "first_load", "page" or "filter"
     target: str  # the page's url path or the filter's key
+    page: str  # the url path of the page the action ran on
     ms: float
     ok: bool
 
@@ -257,7 +258,13 @@ class Shared:
         with self.lock:
             self.records.append(record)
             self.errors.extend(
-                {"user": record.user, "action": record.action, "target": record.target, "error": problem}
+                {
+                    "user": record.user,
+                    "action": record.action,
+                    "target": record.target,
+                    "page": record.page,
+                    "error": problem,
+                }
                 for problem in problems
             )
 
@@ -276,7 +283,8 @@ def virtual_user(
 ) -> None:
     """Open a page (each user starts at a different one), then until `deadline` (time.monotonic): think for
     `think` s (± 20 %), then one action: every third one changes a filter (the period or the area), the others open
-    the next page. A failed action is recorded as an error and the user reconnects."""
+    the next page. Each user takes at least one step after its first page, however slow the app (a run without a
+    single page change would measure nothing). A failed action is recorded as an error and the user reconnects."""
     rng = random.Random(seed * 1000 + index)
     session = Session(base_url, cookie=cookie, timeout=page_timeout)
     step = index
@@ -293,12 +301,12 @@ def virtual_user(
                 problems = list(run.errors)
                 if action == "first_load" and not run.errors and "preset" not in session.widgets:
                     problems.append("no sidebar filters on the first page: not signed in? (--cookie or --as-role)")
-                shared.add(Record(index, action, target, run.ms, not problems), problems)
+                shared.add(Record(index, action, target, session.page, run.ms, not problems), problems)
             except ProtocolError as error:
-                shared.add(Record(index, action, target, 0.0, False), [str(error)])
+                shared.add(Record(index, action, target, session.page, 0.0, False), [str(error)])
                 session.close()
                 action, target = "first_load", target if action != "filter" else session.page
-            if time.monotonic() + think * 0.8 >= deadline:
+            if time.monotonic() + think * 0.8 >= deadline and step > index:
                 return
             try:
                 if session._ws is not None:
@@ -306,7 +314,7 @@ def virtual_user(
                 else:
                     time.sleep(think)
             except ProtocolError as error:
-                shared.add(Record(index, "idle", session.page, 0.0, False), [str(error)])
+                shared.add(Record(index, "idle", session.page, session.page, 0.0, False), [str(error)])
                 session.close()
             step += 1
             if step % 3 == 0 and all(key in session.widgets for key in FILTER_KEYS):
