@@ -87,6 +87,22 @@ def extra_counts(engine: Engine, query_filter: QueryFilter, as_of: datetime) -> 
     """Dossiers completed late in the period and dossiers open and past due at `as_of`."""
     aggregation = _aggregation(engine, query_filter, at=[as_of])
     period = query_filter.period
+    if not aggregation.rolled:
+        # On the base rows, one statement per figure, each WHERE narrowed to its rows: completed in the period, and
+        # not completed by `as_of` (PostgreSQL: index-only scans of ix_dossiers_completed_cover). As two FILTERs of
+        # one statement they read every dossier (2.4 s at 5 M dossiers on PostgreSQL, load average 15, measured).
+        # The open ones as two disjoint counts (never completed; completed after `as_of`): an OR of the two lets
+        # PostgreSQL only visit the table's pages (a bitmap scan), each half alone reads only the index.
+        late = fetch_one(engine, aggregation.flows(aggregates.COMPLETED_LATE)).get("late")
+        halves = [
+            select(func.count())
+            .select_from(schema.dossiers)
+            .where(aggregates.PAST_DUE.state(as_of), still_open, aggregation.scope())
+            .scalar_subquery()
+            for still_open in (dossiers.completed_at.is_(None), dossiers.completed_at >= as_of)
+        ]
+        past_due = select((halves[0] + halves[1]).label("past_due_open"))
+        return {"late": int(late or 0), "past_due_open": int(fetch_one(engine, past_due).get("past_due_open") or 0)}
     late = aggregation.flow(aggregates.COMPLETED_LATE, over=period)
     statement = select(late, aggregation.stock(aggregates.PAST_DUE, as_of, filtered=True, label="past_due_open")).where(
         aggregation.scope()
