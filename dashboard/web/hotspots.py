@@ -161,6 +161,7 @@ def _reports_dialog(hotspot: dict, lang: str, area_names: dict[str, str]) -> Non
     )
     table = reports_table(list(hotspot["report_ids"]), lang, area_names)
     widgets.show_table(table)
+    audit.log_once("record_view", "hotspot", category=hotspot["category"], area=hotspot["area_code"], rows=len(table))
     widgets.download_buttons(table, "hotspot_reports", lang)
 
 
