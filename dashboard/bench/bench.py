@@ -32,6 +32,7 @@ import pandas as pd
 
 from dashboard.bench import naive
 from dashboard.bench import pages as page_timing
+from dashboard.bench.postgres import database_size_mb, vacuum_analyze
 from dashboard.bench.queries import (
     RECORDS_VIEWS,
     hotspot_figures,
@@ -93,9 +94,10 @@ def build(url: str, scale: float, seed: int) -> dict[str, Any]:
         sizes = demo_sizes(scale)
         summary = build_demo(engine, seed=seed, scale=sizes["feedback_scale"], **sizes)
         bulk_load(engine, schema.dataset_info, pd.DataFrame({"key": ["bench_scale"], "value": [f"{scale:g}"]}))
+        vacuum_s = vacuum_analyze(engine, log)
     finally:
         engine.dispose()
-    return {"build_s": summary.seconds, "rows": summary.rows, "peak_rss_mb": peak_rss_mb()}
+    return {"build_s": summary.seconds, "vacuum_s": vacuum_s, "rows": summary.rows, "peak_rss_mb": peak_rss_mb()}
 
 
 def _built_scale(url: str) -> str | None:
@@ -494,6 +496,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "scale": args.scale,
         "engine": engine_name,
         "database": redact_url(url),
+        "database_size_mb": database_size_mb(url),
         "rows": rows,
         "build": build_info,
         "runs": args.runs,

@@ -39,6 +39,14 @@ def _rollup_hours(engine: Engine, query_filter: QueryFilter, key: str | None = N
     period is made of whole hours. Columns [key,] hour, vehicles, weighted_vehicles, travel_time_ratio_sum
     (a select, not yet a subquery)."""
     aggregation = aggregates.for_filter(engine, aggregates.TRAFFIC, query_filter)
+    if key == "sensor" and aggregation.rolled:
+        # The rollup holds one row per clock hour and sensor (its refresh groups by both): those rows are already
+        # the groups, so they are read as they are (a second GROUP BY of the month's 340,000 rows took PostgreSQL
+        # half of congestion_ranking's time at scale 1).
+        sums = [rollup.vehicles, rollup.weighted_vehicles, rollup.travel_time_ratio_sum]
+        return select(rollup.sensor_id.label("key"), rollup.hour.label("hour"), *sums).where(
+            aggregation.happened(nonzero=False), aggregation.scope()
+        )
     by = [] if key is None else [aggregation.column(key).label("key")]
     by.append(aggregation.moment(aggregates.VEHICLES, "hour").label("hour"))
     return aggregation.flows(*aggregates.SPEED_SUMS, by=by, nonzero=False)
