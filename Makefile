@@ -27,6 +27,8 @@ PORT ?= 8501
 # App processes of `make serve` (behind HAProxy, which listens on PORT).
 WORKERS ?= 2
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist; whole test files per process, see tests/conftest.py); TEST_WORKERS=1 runs them in one.
+TEST_WORKERS ?= 2
 SCREENSHOT_ARGS ?=
 BENCH_ARGS ?= --scale 1.0
 
@@ -95,7 +97,7 @@ lint: dev
 	$(VENV)/bin/lint-imports
 
 test: venv dev lint
-	@status=0; $(PY) -m pytest -q $(PYTEST_ARGS) || status=$$?; \
+	@status=0; $(PY) -m pytest -q $(if $(filter-out 0 1,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests (exit 5); check PYTEST_ARGS and tests/" >&2; fi; \
 	exit $$status
 

@@ -91,7 +91,29 @@ def pg_url() -> str:
         if os.environ.get("IOC_REQUIRE_POSTGRES") == "1":
             pytest.fail("IOC_REQUIRE_POSTGRES=1 but IOC_TEST_POSTGRES_URL is not set")
         pytest.skip("set IOC_TEST_POSTGRES_URL to run the PostgreSQL tests")
-    return url
+    return _database_of_this_worker(url)
+
+
+def _database_of_this_worker(url: str) -> str:
+    """`url` itself, or under pytest-xdist (`make test` runs two workers) a database of this worker's own beside it
+    (`<name>_gw1`, created on first use; the role needs CREATEDB, as .ci/run gives it): the PostgreSQL tests drop and
+    recreate tables, so two workers must never share one database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker in ("", "gw0"):
+        return url
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            if not connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+                connection.execute(text(f'CREATE DATABASE "{name}"'))  # name: our base name + gwN, never user input
+    finally:
+        admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -190,6 +212,11 @@ SOAK_TEST_FILE = "test_worker_soak.py"
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list) -> None:
     soak = [item for item in items if item.path.name == SOAK_TEST_FILE]
     if not soak:
+        return
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        # Under pytest-xdist every worker collects every test, so none may start a background run: the soak test goes
+        # FIRST instead, and the worker that takes it spends its five minutes there while the other runs the rest.
+        items[:] = soak + [item for item in items if item.path.name != SOAK_TEST_FILE]
         return
     items[:] = [item for item in items if item.path.name != SOAK_TEST_FILE] + soak
     if config.option.collectonly:
