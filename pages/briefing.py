@@ -20,6 +20,7 @@ from dashboard.jobs.briefing import archived_briefings
 from dashboard.periods import local_now
 from dashboard.safe_text import markdown_text
 from dashboard.web import audit, cache, url_state, widgets
+from dashboard.web.scope_notice import user_scope
 
 STATUS_COLOUR = {"on_target": "green", "near_target": "orange", "off_target": "red"}
 
@@ -84,38 +85,40 @@ with button_column:
     )
 st.caption(t("briefing.page.scope_note", lang) + " " + t("briefing.page.cli", lang, week=week))
 
-archive = archived_briefings(cache.current_url())
-with st.expander(t("briefing.archive.heading", lang), expanded=False):
-    st.caption(t("briefing.archive.caption", lang))
-    if not archive:
-        st.caption(t("briefing.archive.none", lang))
-    for number, entry in enumerate(archive):
-        line = t(
-            "briefing.archive.row",
-            lang,
-            week=entry["week"],
-            language=entry["lang"],
-            pages=entry["pages"] or "–",
-            created=format_datetime(entry["created_at"], lang),
-        )
-        if entry["emailed"]:
-            line += " · " + t("briefing.archive.emailed", lang)
-        text_column, download_column = st.columns([4, 1], vertical_alignment="center")
-        text_column.markdown(line)
-        if entry["exists"]:
-            download_column.download_button(
-                t("briefing.archive.download", lang),
-                key=f"briefing_archive_{number}",
-                data=audit.download(
-                    "pdf_download", entry["week"], entry["file"].read_bytes, lang=entry["lang"], archived=True
-                ),
-                file_name=f"bao-cao-tuan-{entry['week']}-{entry['lang']}.pdf",
-                mime="application/pdf",
-                icon=":material/download:",
-                on_click="ignore",
+# The archive holds the worker's city-wide PDFs: an officer limited to some agencies or wards is not shown it.
+if not user_scope().restricted:
+    archive = archived_briefings(cache.current_url())
+    with st.expander(t("briefing.archive.heading", lang), expanded=False):
+        st.caption(t("briefing.archive.caption", lang))
+        if not archive:
+            st.caption(t("briefing.archive.none", lang))
+        for number, entry in enumerate(archive):
+            line = t(
+                "briefing.archive.row",
+                lang,
+                week=entry["week"],
+                language=entry["lang"],
+                pages=entry["pages"] or "–",
+                created=format_datetime(entry["created_at"], lang),
             )
-        else:
-            download_column.caption(t("briefing.archive.missing", lang))
+            if entry["emailed"]:
+                line += " · " + t("briefing.archive.emailed", lang)
+            text_column, download_column = st.columns([4, 1], vertical_alignment="center")
+            text_column.markdown(line)
+            if entry["exists"]:
+                download_column.download_button(
+                    t("briefing.archive.download", lang),
+                    key=f"briefing_archive_{number}",
+                    data=audit.download(
+                        "pdf_download", entry["week"], entry["file"].read_bytes, lang=entry["lang"], archived=True
+                    ),
+                    file_name=f"bao-cao-tuan-{entry['week']}-{entry['lang']}.pdf",
+                    mime="application/pdf",
+                    icon=":material/download:",
+                    on_click="ignore",
+                )
+            else:
+                download_column.caption(t("briefing.archive.missing", lang))
 
 briefing = cache.query(build_briefing, week, area, lang, now)
 figures = charts.figures(briefing)

@@ -12,9 +12,10 @@ from dashboard.db import forecast_queries, queries
 from dashboard.i18n import t
 from dashboard.metrics import definitions, kpis
 from dashboard.periods import Period
-from dashboard.web import cache, drill, records_view, widgets
+from dashboard.web import admin, cache, drill, records_view, widgets
 from dashboard.web import events as events_web
 from dashboard.web.overview import MAP_METRICS, trend_window
+from dashboard.web.scope_notice import user_scope
 from dashboard.web.url_state import current as current_filters
 
 filters = current_filters()
@@ -24,7 +25,12 @@ title_column, badge_column = st.columns([5, 1], vertical_alignment="center")
 title_column.title(t("overview.heading", lang))
 with badge_column:
     widgets.demo_badge(lang)
-scope = t("overview.scope_areas", lang, count=len(filters.areas)) if filters.areas else t("overview.scope_city", lang)
+if filters.areas:
+    scope = t("overview.scope_areas", lang, count=len(filters.areas))
+elif user_scope().restricted:  # an officer's figures are their own cases, never "the whole city"
+    scope = admin.scope_text(lang)
+else:
+    scope = t("overview.scope_city", lang)
 st.caption(f"{scope} · {widgets.period_caption(filters)}")
 
 current = cache.query(kpis.compute_kpis, filters.period, list(filters.areas) or None)

@@ -275,6 +275,12 @@ def test_a_link_to_another_agency_or_ward_shows_the_officers_own_figures(monkeyp
     assert tampered.session_state["areas"] == []
     assert any("bộ lọc đã được thu hẹp" in text for text in notices), notices
     assert len([o for o in tampered.sidebar.multiselect if o.key == "areas"][0].options) == 1
+    captions = [c.value for c in tampered.caption]
+    assert not any(c.startswith("Toàn thành phố") for c in captions), captions  # an officer's figures are not the city's
+    assert any(c.startswith(area + " · ") for c in captions), captions
+
+    briefing, _ = _page(monkeypatch, db_url, "pages/briefing.py", {}, agencies=(agency,))
+    assert "Báo cáo đã lưu" not in " ".join(e.label for e in briefing.expander)  # the city-wide archive is not offered
 
     logged = audit.read_log(ops_engine(db_url), actions=["scope_narrowed"])
     targets = sorted(set(logged["target"]))
