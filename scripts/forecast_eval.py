@@ -7,8 +7,14 @@ None of the samples has a daily series of 18 months or more; the longest is the 
 
 * **daily** – each sensor's daily total (a day with fewer than 24 hourly rows is missing, as the app treats a sensor
   outage), run through exactly what `python -m dashboard forecast --holdout DAYS` runs (models.run.forecast_series:
-  backtest of naive, ETS, MSTL and Prophet with Australia's holidays, lowest MASE wins, calibrated band), scored on
-  the last DAYS days;
+  backtest of naive, ETS, MSTL and Prophet with Australia's holidays, lowest MASE wins, calibrated band), judged two
+  ways on the last DAYS days:
+  - *one origin*: fitted once before the holdout, every holdout day forecast from there (days 29–56 lie beyond the
+    28-day backtest folds the band was calibrated on);
+  - *rolling origins* (what a leader sees: the worker refits nightly and the page shows 28 days): an origin every
+    `--step` days from the holdout's start while a whole `--horizon` fits before the end; at each, the same run on the
+    data up to the origin only (backtest, choice, band), judged on the next `--horizon` days. A holdout day is judged
+    once per origin whose horizon holds it;
 * **hourly** – each sensor's hourly counts: weekly seasonal naive (same hour last week) and MSTL (daily and weekly
   seasons) forecast a week at a time; the band is calibrated by models.calibration on the four weeks of backtest
   before each forecast week (rolling), and every week of the last DAYS days is forecast from the data before it.
@@ -58,30 +64,64 @@ def daily_series(hourly: pd.DataFrame) -> dict[str, pd.DataFrame]:
     }
 
 
-def evaluate_daily(hourly: pd.DataFrame, holdout: int, jobs: int) -> list[dict]:
-    settings = Settings(holdout=holdout, country="AU", prophet_everywhere=True)
-    tasks = [
-        SeriesTask(f"traffic:sensor:{sensor}", history, settings)
-        for sensor, history in daily_series(hourly).items()
-        if history["y"].notna().sum() >= 56 + 28 + holdout
-    ]
+def _held_row(result, known: int) -> dict:
+    held = result.scores[result.scores["is_holdout"]].set_index("model")
+    return {
+        "series": result.series_id,
+        "model": result.model,
+        "mase_model": float(held.loc[result.model, "mase"]),
+        "mase_naive": float(held.loc["naive", "mase"]),
+        "coverage_80": float(held.loc[result.model, "coverage_80"]),
+        "coverage_80_raw": float(held.loc[result.model, "coverage_80_raw"]),
+        "days": known,
+    }
+
+
+def daily_tasks(hourly: pd.DataFrame, holdout: int, horizon: int, step: int) -> tuple[list, list]:
+    """(one-origin tasks, rolling-origin tasks): each a SeriesTask whose holdout is what it is judged on."""
+    once, rolling = [], []
+    for sensor, history in daily_series(hourly).items():
+        if history["y"].notna().sum() < 56 + 28 + holdout:
+            continue
+        series_id = f"traffic:sensor:{sensor}"
+        settings = Settings(holdout=holdout, country="AU", prophet_everywhere=True)
+        once.append(SeriesTask(series_id, history, settings))
+        start = len(history) - holdout
+        for cut in range(start, len(history) - horizon + 1, step):
+            judged = Settings(horizon=horizon, holdout=horizon, country="AU", prophet_everywhere=True)
+            rolling.append(SeriesTask(series_id, history.iloc[: cut + horizon].reset_index(drop=True), judged))
+    return once, rolling
+
+
+def _known(task: SeriesTask) -> int:
+    return int(task.history["y"].tail(task.settings.holdout).notna().sum())
+
+
+def evaluate_daily(hourly: pd.DataFrame, holdout: int, jobs: int, horizon: int = 28, step: int = 7):
+    """(one-origin rows, rolling-origin rows), one row per sensor each. A rolling row pools the sensor's origins:
+    coverage over all judged (origin, day) pairs, MASE the mean of the origins', model the one chosen most often."""
+    once, rolling = daily_tasks(hourly, holdout, horizon, step)
     with executor_for(jobs, None) as executor:
-        results = run_tasks(tasks, executor)
-    rows = []
-    for result in results:
-        held = result.scores[result.scores["is_holdout"]].set_index("model")
-        rows.append(
+        results = run_tasks(once + rolling, executor)
+    rows = [{**_held_row(r, _known(t)), "kind": "daily"} for r, t in zip(results[: len(once)], once, strict=True)]
+    per_origin = pd.DataFrame([_held_row(r, _known(t)) for r, t in zip(results[len(once) :], rolling, strict=True)])
+    pooled = []
+    for series_id, group in per_origin.groupby("series", sort=False):
+        days = group["days"].to_numpy(dtype=float)
+        pooled.append(
             {
-                "series": result.series_id,
-                "kind": "daily",
-                "model": result.model,
-                "mase_model": float(held.loc[result.model, "mase"]),
-                "mase_naive": float(held.loc["naive", "mase"]),
-                "coverage_80": float(held.loc[result.model, "coverage_80"]),
-                "coverage_80_raw": float(held.loc[result.model, "coverage_80_raw"]),
+                "series": series_id,
+                "kind": "daily rolling",
+                "model": str(group["model"].value_counts().index[0]),
+                "mase_model": float(group["mase_model"].mean()),
+                "mase_naive": float(group["mase_naive"].mean()),
+                "coverage_80": float(np.average(group["coverage_80"], weights=days)),
+                "coverage_80_raw": float(np.average(group["coverage_80_raw"], weights=days)),
+                "days": int(days.sum()),
+                "origins": len(group),
             }
         )
-    return rows
+    return rows, pooled
 
 
 # ---------------------------------------------------------------- hourly
@@ -143,6 +183,7 @@ def evaluate_hourly_sensor(item: tuple[str, pd.Series, int]) -> dict:
         mase_naive=mase["naive"],
         coverage_80=calibration.inside_share(judged[chosen]),
         coverage_80_raw=float("nan"),  # neither model's own band is used here
+        days=int(judged[chosen]["y"].notna().sum()),
     )
     return out
 
@@ -166,6 +207,7 @@ def evaluate_hourly(hourly: pd.DataFrame, holdout: int, jobs: int) -> list[dict]
 def summary(rows: list[dict], name: str) -> dict:
     frame = pd.DataFrame(rows)
     better = frame["mase_model"] < frame["mase_naive"]
+    days = frame["days"].to_numpy(dtype=float)
     return {
         "data": name,
         "series": len(frame),
@@ -174,6 +216,8 @@ def summary(rows: list[dict], name: str) -> dict:
         "beat_naive": int(better.sum()),
         "median_coverage_80": round(float(frame["coverage_80"].median()), 3),
         "coverage_80_in_75_85": int(frame["coverage_80"].between(0.75, 0.85).sum()),
+        # every judged day of every series counted once (a series with more judged days weighs more)
+        "pooled_coverage_80": round(float(np.average(frame["coverage_80"], weights=days)), 3),
         "median_coverage_80_raw": None
         if frame["coverage_80_raw"].isna().all()
         else round(float(frame["coverage_80_raw"].median()), 3),
@@ -184,15 +228,17 @@ def summary(rows: list[dict], name: str) -> dict:
 def markdown(summaries: list[dict]) -> str:
     lines = [
         "| data | series | median MASE chosen | median MASE naive | beat naive | median coverage of the 80 % band "
-        "(calibrated) | series with coverage 75–85 % | median coverage, model's own band | models chosen |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "(calibrated) | pooled coverage (all judged days) | series with coverage 75–85 % | median coverage, "
+        "model's own band | models chosen |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for s in summaries:
         raw = "–" if s["median_coverage_80_raw"] is None else f"{100 * s['median_coverage_80_raw']:.0f} %"
         models = ", ".join(f"{k} {v}" for k, v in s["models"].items())
         lines.append(
             f"| {s['data']} | {s['series']} | {s['median_mase_model']:.2f} | {s['median_mase_naive']:.2f} | "
-            f"{s['beat_naive']} | {100 * s['median_coverage_80']:.0f} % | {s['coverage_80_in_75_85']} | {raw} | "
+            f"{s['beat_naive']} | {100 * s['median_coverage_80']:.0f} % | {100 * s['pooled_coverage_80']:.0f} % | "
+            f"{s['coverage_80_in_75_85']} | {raw} | "
             f"{models} |"
         )
     return "\n".join(lines)
@@ -204,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--holdout", type=int, default=56)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--sensors", type=int, default=0, help="only the first N sensors (0: all)")
+    parser.add_argument("--horizon", type=int, default=28, help="days judged after each rolling origin (default 28)")
+    parser.add_argument("--step", type=int, default=7, help="days between rolling origins (default 7)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     path = args.samples / MELBOURNE
@@ -215,17 +263,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.sensors:
         keep = sorted(hourly["sensor"].unique(), key=int)[: args.sensors]
         hourly = hourly[hourly["sensor"].isin(keep)]
-    daily = evaluate_daily(hourly, args.holdout, args.jobs)
+    daily, rolling = evaluate_daily(hourly, args.holdout, args.jobs, args.horizon, args.step)
     hourly_rows = evaluate_hourly(hourly, args.holdout, args.jobs)
     summaries = [
-        summary(daily, f"Melbourne pedestrians, daily per sensor, last {args.holdout} days"),
+        summary(daily, f"Melbourne pedestrians, daily per sensor, last {args.holdout} days from one origin"),
+        summary(
+            rolling,
+            f"Melbourne pedestrians, daily per sensor, last {args.holdout} days, an origin every {args.step} days "
+            f"judged on the next {args.horizon}",
+        ),
         summary(hourly_rows, f"Melbourne pedestrians, hourly per sensor, last {args.holdout} days"),
     ]
     if args.json:
-        print(json.dumps({"summaries": summaries, "rows": daily + hourly_rows}, default=float))
+        print(json.dumps({"summaries": summaries, "rows": daily + rolling + hourly_rows}, default=float))
     else:
         print(markdown(summaries))
-        print(f"\n{len(daily) + len(hourly_rows)} series in {time.perf_counter() - started:.0f} s")
+        print(f"\n{len(daily) + len(rolling) + len(hourly_rows)} rows in {time.perf_counter() - started:.0f} s")
     return 0
 
 
