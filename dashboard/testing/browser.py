@@ -181,11 +181,19 @@ _SESSIONS: dict[str, str] = {}
 
 
 def _session_token(db_url: str, role: str | None) -> str:
+    """A session of the test user of `role`; "" (a visitor) when the database cannot be reached: the app shows what
+    is wrong with it to anyone, signed in or not."""
     if role is None:
         return ""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from dashboard.db.engine import DatabaseError
     from dashboard.testing.accounts import login_token
 
-    return login_token(db_url, role)
+    try:
+        return login_token(db_url, role)
+    except (DatabaseError, SQLAlchemyError):
+        return ""
 
 
 def session_cookie(base_url: str, token: str | None = None) -> list[dict]:
