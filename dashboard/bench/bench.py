@@ -520,7 +520,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         time_naive(url, ctx, args.naive_runs, result["queries"], figures)
         result["naive_peak_rss_mb"] = peak_rss_mb()
     if args.pages:  # last: the server is a child process, so RUSAGE_CHILDREN above must not count it
-        result["pages"] = page_timing.time_pages(url, args.page_runs, log)
+        result["pages"] = page_timing.time_pages(url, args.page_runs, log, args.page or ())
     return result
 
 
@@ -557,6 +557,11 @@ def command_bench(args: argparse.Namespace) -> int:
         return 0
     if args.runs < 5:
         print("error: --runs must be at least 5 (p95 needs them)", file=sys.stderr)
+        return 2
+    try:
+        page_timing.timed_pages(args.page or ())
+    except ValueError as error:
+        print(f"error: --page: {error}", file=sys.stderr)
         return 2
     result = run(args)
     if args.json:
@@ -605,6 +610,7 @@ def add_parser(commands: Any, positive_float: Callable[[str], float], positive_i
         help="time every page on a streamlit server (default: yes)",
     )
     bench.add_argument("--page-runs", type=positive_int, default=10, help="warm runs per page (default 10)")
+    bench.add_argument("--page", action="append", metavar="NAME", help="time only this page (repeat; default: all)")
     bench.add_argument("--json", action="store_true", help="print only the result as JSON on stdout")
     bench.add_argument("--build-only", action="store_true", help=argparse.SUPPRESS)
     bench.set_defaults(handler=command_bench)

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +31,15 @@ CLIENT = PROJECT_ROOT / "scripts" / "streamlit_protocol.py"
 TARGET_P95_MS = 1000  # issue 20: every page's p95 at most 1 s at scale 1 on DuckDB
 
 
-def timed_pages() -> list[tuple[str, str]]:
-    """(name, url path) of every page bench times: the listed pages in the sidebar's order, then the kiosk pages."""
+def timed_pages(names: Sequence[str] = ()) -> list[tuple[str, str]]:
+    """(name, url path) of every page bench times: the listed pages in the sidebar's order, then the kiosk pages;
+    only those named in `names` when it is given."""
     listed = [(spec.key, spec.url_path) for spec in PAGES if not spec.kiosk]
-    return listed + [(spec.key, spec.url_path) for spec in PAGES if spec.kiosk]
+    every = listed + [(spec.key, spec.url_path) for spec in PAGES if spec.kiosk]
+    unknown = set(names) - {name for name, _path in every}
+    if unknown:
+        raise ValueError(f"no page named {', '.join(sorted(unknown))}; pages: {', '.join(n for n, _p in every)}")
+    return [(name, path) for name, path in every if not names or name in names]
 
 
 def session_cookie(url: str) -> str | None:
@@ -45,12 +51,12 @@ def session_cookie(url: str) -> str | None:
     return f"{COOKIE}={login_token(url, 'admin')}"
 
 
-def time_pages(url: str, runs: int, log: Any = print) -> list[dict]:
-    """Serve database `url` and time every page (see the module's docstring); rows of name, path, cold_ms, p50_ms,
-    p95_ms, runs and the errors the page showed (empty when none)."""
+def time_pages(url: str, runs: int, log: Any = print, names: Sequence[str] = ()) -> list[dict]:
+    """Serve database `url` and time every page (or those in `names`; see the module's docstring); rows of name,
+    path, cold_ms, p50_ms, p95_ms, runs and the errors the page showed (empty when none)."""
     from dashboard.testing import browser
 
-    pages = timed_pages()
+    pages = timed_pages(names)
     cookie = session_cookie(url)
     command = [sys.executable, str(CLIENT), "--runs", str(runs)]
     command += [arg for name, path in pages for arg in ("--page", f"{name}={path}")]
