@@ -228,6 +228,11 @@ def protocol_summary(shared, elapsed: float, users: int) -> dict:
             if (t := [r.ms for r in steps if r.action == action])
         },
         "first_load": {"n": len(first), "p50_ms": percentile(first, 50), "p95_ms": percentile(first, 95)},
+        "by_page": {  # page opens only (a filter change re-runs the page it is on, counted above)
+            "/" + page: {"n": len(t), "p50_ms": percentile(t, 50), "p95_ms": percentile(t, 95)}
+            for page in dict.fromkeys(r.target for r in steps if r.action == "page")
+            if (t := [r.ms for r in steps if r.action == "page" and r.target == page])
+        },
         "errors_by_page": dict(Counter("/" + error["page"] for error in shared.errors).most_common()),
         "error_samples": shared.errors[:10],
     }
