@@ -50,6 +50,7 @@ def test_fresh_start_shows_forecasts_within_the_timeout(web, chromium, tmp_path)
             fresh_start.running_worker(env, ARTIFACTS / "fresh-start-worker.log") as worker,
             web.running_app(url, extra_env=env, log_path=ARTIFACTS / "fresh-start-streamlit.log") as base_url,
         ):
+            page.context.add_cookies(web.session_cookie(base_url))  # signed in (the page was made before the app)
             seconds, look = fresh_start.wait_for_forecast(web, page, base_url, since, TIMEOUT_SECONDS)
             web.full_page_screenshot(page, ARTIFACTS / "fresh-start-forecast.png")
             filled, section = fresh_start.look_at_overview(web, page, base_url)

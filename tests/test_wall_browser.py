@@ -256,6 +256,7 @@ def test_database_loss_shows_the_banner_keeps_figures_and_recovers(web, chromium
         with web.running_app(
             app_url, extra_env={"IOC_WALL_REFRESH_SECONDS": "5"}, log_path=ARTIFACTS / "streamlit-outage.log"
         ) as base:
+            page.context.add_cookies(web.session_cookie(base))  # signed in (the page was made before the app)
             page.goto(f"{base}/wall?panels=overview&dwell=60")
             page.wait_for_selector(".wall-tile", timeout=90_000)
             page.wait_for_timeout(1500)
