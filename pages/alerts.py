@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboard.access.roles import Can
 from dashboard.i18n import format_number, t
 from dashboard.jobs.alert_rules import RULES, SEVERITIES
 from dashboard.periods import local_now
@@ -78,7 +79,7 @@ else:
 
 st.subheader(t("alerts.ack.heading", lang))
 waiting = open_now[open_now["acknowledged_at"].isna()]
-if not admin.is_admin():
+if not admin.may(Can.ACK_ALERTS):
     st.caption(t("alerts.ack.admin_only", lang))
 elif waiting.empty:
     st.caption(t("alerts.ack.none", lang))

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pandas as pd
 import streamlit as st
 
+from dashboard.access.roles import Can
 from dashboard.db import queries
 from dashboard.db.directive_queries import SHOWN_STATUSES, STATUSES, SUBJECT_KINDS, DirectiveError
 from dashboard.i18n import format_date, format_number, t
@@ -87,7 +88,7 @@ else:
 
 st.subheader(t("directives.change.heading", lang))
 open_rows = every[every["status"] != "done"]
-if not admin.is_admin():
+if not admin.may(Can.MANAGE_DIRECTIVES):
     st.caption(t("directives.admin_only", lang))
 else:
     if open_rows.empty:

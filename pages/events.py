@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboard.access.roles import Can
 from dashboard.db import queries
 from dashboard.db.event_queries import KINDS, EventError, split_wards
 from dashboard.i18n import format_date, t
@@ -44,7 +45,7 @@ else:
     widgets.show_table(table[columns].rename(columns={c: t(f"events.column.{c}", lang) for c in columns}))
 
 st.subheader(t("events.add.heading", lang))
-if not admin.is_admin():
+if not admin.may(Can.MANAGE_EVENTS):
     st.caption(t("events.admin_only", lang))
 else:
     with st.form("events_add", clear_on_submit=True):

@@ -120,3 +120,18 @@ def test_officer_and_admin_pages_render_on_postgresql(monkeypatch, pg_demo_url, 
     app = _open(monkeypatch, pg_demo_url, str(_lowest(key)), page=key)
     assert not app.exception, [e.message for e in app.exception]
     assert not app.error, [e.body for e in app.error]
+
+
+@pytest.mark.parametrize(
+    ("key", "notice"),
+    [("alerts", "alerts.ack.admin_only"), ("events", "events.admin_only"), ("directives", "directives.admin_only")],
+)
+def test_operators_act_where_analysts_only_read(monkeypatch, demo_db_url, key, notice):
+    """Acknowledging alerts, managing events and directives are the operator's rights (and the admin's), not an
+    analyst's: the analyst reads the page and is told who may act; the operator gets the forms."""
+    analyst = _open(monkeypatch, demo_db_url, str(Role.ANALYST), key)
+    operator = _open(monkeypatch, demo_db_url, str(Role.OPERATOR), key)
+    for app in (analyst, operator):
+        assert not app.exception, [e.message for e in app.exception]
+    assert t(notice) in [c.value for c in analyst.caption]
+    assert t(notice) not in [c.value for c in operator.caption]

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import pandas as pd
 import streamlit as st
 
+from dashboard.access.roles import Can
 from dashboard.access.scope import WHOLE_CITY, Scope
 from dashboard.db import directive_queries
 from dashboard.i18n import t
@@ -49,8 +50,8 @@ def change_status(url: str, directive_id: int, status: str, note: str = "") -> b
 
 
 def popover(subject_kind: str, subject_key: str, language: str, key: str, subject_label: str | None = None) -> None:
-    """The "Ghi ý kiến chỉ đạo" popover for one subject (administrator only; nothing is drawn otherwise)."""
-    if not admin.is_admin():
+    """The "Ghi ý kiến chỉ đạo" popover for one subject (operators and administrators; nothing is drawn otherwise)."""
+    if not admin.may(Can.MANAGE_DIRECTIVES):
         return
     with st.popover(t("directives.write", language), icon=":material/gavel:", type="tertiary"):
         st.caption(t("directives.about", language, subject=subject_label or subject_key))
@@ -78,9 +79,9 @@ def tile_popover(definition, language: str) -> None:
 
 
 def case_popover(frame: pd.DataFrame, language: str) -> None:
-    """In the records dialog: the directive about one of the cases on the page (administrator only). `frame` is the
+    """In the records dialog: the directive about one of the cases on the page (operators and administrators). `frame` is the
     page of records (columns source, source_id, and agency when known, which is offered as the assignee)."""
-    if not admin.is_admin() or frame.empty or not {"source", "source_id"} <= set(frame.columns):
+    if not admin.may(Can.MANAGE_DIRECTIVES) or frame.empty or not {"source", "source_id"} <= set(frame.columns):
         return
     cases = [f"{source}:{source_id}" for source, source_id in zip(frame["source"], frame["source_id"], strict=True)]
     agencies = dict(zip(cases, frame["agency"], strict=True)) if "agency" in frame else {}
