@@ -287,8 +287,8 @@ def virtual_user(
     single page change would measure nothing). A failed action is recorded as an error and the user reconnects."""
     rng = random.Random(seed * 1000 + index)
     session = Session(base_url, cookie=cookie, timeout=page_timeout)
-    step = index
-    action, target = "first_load", pages[step % len(pages)]
+    step, shown = 0, index  # steps taken after the first page; which page (of `pages`, in turn) is shown
+    action, target = "first_load", pages[shown % len(pages)]
     try:
         while True:
             try:
@@ -304,9 +304,8 @@ def virtual_user(
                 shared.add(Record(index, action, target, session.page, run.ms, not problems), problems)
             except ProtocolError as error:
                 shared.add(Record(index, action, target, session.page, 0.0, False), [str(error)])
-                session.close()
-                action, target = "first_load", target if action != "filter" else session.page
-            if time.monotonic() + think * 0.8 >= deadline and step > index:
+                session.close()  # the next step connects again
+            if time.monotonic() + think * 0.8 >= deadline and step > 0:
                 return
             try:
                 if session._ws is not None:
@@ -318,9 +317,10 @@ def virtual_user(
                 session.close()
             step += 1
             if step % 3 == 0 and all(key in session.widgets for key in FILTER_KEYS):
-                action, target = "filter", FILTER_KEYS[(step // 3) % len(FILTER_KEYS)]
-            else:
-                action, target = "page", pages[step % len(pages)]
+                action, target = "filter", FILTER_KEYS[(step // 3 + index) % len(FILTER_KEYS)]
+            else:  # the next page in turn: every page is opened (a user's 12 pages take 18 steps)
+                shown += 1
+                action, target = "page", pages[shown % len(pages)]
     finally:
         session.close()
 
