@@ -261,20 +261,23 @@ class Account:
     disabled: bool
     created_at: datetime
     last_login_at: datetime | None
+    limits: Scope = WHOLE_CITY  # the scope itself (`scope` is its plain-text form for the CLI)
 
 
 def list_users(engine: Engine) -> list[Account]:
     with engine.connect() as connection:
         rows = connection.execute(select(users).order_by(users.c.name)).all()
+        scopes = {row.name: _scope_rows(connection, row.name) for row in rows}
         return [
             Account(
                 row.name,
                 row.role,
-                _scope_rows(connection, row.name).describe(),
+                scopes[row.name].describe(),
                 row.display_name or "",
                 bool(row.disabled),
                 row.created_at,
                 row.last_login_at,
+                scopes[row.name],
             )
             for row in rows
         ]

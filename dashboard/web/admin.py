@@ -10,11 +10,12 @@ import streamlit as st
 
 from dashboard import config
 from dashboard.access.roles import Can, Role
-from dashboard.db import accounts
+from dashboard.access.scope import Scope
+from dashboard.db import accounts, queries
 from dashboard.db.engine import DatabaseError
 from dashboard.i18n import LANGUAGES, format_number, language_name, t
 from dashboard.passwords import hash_password, verify_password
-from dashboard.web import auth
+from dashboard.web import auth, cache
 
 __all__ = ["hash_password", "is_admin", "login_form", "may", "sidebar_account", "verify_password"]
 
@@ -96,11 +97,23 @@ def login_form(lang: str) -> None:
         st.error(t("auth.wrong", lang), icon=":material/error:")
 
 
-def scope_text(lang: str) -> str:
-    scope = auth.current_user().scope
+def describe_scope(scope: Scope, lang: str) -> str:
+    """A scope in words: "toàn thành phố", or "Đơn vị: …; Phường/xã: …" with the wards' names."""
     if scope.whole_city:
         return t("auth.scope_whole", lang)
-    return "; ".join(filter(None, (", ".join(scope.agencies), ", ".join(scope.areas))))
+    parts = []
+    if scope.agencies:
+        parts.append(t("briefing.scope.agencies", lang, names=", ".join(scope.agencies)))
+    if scope.areas:
+        areas = cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS)
+        names = dict(zip(areas["code"], areas["name"], strict=True))
+        parts.append(t("briefing.scope.areas", lang, names=", ".join(names.get(code, code) for code in scope.areas)))
+    return "; ".join(parts)
+
+
+def scope_text(lang: str) -> str:
+    """The signed-in user's scope in words."""
+    return describe_scope(auth.current_user().scope, lang)
 
 
 def sidebar_account(lang: str) -> None:

@@ -12,7 +12,7 @@ from dashboard.access.roles import ACCOUNT_ROLES, Can, Role
 from dashboard.db import accounts, kiosk_tokens, queries
 from dashboard.db.scope_values import known_agencies
 from dashboard.i18n import format_datetime, t
-from dashboard.web import auth, cache
+from dashboard.web import admin, auth, cache
 
 _TOKEN_KEY = "_users_new_kiosk_token"
 
@@ -34,9 +34,7 @@ def accounts_table(lang: str) -> list[accounts.Account]:
                 t("users.column.name", lang): [a.name for a in listed],
                 t("users.column.display_name", lang): [a.display_name for a in listed],
                 t("users.column.role", lang): [t(f"role.{a.role}", lang) for a in listed],
-                t("users.column.scope", lang): [
-                    a.scope if a.scope != "whole city" else t("auth.scope_whole", lang) for a in listed
-                ],
+                t("users.column.scope", lang): [admin.describe_scope(a.limits, lang) for a in listed],
                 t("users.column.disabled", lang): [a.disabled for a in listed],
                 t("users.column.last_login", lang): [_when(a.last_login_at, lang) for a in listed],
             }
@@ -63,9 +61,15 @@ def add_form(lang: str) -> None:
             key="users_add_role",
         )
         password = right.text_input(t("auth.password", lang), type="password", key="users_add_password")
-        chosen_agencies = left.multiselect(t("users.agencies", lang), agencies, key="users_add_agencies")
+        chosen_agencies = left.multiselect(
+            t("users.agencies", lang), agencies, key="users_add_agencies", placeholder=t("users.choose", lang)
+        )
         chosen_areas = right.multiselect(
-            t("users.areas", lang), list(area_names), format_func=lambda c: area_names.get(c, c), key="users_add_areas"
+            t("users.areas", lang),
+            list(area_names),
+            format_func=lambda c: area_names.get(c, c),
+            key="users_add_areas",
+            placeholder=t("users.choose", lang),
         )
         st.caption(t("users.scope_help", lang))
         submitted = st.form_submit_button(t("users.add.submit", lang), icon=":material/person_add:")
