@@ -276,7 +276,8 @@ def test_a_link_to_another_agency_or_ward_shows_the_officers_own_figures(monkeyp
     assert any("bộ lọc đã được thu hẹp" in text for text in notices), notices
     assert len([o for o in tampered.sidebar.multiselect if o.key == "areas"][0].options) == 1
     captions = [c.value for c in tampered.caption]
-    assert not any(c.startswith("Toàn thành phố") for c in captions), captions  # an officer's figures are not the city's
+    # an officer's figures are their own cases, never "the whole city"
+    assert not any(c.startswith("Toàn thành phố") for c in captions), captions
     assert any(c.startswith(area + " · ") for c in captions), captions
 
     briefing, _ = _page(monkeypatch, db_url, "pages/briefing.py", {}, agencies=(agency,))
