@@ -217,8 +217,8 @@ def _global_state_from_url(known_areas: set[str]) -> None:
 
 
 def _on_preset_change() -> None:
-    preset = st.session_state["preset"]
-    if preset != "custom":
+    preset = st.session_state.get("preset")  # absent when a client sends widget values from before a cache clear
+    if preset is not None and preset != "custom":
         period = preset_period(preset, today())
         st.session_state["period_range"] = (period.start, period.end)
 
