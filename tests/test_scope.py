@@ -278,7 +278,7 @@ def test_a_link_to_another_agency_or_ward_shows_the_officers_own_figures(monkeyp
     captions = [c.value for c in tampered.caption]
     # an officer's figures are their own cases, never "the whole city"
     assert not any(c.startswith("Toàn thành phố") for c in captions), captions
-    assert any(c.startswith(area + " · ") for c in captions), captions
+    assert any(c.startswith("Phường/xã: ") and " · Từ " in c for c in captions), captions  # the ward, by name
 
     briefing, _ = _page(monkeypatch, db_url, "pages/briefing.py", {}, agencies=(agency,))
     assert "Báo cáo đã lưu" not in " ".join(e.label for e in briefing.expander)  # the city-wide archive is not offered

@@ -36,6 +36,7 @@ from dashboard.i18n import (
     format_signed,
     t,
 )
+from dashboard.i18n.scope_words import scope_words
 from dashboard.metrics import kpis
 from dashboard.periods import Period, local_now
 
@@ -541,13 +542,8 @@ def check_request(
 
 def scope_text(engine: Engine, scope: Scope, lang: str, viewer: str = "") -> str:
     """The cover's words for a restricted scope: "Đơn vị: A, B; Phường/xã: X (viewer)"."""
-    parts = []
-    if scope.agencies:
-        parts.append(t("briefing.scope.agencies", lang, names=", ".join(scope.agencies)))
-    if scope.areas:
-        names = dict(zip(*[queries.area_list(engine)[c].astype(str) for c in ("code", "name")], strict=True))
-        parts.append(t("briefing.scope.areas", lang, names=", ".join(names.get(a, a) for a in scope.areas)))
-    words = "; ".join(parts)
+    names = dict(zip(*[queries.area_list(engine)[c].astype(str) for c in ("code", "name")], strict=True))
+    words = scope_words(scope, lang, names)
     return t("briefing.scope.of_user", lang, scope=words, user=viewer) if viewer else words
 
 

@@ -14,6 +14,7 @@ from dashboard.access.scope import Scope
 from dashboard.db import accounts, queries
 from dashboard.db.engine import DatabaseError
 from dashboard.i18n import LANGUAGES, format_number, language_name, t
+from dashboard.i18n.scope_words import scope_words
 from dashboard.passwords import hash_password, verify_password
 from dashboard.web import auth, cache
 
@@ -99,16 +100,9 @@ def login_form(lang: str) -> None:
 
 def describe_scope(scope: Scope, lang: str) -> str:
     """A scope in words: "toàn thành phố", or "Đơn vị: …; Phường/xã: …" with the wards' names."""
-    if scope.whole_city:
-        return t("auth.scope_whole", lang)
-    parts = []
-    if scope.agencies:
-        parts.append(t("briefing.scope.agencies", lang, names=", ".join(scope.agencies)))
-    if scope.areas:
-        areas = cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS)
-        names = dict(zip(areas["code"], areas["name"], strict=True))
-        parts.append(t("briefing.scope.areas", lang, names=", ".join(names.get(code, code) for code in scope.areas)))
-    return "; ".join(parts)
+    areas = cache.query(queries.area_list, ttl=cache.AREAS_TTL_SECONDS) if scope.areas else None
+    names = dict(zip(areas["code"], areas["name"], strict=True)) if areas is not None else {}
+    return scope_words(scope, lang, names)
 
 
 def scope_text(lang: str) -> str:
