@@ -14,6 +14,7 @@ PostgreSQL tests skip when IOC_TEST_POSTGRES_URL is unset, unless IOC_REQUIRE_PO
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,6 +28,16 @@ DEMO_NOW = datetime(2026, 11, 20, 14, 37)
 DEMO_SEED = 7
 DEMO_SCALE = 0.03
 DEMO_DAYS = 400
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_main_module() -> Iterator[None]:
+    """AppTest runs a page as `__main__` and leaves it there; a later test that starts "spawn" processes (the
+    forecast jobs) would make each child run that page script as its main module. Put the real one back."""
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None and sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture(scope="session")

@@ -134,7 +134,7 @@ def test_pages_read_the_primary_while_the_replica_does_not_answer(monkeypatch, p
     port = make_url(down).port
     assert (kind, line) == (
         "warning",
-        f"Read replica `127.0.0.1:{port}/ioc_h3` did not answer "
+        f"Read replica `127.0.0.1:{port}/{make_url(down).database}` did not answer "
         + "("
         + markdown_text(
             f'connection failed: connection to server at "127.0.0.1", port {port} failed: Connection refused'

@@ -122,7 +122,7 @@ def test_prepare_database_adds_the_missing_columns(any_db_url, repeat):
                 row,
             )
             assert schema.missing_columns(connection) == {
-                "dossiers": ["supplement_requests", "supplement_days", "complaint"]
+                "dossiers": ["supplement_requests", "supplement_days", "complaint", *schema.PII_COLUMNS]
             }
         for _ in range(repeat):
             prepare_database(engine, "hue")
