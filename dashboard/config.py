@@ -314,6 +314,7 @@ SETTINGS: tuple[Setting, ...] = (
         minimum=1,
         maximum=525600,
     ),
+    # Accounts and log-in (issue 19; dashboard/db/accounts.py, dashboard/web/auth.py).
     Setting(
         "IOC_ADMIN_PASSWORD_HASH",
         "",
